@@ -1,0 +1,21 @@
+//! Remote4D core: every piece of Remote4D's logic, with no user interface.
+//!
+//! Layers, from the bottom up:
+//!
+//! - **formats** — pure types with encode/decode and file I/O only:
+//!   [`link`] (`.4DLink` shortcut files), [`archive`] (`.4dz` project archives),
+//!   [`project`] (4D project folders), [`system_folder`] (the client's per-server cache folder),
+//!   [`recent`] (Recent projects as `.4DLink` files), [`environment`] (where things live on disk).
+//!
+//! Nothing in this crate depends on a UI toolkit; the desktop app wraps its services.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![warn(missing_docs)]
+
+pub mod archive;
+pub mod environment;
+pub mod link;
+pub mod project;
+pub mod recent;
+pub mod system_folder;
+mod fsutil;
+mod xml;
