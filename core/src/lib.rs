@@ -8,14 +8,17 @@
 //!   [`recent`] (Recent projects as `.4DLink` files), [`environment`] (where things live on disk).
 //!
 //! Nothing in this crate depends on a UI toolkit; the desktop app wraps its services.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 #![warn(missing_docs)]
 
 pub mod archive;
 pub mod environment;
+mod fsutil;
 pub mod link;
 pub mod project;
 pub mod recent;
 pub mod system_folder;
-mod fsutil;
 mod xml;

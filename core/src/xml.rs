@@ -48,7 +48,9 @@ pub(crate) fn strip_bom(text: &str) -> &str {
 
 /// True when a DOCTYPE body declares entities (internal subset with `<!ENTITY`).
 pub(crate) fn doctype_declares_entities(doctype: &[u8]) -> bool {
-    doctype.windows(8).any(|w| w.eq_ignore_ascii_case(b"<!ENTITY"))
+    doctype
+        .windows(8)
+        .any(|w| w.eq_ignore_ascii_case(b"<!ENTITY"))
 }
 
 #[cfg(test)]
@@ -67,6 +69,9 @@ mod tests {
 
     #[test]
     fn escape_round_trips_specials() {
-        assert_eq!(escape_attr("a&b<\"c\">\n"), "a&amp;b&lt;&quot;c&quot;&gt;&#10;");
+        assert_eq!(
+            escape_attr("a&b<\"c\">\n"),
+            "a&amp;b&lt;&quot;c&quot;&gt;&#10;"
+        );
     }
 }

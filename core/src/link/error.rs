@@ -40,7 +40,9 @@ pub enum LinkError {
         message: String,
     },
     /// The document has no element at all.
-    #[error("line {line}, column {column}: no <database_shortcut> element found; this is not a 4D shortcut file")]
+    #[error(
+        "line {line}, column {column}: no <database_shortcut> element found; this is not a 4D shortcut file"
+    )]
     NoRoot {
         /// Line.
         line: usize,
@@ -48,7 +50,9 @@ pub enum LinkError {
         column: usize,
     },
     /// The root element is not `database_shortcut`.
-    #[error("line {line}, column {column}: the root element is <{found}>, expected <database_shortcut>")]
+    #[error(
+        "line {line}, column {column}: the root element is <{found}>, expected <database_shortcut>"
+    )]
     WrongRoot {
         /// The root element found.
         found: String,
@@ -58,7 +62,9 @@ pub enum LinkError {
         column: usize,
     },
     /// A DTD declares entities: refused, never expanded.
-    #[error("line {line}, column {column}: the file declares XML entities in a DTD, which shortcut files never do; refused for safety")]
+    #[error(
+        "line {line}, column {column}: the file declares XML entities in a DTD, which shortcut files never do; refused for safety"
+    )]
     EntityDeclarations {
         /// Line.
         line: usize,
@@ -90,7 +96,9 @@ pub enum LinkError {
         column: usize,
     },
     /// A remote link without `server_database_name`.
-    #[error("line {line}, column {column}: a remote shortcut (is_remote=\"true\") must name the server's project in server_database_name")]
+    #[error(
+        "line {line}, column {column}: a remote shortcut (is_remote=\"true\") must name the server's project in server_database_name"
+    )]
     MissingDatabaseName {
         /// Line.
         line: usize,
@@ -98,7 +106,9 @@ pub enum LinkError {
         column: usize,
     },
     /// Something other than attributes inside `database_shortcut`, or content after it.
-    #[error("line {line}, column {column}: unexpected {what}; a shortcut file holds one <database_shortcut/> element with attributes only")]
+    #[error(
+        "line {line}, column {column}: unexpected {what}; a shortcut file holds one <database_shortcut/> element with attributes only"
+    )]
     UnexpectedContent {
         /// What was found.
         what: String,

@@ -194,12 +194,17 @@ impl Link {
     /// The server address of a remote link; an absent `server_path` means "find by name" on
     /// the default port.
     pub fn address(&self) -> ServerPath {
-        self.server_path.clone().unwrap_or_else(|| ServerPath::new("", None))
+        self.server_path
+            .clone()
+            .unwrap_or_else(|| ServerPath::new("", None))
     }
 
     /// The value of an unknown attribute.
     pub fn unknown_attribute(&self, name: &str) -> Option<&str> {
-        self.unknown.iter().find(|u| u.name == name).map(|u| u.value.as_str())
+        self.unknown
+            .iter()
+            .find(|u| u.name == name)
+            .map(|u| u.value.as_str())
     }
 
     /// Parses a `.4DLink` document (UTF-8, with or without BOM, LF or CRLF).
@@ -224,16 +229,21 @@ impl Link {
         };
         let file = std::fs::File::open(path).map_err(io)?;
         let mut bytes = Vec::new();
-        file.take(MAX_LINK_SIZE + 1).read_to_end(&mut bytes).map_err(io)?;
+        file.take(MAX_LINK_SIZE + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
         if bytes.len() as u64 > MAX_LINK_SIZE {
-            return Err(LinkError::TooLarge { limit: MAX_LINK_SIZE });
+            return Err(LinkError::TooLarge {
+                limit: MAX_LINK_SIZE,
+            });
         }
         Self::parse(&bytes)
     }
 
     /// The XML text of this link: declaration, then one `database_shortcut` element, LF endings.
     pub fn to_xml(&self) -> String {
-        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<database_shortcut");
+        let mut out =
+            String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<database_shortcut");
         for (name, value) in self.attributes() {
             out.push(' ');
             out.push_str(&name);
@@ -250,9 +260,11 @@ impl Link {
     /// # Errors
     /// [`LinkError::Io`] when the file cannot be written.
     pub fn write(&self, path: &Path) -> Result<(), LinkError> {
-        crate::fsutil::write_atomic(path, self.to_xml().as_bytes()).map_err(|source| LinkError::Io {
-            path: path.to_path_buf(),
-            source,
+        crate::fsutil::write_atomic(path, self.to_xml().as_bytes()).map_err(|source| {
+            LinkError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
         })
     }
 }

@@ -128,14 +128,16 @@ fn read_root(body: &str, e: &BytesStart<'_>, tag_start: usize) -> Result<Link, L
         let attr = attr.map_err(|err| attr_error(body, attrs_base, &err))?;
         let key = attr.key.as_ref().to_owned();
         let pos = offset_in(body, attr.key.as_ref().as_bytes()).unwrap_or(tag_start);
-        let value = attr.normalized_value(XmlVersion::Explicit1_0).map_err(|err| {
-            let lc = at(pos);
-            LinkError::Xml {
-                line: lc.line,
-                column: lc.column,
-                message: format!("in the value of {key}: {err}"),
-            }
-        })?;
+        let value = attr
+            .normalized_value(XmlVersion::Explicit1_0)
+            .map_err(|err| {
+                let lc = at(pos);
+                LinkError::Xml {
+                    line: lc.line,
+                    column: lc.column,
+                    message: format!("in the value of {key}: {err}"),
+                }
+            })?;
         if seen.contains(&key) {
             let lc = at(pos);
             return Err(LinkError::DuplicateAttribute {
@@ -163,7 +165,12 @@ fn read_root(body: &str, e: &BytesStart<'_>, tag_start: usize) -> Result<Link, L
         }
         seen.push(key);
     }
-    if link.is_remote == Some(true) && link.server_database_name.as_deref().is_none_or(str::is_empty) {
+    if link.is_remote == Some(true)
+        && link
+            .server_database_name
+            .as_deref()
+            .is_none_or(str::is_empty)
+    {
         let lc = at(tag_start);
         return Err(LinkError::MissingDatabaseName {
             line: lc.line,

@@ -59,7 +59,11 @@ impl ServerPath {
             let port = if after.is_empty() {
                 None
             } else {
-                Some(after.strip_prefix(':').ok_or(ServerPathError::BadBrackets)?)
+                Some(
+                    after
+                        .strip_prefix(':')
+                        .ok_or(ServerPathError::BadBrackets)?,
+                )
             };
             (host, port)
         } else if text.parse::<Ipv6Addr>().is_ok() {
@@ -143,13 +147,19 @@ mod tests {
 
     #[test]
     fn forms() {
-        assert_eq!(p("192.0.2.10:19813"), ServerPath::new("192.0.2.10", Some(19813)));
+        assert_eq!(
+            p("192.0.2.10:19813"),
+            ServerPath::new("192.0.2.10", Some(19813))
+        );
         assert_eq!(p("server.lan"), ServerPath::new("server.lan", None));
         assert_eq!(p("server.lan").port(), 19813);
         assert_eq!(p(":19813"), ServerPath::new("", Some(19813)));
         assert!(p(":19813").find_by_name());
         assert!(p("").find_by_name());
-        assert_eq!(p("[fd00:db8::10]:19820"), ServerPath::new("fd00:db8::10", Some(19820)));
+        assert_eq!(
+            p("[fd00:db8::10]:19820"),
+            ServerPath::new("fd00:db8::10", Some(19820))
+        );
         assert_eq!(p("[fd00:db8::10]"), ServerPath::new("fd00:db8::10", None));
         assert_eq!(p("fd00:db8::10"), ServerPath::new("fd00:db8::10", None));
         assert_eq!(p("::1"), ServerPath::new("::1", None));
@@ -157,7 +167,14 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for s in ["192.0.2.10:19813", "server.lan", ":19813", "[fd00:db8::10]:19820", "[::1]", ""] {
+        for s in [
+            "192.0.2.10:19813",
+            "server.lan",
+            ":19813",
+            "[fd00:db8::10]:19820",
+            "[::1]",
+            "",
+        ] {
             assert_eq!(p(s).to_string(), s, "{s}");
         }
         assert_eq!(p("fd00::1").to_string(), "[fd00::1]");
@@ -166,17 +183,40 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert_eq!(ServerPath::parse("h:abc"), Err(ServerPathError::PortNotANumber("abc".into())));
-        assert_eq!(ServerPath::parse("h:"), Err(ServerPathError::PortNotANumber(String::new())));
-        assert_eq!(ServerPath::parse("h:70000"), Err(ServerPathError::PortOutOfRange("70000".into())));
-        assert_eq!(ServerPath::parse("h:0"), Err(ServerPathError::PortOutOfRange("0".into())));
-        assert_eq!(ServerPath::parse("h:+1"), Err(ServerPathError::PortNotANumber("+1".into())));
-        assert_eq!(ServerPath::parse("[fd00::1"), Err(ServerPathError::BadBrackets));
-        assert_eq!(ServerPath::parse("[fd00::1]x"), Err(ServerPathError::BadBrackets));
+        assert_eq!(
+            ServerPath::parse("h:abc"),
+            Err(ServerPathError::PortNotANumber("abc".into()))
+        );
+        assert_eq!(
+            ServerPath::parse("h:"),
+            Err(ServerPathError::PortNotANumber(String::new()))
+        );
+        assert_eq!(
+            ServerPath::parse("h:70000"),
+            Err(ServerPathError::PortOutOfRange("70000".into()))
+        );
+        assert_eq!(
+            ServerPath::parse("h:0"),
+            Err(ServerPathError::PortOutOfRange("0".into()))
+        );
+        assert_eq!(
+            ServerPath::parse("h:+1"),
+            Err(ServerPathError::PortNotANumber("+1".into()))
+        );
+        assert_eq!(
+            ServerPath::parse("[fd00::1"),
+            Err(ServerPathError::BadBrackets)
+        );
+        assert_eq!(
+            ServerPath::parse("[fd00::1]x"),
+            Err(ServerPathError::BadBrackets)
+        );
         assert_eq!(ServerPath::parse("a b:1"), Err(ServerPathError::BadHost));
         assert_eq!(
             ServerPath::parse("h:99999999999999999999"),
-            Err(ServerPathError::PortOutOfRange("99999999999999999999".into()))
+            Err(ServerPathError::PortOutOfRange(
+                "99999999999999999999".into()
+            ))
         );
     }
 }

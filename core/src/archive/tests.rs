@@ -1,0 +1,547 @@
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::write::{Header, ZipWriter};
+use super::*;
+
+fn write(root: &Path, rel: &str, content: &[u8]) {
+    let p = root.join(rel);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    fs::write(p, content).unwrap();
+}
+
+/// A small project with sources, a form image, and things the archive must leave out.
+fn sample_project(root: &Path) {
+    write(
+        root,
+        "Project/Demo.4DProject",
+        br#"{"compatibilityVersion": 2040}"#,
+    );
+    write(
+        root,
+        "Project/Sources/catalog.4DCatalog",
+        b"<base name=\"Demo\"/>",
+    );
+    for i in 0..40 {
+        let body = format!(
+            "//%attributes = {{\"lang\":\"en\"}}\nvar $i : Integer\n$i:={i}\nALERT(\"m{i}\")\n"
+        )
+        .repeat(20);
+        write(
+            root,
+            &format!("Project/Sources/Methods/method{i:02}.4dm"),
+            body.as_bytes(),
+        );
+    }
+    write(
+        root,
+        "Project/Sources/Methods/Résumé été.4dm",
+        "// non-ASCII name\n".as_bytes(),
+    );
+    write(
+        root,
+        "Project/Sources/Forms/Main/form.4DForm",
+        b"{\"pages\":[]}",
+    );
+    write(
+        root,
+        "Project/Sources/Forms/Main/Images/logo.png",
+        &[0x89, b'P', b'N', b'G', 1, 2, 3, 4],
+    );
+    fs::create_dir_all(root.join("Project/Sources/Classes")).unwrap();
+    write(root, "Project/DerivedData/methodAttributes.json", b"{}");
+    write(root, "Project/Trash/(old).4dm", b"x");
+    write(root, "Project/Sources/.git/HEAD", b"ref");
+    write(root, "Project/Sources/Methods/method01.4dm~", b"backup");
+    write(root, "userPreferences.bob/workspace.json", b"{}");
+    write(root, "Data/data.4DD", b"data");
+}
+
+fn names(a: &Archive) -> Vec<String> {
+    a.entries().iter().map(|e| e.name.clone()).collect()
+}
+
+fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let rel = e
+                .path()
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            if e.file_type().unwrap().is_dir() {
+                out.push((format!("{rel}/"), Vec::new()));
+                stack.push(e.path());
+            } else {
+                out.push((rel, fs::read(e.path()).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn build_is_deterministic_and_leaves_out_what_it_should() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    sample_project(a.path());
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    sample_project(b.path()); // same content, other folder, other times
+    let out = tempfile::tempdir().unwrap();
+    let r1 = build(
+        a.path(),
+        &out.path().join("a.4dz"),
+        &BuildOptions::default(),
+    )
+    .unwrap();
+    let r2 = build(
+        b.path(),
+        &out.path().join("b.4dz"),
+        &BuildOptions::default(),
+    )
+    .unwrap();
+    let r3 = build(
+        a.path(),
+        &out.path().join("a2.4dz"),
+        &BuildOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r1.stamp, r2.stamp);
+    assert_eq!(r1.stamp, r3.stamp);
+    let bytes = fs::read(out.path().join("a.4dz")).unwrap();
+    assert_eq!(bytes, fs::read(out.path().join("b.4dz")).unwrap());
+    assert_eq!(Stamp::of_bytes(&bytes), r1.stamp);
+    assert_eq!(r1.archive_size, bytes.len() as u64);
+
+    let archive = Archive::open(&out.path().join("a.4dz"), &Limits::default()).unwrap();
+    archive.check_project_layout().unwrap();
+    let list = names(&archive);
+    let mut sorted = list.clone();
+    sorted.sort();
+    assert_eq!(list, sorted, "entries are sorted");
+    assert_eq!(list[0], "Project/");
+    assert!(
+        list.contains(&"Project/Sources/Classes/".to_owned()),
+        "empty folders are kept"
+    );
+    assert!(list.contains(&"Project/Sources/Methods/Résumé été.4dm".to_owned()));
+    for left_out in [
+        "DerivedData",
+        "Trash",
+        ".git",
+        "~",
+        "userPreferences",
+        "Data/",
+    ] {
+        assert!(
+            !list.iter().any(|n| n.contains(left_out)),
+            "{left_out} must be left out: {list:?}"
+        );
+    }
+    let png = archive
+        .entries()
+        .iter()
+        .find(|e| e.name.ends_with("logo.png"))
+        .unwrap();
+    assert_eq!(png.method, Method::Stored);
+    let m = archive
+        .entries()
+        .iter()
+        .find(|e| e.name.ends_with("method00.4dm"))
+        .unwrap();
+    assert_eq!(m.method, Method::Deflated);
+    let report = archive.verify().unwrap();
+    assert_eq!(report.files, r1.file_count());
+    assert_eq!(report.bytes, r1.content_size());
+}
+
+#[test]
+fn build_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = build(
+        dir.path(),
+        &dir.path().join("x.4dz"),
+        &BuildOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ArchiveError::NotAProject { .. }), "{err}");
+    assert!(err.to_string().contains("no Project/ folder"));
+    assert!(!dir.path().join("x.4dz").exists());
+}
+
+#[test]
+fn info_zip_reads_our_archives() {
+    let Ok(status) = std::process::Command::new("unzip").arg("-v").output() else {
+        eprintln!("skipped: Info-ZIP unzip is not installed");
+        return;
+    };
+    assert!(status.status.success());
+    let p = tempfile::tempdir().unwrap();
+    sample_project(p.path());
+    let out = p.path().join("x.4dz");
+    build(p.path(), &out, &BuildOptions::default()).unwrap();
+    let test = std::process::Command::new("unzip")
+        .arg("-tq")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        test.status.success(),
+        "{}",
+        String::from_utf8_lossy(&test.stdout)
+    );
+    let dest = p.path().join("unzipped");
+    let x = std::process::Command::new("unzip")
+        .arg("-q")
+        .arg(&out)
+        .arg("-d")
+        .arg(&dest)
+        .output()
+        .unwrap();
+    assert!(x.status.success());
+    assert_eq!(
+        fs::read(dest.join("Project/Sources/Methods/Résumé été.4dm")).unwrap(),
+        "// non-ASCII name\n".as_bytes()
+    );
+}
+
+#[test]
+fn incremental_build_gives_the_same_bytes_as_a_full_build() {
+    let p = tempfile::tempdir().unwrap();
+    sample_project(p.path());
+    let out = tempfile::tempdir().unwrap();
+    let first = out.path().join("v1.4dz");
+    let mut r1 = build(p.path(), &first, &BuildOptions::default()).unwrap();
+    // Pretend the first build happened well after the files were written (not racy).
+    r1.started_ns += 10_000_000_000;
+    write(
+        p.path(),
+        "Project/Sources/Methods/method07.4dm",
+        b"// changed\n",
+    );
+    write(p.path(), "Project/Sources/Methods/new.4dm", b"// new\n");
+    fs::remove_file(p.path().join("Project/Sources/Methods/method08.4dm")).unwrap();
+    let second = out.path().join("v2.4dz");
+    let prev = Previous {
+        archive: &first,
+        report: &r1,
+    };
+    let r2 = build_incremental(p.path(), &second, &BuildOptions::default(), Some(prev)).unwrap();
+    let full = build(
+        p.path(),
+        &out.path().join("full.4dz"),
+        &BuildOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r2.stamp, full.stamp);
+    assert_eq!(
+        fs::read(&second).unwrap(),
+        fs::read(out.path().join("full.4dz")).unwrap()
+    );
+    let files = r2.file_count();
+    assert_eq!(
+        r2.reused,
+        files - 2,
+        "all but the changed and the new file are reused"
+    );
+    assert_eq!(full.reused, 0);
+}
+
+#[test]
+fn racy_files_are_reread() {
+    let p = tempfile::tempdir().unwrap();
+    sample_project(p.path());
+    let out = tempfile::tempdir().unwrap();
+    let first = out.path().join("v1.4dz");
+    let r1 = build(p.path(), &first, &BuildOptions::default()).unwrap();
+    // Files written just before the build: not trusted, even though size and time match.
+    let prev = Previous {
+        archive: &first,
+        report: &r1,
+    };
+    let r2 = build_incremental(
+        p.path(),
+        &out.path().join("v2.4dz"),
+        &BuildOptions::default(),
+        Some(prev),
+    )
+    .unwrap();
+    assert_eq!(r2.reused, 0);
+    assert_eq!(r2.stamp, r1.stamp);
+}
+
+#[test]
+fn unpack_round_trip_and_atomic_replace() {
+    let p = tempfile::tempdir().unwrap();
+    sample_project(p.path());
+    let out = p.path().join("x.4dz");
+    build(p.path(), &out, &BuildOptions::default()).unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let target = dest.path().join("cache");
+    write(&target, "stale.txt", b"old");
+    let report = unpack(&out, &target, &Limits::default()).unwrap();
+    assert!(report.files > 40);
+    assert!(
+        !target.join("stale.txt").exists(),
+        "previous content is replaced"
+    );
+    // Same tree as the project, minus what the archive leaves out.
+    let expected: Vec<_> = tree(p.path())
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("Project") && !is_excluded(n))
+        .collect();
+    assert_eq!(tree(&target), expected);
+    // Nothing left beside the target.
+    let siblings: Vec<_> = fs::read_dir(dest.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(siblings, ["cache"]);
+}
+
+/// Writes an archive of hand-made entries (names are not checked by the writer).
+fn craft(path: &Path, entries: &[(&str, &[u8])]) {
+    let file = fs::File::create(path).unwrap();
+    let mut w = ZipWriter::new(file);
+    for (name, data) in entries {
+        let header = Header {
+            name: (*name).to_owned(),
+            is_dir: name.ends_with('/'),
+            method: Method::Stored,
+            crc32: crc32fast::hash(data),
+            size: data.len() as u64,
+            compressed_size: data.len() as u64,
+        };
+        w.add(&header, data).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+fn good_target() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("cache");
+    write(&target, "Project/keep.4dm", b"previous version");
+    (dir, target)
+}
+
+fn assert_refused_and_untouched(entries: &[(&str, &[u8])], check: impl Fn(&ArchiveError) -> bool) {
+    let (dir, target) = good_target();
+    let archive = dir.path().join("hostile.4dz");
+    craft(&archive, entries);
+    let before = tree(&target);
+    let err = unpack(&archive, &target, &Limits::default()).unwrap_err();
+    assert!(check(&err), "unexpected error: {err:?}");
+    assert_eq!(
+        tree(&target),
+        before,
+        "the previous content must stay as it was"
+    );
+    let siblings: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(siblings.len(), 2, "no temporary folder left: {siblings:?}");
+    assert!(!dir.path().join("evil").exists());
+}
+
+#[test]
+fn hostile_names_are_refused() {
+    for name in [
+        "../evil",
+        "Project/../../evil",
+        "/tmp/evil",
+        "C:/evil",
+        "C:evil",
+        "Project\\..\\evil",
+        "Project/./x",
+    ] {
+        assert_refused_and_untouched(&[("Project/", b""), (name, b"pwned")], |e| {
+            matches!(
+                e,
+                ArchiveError::UnsafeName { .. } | ArchiveError::Zip { .. }
+            )
+        });
+    }
+}
+
+#[test]
+fn duplicates_and_file_folder_clashes_are_refused() {
+    assert_refused_and_untouched(&[("Project/a.4dm", b"1"), ("Project/a.4dm", b"2")], |e| {
+        matches!(e, ArchiveError::DuplicateName { .. })
+    });
+    assert_refused_and_untouched(&[("Project/a", b"1"), ("Project/a/b.4dm", b"2")], |e| {
+        matches!(e, ArchiveError::DuplicateName { .. })
+    });
+    assert_refused_and_untouched(&[("Project/a/", b""), ("Project/a", b"2")], |e| {
+        matches!(e, ArchiveError::DuplicateName { .. })
+    });
+}
+
+#[test]
+fn symlinks_are_refused() {
+    use std::io::Write as _;
+    let (dir, target) = good_target();
+    let archive = dir.path().join("link.4dz");
+    let mut w = zip::ZipWriter::new(fs::File::create(&archive).unwrap());
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    w.start_file("Project/a.4dm", opts).unwrap();
+    w.write_all(b"x").unwrap();
+    w.add_symlink("Project/passwd", "/etc/passwd", opts)
+        .unwrap();
+    w.finish().unwrap();
+    let before = tree(&target);
+    let err = unpack(&archive, &target, &Limits::default()).unwrap_err();
+    assert!(
+        matches!(err, ArchiveError::Symlink { ref name } if name == "Project/passwd"),
+        "{err:?}"
+    );
+    assert_eq!(tree(&target), before);
+}
+
+#[test]
+fn zip_bombs_are_refused_by_limits() {
+    // One entry of 64 MiB of zeros deflates to about 64 KiB: ratio ~1000.
+    let (dir, target) = good_target();
+    let archive = dir.path().join("bomb.4dz");
+    let zeros = vec![0u8; 64 << 20];
+    let c = compress::compress("Project/zeros.bin", zeros, 9).unwrap();
+    let file = fs::File::create(&archive).unwrap();
+    let mut w = ZipWriter::new(file);
+    let header = Header {
+        name: "Project/zeros.bin".into(),
+        is_dir: false,
+        method: c.method,
+        crc32: c.crc32,
+        size: c.size,
+        compressed_size: c.data.len() as u64,
+    };
+    w.add(&header, &c.data).unwrap();
+    w.finish().unwrap();
+    let before = tree(&target);
+    let err = unpack(&archive, &target, &Limits::default()).unwrap_err();
+    assert!(
+        matches!(err, ArchiveError::SuspiciousRatio { .. }),
+        "{err:?}"
+    );
+    assert_eq!(tree(&target), before);
+
+    let limits = Limits {
+        max_total_size: 1000,
+        ..Limits::default()
+    };
+    let small = dir.path().join("big.4dz");
+    craft(
+        &small,
+        &[("Project/a", &[1u8; 600]), ("Project/b", &[2u8; 600])],
+    );
+    let err = unpack(&small, &target, &limits).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ArchiveError::TooLarge {
+                total: 1200,
+                limit: 1000
+            }
+        ),
+        "{err:?}"
+    );
+
+    let limits = Limits {
+        max_entries: 1,
+        ..Limits::default()
+    };
+    let err = unpack(&small, &target, &limits).unwrap_err();
+    assert!(
+        matches!(err, ArchiveError::TooManyEntries { count: 2, limit: 1 }),
+        "{err:?}"
+    );
+    assert_eq!(tree(&target), before);
+}
+
+#[test]
+fn lying_sizes_and_damaged_data_are_detected() {
+    let (dir, target) = good_target();
+    let p = tempfile::tempdir().unwrap();
+    sample_project(p.path());
+    let archive = dir.path().join("x.4dz");
+    build(p.path(), &archive, &BuildOptions::default()).unwrap();
+    // Flip one byte inside the data of a deflated method.
+    let a = Archive::open(&archive, &Limits::default()).unwrap();
+    let e = a
+        .entries()
+        .iter()
+        .find(|e| e.method == Method::Deflated)
+        .unwrap()
+        .clone();
+    drop(a);
+    let mut bytes = fs::read(&archive).unwrap();
+    bytes[(e.data_start + e.compressed_size / 2) as usize] ^= 0x55;
+    fs::write(&archive, &bytes).unwrap();
+    let a = Archive::open(&archive, &Limits::default()).unwrap();
+    let err = a.verify().unwrap_err();
+    assert!(matches!(err, ArchiveError::Corrupt { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("download or build the archive again")
+    );
+    let before = tree(&target);
+    assert!(matches!(
+        a.unpack_to(&target).unwrap_err(),
+        ArchiveError::Corrupt { .. }
+    ));
+    assert_eq!(tree(&target), before);
+
+    // A stored entry whose header lies about its size.
+    let lying = dir.path().join("lying.4dz");
+    let file = fs::File::create(&lying).unwrap();
+    let mut w = ZipWriter::new(file);
+    let h = Header {
+        name: "Project/a".into(),
+        is_dir: false,
+        method: Method::Deflated,
+        crc32: 0,
+        size: 10,
+        compressed_size: 4,
+    };
+    w.add(&h, &[0x03, 0x00, 0x00, 0x00]).unwrap();
+    w.finish().unwrap();
+    let a = Archive::open(&lying, &Limits::default()).unwrap();
+    assert!(matches!(
+        a.verify().unwrap_err(),
+        ArchiveError::Corrupt { .. }
+    ));
+
+    // Truncated and garbage files.
+    fs::write(dir.path().join("trunc.4dz"), &bytes[..bytes.len() / 2]).unwrap();
+    let err = Archive::open(&dir.path().join("trunc.4dz"), &Limits::default()).unwrap_err();
+    assert!(matches!(err, ArchiveError::Zip { .. }), "{err:?}");
+    fs::write(dir.path().join("junk.4dz"), b"not a zip").unwrap();
+    assert!(matches!(
+        Archive::open(&dir.path().join("junk.4dz"), &Limits::default()).unwrap_err(),
+        ArchiveError::Zip { .. }
+    ));
+}
+
+#[test]
+fn raw_entry_bytes_match_the_build_report() {
+    let p = tempfile::tempdir().unwrap();
+    sample_project(p.path());
+    let out = p.path().join("x.4dz");
+    let report = build(p.path(), &out, &BuildOptions::default()).unwrap();
+    let a = Archive::open(&out, &Limits::default()).unwrap();
+    assert_eq!(a.entries().len(), report.entries.len());
+    for (i, (e, b)) in a.entries().iter().zip(&report.entries).enumerate() {
+        assert_eq!(
+            (&e.name, e.size, e.crc32, e.method),
+            (&b.name, b.size, b.crc32, b.method)
+        );
+        assert_eq!(e.data_start, b.data_offset);
+        assert_eq!(a.raw(i).unwrap().len() as u64, b.compressed_size);
+    }
+}

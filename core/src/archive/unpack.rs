@@ -1,0 +1,155 @@
+//! Unpacking an archive safely and atomically.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::Limits;
+use super::error::{ArchiveError, Result};
+use super::names::check_name;
+use super::read::Archive;
+use crate::fsutil::temp_sibling;
+
+/// What an unpack wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnpackReport {
+    /// Files written.
+    pub files: usize,
+    /// Folders created.
+    pub folders: usize,
+    /// Bytes written.
+    pub bytes: u64,
+}
+
+/// Opens `archive` with `limits` and unpacks it into `target` (see [`Archive::unpack_to`]).
+///
+/// # Errors
+/// Any error of [`Archive::open`] or [`Archive::unpack_to`]; `target` is then unchanged.
+pub fn unpack(archive: &Path, target: &Path, limits: &Limits) -> Result<UnpackReport> {
+    Archive::open(archive, limits)?.unpack_to(target)
+}
+
+impl Archive {
+    /// Unpacks every entry into `target`, replacing its previous content.
+    ///
+    /// Entries are written (in parallel) into a temporary folder beside `target`, each checked
+    /// against its size and CRC; only when all succeeded is the folder renamed into place. A
+    /// refused, damaged or interrupted unpack leaves `target` exactly as it was.
+    ///
+    /// # Errors
+    /// [`ArchiveError::Corrupt`] for damaged entries, [`ArchiveError::Io`] when the disk refuses
+    /// a write (full disk, permissions).
+    pub fn unpack_to(&self, target: &Path) -> Result<UnpackReport> {
+        let parent = parent_of(target);
+        fs::create_dir_all(&parent).map_err(ArchiveError::io(&parent))?;
+        remove_leftovers(target);
+        let tmp = temp_sibling(target, "unpack");
+        fs::create_dir(&tmp).map_err(ArchiveError::io(&tmp))?;
+        match self.write_into(&tmp) {
+            Ok(report) => {
+                swap_into_place(&tmp, target)?;
+                Ok(report)
+            }
+            Err(e) => {
+                let _ = fs::remove_dir_all(&tmp);
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes every entry under `root` (which exists and is empty).
+    pub(crate) fn write_into(&self, root: &Path) -> Result<UnpackReport> {
+        let mut folders = BTreeSet::new();
+        for e in self.entries() {
+            let parts = check_name(&e.name)?;
+            let keep = if e.is_dir {
+                parts.len()
+            } else {
+                parts.len() - 1
+            };
+            for n in 1..=keep {
+                folders.insert(parts[..n].join("/"));
+            }
+        }
+        for f in &folders {
+            let path = root.join(f);
+            fs::create_dir_all(&path).map_err(ArchiveError::io(&path))?;
+        }
+        let files: Vec<usize> = (0..self.entries().len())
+            .filter(|&i| !self.entries()[i].is_dir)
+            .collect();
+        let bytes: Result<Vec<u64>> = files
+            .par_iter()
+            .map(|&i| {
+                let e = &self.entries()[i];
+                let path = root.join(&e.name);
+                let file = fs::File::create(&path).map_err(ArchiveError::io(&path))?;
+                let mut out = BufWriter::with_capacity(256 * 1024, file);
+                let n = self.copy_entry(i, &mut out)?;
+                out.flush().map_err(ArchiveError::io(&path))?;
+                Ok(n)
+            })
+            .collect();
+        Ok(UnpackReport {
+            files: files.len(),
+            folders: folders.len(),
+            bytes: bytes?.iter().sum(),
+        })
+    }
+}
+
+fn parent_of(target: &Path) -> PathBuf {
+    match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Replaces `target` with `fresh`: the old content is moved aside, the new one renamed in, the
+/// old one removed. If the second rename fails the old content is put back.
+pub(crate) fn swap_into_place(fresh: &Path, target: &Path) -> Result<()> {
+    if fs::symlink_metadata(target).is_ok() {
+        let old = temp_sibling(target, "old");
+        fs::rename(target, &old).map_err(ArchiveError::io(target))?;
+        if let Err(source) = fs::rename(fresh, target) {
+            let _ = fs::rename(&old, target);
+            let _ = fs::remove_dir_all(fresh);
+            return Err(ArchiveError::Io {
+                path: target.to_path_buf(),
+                source,
+            });
+        }
+        if let Err(err) = fs::remove_dir_all(&old) {
+            tracing::warn!(path = %old.display(), %err, "could not remove the previous content");
+        }
+    } else {
+        fs::rename(fresh, target).map_err(ArchiveError::io(target))?;
+    }
+    Ok(())
+}
+
+/// Removes temporary folders an interrupted unpack of `target` left beside it.
+fn remove_leftovers(target: &Path) {
+    let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
+        return;
+    };
+    let name = name.to_string_lossy();
+    let prefixes = [format!(".{name}.unpack-"), format!(".{name}.old-")];
+    let Ok(read) = fs::read_dir(if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    }) else {
+        return;
+    };
+    for entry in read.flatten() {
+        let n = entry.file_name().to_string_lossy().into_owned();
+        if prefixes.iter().any(|p| n.starts_with(p.as_str())) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
