@@ -18,6 +18,7 @@ pub mod archive;
 pub mod environment;
 mod fsutil;
 pub mod link;
+mod process;
 pub mod project;
 pub mod recent;
 pub mod system_folder;

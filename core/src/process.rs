@@ -1,0 +1,41 @@
+//! Whether another process is still running (for stale locks).
+
+/// True when process `pid` runs and, where the platform tells, runs `exe`.
+#[cfg(unix)]
+pub(crate) fn is_running(pid: u32, exe: &str) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    if pid.unsigned_abs() == std::process::id() {
+        return true;
+    }
+    // SAFETY: kill with signal 0 only checks for existence and permission; it sends nothing.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::kill(pid, 0) };
+    let alive = rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    if !alive {
+        return false;
+    }
+    // Linux: a reused pid running another program does not hold the lock.
+    #[cfg(target_os = "linux")]
+    if !exe.is_empty() {
+        if let Ok(actual) = std::fs::read_link(format!("/proc/{pid}/exe")) {
+            let actual = actual.to_string_lossy();
+            let actual = actual.strip_suffix(" (deleted)").unwrap_or(&actual);
+            return actual == exe
+                || std::path::Path::new(exe).file_name()
+                    == std::path::Path::new(actual).file_name();
+        }
+    }
+    let _ = exe;
+    true
+}
+
+/// Elsewhere the process table is not consulted: a lock is held until its owner releases it.
+#[cfg(not(unix))]
+pub(crate) fn is_running(pid: u32, _exe: &str) -> bool {
+    pid != 0
+}
