@@ -130,7 +130,7 @@ impl<W: Write> ZipWriter<W> {
         }
         let version_needed: u16 = if large || offset_large { 45 } else { 20 };
         let mode = if header.is_dir { DIR_MODE } else { FILE_MODE };
-        let external = (mode << 16) | u32::from(header.is_dir) * 0x10;
+        let external = (mode << 16) | if header.is_dir { 0x10 } else { 0 };
         let c = &mut self.central;
         c.extend_from_slice(&CENTRAL_SIG.to_le_bytes());
         c.extend_from_slice(&MADE_BY.to_le_bytes());

@@ -82,14 +82,14 @@ pub enum LinkError {
         column: usize,
     },
     /// A typed attribute has a value of the wrong form.
-    #[error("line {line}, column {column}: {name}=\"{value}\" is invalid: expected {expected}")]
+    #[error("line {line}, column {column}: {name}=\"{value}\" is invalid: {reason}")]
     InvalidValue {
         /// Attribute name.
         name: String,
         /// The value found.
         value: String,
-        /// What a valid value looks like.
-        expected: &'static str,
+        /// Why, and what a valid value looks like.
+        reason: String,
         /// Line.
         line: usize,
         /// Column.

@@ -78,12 +78,12 @@ macro_rules! link_attributes {
             pub const KNOWN_ATTRIBUTES: &'static [&'static str] = &[$(stringify!($field)),*];
 
             /// Sets a known attribute from its text. `None` when `name` is unknown;
-            /// `Some(Err(expected))` when the value is invalid.
-            fn set_known(&mut self, name: &str, text: &str) -> Option<Result<(), &'static str>> {
+            /// `Some(Err(reason))` when the value is invalid.
+            fn set_known(&mut self, name: &str, text: &str) -> Option<Result<(), String>> {
                 match name {
                     $(stringify!($field) => Some(match <$ty as AttrValue>::parse_attr(text) {
                         Some(v) => { self.$field = Some(v); Ok(()) }
-                        None => Err(<$ty as AttrValue>::EXPECTED),
+                        None => Err(<$ty as AttrValue>::reason(text)),
                     }),)*
                     _ => None,
                 }

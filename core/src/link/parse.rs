@@ -148,12 +148,12 @@ fn read_root(body: &str, e: &BytesStart<'_>, tag_start: usize) -> Result<Link, L
         }
         match link.set_known(&key, &value) {
             Some(Ok(())) => {}
-            Some(Err(expected)) => {
+            Some(Err(reason)) => {
                 let lc = at(pos);
                 return Err(LinkError::InvalidValue {
                     name: key,
                     value: value.into_owned(),
-                    expected,
+                    reason,
                     line: lc.line,
                     column: lc.column,
                 });

@@ -12,6 +12,10 @@ pub(super) trait AttrValue: Sized {
     const EXPECTED: &'static str;
     /// Parses the (already unescaped) attribute text.
     fn parse_attr(text: &str) -> Option<Self>;
+    /// Why `text` is not a valid value.
+    fn reason(_text: &str) -> String {
+        format!("expected {}", Self::EXPECTED)
+    }
     /// The attribute text (unescaped).
     fn to_attr(&self) -> Cow<'_, str>;
 }
@@ -57,6 +61,12 @@ impl AttrValue for ServerPath {
     const EXPECTED: &'static str = "host[:port], [IPv6]:port or :port";
     fn parse_attr(text: &str) -> Option<Self> {
         ServerPath::parse(text).ok()
+    }
+    fn reason(text: &str) -> String {
+        match ServerPath::parse(text) {
+            Err(e) => format!("{e}; expected {}", Self::EXPECTED),
+            Ok(_) => format!("expected {}", Self::EXPECTED),
+        }
     }
     fn to_attr(&self) -> Cow<'_, str> {
         Cow::Owned(self.to_string())

@@ -60,7 +60,9 @@ impl Location {
         let meta = std::fs::metadata(path).map_err(|_| ProjectError::NotFound {
             path: path.to_path_buf(),
         })?;
-        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let path = std::fs::canonicalize(path)
+            .or_else(|_| std::path::absolute(path))
+            .unwrap_or_else(|_| path.to_path_buf());
         if meta.is_file() {
             if !has_project_extension(&path) {
                 return Err(ProjectError::NoProjectFile { path });

@@ -1,0 +1,55 @@
+//! The command line: one subcommand per action, so everything can be scripted.
+
+mod archive;
+mod link;
+mod output;
+mod project;
+mod recent;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Remote4D: 4D client/server management — project server, remote client, desktop app.
+///
+/// With no command, opens the desktop app; with a .4DLink file, connects to its server.
+#[derive(Debug, Parser)]
+#[command(name = "remote4d", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("REMOTE4D_COMMIT"), ")"))]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// A .4DLink shortcut file to open (what a double-click runs).
+    pub file: Option<PathBuf>,
+    /// More log output (-v info, -vv debug). REMOTE4D_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// The action to run.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Every action of the command line.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read and write .4DLink shortcut files.
+    #[command(subcommand)]
+    Link(link::LinkCommand),
+    /// Build, list, verify and unpack .4dz project archives.
+    #[command(subcommand)]
+    Archive(archive::ArchiveCommand),
+    /// Inspect a 4D project folder.
+    #[command(subcommand)]
+    Project(project::ProjectCommand),
+    /// List the Recent projects.
+    Recent(recent::RecentArgs),
+}
+
+/// Runs a command; the exit code says how it went.
+pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Link(c) => link::run(c),
+        Command::Archive(c) => archive::run(c),
+        Command::Project(c) => project::run(c),
+        Command::Recent(a) => recent::run(&a),
+    }
+}

@@ -1,0 +1,161 @@
+//! The command line as a newcomer uses it from the README.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn remote4d(args: &[&str], home: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_remote4d"))
+        .args(args)
+        .env("REMOTE4D_HOME", home)
+        .output()
+        .expect("run remote4d")
+}
+
+fn text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn sample(root: &Path) {
+    let w = |rel: &str, c: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, c).unwrap();
+    };
+    w("Project/Demo.4DProject", "{\"compatibilityVersion\": 2040}");
+    w("Project/Sources/Methods/hello.4dm", "ALERT(\"hello\")\n");
+    w(
+        "Project/Sources/settings.4DSettings",
+        "<preferences><com.4d><server><network><options publication_name=\"Démo\" publication_port=\"20001\"/></network></server></com.4d></preferences>",
+    );
+    w("Project/DerivedData/x.json", "{}");
+}
+
+#[test]
+fn link_new_then_show() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("Shop.4DLink");
+    let o = remote4d(
+        &[
+            "link",
+            "new",
+            "--name",
+            "Shop & Co",
+            "--address",
+            "[fd00::1]:19820",
+            "--user",
+            "bob",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let o = remote4d(&["link", "show", file.to_str().unwrap()], home.path());
+    assert!(o.status.success());
+    assert!(text(&o).contains("Shop & Co"));
+    assert!(text(&o).contains("[fd00::1]:19820"));
+    let o = remote4d(
+        &["link", "show", "--json", file.to_str().unwrap()],
+        home.path(),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kind"], "remote");
+    assert_eq!(v["host"], "fd00::1");
+    assert_eq!(v["port"], 19820);
+    assert_eq!(v["attributes"]["user_name"], "bob");
+    // Written to stdout without -o.
+    let o = remote4d(
+        &["link", "new", "--name", "X", "--address", ":19813"],
+        home.path(),
+    );
+    assert!(text(&o).contains("server_path=\":19813\""));
+}
+
+#[test]
+fn bad_input_gives_a_clear_error_and_exit_code() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("bad.4DLink");
+    std::fs::write(&file, "<database_shortcut is_remote=\"true\" server_path=\"h:70000\" server_database_name=\"X\"/>").unwrap();
+    let o = remote4d(&["link", "show", file.to_str().unwrap()], home.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("line 1, column"), "{}", err(&o));
+    assert!(err(&o).contains("out of range"), "{}", err(&o));
+    assert!(!err(&o).contains("panicked"));
+    let o = remote4d(
+        &["link", "new", "--name", "X", "--address", "h:abc"],
+        home.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "usage errors exit 2");
+    let o = remote4d(&["archive", "list", file.to_str().unwrap()], home.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("not a readable .4dz"), "{}", err(&o));
+}
+
+#[test]
+fn archive_build_list_verify_unpack_and_project_show() {
+    let home = tempfile::tempdir().unwrap();
+    let project = home.path().join("Demo");
+    sample(&project);
+    let out: PathBuf = home.path().join("demo.4dz");
+    let o = remote4d(
+        &[
+            "archive",
+            "build",
+            project.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let stamp = text(&o).trim().to_owned();
+    assert_eq!(stamp.len(), 64, "prints the stamp: {stamp}");
+    let o = remote4d(
+        &[
+            "archive",
+            "build",
+            project.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    assert_eq!(text(&o).trim(), stamp, "same project, same stamp");
+    let o = remote4d(&["archive", "list", out.to_str().unwrap()], home.path());
+    assert!(text(&o).contains("Project/Sources/Methods/hello.4dm"));
+    assert!(!text(&o).contains("DerivedData"));
+    assert!(text(&o).contains(&stamp));
+    let o = remote4d(&["archive", "verify", out.to_str().unwrap()], home.path());
+    assert!(text(&o).starts_with("ok:"), "{}", text(&o));
+    let dir = home.path().join("unpacked");
+    let o = remote4d(
+        &[
+            "archive",
+            "unpack",
+            out.to_str().unwrap(),
+            dir.to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("Project/Sources/Methods/hello.4dm")).unwrap(),
+        "ALERT(\"hello\")\n"
+    );
+    let o = remote4d(
+        &["project", "show", "--json", project.to_str().unwrap()],
+        home.path(),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["publication_name"], "Démo");
+    assert_eq!(v["publication_port"], 20001);
+    assert_eq!(v["content"]["methods"][0], "hello");
+    let o = remote4d(&["recent"], home.path());
+    assert!(text(&o).contains("no Recent projects yet"));
+    let o = remote4d(&["recent", "--json"], home.path());
+    assert_eq!(text(&o).trim(), "[]");
+}
