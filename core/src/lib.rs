@@ -7,6 +7,9 @@
 //!   [`project`] (4D project folders), [`system_folder`] (the client's per-server cache folder),
 //!   [`recent`] (Recent projects as `.4DLink` files), [`environment`] (where things live on disk).
 //!
+//! - **protocol** — the wire types shared by client and server ([`protocol`]).
+//! - **services** — [`server`] (the project server), [`discovery`] (DNS-SD publish and browse).
+//!
 //! Nothing in this crate depends on a UI toolkit; the desktop app wraps its services.
 #![cfg_attr(
     not(test),
@@ -20,6 +23,8 @@ mod fsutil;
 pub mod link;
 mod process;
 pub mod project;
+pub mod protocol;
 pub mod recent;
 pub mod system_folder;
+pub mod time;
 mod xml;

@@ -273,11 +273,12 @@ fn write_all(
         }
     }
     let (buffered, stamp, archive_size) = writer.finish().map_err(ArchiveError::io(tmp))?;
-    let file = buffered.into_inner().map_err(|e| ArchiveError::Io {
+    // No fsync: an archive is always rebuilt from the project at start, and clients check its
+    // stamp, so a torn file after a power loss is harmless; the rename keeps readers consistent.
+    buffered.into_inner().map_err(|e| ArchiveError::Io {
         path: tmp.to_path_buf(),
         source: e.into_error(),
     })?;
-    file.sync_all().map_err(ArchiveError::io(tmp))?;
     Ok(BuildReport {
         stamp,
         archive_size,

@@ -12,6 +12,7 @@
 
 mod build;
 mod compress;
+mod delta;
 mod error;
 mod names;
 mod read;
@@ -21,6 +22,7 @@ mod unpack;
 mod write;
 
 pub use build::{BuildOptions, BuildReport, BuiltEntry, Previous, build, build_incremental};
+pub use delta::{DeltaPlan, DeltaSummary, PLAN_NAME, Segment, apply_delta, make_delta};
 pub use error::{ArchiveError, Result};
 pub use names::{TOP_FOLDER, is_excluded};
 pub use read::{Archive, Entry, VerifyReport};

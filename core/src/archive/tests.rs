@@ -545,3 +545,53 @@ fn raw_entry_bytes_match_the_build_report() {
         assert_eq!(a.raw(i).unwrap().len() as u64, b.compressed_size);
     }
 }
+
+#[test]
+fn delta_rebuilds_the_new_archive_exactly() {
+    let p = tempfile::tempdir().unwrap();
+    sample_project(p.path());
+    let out = tempfile::tempdir().unwrap();
+    let v1 = out.path().join("v1.4dz");
+    let r1 = build(p.path(), &v1, &BuildOptions::default()).unwrap();
+    write(
+        p.path(),
+        "Project/Sources/Methods/method03.4dm",
+        b"// edited\n",
+    );
+    write(p.path(), "Project/Sources/Methods/added.4dm", b"// added\n");
+    fs::remove_file(p.path().join("Project/Sources/Methods/method04.4dm")).unwrap();
+    let v2 = out.path().join("v2.4dz");
+    let r2 = build(p.path(), &v2, &BuildOptions::default()).unwrap();
+    let delta = out.path().join("d.zip");
+    let summary = make_delta(&r1, &r2, &v2, &delta).unwrap();
+    assert_eq!(summary.changed, 2, "the edited and the added method");
+    assert!(
+        summary.size < r2.archive_size / 4,
+        "{} vs {}",
+        summary.size,
+        r2.archive_size
+    );
+    // The delta is a readable zip.
+    Archive::open(&delta, &Limits::default())
+        .unwrap()
+        .verify()
+        .unwrap();
+    let rebuilt = out.path().join("rebuilt.4dz");
+    let (plan, stamp) = apply_delta(&v1, &delta, &rebuilt, &Limits::default()).unwrap();
+    assert_eq!(stamp, r2.stamp);
+    assert_eq!(plan.from, r1.stamp);
+    assert_eq!(fs::read(&rebuilt).unwrap(), fs::read(&v2).unwrap());
+    // Applied to the wrong base, it fails and writes nothing.
+    let other = out.path().join("other.4dz");
+    write(
+        p.path(),
+        "Project/Sources/Methods/method05.4dm",
+        b"// other base\n",
+    );
+    let ro = build(p.path(), &other, &BuildOptions::default()).unwrap();
+    assert_ne!(ro.stamp, r1.stamp);
+    let bad = out.path().join("bad.4dz");
+    let err = apply_delta(&other, &delta, &bad, &Limits::default()).unwrap_err();
+    assert!(matches!(err, ArchiveError::Corrupt { .. }), "{err:?}");
+    assert!(!bad.exists());
+}

@@ -1,0 +1,255 @@
+//! Deltas between two builds: only the entries that changed, as a standard zip.
+//!
+//! A delta is a zip whose first entry, `.remote4d-delta.json`, describes the new archive as runs
+//! of entries, each run copied either from the old archive (by position) or from the delta; the
+//! delta's other entries are the changed ones, with exactly the compressed bytes of the new
+//! archive. Applying it
+//! to the old archive rebuilds the new archive byte for byte, which the stamp proves.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::Limits;
+use super::build::{BuildReport, BuiltEntry};
+use super::compress::compress;
+use super::error::{ArchiveError, Result};
+use super::read::Archive;
+use super::stamp::Stamp;
+use super::write::{Header, ZipWriter};
+use crate::fsutil::{read_exact_at, temp_sibling};
+
+/// Name of the plan entry inside a delta.
+pub const PLAN_NAME: &str = ".remote4d-delta.json";
+
+/// The plan of a delta.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeltaPlan {
+    /// Stamp of the archive the delta applies to.
+    pub from: Stamp,
+    /// Stamp of the archive it produces.
+    pub to: Stamp,
+    /// Size of the archive it produces.
+    pub to_size: u64,
+    /// The new archive's entries, in order, as runs.
+    pub segments: Vec<Segment>,
+}
+
+/// A run of consecutive entries of the new archive and where their bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Segment {
+    /// Entries `first..first + count` of the old archive.
+    Old {
+        /// Index of the first entry in the old archive.
+        first: usize,
+        /// How many.
+        count: usize,
+    },
+    /// The next `count` entries of the delta.
+    New {
+        /// How many.
+        count: usize,
+    },
+}
+
+/// What a delta holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeltaSummary {
+    /// From stamp.
+    pub from: Stamp,
+    /// To stamp.
+    pub to: Stamp,
+    /// Entries carried in the delta.
+    pub changed: usize,
+    /// Entries of the new archive.
+    pub total: usize,
+    /// Size of the delta file.
+    pub size: u64,
+}
+
+fn same(a: &BuiltEntry, b: &BuiltEntry) -> bool {
+    a.size == b.size
+        && a.crc32 == b.crc32
+        && a.method == b.method
+        && a.compressed_size == b.compressed_size
+}
+
+/// Writes the delta from the build `old` to the build `new` (whose archive is `new_archive`).
+///
+/// # Errors
+/// [`ArchiveError::Io`] when the new archive cannot be read or the delta written.
+pub fn make_delta(
+    old: &BuildReport,
+    new: &BuildReport,
+    new_archive: &Path,
+    out: &Path,
+) -> Result<DeltaSummary> {
+    let old_by_name: HashMap<&str, (usize, &BuiltEntry)> = old
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.name.as_str(), (i, e)))
+        .collect();
+    let mut segments: Vec<Segment> = Vec::new();
+    let mut carried = Vec::new();
+    for e in &new.entries {
+        match old_by_name.get(e.name.as_str()) {
+            Some(&(i, o)) if same(o, e) => match segments.last_mut() {
+                Some(Segment::Old { first, count }) if *first + *count == i => *count += 1,
+                _ => segments.push(Segment::Old { first: i, count: 1 }),
+            },
+            _ => {
+                carried.push(e);
+                match segments.last_mut() {
+                    Some(Segment::New { count }) => *count += 1,
+                    _ => segments.push(Segment::New { count: 1 }),
+                }
+            }
+        }
+    }
+    let plan = DeltaPlan {
+        from: old.stamp,
+        to: new.stamp,
+        to_size: new.archive_size,
+        segments,
+    };
+    let source = File::open(new_archive).map_err(ArchiveError::io(new_archive))?;
+    let tmp = temp_sibling(out, "delta");
+    let result = (|| {
+        let file = File::create(&tmp).map_err(ArchiveError::io(&tmp))?;
+        let mut w = ZipWriter::new(BufWriter::new(file));
+        let plan_bytes = serde_json::to_vec(&plan).map_err(|e| ArchiveError::Io {
+            path: out.to_path_buf(),
+            source: std::io::Error::other(e),
+        })?;
+        let packed = compress(PLAN_NAME, plan_bytes, 6).map_err(ArchiveError::io(&tmp))?;
+        let header = Header {
+            name: PLAN_NAME.into(),
+            is_dir: false,
+            method: packed.method,
+            crc32: packed.crc32,
+            size: packed.size,
+            compressed_size: packed.data.len() as u64,
+        };
+        w.add(&header, &packed.data)
+            .map_err(ArchiveError::io(&tmp))?;
+        for e in &carried {
+            let mut data = vec![0u8; usize::try_from(e.compressed_size).unwrap_or(usize::MAX)];
+            read_exact_at(&source, &mut data, e.data_offset)
+                .map_err(ArchiveError::io(new_archive))?;
+            let header = Header {
+                name: e.name.clone(),
+                is_dir: e.is_dir(),
+                method: e.method,
+                crc32: e.crc32,
+                size: e.size,
+                compressed_size: e.compressed_size,
+            };
+            w.add(&header, &data).map_err(ArchiveError::io(&tmp))?;
+        }
+        let (buffered, _, size) = w.finish().map_err(ArchiveError::io(&tmp))?;
+        drop(buffered);
+        std::fs::rename(&tmp, out).map_err(ArchiveError::io(out))?;
+        Ok(DeltaSummary {
+            from: old.stamp,
+            to: new.stamp,
+            changed: carried.len(),
+            total: new.entries.len(),
+            size,
+        })
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Rebuilds the new archive into `out` from `old_archive` and `delta`, and returns its stamp and
+/// size. The caller compares the stamp with the one it expected; `out` is only written (renamed
+/// into place) when the result has the plan's `to` stamp.
+///
+/// # Errors
+/// [`ArchiveError::Corrupt`] when the delta does not fit the old archive or the result has
+/// another stamp; the errors of [`Archive::open`] for damaged inputs.
+pub fn apply_delta(
+    old_archive: &Path,
+    delta: &Path,
+    out: &Path,
+    limits: &Limits,
+) -> Result<(DeltaPlan, Stamp)> {
+    let old = Archive::open(old_archive, limits)?;
+    let d = Archive::open(delta, limits)?;
+    let corrupt = |reason: String| ArchiveError::Corrupt {
+        name: delta.display().to_string(),
+        reason,
+    };
+    let plan_index = d
+        .entries()
+        .iter()
+        .position(|e| e.name == PLAN_NAME)
+        .ok_or_else(|| corrupt("it has no plan".into()))?;
+    let mut plan_bytes = Vec::new();
+    d.copy_entry(plan_index, &mut plan_bytes)?;
+    let plan: DeltaPlan = serde_json::from_slice(&plan_bytes)
+        .map_err(|e| corrupt(format!("its plan is not readable: {e}")))?;
+    let mut order: Vec<(&Archive, usize)> = Vec::new();
+    let mut carried = (0..d.entries().len()).filter(|&i| i != plan_index);
+    for segment in &plan.segments {
+        match *segment {
+            Segment::Old { first, count } => {
+                let end = first
+                    .checked_add(count)
+                    .filter(|&e| e <= old.entries().len());
+                let end = end.ok_or_else(|| {
+                    corrupt("it refers to entries the old archive does not have".into())
+                })?;
+                order.extend((first..end).map(|i| (&old, i)));
+            }
+            Segment::New { count } => {
+                for _ in 0..count {
+                    let i = carried
+                        .next()
+                        .ok_or_else(|| corrupt("it carries fewer entries than its plan".into()))?;
+                    order.push((&d, i));
+                }
+            }
+        }
+    }
+    let tmp = temp_sibling(out, "applying");
+    let result = (|| {
+        let file = File::create(&tmp).map_err(ArchiveError::io(&tmp))?;
+        let mut w = ZipWriter::new(BufWriter::new(file));
+        for &(source, index) in &order {
+            let e = &source.entries()[index];
+            let header = Header {
+                name: e.name.clone(),
+                is_dir: e.is_dir,
+                method: e.method,
+                crc32: e.crc32,
+                size: e.size,
+                compressed_size: e.compressed_size,
+            };
+            w.add(&header, &source.raw(index)?)
+                .map_err(ArchiveError::io(&tmp))?;
+        }
+        let (buffered, stamp, _) = w.finish().map_err(ArchiveError::io(&tmp))?;
+        drop(buffered);
+        if stamp != plan.to {
+            return Err(corrupt(format!(
+                "the rebuilt archive has stamp {} instead of {}",
+                stamp.short(),
+                plan.to.short()
+            )));
+        }
+        std::fs::rename(&tmp, out).map_err(ArchiveError::io(out))?;
+        Ok(stamp)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map(|stamp| (plan, stamp))
+}

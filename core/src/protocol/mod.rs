@@ -1,0 +1,131 @@
+//! The wire protocol shared by the server and the client: HTTPS + JSON under `/api/v1/`,
+//! server-sent events for a session's events. See `docs/protocol.md`.
+
+mod error;
+mod event;
+mod session;
+
+use serde::{Deserialize, Serialize};
+
+pub use error::{ApiError, ErrorBody, ErrorCode};
+pub use event::{SessionEvent, SseDecoder, encode_sse};
+pub use session::{
+    Challenge, ChallengeAnswer, HostType, OpenSession, OpenSessionResponse, ResumeSession,
+    SessionInfo, SessionOpened, SessionState,
+};
+
+use crate::archive::{BuildReport, Method, Stamp};
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The DNS-SD service type servers publish.
+pub const SERVICE_TYPE: &str = "_remote4d._tcp.local.";
+
+/// Prefix of every API path.
+pub const API: &str = "/api/v1";
+
+/// `GET /api/v1/info`: what a server says about itself (no authentication needed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// Always `"Remote4D"`: tells a Remote4D server from anything else on the port.
+    pub product: String,
+    /// Protocol version.
+    pub protocol_version: u32,
+    /// The server program's version.
+    pub server_version: String,
+    /// A stable id of this server (kept across restarts).
+    pub server_id: String,
+    /// Publication name (settings, else the project name).
+    pub publication_name: String,
+    /// Project name (the `.4DProject` file name).
+    pub project_name: String,
+    /// Current project stamp.
+    pub stamp: Stamp,
+    /// Size of the current archive.
+    pub archive_size: u64,
+    /// SHA-256 fingerprint of the server certificate (`AB:CD:...`).
+    pub fingerprint: String,
+    /// True when users must log in (the project has users with passwords).
+    pub login_required: bool,
+    /// The server machine's host name.
+    pub host_name: String,
+}
+
+/// The product name in [`ServerInfo::product`].
+pub const PRODUCT: &str = "Remote4D";
+
+/// `GET /api/v1/project/manifest`: the entries of the current archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Stamp of the archive described.
+    pub stamp: Stamp,
+    /// Its size.
+    pub archive_size: u64,
+    /// Its entries, in archive order.
+    pub entries: Vec<ManifestEntry>,
+}
+
+/// One entry of a [`Manifest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    /// Entry name.
+    pub name: String,
+    /// Uncompressed size.
+    pub size: u64,
+    /// CRC-32.
+    pub crc32: u32,
+    /// Compression method.
+    pub method: Method,
+    /// Compressed size.
+    pub compressed_size: u64,
+}
+
+impl Manifest {
+    /// The manifest of a build.
+    pub fn of(report: &BuildReport) -> Self {
+        Self {
+            stamp: report.stamp,
+            archive_size: report.archive_size,
+            entries: report
+                .entries
+                .iter()
+                .map(|e| ManifestEntry {
+                    name: e.name.clone(),
+                    size: e.size,
+                    crc32: e.crc32,
+                    method: e.method,
+                    compressed_size: e.compressed_size,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `POST /api/v1/project/reload` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadResult {
+    /// The stamp after the reload.
+    pub stamp: Stamp,
+    /// False when the project had not changed.
+    pub changed: bool,
+    /// Milliseconds the build took.
+    pub build_ms: u64,
+}
+
+/// Formats a SHA-256 digest as `AB:CD:...`.
+pub fn format_fingerprint(digest: &[u8]) -> String {
+    digest
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Normalises a fingerprint typed or stored in any form (case, colons, spaces) for comparison.
+pub fn normalize_fingerprint(text: &str) -> String {
+    text.chars()
+        .filter(char::is_ascii_hexdigit)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
