@@ -1,10 +1,12 @@
 //! The command line: one subcommand per action, so everything can be scripted.
 
+mod admin;
 mod archive;
 mod link;
 mod output;
 mod project;
 mod recent;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +44,12 @@ pub enum Command {
     Project(project::ProjectCommand),
     /// List the Recent projects.
     Recent(recent::RecentArgs),
+    /// Serve a 4D project: publish it, serve its .4dz over HTTPS, rebuild on change.
+    Serve(serve::ServeArgs),
+    /// Rebuild the archive of a server on this machine now (4D's RELOAD PROJECT).
+    Reload(admin::ReloadArgs),
+    /// Administer a server on this machine: sessions, message, drop, shutdown.
+    Admin(admin::AdminArgs),
 }
 
 /// Runs a command; the exit code says how it went.
@@ -51,5 +59,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Archive(c) => archive::run(c),
         Command::Project(c) => project::run(c),
         Command::Recent(a) => recent::run(&a),
+        Command::Serve(a) => serve::run(a),
+        Command::Reload(a) => admin::reload(&a),
+        Command::Admin(a) => admin::run(a),
     }
 }

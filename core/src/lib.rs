@@ -18,6 +18,8 @@
 #![warn(missing_docs)]
 
 pub mod archive;
+pub mod client;
+pub mod discovery;
 pub mod environment;
 mod fsutil;
 pub mod link;
@@ -25,6 +27,7 @@ mod process;
 pub mod project;
 pub mod protocol;
 pub mod recent;
+pub mod server;
 pub mod system_folder;
 pub mod time;
 mod xml;

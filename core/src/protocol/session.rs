@@ -15,6 +15,20 @@ pub enum HostType {
 }
 
 impl HostType {
+    /// The name 4D uses in `Session.info.hostType`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Windows => "windows",
+            Self::Mac => "mac",
+            Self::Linux => "linux",
+        }
+    }
+
+    /// This machine's name for [`HostType::name`].
+    pub fn current_name() -> &'static str {
+        Self::current().name()
+    }
+
     /// This machine's.
     pub fn current() -> Self {
         if cfg!(windows) {

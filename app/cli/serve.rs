@@ -1,0 +1,168 @@
+//! `remote4d serve`: the project server.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use remote4d_core::environment::Environment;
+use remote4d_core::server::{Server, ServerConfig, ServerOptions};
+
+use super::output;
+
+/// Options of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The project: its folder, its Project/ folder, or its .4DProject file.
+    pub project: PathBuf,
+    /// TCP port (default: the project's publication port, else 19813).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// A TOML configuration file (see docs/server.md).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Do not publish on the network (reachable by address only).
+    #[arg(long)]
+    pub no_publish: bool,
+    /// Listen on this address only (repeatable; default: all addresses).
+    #[arg(long)]
+    pub bind: Vec<IpAddr>,
+    /// Do not watch the project folder (rebuild with `remote4d reload`).
+    #[arg(long)]
+    pub no_watch: bool,
+    /// Where the server keeps its identity and builds.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut config = match &args.config {
+        Some(path) => ServerConfig::read(path)?,
+        None => ServerConfig::default(),
+    };
+    if args.port.is_some() {
+        config.port = args.port;
+    }
+    if args.no_publish {
+        config.publish = false;
+    }
+    if !args.bind.is_empty() {
+        config.bind = args.bind;
+    }
+    if args.no_watch {
+        config.watch = false;
+    }
+    if args.data_dir.is_some() {
+        config.data_dir = args.data_dir;
+    }
+    let env = Environment::from_system()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let server = Server::start(ServerOptions {
+            project: args.project,
+            config,
+            env,
+        })
+        .await?;
+        print_banner(&server);
+        wait_for_stop(&server).await;
+        eprintln!("stopping: telling clients, sending goodbyes…");
+        server.shutdown().await;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_banner(server: &Server) {
+    let info = server.info();
+    let port = server.port();
+    let mut addresses: Vec<String> = if_addrs::get_if_addrs()
+        .map(|list| {
+            list.into_iter()
+                .filter(|i| !i.is_loopback())
+                .map(|i| match i.ip() {
+                    IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+                    v4 => format!("{v4}:{port}"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if addresses.is_empty() {
+        addresses = server.addresses().iter().map(ToString::to_string).collect();
+    }
+    let published = if server.is_published() {
+        format!("{} (published on the network)", info.publication_name)
+    } else {
+        format!(
+            "{} (not published: reachable by address only)",
+            info.publication_name
+        )
+    };
+    let certificate = if server.uses_project_certificate() {
+        "the project's Resources/cert.pem"
+    } else {
+        "self-signed, kept in the server's data folder"
+    };
+    println!(
+        "Remote4D server for {} ({})",
+        info.project_name,
+        server.root().display()
+    );
+    output::rows(&[
+        ("publication", published),
+        (
+            "listening",
+            server
+                .addresses()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        ("addresses", addresses.join(", ")),
+        ("port", port.to_string()),
+        ("stamp", info.stamp.to_string()),
+        ("fingerprint", info.fingerprint.clone()),
+        ("certificate", certificate.into()),
+        (
+            "login",
+            if info.login_required {
+                "required (users of directory.json)"
+            } else {
+                "open (Designer, no password)"
+            }
+            .into(),
+        ),
+        (
+            "admin token",
+            server.admin_token_path().display().to_string(),
+        ),
+    ]);
+    println!("Press Ctrl+C to stop.");
+}
+
+async fn wait_for_stop(server: &Server) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            server.stopped().await;
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+            () = server.stopped() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = server.stopped() => {}
+    }
+}

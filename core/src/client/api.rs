@@ -1,0 +1,244 @@
+//! A small typed client of the server's API over pinned HTTPS.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::tls::{SeenFingerprint, client_config};
+use crate::protocol::{ApiError, ErrorBody, ErrorCode, ServerInfo};
+
+/// Why a request failed, in terms a user understands.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// Nothing answers at that address and port.
+    #[error(
+        "nothing answers at {address}: {detail} (is the server running, and is the port right?)"
+    )]
+    Unreachable {
+        /// host:port.
+        address: String,
+        /// What the network said.
+        detail: String,
+    },
+    /// The server's certificate is not the pinned one.
+    #[error(
+        "the server at {address} presented another identity than the one trusted before: {detail}"
+    )]
+    IdentityMismatch {
+        /// host:port.
+        address: String,
+        /// Details.
+        detail: String,
+    },
+    /// Something answered, but not a Remote4D server.
+    #[error("{address} answered, but it is not a Remote4D server ({detail})")]
+    NotRemote4d {
+        /// host:port.
+        address: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The server refused the request.
+    #[error("{0}")]
+    Api(ApiError),
+    /// The connection broke during the request.
+    #[error("the connection to {address} was lost: {detail}")]
+    Lost {
+        /// host:port.
+        address: String,
+        /// Details.
+        detail: String,
+    },
+    /// TLS could not be set up.
+    #[error("TLS setup failed: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+impl RequestError {
+    /// The API error code, if the server answered with one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Api(e) => Some(e.code),
+            _ => None,
+        }
+    }
+}
+
+/// An HTTPS client of one server, pinned to a fingerprint (or recording it when not pinned).
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: String,
+    authority: String,
+    seen: SeenFingerprint,
+    token: Option<String>,
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+impl ApiClient {
+    /// A client of `https://authority` (`host:port`, IPv6 in brackets).
+    ///
+    /// # Errors
+    /// [`RequestError::Tls`] when TLS cannot be configured.
+    pub fn new(authority: &str, pinned: Option<&str>) -> Result<Self, RequestError> {
+        let seen = SeenFingerprint::default();
+        let config = client_config(pinned, &seen)?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(config)
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .no_proxy()
+            .build()
+            .map_err(|e| RequestError::Tls(rustls::Error::General(describe(&e))))?;
+        Ok(Self {
+            http,
+            base: format!("https://{authority}"),
+            authority: authority.to_owned(),
+            seen,
+            token: None,
+        })
+    }
+
+    /// Sends `Authorization: Bearer <token>` from now on.
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The fingerprint the server presented (after a request).
+    pub fn seen_fingerprint(&self) -> Option<String> {
+        self.seen.get()
+    }
+
+    /// `host:port`.
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    /// The underlying HTTP client and base URL, for streaming requests.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut r = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            r = r.bearer_auth(t);
+        }
+        r
+    }
+
+    /// Maps a transport error.
+    pub fn transport_error(&self, e: &reqwest::Error) -> RequestError {
+        let detail = describe(e);
+        if detail.contains("identity changed") {
+            RequestError::IdentityMismatch {
+                address: self.authority.clone(),
+                detail,
+            }
+        } else if e.is_connect() || e.is_timeout() && !e.is_body() {
+            if detail.contains("InvalidContentType")
+                || detail.contains("CorruptMessage")
+                || detail.contains("received corrupt message")
+            {
+                RequestError::NotRemote4d {
+                    address: self.authority.clone(),
+                    detail: "it does not speak TLS".into(),
+                }
+            } else {
+                RequestError::Unreachable {
+                    address: self.authority.clone(),
+                    detail,
+                }
+            }
+        } else {
+            RequestError::Lost {
+                address: self.authority.clone(),
+                detail,
+            }
+        }
+    }
+
+    /// Turns a non-success response into an error.
+    pub async fn check(&self, resp: reqwest::Response) -> Result<reqwest::Response, RequestError> {
+        if resp.status().is_success() || resp.status() == StatusCode::NOT_MODIFIED {
+            return Ok(resp);
+        }
+        let status = resp.status();
+        let body = resp.bytes().await.unwrap_or_default();
+        match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(b) => Err(RequestError::Api(b.error)),
+            Err(_) => Err(RequestError::NotRemote4d {
+                address: self.authority.clone(),
+                detail: format!("HTTP {status} without a Remote4D error body"),
+            }),
+        }
+    }
+
+    /// Sends a request and decodes the JSON answer.
+    ///
+    /// # Errors
+    /// A [`RequestError`] for transport failures, API errors or unexpected answers.
+    pub async fn json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, RequestError> {
+        let mut r = self.request(method, path).timeout(Duration::from_secs(120));
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        let resp = r.send().await.map_err(|e| self.transport_error(&e))?;
+        let resp = self.check(resp).await?;
+        let bytes = resp.bytes().await.map_err(|e| self.transport_error(&e))?;
+        serde_json::from_slice(&bytes).map_err(|e| RequestError::NotRemote4d {
+            address: self.authority.clone(),
+            detail: format!("unexpected answer: {e}"),
+        })
+    }
+
+    /// Sends a request whose answer has no body of interest.
+    ///
+    /// # Errors
+    /// As [`ApiClient::json`].
+    pub async fn send<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<StatusCode, RequestError> {
+        let mut r = self.request(method, path).timeout(Duration::from_secs(120));
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        let resp = r.send().await.map_err(|e| self.transport_error(&e))?;
+        Ok(self.check(resp).await?.status())
+    }
+
+    /// `GET /api/v1/info`, checking that it is a Remote4D server.
+    ///
+    /// # Errors
+    /// [`RequestError::NotRemote4d`] when something else answers.
+    pub async fn info(&self) -> Result<ServerInfo, RequestError> {
+        let info: ServerInfo = self
+            .json::<(), _>(Method::GET, "/api/v1/info", None)
+            .await?;
+        if info.product != crate::protocol::PRODUCT {
+            return Err(RequestError::NotRemote4d {
+                address: self.authority.clone(),
+                detail: format!("it calls itself {:?}", info.product),
+            });
+        }
+        Ok(info)
+    }
+}

@@ -1,0 +1,139 @@
+//! The HTTP API under `/api/v1` (see `docs/protocol.md`).
+
+mod admin;
+mod project;
+mod sessions;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use super::State;
+use crate::protocol::{ApiError, ErrorBody, ErrorCode};
+
+/// JSON bodies are small; larger ones are refused with 413.
+const MAX_JSON: usize = 1 << 20;
+
+pub(super) fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/api/v1/info", get(project::info))
+        .route("/api/v1/sessions", post(sessions::open))
+        .route(
+            "/api/v1/sessions/{id}",
+            get(sessions::get).delete(sessions::close),
+        )
+        .route("/api/v1/sessions/{id}/events", get(sessions::events))
+        .route(
+            "/api/v1/sessions/{id}/storage",
+            get(sessions::storage_get)
+                .put(sessions::storage_put)
+                .patch(sessions::storage_patch),
+        )
+        .route("/api/v1/project/archive", get(project::archive))
+        .route("/api/v1/project/manifest", get(project::manifest))
+        .route("/api/v1/project/delta", get(project::delta))
+        .route("/api/v1/project/reload", post(project::reload))
+        .route("/api/v1/admin/sessions", get(admin::sessions))
+        .route("/api/v1/admin/message", post(admin::message))
+        .route("/api/v1/admin/drop", post(admin::drop_session))
+        .route("/api/v1/admin/shutdown", post(admin::shutdown))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_JSON))
+        .with_state(state)
+}
+
+async fn not_found() -> Failure {
+    Failure(ApiError::new(
+        ErrorCode::NotFound,
+        "no such API path; see docs/protocol.md",
+    ))
+}
+
+/// An [`ApiError`] as a response: its status and `{"error": {...}}`.
+pub(super) struct Failure(pub ApiError);
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut resp = (status, axum::Json(ErrorBody { error: self.0 })).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        resp
+    }
+}
+
+pub(super) fn fail(code: ErrorCode, message: impl Into<String>) -> Failure {
+    Failure(ApiError::new(code, message))
+}
+
+/// The bearer token of a request, if any.
+pub(super) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// The client's address (IPv4-mapped IPv6 shown as IPv4).
+pub(super) struct Peer(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = Failure;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .ok_or_else(|| fail(ErrorCode::Internal, "no peer address"))?;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+            v4 => v4,
+        };
+        Ok(Self(ip))
+    }
+}
+
+/// JSON bodies with our error format for malformed or oversized input.
+pub(super) struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for Json<T> {
+    type Rejection = Failure;
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(rejection) => {
+                let code = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ErrorCode::PayloadTooLarge
+                } else {
+                    ErrorCode::BadRequest
+                };
+                Err(fail(
+                    code,
+                    format!(
+                        "the request body is not acceptable: {}",
+                        rejection.body_text()
+                    ),
+                ))
+            }
+        }
+    }
+}

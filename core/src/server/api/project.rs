@@ -1,0 +1,348 @@
+//! Server info and the project: archive (ETag, conditional, ranges, streamed), manifest, delta,
+//! reload.
+
+use std::io::SeekFrom;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Query, State as AxState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+use super::{Failure, bearer, fail};
+use crate::archive::Stamp;
+use crate::protocol::{ErrorCode, Manifest, ReloadResult};
+use crate::server::State;
+use crate::server::builds::Build;
+use crate::server::sessions::same_secret;
+
+type Shared = AxState<Arc<State>>;
+
+pub(super) async fn info(AxState(state): Shared) -> Response {
+    axum::Json(state.info()).into_response()
+}
+
+/// Project content needs a session when the project has passwords; open projects are open.
+fn may_read_project(state: &State, headers: &HeaderMap) -> Result<(), Failure> {
+    if state.directory().is_open_access() {
+        return Ok(());
+    }
+    let token = bearer(headers).unwrap_or_default();
+    if state.sessions.all().iter().any(|s| s.token_matches(token))
+        || same_secret(token, &state.admin_token)
+    {
+        Ok(())
+    } else {
+        Err(fail(
+            ErrorCode::UnknownSession,
+            "this project requires a login: open a session and send Authorization: Bearer <token>",
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct StampQuery {
+    stamp: Option<String>,
+}
+
+fn which_build(state: &State, stamp: Option<&str>) -> Result<Arc<Build>, Failure> {
+    match stamp {
+        None => Ok(state.builds.current()),
+        Some(s) => {
+            let s: Stamp = s
+                .parse()
+                .map_err(|_| fail(ErrorCode::BadRequest, "stamp must be 64 hexadecimal digits"))?;
+            state.builds.find(&s).ok_or_else(|| {
+                fail(
+                    ErrorCode::StampGone,
+                    "the server no longer keeps that build; download the current archive",
+                )
+            })
+        }
+    }
+}
+
+fn etag(stamp: &Stamp) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{stamp}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"\""))
+}
+
+fn etag_matches(headers: &HeaderMap, name: header::HeaderName, stamp: &Stamp) -> bool {
+    let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let wanted = stamp.to_string();
+    v.split(',')
+        .map(|t| t.trim().trim_start_matches("W/").trim_matches('"'))
+        .any(|t| t == "*" || t == wanted)
+}
+
+/// `bytes=a-b`, `bytes=a-`, `bytes=-n` → (start, end inclusive). `Err` = unsatisfiable.
+/// `Ok(None)` = ignore (absent, malformed or several ranges): send everything.
+fn parse_range(headers: &HeaderMap, len: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(v) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    let Some(spec) = v.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((a, b)) = spec.split_once('-') else {
+        return Ok(None);
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let range = if a.is_empty() {
+        let n: u64 = b.parse().map_err(|_| ())?;
+        if n == 0 || len == 0 {
+            return Err(());
+        }
+        (len.saturating_sub(n), len - 1)
+    } else {
+        let start: u64 = a.parse().map_err(|_| ())?;
+        let end: u64 = if b.is_empty() {
+            len.saturating_sub(1)
+        } else {
+            b.parse().map_err(|_| ())?
+        };
+        if start >= len || end < start {
+            return Err(());
+        }
+        (start, end.min(len - 1))
+    };
+    Ok(Some(range))
+}
+
+async fn send_file(
+    path: &std::path::Path,
+    headers: &HeaderMap,
+    mut resp_headers: HeaderMap,
+    tag: &Stamp,
+) -> Result<Response, Failure> {
+    let mut file = tokio::fs::File::open(path).await.map_err(|e| {
+        fail(
+            ErrorCode::Internal,
+            format!("the archive is not readable: {e}"),
+        )
+    })?;
+    let len = file
+        .metadata()
+        .await
+        .map_err(|e| {
+            fail(
+                ErrorCode::Internal,
+                format!("the archive is not readable: {e}"),
+            )
+        })?
+        .len();
+    resp_headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    resp_headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    // If-Range with another stamp: send the whole file.
+    let if_range_ok =
+        headers.get(header::IF_RANGE).is_none() || etag_matches(headers, header::IF_RANGE, tag);
+    let range = if if_range_ok {
+        parse_range(headers, len)
+    } else {
+        Ok(None)
+    };
+    let (status, start, count) = match range {
+        Ok(Some((start, end))) => {
+            let v = format!("bytes {start}-{end}/{len}");
+            if let Ok(h) = HeaderValue::from_str(&v) {
+                resp_headers.insert(header::CONTENT_RANGE, h);
+            }
+            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+        }
+        Ok(None) => (StatusCode::OK, 0, len),
+        Err(()) => {
+            if let Ok(h) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                resp_headers.insert(header::CONTENT_RANGE, h);
+            }
+            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, resp_headers).into_response());
+        }
+    };
+    if start > 0 {
+        file.seek(SeekFrom::Start(start))
+            .await
+            .map_err(|e| fail(ErrorCode::Internal, e.to_string()))?;
+    }
+    resp_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
+    let body = Body::from_stream(ReaderStream::with_capacity(file.take(count), 64 * 1024));
+    Ok((status, resp_headers, body).into_response())
+}
+
+pub(super) async fn archive(
+    AxState(state): Shared,
+    headers: HeaderMap,
+    Query(q): Query<StampQuery>,
+) -> Result<Response, Failure> {
+    may_read_project(&state, &headers)?;
+    let build = which_build(&state, q.stamp.as_deref())?;
+    let mut h = HeaderMap::new();
+    h.insert(header::ETAG, etag(&build.stamp));
+    let cache = match (q.stamp.is_some(), state.directory().is_open_access()) {
+        (true, true) => "public, max-age=31536000, immutable",
+        (true, false) => "private, max-age=31536000, immutable",
+        (false, _) => "no-cache",
+    };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    let name = format!(
+        "attachment; filename=\"{}.4dz\"",
+        state.project_name.replace(['"', '\\'], "_")
+    );
+    if let Ok(v) = HeaderValue::from_str(&name) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if etag_matches(&headers, header::IF_NONE_MATCH, &build.stamp) {
+        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
+    }
+    send_file(&build.path, &headers, h, &build.stamp).await
+}
+
+pub(super) async fn manifest(
+    AxState(state): Shared,
+    headers: HeaderMap,
+    Query(q): Query<StampQuery>,
+) -> Result<Response, Failure> {
+    may_read_project(&state, &headers)?;
+    let build = which_build(&state, q.stamp.as_deref())?;
+    let mut h = HeaderMap::new();
+    h.insert(header::ETAG, etag(&build.stamp));
+    if etag_matches(&headers, header::IF_NONE_MATCH, &build.stamp) {
+        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
+    }
+    Ok((h, axum::Json(Manifest::of(&build.report))).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct DeltaQuery {
+    from: String,
+}
+
+pub(super) async fn delta(
+    AxState(state): Shared,
+    headers: HeaderMap,
+    Query(q): Query<DeltaQuery>,
+) -> Result<Response, Failure> {
+    may_read_project(&state, &headers)?;
+    let from: Stamp = q.from.parse().map_err(|_| {
+        fail(
+            ErrorCode::BadRequest,
+            "from must be a stamp (64 hexadecimal digits)",
+        )
+    })?;
+    let current = state.builds.current();
+    let mut h = HeaderMap::new();
+    h.insert(header::ETAG, etag(&current.stamp));
+    if from == current.stamp {
+        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
+    }
+    let Some((path, summary)) = state
+        .builds
+        .delta(&from)
+        .await
+        .map_err(|e| fail(ErrorCode::BuildFailed, e.to_string()))?
+    else {
+        return Err(fail(
+            ErrorCode::StampGone,
+            "the server no longer keeps that build; download the whole archive",
+        ));
+    };
+    for (name, value) in [
+        ("x-remote4d-from", summary.from.to_string()),
+        ("x-remote4d-to", summary.to.to_string()),
+        ("x-remote4d-changed", summary.changed.to_string()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(header::HeaderName::from_static(name), v);
+        }
+    }
+    let disposition = format!(
+        "attachment; filename=\"delta-{}-{}.zip\"",
+        summary.from.short(),
+        summary.to.short()
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    send_file(&path, &HeaderMap::new(), h, &summary.to).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct ReloadQuery {
+    #[serde(default)]
+    wait: bool,
+}
+
+pub(super) async fn reload(
+    AxState(state): Shared,
+    headers: HeaderMap,
+    Query(q): Query<ReloadQuery>,
+) -> Result<Response, Failure> {
+    let token = bearer(&headers).unwrap_or_default();
+    let allowed = same_secret(token, &state.admin_token)
+        || state.sessions.all().iter().any(|s| s.token_matches(token));
+    if !allowed {
+        return Err(fail(
+            ErrorCode::NotAuthorized,
+            "reloading needs a session token or the administration token",
+        ));
+    }
+    if q.wait {
+        let r = state.rebuild().await.map_err(|e| {
+            fail(
+                ErrorCode::BuildFailed,
+                format!("the project could not be rebuilt: {e}"),
+            )
+        })?;
+        return Ok(axum::Json(ReloadResult {
+            stamp: r.build.stamp,
+            changed: r.changed,
+            build_ms: r.millis,
+        })
+        .into_response());
+    }
+    let bg = Arc::clone(&state);
+    tokio::spawn(async move {
+        if let Err(err) = bg.rebuild().await {
+            tracing::error!(%err, "reload failed");
+        }
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(serde_json::json!({"stamp": state.builds.current().stamp})),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(range: &str) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        m.insert(header::RANGE, HeaderValue::from_str(range).unwrap());
+        m
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range(&HeaderMap::new(), 100), Ok(None));
+        assert_eq!(parse_range(&h("bytes=0-9"), 100), Ok(Some((0, 9))));
+        assert_eq!(parse_range(&h("bytes=90-"), 100), Ok(Some((90, 99))));
+        assert_eq!(parse_range(&h("bytes=-10"), 100), Ok(Some((90, 99))));
+        assert_eq!(parse_range(&h("bytes=50-500"), 100), Ok(Some((50, 99))));
+        assert_eq!(parse_range(&h("bytes=100-"), 100), Err(()));
+        assert_eq!(parse_range(&h("bytes=9-3"), 100), Err(()));
+        assert_eq!(parse_range(&h("bytes=x-3"), 100), Err(()));
+        assert_eq!(parse_range(&h("bytes=0-1,5-6"), 100), Ok(None));
+        assert_eq!(parse_range(&h("items=0-1"), 100), Ok(None));
+    }
+}

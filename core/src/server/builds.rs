@@ -1,0 +1,292 @@
+//! The server's builds: the current archive, the previous ones kept for deltas and resumed
+//! downloads, and rebuilding (incremental, one at a time).
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use crate::archive::{self, BuildOptions, BuildReport, DeltaSummary, Previous, Stamp};
+
+/// One built archive.
+#[derive(Debug)]
+pub struct Build {
+    /// Its stamp.
+    pub stamp: Stamp,
+    /// The archive file.
+    pub path: PathBuf,
+    /// What the build produced.
+    pub report: BuildReport,
+}
+
+/// The current build and the ones kept before it.
+pub struct Builds {
+    root: PathBuf,
+    dir: PathBuf,
+    keep: usize,
+    state: RwLock<VecDeque<Arc<Build>>>,
+    build_lock: tokio::sync::Mutex<()>,
+    delta_lock: tokio::sync::Mutex<()>,
+}
+
+/// The result of a rebuild.
+#[derive(Debug, Clone)]
+pub struct Rebuilt {
+    /// The current build after it.
+    pub build: Arc<Build>,
+    /// False when the project had not changed.
+    pub changed: bool,
+    /// How long it took.
+    pub millis: u64,
+}
+
+fn report_path(dir: &Path, stamp: &Stamp) -> PathBuf {
+    dir.join(format!("{stamp}.json"))
+}
+
+fn archive_path(dir: &Path, stamp: &Stamp) -> PathBuf {
+    dir.join(format!("{stamp}.4dz"))
+}
+
+impl Builds {
+    /// Loads the builds kept in `dir` and builds the project at `root` (incrementally against the
+    /// newest kept build, so a restart is fast).
+    ///
+    /// # Errors
+    /// [`archive::ArchiveError`] when the project cannot be built.
+    pub fn open(root: &Path, dir: &Path, keep: usize) -> Result<Self, archive::ArchiveError> {
+        std::fs::create_dir_all(dir).map_err(archive::ArchiveError::io(dir))?;
+        let mut kept = load_kept(dir);
+        let builds = Self {
+            root: root.to_path_buf(),
+            dir: dir.to_path_buf(),
+            keep: keep.max(1),
+            state: RwLock::new(VecDeque::new()),
+            build_lock: tokio::sync::Mutex::new(()),
+            delta_lock: tokio::sync::Mutex::new(()),
+        };
+        let previous = kept.front().cloned();
+        let build = builds.build_blocking(previous.as_deref())?;
+        kept.retain(|b| b.stamp != build.stamp);
+        kept.push_front(Arc::new(build));
+        kept.truncate(builds.keep);
+        *builds.write() = kept;
+        builds.prune_files();
+        Ok(builds)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, VecDeque<Arc<Build>>> {
+        self.state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, VecDeque<Arc<Build>>> {
+        self.state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The current build.
+    pub fn current(&self) -> Arc<Build> {
+        #[allow(clippy::unwrap_used)]
+        // never empty: `open` puts a build in and nothing removes the last
+        self.read().front().cloned().unwrap()
+    }
+
+    /// A kept build by stamp.
+    pub fn find(&self, stamp: &Stamp) -> Option<Arc<Build>> {
+        self.read().iter().find(|b| &b.stamp == stamp).cloned()
+    }
+
+    /// The stamps kept, newest first.
+    pub fn stamps(&self) -> Vec<Stamp> {
+        self.read().iter().map(|b| b.stamp).collect()
+    }
+
+    fn build_blocking(&self, previous: Option<&Build>) -> Result<Build, archive::ArchiveError> {
+        let tmp = self
+            .dir
+            .join(format!("building-{}.4dz", uuid::Uuid::new_v4().simple()));
+        let prev = previous.map(|b| Previous {
+            archive: &b.path,
+            report: &b.report,
+        });
+        let report =
+            match archive::build_incremental(&self.root, &tmp, &BuildOptions::default(), prev) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e);
+                }
+            };
+        let path = archive_path(&self.dir, &report.stamp);
+        std::fs::rename(&tmp, &path).map_err(archive::ArchiveError::io(&path))?;
+        let json = report_path(&self.dir, &report.stamp);
+        if let Ok(bytes) = serde_json::to_vec(&report) {
+            if let Err(err) = crate::fsutil::write_atomic(&json, &bytes) {
+                tracing::warn!(%err, "could not save the build report (deltas from it will not survive a restart)");
+            }
+        }
+        Ok(Build {
+            stamp: report.stamp,
+            path,
+            report,
+        })
+    }
+
+    /// Rebuilds now (waiting for a build in progress first). Connected clients keep their version.
+    ///
+    /// # Errors
+    /// [`archive::ArchiveError`] when the project cannot be built; the current build stays.
+    pub async fn rebuild(self: &Arc<Self>) -> Result<Rebuilt, archive::ArchiveError> {
+        let _guard = self.build_lock.lock().await;
+        let start = Instant::now();
+        let current = self.current();
+        let this = Arc::clone(self);
+        let prev = Arc::clone(&current);
+        let build = tokio::task::spawn_blocking(move || this.build_blocking(Some(&prev)))
+            .await
+            .map_err(|e| archive::ArchiveError::Io {
+                path: self.root.clone(),
+                source: std::io::Error::other(e),
+            })??;
+        let millis = start.elapsed().as_millis() as u64;
+        if build.stamp == current.stamp {
+            return Ok(Rebuilt {
+                build: current,
+                changed: false,
+                millis,
+            });
+        }
+        let build = Arc::new(build);
+        {
+            let mut kept = self.write();
+            kept.retain(|b| b.stamp != build.stamp);
+            kept.push_front(Arc::clone(&build));
+            kept.truncate(self.keep);
+        }
+        self.prune_files();
+        tracing::info!(stamp = %build.stamp.short(), reused = build.report.reused, millis, "project rebuilt");
+        Ok(Rebuilt {
+            build,
+            changed: true,
+            millis,
+        })
+    }
+
+    /// The delta from `from` to the current build, made once and cached. `None` when `from` is
+    /// not kept any more (the client then downloads the whole archive).
+    ///
+    /// # Errors
+    /// [`archive::ArchiveError`] when it cannot be written.
+    pub async fn delta(
+        self: &Arc<Self>,
+        from: &Stamp,
+    ) -> Result<Option<(PathBuf, DeltaSummary)>, archive::ArchiveError> {
+        let Some(old) = self.find(from) else {
+            return Ok(None);
+        };
+        let new = self.current();
+        let path = self
+            .dir
+            .join(format!("delta-{}-{}.zip", old.stamp, new.stamp));
+        let summary_path = path.with_extension("json");
+        let _guard = self.delta_lock.lock().await;
+        if let (true, Ok(bytes)) = (path.is_file(), std::fs::read(&summary_path)) {
+            if let Ok(summary) = serde_json::from_slice::<DeltaSummary>(&bytes) {
+                return Ok(Some((path, summary)));
+            }
+        }
+        let out = path.clone();
+        let summary = tokio::task::spawn_blocking(move || {
+            let s = archive::make_delta(&old.report, &new.report, &new.path, &out)?;
+            if let Ok(bytes) = serde_json::to_vec(&s) {
+                let _ = crate::fsutil::write_atomic(&out.with_extension("json"), &bytes);
+            }
+            Ok::<_, archive::ArchiveError>(s)
+        })
+        .await
+        .map_err(|e| archive::ArchiveError::Io {
+            path: path.clone(),
+            source: std::io::Error::other(e),
+        })??;
+        Ok(Some((path, summary)))
+    }
+
+    /// Removes archives, reports and deltas of builds no longer kept.
+    fn prune_files(&self) {
+        let kept: Vec<String> = self.stamps().iter().map(ToString::to_string).collect();
+        let current = self.current().stamp.to_string();
+        let Ok(read) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in read.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let keep = if let Some(rest) = name.strip_prefix("delta-") {
+                // delta-<from>-<to>.zip|json: keep only deltas to the current build from kept ones.
+                rest.len() > 129
+                    && kept.contains(&rest[..64].to_owned())
+                    && rest[65..129] == current
+            } else if name.starts_with("building-") {
+                continue;
+            } else {
+                let stem = name.split('.').next().unwrap_or_default();
+                kept.iter().any(|k| k == stem)
+            };
+            if !keep {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// Builds kept by a previous run, newest first (those whose archive still has its stamp).
+fn load_kept(dir: &Path) -> VecDeque<Arc<Build>> {
+    let mut found: Vec<(std::time::SystemTime, Build)> = Vec::new();
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return VecDeque::new();
+    };
+    for entry in read.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("building-") {
+            let _ = std::fs::remove_file(&path);
+            continue;
+        }
+        let Some(stem) = name.strip_suffix(".json").filter(|s| s.len() == 64) else {
+            continue;
+        };
+        let Ok(stamp) = stem.parse::<Stamp>() else {
+            continue;
+        };
+        let Some(report) = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<BuildReport>(&b).ok())
+        else {
+            continue;
+        };
+        let archive = archive_path(dir, &stamp);
+        // A build is reused only if its archive still has exactly its stamp.
+        let intact = report.stamp == stamp
+            && std::fs::metadata(&archive).is_ok_and(|m| m.len() == report.archive_size)
+            && Stamp::of_file(&archive).is_ok_and(|s| s == stamp);
+        if !intact {
+            continue;
+        }
+        let time = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .unwrap_or(std::time::UNIX_EPOCH);
+        found.push((
+            time,
+            Build {
+                stamp,
+                path: archive,
+                report,
+            },
+        ));
+    }
+    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.into_iter().map(|(_, b)| Arc::new(b)).collect()
+}

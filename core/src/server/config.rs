@@ -1,0 +1,213 @@
+//! The server's configuration: a TOML file and command-line flags.
+//!
+//! ```toml
+//! port = 19813                  # else the project's publication port, else 19813
+//! bind = ["0.0.0.0"]            # default: every address, IPv6 and IPv4
+//! publish = true                # DNS-SD publication (4D's "Publish database at startup")
+//! inactivity_timeout_secs = 0   # end sessions idle this long (0 = unlimited)
+//! resume_grace_secs = 300       # a lost client may resume its session this long
+//!
+//! [hooks]
+//! open_connection = ["/path/to/on-open", "--flag"]
+//! close_connection = ["/path/to/on-close"]
+//! timeout_secs = 10
+//!
+//! [[access]]                    # first match wins; no match = refused (when rules exist)
+//! allow = "192.168.1.*"
+//! [[access]]
+//! deny = "*"
+//!
+//! [login]
+//! max_failures = 5              # per address, within window_secs
+//! window_secs = 60
+//! ```
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the server can be configured with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// TCP port (default: the project's publication port, else 19813).
+    pub port: Option<u16>,
+    /// Addresses to listen on (default: all, IPv6 and IPv4).
+    pub bind: Vec<IpAddr>,
+    /// Publish on the network with DNS-SD.
+    pub publish: bool,
+    /// Overrides the publication name.
+    pub publication_name: Option<String>,
+    /// Where the server keeps its identity and builds (default: the platform data folder).
+    pub data_dir: Option<PathBuf>,
+    /// Seconds of inactivity after which a session ends (0 = never).
+    pub inactivity_timeout_secs: u64,
+    /// Seconds a client that lost its connection may resume its session.
+    pub resume_grace_secs: u64,
+    /// Seconds between heartbeats on event streams.
+    pub heartbeat_secs: u64,
+    /// Previous builds kept for deltas and resumed downloads.
+    pub keep_builds: usize,
+    /// Rebuild automatically when the project changes.
+    pub watch: bool,
+    /// Quiet time before a change triggers a rebuild, in milliseconds.
+    pub debounce_ms: u64,
+    /// Connection hooks.
+    pub hooks: HooksConfig,
+    /// IP allow/deny rules, first match wins.
+    pub access: Vec<AccessRule>,
+    /// Login throttling.
+    pub login: LoginConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            port: None,
+            bind: Vec::new(),
+            publish: true,
+            publication_name: None,
+            data_dir: None,
+            inactivity_timeout_secs: 0,
+            resume_grace_secs: 300,
+            heartbeat_secs: 15,
+            keep_builds: 8,
+            watch: true,
+            debounce_ms: 300,
+            hooks: HooksConfig::default(),
+            access: Vec::new(),
+            login: LoginConfig::default(),
+        }
+    }
+}
+
+/// The equivalents of On Server Open / Close Connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HooksConfig {
+    /// Program and arguments run when a client connects.
+    pub open_connection: Option<Vec<String>>,
+    /// Program and arguments run when a session ends.
+    pub close_connection: Option<Vec<String>>,
+    /// Seconds a hook may run before it is killed (and the connection refused).
+    pub timeout_secs: u64,
+}
+
+impl Default for HooksConfig {
+    fn default() -> Self {
+        Self {
+            open_connection: None,
+            close_connection: None,
+            timeout_secs: 10,
+        }
+    }
+}
+
+/// One IP rule: `allow` or `deny` a pattern (`*` matches any rest, as in 4D).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRule {
+    /// Addresses allowed.
+    pub allow: Option<String>,
+    /// Addresses refused.
+    pub deny: Option<String>,
+}
+
+/// Failed-login throttling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoginConfig {
+    /// Failures allowed per address within the window.
+    pub max_failures: u32,
+    /// The window, in seconds.
+    pub window_secs: u64,
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            window_secs: 60,
+        }
+    }
+}
+
+/// The configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// It could not be read.
+    #[error("cannot read the server configuration {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// It is not valid.
+    #[error("the server configuration {} is invalid: {source}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (with line and column).
+        #[source]
+        source: toml::de::Error,
+    },
+}
+
+impl ServerConfig {
+    /// Reads a TOML configuration file.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file and the problem.
+    pub fn read(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_example() {
+        let c: ServerConfig = toml::from_str(
+            r#"
+port = 20000
+publish = false
+inactivity_timeout_secs = 600
+[hooks]
+open_connection = ["/bin/true"]
+timeout_secs = 3
+[[access]]
+allow = "192.168.1.*"
+[[access]]
+deny = "*"
+[login]
+max_failures = 3
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.port, Some(20000));
+        assert!(!c.publish);
+        assert_eq!(
+            c.hooks.open_connection.as_deref(),
+            Some(&["/bin/true".to_owned()][..])
+        );
+        assert_eq!(c.access.len(), 2);
+        assert_eq!(c.login.max_failures, 3);
+        assert_eq!(c.login.window_secs, 60);
+        assert_eq!(c.resume_grace_secs, 300);
+        let err = toml::from_str::<ServerConfig>("prot = 1").unwrap_err();
+        assert!(err.to_string().contains("prot"), "{err}");
+    }
+}

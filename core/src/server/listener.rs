@@ -1,0 +1,149 @@
+//! Accepting TLS connections and serving HTTP/1.1 and HTTP/2 on them.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio_io_timeout::TimeoutStream;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use super::identity::Identity;
+
+/// How long a TLS handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+/// A client that does not read (or write) for this long is disconnected.
+const STALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The rustls configuration: the identity, HTTP/2 and HTTP/1.1 by ALPN.
+pub(super) fn tls_config(identity: &Identity) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Serves `router` on `listener` until `stop` fires; then lets open connections finish.
+pub(super) async fn serve(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    router: axum::Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let acceptor = TlsAcceptor::from(tls);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(err) => {
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = stopped(&mut stop) => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let mut timed = TimeoutStream::new(tcp);
+            timed.set_read_timeout(Some(STALL_TIMEOUT));
+            timed.set_write_timeout(Some(STALL_TIMEOUT));
+            let tls =
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(Box::pin(timed)))
+                    .await
+                {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(err)) => {
+                        tracing::debug!(%peer, %err, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    router.clone().oneshot(req.map(axum::body::Body::new))
+                },
+            );
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(30))
+                .max_buf_size(64 * 1024);
+            builder
+                .http2()
+                .timer(TokioTimer::new())
+                .keep_alive_interval(Some(Duration::from_secs(30)))
+                .max_concurrent_streams(64)
+                .max_header_list_size(64 * 1024);
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+            if let Err(err) = watcher.watch(conn.into_owned()).await {
+                tracing::debug!(%peer, %err, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(Duration::from_secs(5), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::info!("some connections were still open at shutdown; closing them");
+    }
+}
+
+/// Resolves when `stop` turns true (or its sender is gone).
+pub(super) async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await.map(|_| ());
+}
+
+/// Binds the listeners: the configured addresses, else `[::]` (dual stack), else `0.0.0.0`.
+pub(super) async fn bind(
+    addresses: &[std::net::IpAddr],
+    port: u16,
+) -> Result<Vec<TcpListener>, super::ServerError> {
+    let bind_one = |addr: SocketAddr| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|source| super::ServerError::Bind {
+                address: addr.to_string(),
+                source,
+            })
+    };
+    if !addresses.is_empty() {
+        let mut out = Vec::new();
+        for ip in addresses {
+            out.push(bind_one(SocketAddr::new(*ip, port)).await?);
+        }
+        return Ok(out);
+    }
+    match bind_one(SocketAddr::new(
+        std::net::Ipv6Addr::UNSPECIFIED.into(),
+        port,
+    ))
+    .await
+    {
+        Ok(l) => Ok(vec![l]),
+        Err(_) => Ok(vec![
+            bind_one(SocketAddr::new(
+                std::net::Ipv4Addr::UNSPECIFIED.into(),
+                port,
+            ))
+            .await?,
+        ]),
+    }
+}

@@ -1,0 +1,451 @@
+//! The project server (`remote4d serve`): publishes a 4D project, serves its `.4dz` over HTTPS,
+//! rebuilds it when the project changes, and keeps a session per connected client.
+//!
+//! [`Server::start`] returns a [`Server`] handle once the archive is built and the port open.
+
+pub mod admin;
+mod api;
+pub mod auth;
+pub mod builds;
+pub mod config;
+mod error;
+pub mod hooks;
+pub mod identity;
+mod listener;
+pub mod sessions;
+pub mod watch;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch as tokio_watch};
+
+pub use config::ServerConfig;
+pub use error::ServerError;
+
+use crate::discovery::{Publication, Publisher};
+use crate::environment::Environment;
+use crate::project::{Directory, Project};
+use crate::protocol::{PRODUCT, PROTOCOL_VERSION, ServerInfo, SessionEvent};
+use builds::{Builds, Rebuilt};
+use hooks::Hooks;
+use identity::{Identity, IdentitySource};
+use sessions::Sessions;
+
+/// A pending challenge of the open hook.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingChallenge {
+    pub client_id: String,
+    pub user_name: String,
+    pub session_id: String,
+    pub state: serde_json::Value,
+    pub expires: Instant,
+}
+
+/// Everything the request handlers share.
+pub(crate) struct State {
+    pub root: PathBuf,
+    pub project_name: String,
+    pub publication_name: String,
+    pub server_id: String,
+    pub fingerprint: String,
+    pub host_name: String,
+    pub port: u16,
+    pub config: ServerConfig,
+    pub builds: Arc<Builds>,
+    pub sessions: Sessions,
+    pub directory: RwLock<Directory>,
+    pub hooks: Hooks,
+    pub throttle: auth::LoginThrottle,
+    pub challenges: Mutex<HashMap<String, PendingChallenge>>,
+    pub admin_token: String,
+    pub stop: tokio_watch::Sender<bool>,
+    pub shutting_down: std::sync::atomic::AtomicBool,
+    pub publisher: Mutex<Option<Publisher>>,
+}
+
+impl State {
+    pub fn info(&self) -> ServerInfo {
+        let current = self.builds.current();
+        ServerInfo {
+            product: PRODUCT.into(),
+            protocol_version: PROTOCOL_VERSION,
+            server_version: env!("CARGO_PKG_VERSION").into(),
+            server_id: self.server_id.clone(),
+            publication_name: self.publication_name.clone(),
+            project_name: self.project_name.clone(),
+            stamp: current.stamp,
+            archive_size: current.report.archive_size,
+            fingerprint: self.fingerprint.clone(),
+            login_required: !self.directory().is_open_access(),
+            host_name: self.host_name.clone(),
+        }
+    }
+
+    pub fn directory(&self) -> Directory {
+        self.directory
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Rebuilds; on a change, tells every client and updates the publication.
+    pub async fn rebuild(&self) -> Result<Rebuilt, crate::archive::ArchiveError> {
+        let rebuilt = self.builds.rebuild().await?;
+        if rebuilt.changed {
+            // Users may have changed too (directory.json): re-read them.
+            if let Ok(p) = Project::open(&self.root) {
+                *self
+                    .directory
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = p.directory;
+            }
+            self.sessions.broadcast(&SessionEvent::ProjectUpdated {
+                stamp: rebuilt.build.stamp,
+                archive_size: rebuilt.build.report.archive_size,
+            });
+            if let Some(p) = self
+                .publisher
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .as_mut()
+            {
+                if let Err(err) = p.update_stamp(rebuilt.build.stamp) {
+                    tracing::warn!(%err, "could not announce the new stamp");
+                }
+            }
+        }
+        Ok(rebuilt)
+    }
+
+    /// Ends a session: tells it why, removes it, runs the close hook.
+    pub async fn end_session(&self, id: &str, reason: &str) -> bool {
+        let Some(session) = self.sessions.remove(id) else {
+            return false;
+        };
+        session.send(SessionEvent::Dropped {
+            reason: reason.into(),
+        });
+        tracing::info!(session = id, user = %session.info().user_name, reason, "session ended");
+        self.hooks.close(&session.info()).await;
+        true
+    }
+
+    /// Starts a shutdown in `seconds`, warning every client as the time runs out.
+    pub fn schedule_shutdown(self: &Arc<Self>, seconds: u64, message: Option<String>) {
+        let state = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut left = seconds;
+            loop {
+                state.sessions.broadcast(&SessionEvent::Shutdown {
+                    in_seconds: left,
+                    message: message.clone(),
+                });
+                if left == 0 {
+                    break;
+                }
+                let step = if left > 60 {
+                    left - 60
+                } else if left > 10 {
+                    left - 10
+                } else {
+                    1
+                };
+                let step = step.min(left);
+                tokio::time::sleep(Duration::from_secs(step)).await;
+                left -= step;
+            }
+            let _ = state.stop.send(true);
+        });
+    }
+}
+
+/// A running server.
+pub struct Server {
+    state: Arc<State>,
+    addresses: Vec<SocketAddr>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    _watcher: Option<watch::Watcher>,
+    token_path: PathBuf,
+    source: IdentitySource,
+}
+
+/// How to start a server.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The project: its folder, `Project/` folder, or `.4DProject` file.
+    pub project: PathBuf,
+    /// Configuration (file + flags).
+    pub config: ServerConfig,
+    /// Where the server keeps its data, admin token and identity.
+    pub env: Environment,
+}
+
+fn data_dir_for(env: &Environment, config: &ServerConfig, name: &str, root: &Path) -> PathBuf {
+    if let Some(d) = &config.data_dir {
+        return d.clone();
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in root.to_string_lossy().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    env.server_dir().join(format!("{safe}-{:08x}", h as u32))
+}
+
+impl Server {
+    /// Opens the project, builds its archive, opens the port, publishes it and starts watching.
+    ///
+    /// # Errors
+    /// [`ServerError`] saying what failed: the project, its build, the identity, the port.
+    pub async fn start(options: ServerOptions) -> Result<Self, ServerError> {
+        let ServerOptions {
+            project,
+            config,
+            env,
+        } = options;
+        let project = Project::open(&project)?;
+        let root = project.location.root.clone();
+        let publication_name = config
+            .publication_name
+            .clone()
+            .unwrap_or_else(|| project.publication_name().to_owned());
+        let port = config.port.unwrap_or_else(|| project.publication_port());
+        let data_dir = data_dir_for(&env, &config, &project.name, &root);
+        let host_name = hostname::get()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "localhost".into());
+        let identity =
+            Identity::load_or_create(&root, &data_dir, std::slice::from_ref(&host_name))?;
+        let tls = listener::tls_config(&identity)?;
+        let keep = config.keep_builds;
+        let build_root = root.clone();
+        let build_dir = data_dir.join("builds");
+        let builds =
+            tokio::task::spawn_blocking(move || Builds::open(&build_root, &build_dir, keep))
+                .await
+                .map_err(|e| ServerError::Io {
+                    path: root.clone(),
+                    source: std::io::Error::other(e),
+                })??;
+        let listeners = listener::bind(&config.bind, port).await?;
+        let addresses: Vec<SocketAddr> = listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect();
+        let actual_port = addresses.first().map_or(port, SocketAddr::port);
+        let token_path = admin::token_path(&env, actual_port);
+        let admin_token =
+            admin::write_token(&token_path, &identity.fingerprint).map_err(|source| {
+                ServerError::Io {
+                    path: token_path.clone(),
+                    source,
+                }
+            })?;
+        let (stop, _) = tokio_watch::channel(false);
+        let hooks = Hooks {
+            open: config.hooks.open_connection.clone(),
+            close: config.hooks.close_connection.clone(),
+            timeout: Duration::from_secs(config.hooks.timeout_secs),
+        };
+        let state = Arc::new(State {
+            root: root.clone(),
+            project_name: project.name.clone(),
+            publication_name,
+            server_id: identity.server_id.clone(),
+            fingerprint: identity.fingerprint.clone(),
+            host_name,
+            port: actual_port,
+            throttle: auth::LoginThrottle::new(config.login.clone()),
+            builds: Arc::new(builds),
+            sessions: Sessions::new(),
+            directory: RwLock::new(project.directory.clone()),
+            hooks,
+            challenges: Mutex::new(HashMap::new()),
+            admin_token,
+            stop,
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
+            publisher: Mutex::new(None),
+            config,
+        });
+        let router = api::router(Arc::clone(&state));
+        let mut tasks = Vec::new();
+        for l in listeners {
+            tasks.push(tokio::spawn(listener::serve(
+                l,
+                Arc::clone(&tls),
+                router.clone(),
+                state.stop.subscribe(),
+            )));
+        }
+        tasks.push(tokio::spawn(reaper(Arc::clone(&state))));
+        let watcher = if state.config.watch {
+            let (tx, rx) = mpsc::channel(1);
+            match watch::watch(&root, Duration::from_millis(state.config.debounce_ms), tx) {
+                Ok(w) => {
+                    tasks.push(tokio::spawn(rebuild_on_change(Arc::clone(&state), rx)));
+                    Some(w)
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "cannot watch the project folder; use `remote4d reload` after changes");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        if state.config.publish {
+            let publication = Publication {
+                name: state.publication_name.clone(),
+                port: actual_port,
+                server_id: state.server_id.clone(),
+                fingerprint: state.fingerprint.clone(),
+                stamp: state.builds.current().stamp,
+                host_name: state.host_name.clone(),
+            };
+            match tokio::task::spawn_blocking(move || Publisher::start(publication)).await {
+                Ok(Ok(p)) => {
+                    *state
+                        .publisher
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(p)
+                }
+                Ok(Err(err)) => {
+                    tracing::warn!(%err, "not published on the network; clients must type the address")
+                }
+                Err(err) => tracing::warn!(%err, "not published on the network"),
+            }
+        }
+        Ok(Self {
+            state,
+            addresses,
+            tasks,
+            _watcher: watcher,
+            token_path,
+            source: identity.source,
+        })
+    }
+
+    /// The addresses it listens on.
+    pub fn addresses(&self) -> &[SocketAddr] {
+        &self.addresses
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.state.port
+    }
+
+    /// What `GET /api/v1/info` answers now.
+    pub fn info(&self) -> ServerInfo {
+        self.state.info()
+    }
+
+    /// The project root being served.
+    pub fn root(&self) -> &Path {
+        &self.state.root
+    }
+
+    /// Where the administration token is.
+    pub fn admin_token_path(&self) -> &Path {
+        &self.token_path
+    }
+
+    /// True when the certificate is the project's own (`Resources/cert.pem`).
+    pub fn uses_project_certificate(&self) -> bool {
+        self.source == IdentitySource::Project
+    }
+
+    /// True when published on the network.
+    pub fn is_published(&self) -> bool {
+        self.state
+            .publisher
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// Rebuilds now (as `POST /api/v1/project/reload?wait=true`).
+    ///
+    /// # Errors
+    /// The build error; the previous archive stays current.
+    pub async fn reload(&self) -> Result<crate::archive::Stamp, crate::archive::ArchiveError> {
+        Ok(self.state.rebuild().await?.build.stamp)
+    }
+
+    /// Waits until a shutdown is requested (administration, or [`Server::stop`]).
+    pub async fn stopped(&self) {
+        let mut rx = self.state.stop.subscribe();
+        listener::stopped(&mut rx).await;
+    }
+
+    /// Asks the server to stop now.
+    pub fn stop(&self) {
+        let _ = self.state.stop.send(true);
+    }
+
+    /// Stops cleanly: tells clients, ends sessions (close hooks), sends mDNS goodbyes, closes
+    /// connections, removes the admin token.
+    pub async fn shutdown(self) {
+        self.state
+            .shutting_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for s in self.state.sessions.all() {
+            self.state.end_session(&s.id, "the server stopped").await;
+        }
+        let _ = self.state.stop.send(true);
+        let publisher = self
+            .state
+            .publisher
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(p) = publisher {
+            let _ = tokio::task::spawn_blocking(move || p.shutdown()).await;
+        }
+        for t in self.tasks {
+            t.abort();
+            let _ = t.await;
+        }
+        let _ = std::fs::remove_file(&self.token_path);
+        tracing::info!("server stopped");
+    }
+}
+
+async fn rebuild_on_change(state: Arc<State>, mut rx: mpsc::Receiver<()>) {
+    while rx.recv().await.is_some() {
+        if let Err(err) = state.rebuild().await {
+            tracing::error!(%err, "rebuild after a change failed; the previous archive stays current");
+        }
+    }
+}
+
+async fn reaper(state: Arc<State>) {
+    let grace = Duration::from_secs(state.config.resume_grace_secs);
+    let inactivity = Duration::from_secs(state.config.inactivity_timeout_secs);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        for (s, reason) in state.sessions.expired(grace, inactivity) {
+            state.end_session(&s.id, reason).await;
+        }
+        state
+            .challenges
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, c| c.expires > Instant::now());
+    }
+}

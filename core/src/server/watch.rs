@@ -1,0 +1,73 @@
+//! Watching the project folder: a debounced signal when something the archive contains changes.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use notify::{EventKind, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+use tokio::sync::mpsc;
+
+use crate::archive::is_excluded;
+
+/// Keeps the watcher alive; dropping it stops watching.
+pub struct Watcher {
+    _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
+}
+
+/// True when a change at `path` (under `root`) can change the archive.
+pub fn relevant(root: &Path, path: &Path) -> bool {
+    let Ok(rel) = path.strip_prefix(root) else {
+        return false;
+    };
+    let rel = rel.to_string_lossy().replace('\\', "/");
+    (rel == "Project" || rel.starts_with("Project/")) && !is_excluded(&rel)
+}
+
+/// Watches `root` and sends `()` on `tx` after each burst of relevant changes (`debounce` quiet).
+///
+/// # Errors
+/// The notify error when the folder cannot be watched.
+pub fn watch(
+    root: &Path,
+    debounce: Duration,
+    tx: mpsc::Sender<()>,
+) -> Result<Watcher, notify::Error> {
+    let root: PathBuf = root.to_path_buf();
+    let filter_root = root.clone();
+    let mut debouncer = new_debouncer(debounce, None, move |result: DebounceEventResult| {
+        let Ok(events) = result else { return };
+        let changed = events.iter().any(|e| {
+            !matches!(e.event.kind, EventKind::Access(_))
+                && e.event.paths.iter().any(|p| relevant(&filter_root, p))
+        });
+        if changed {
+            // A full channel means a rebuild is already pending: nothing is lost.
+            let _ = tx.try_send(());
+        }
+    })?;
+    debouncer.watch(&root, RecursiveMode::Recursive)?;
+    Ok(Watcher {
+        _debouncer: debouncer,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relevance() {
+        let root = Path::new("/p");
+        assert!(relevant(
+            root,
+            Path::new("/p/Project/Sources/Methods/a.4dm")
+        ));
+        assert!(!relevant(root, Path::new("/p/Project/DerivedData/x")));
+        assert!(!relevant(root, Path::new("/p/Data/data.4DD")));
+        assert!(!relevant(
+            root,
+            Path::new("/p/Project/Sources/Methods/a.4dm~")
+        ));
+        assert!(!relevant(root, Path::new("/elsewhere/Project/x")));
+    }
+}
