@@ -112,10 +112,8 @@ pub fn browse() -> Result<
                     };
                     return Some((event, (rx, known)));
                 }
-                ServiceEvent::ServiceRemoved(_, fullname) => {
-                    if known.remove(&fullname).is_some() {
-                        return Some((DiscoveryEvent::Removed { fullname }, (rx, known)));
-                    }
+                ServiceEvent::ServiceRemoved(_, fullname) if known.remove(&fullname).is_some() => {
+                    return Some((DiscoveryEvent::Removed { fullname }, (rx, known)));
                 }
                 _ => {}
             }

@@ -287,6 +287,6 @@ fn load_kept(dir: &Path) -> VecDeque<Arc<Build>> {
             },
         ));
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|b| std::cmp::Reverse(b.0));
     found.into_iter().map(|(_, b)| Arc::new(b)).collect()
 }

@@ -1,6 +1,6 @@
 //! The server's TLS identity and id.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -105,11 +105,7 @@ fn server_id(dir: &Path) -> Result<String, ServerError> {
     Ok(id)
 }
 
-fn generate(
-    cert_path: &PathBuf,
-    key_path: &PathBuf,
-    host_names: &[String],
-) -> Result<(), ServerError> {
+fn generate(cert_path: &Path, key_path: &Path, host_names: &[String]) -> Result<(), ServerError> {
     let mut names: Vec<String> = host_names.to_vec();
     names.extend([
         "localhost".to_owned(),

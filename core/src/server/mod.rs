@@ -321,10 +321,10 @@ impl Server {
                     *state
                         .publisher
                         .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(p)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(p);
                 }
                 Ok(Err(err)) => {
-                    tracing::warn!(%err, "not published on the network; clients must type the address")
+                    tracing::warn!(%err, "not published on the network; clients must type the address");
                 }
                 Err(err) => tracing::warn!(%err, "not published on the network"),
             }
