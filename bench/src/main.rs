@@ -4,9 +4,11 @@
 //! ```text
 //! cargo run --release -p remote4d-bench -- archive            # 20,000 files / ~300 MB
 //! cargo run --release -p remote4d-bench -- archive --smoke    # 1/100 of it, seconds
+//! ../shared/tools/netns-run target/release/remote4d-bench serve   # server vs nginx (wrk)
 //! ```
 
 mod archive;
+mod serve;
 mod synth;
 mod timing;
 
@@ -15,8 +17,12 @@ fn main() -> anyhow::Result<()> {
     let smoke = args.iter().any(|a| a == "--smoke");
     match args.first().map(String::as_str) {
         Some("archive") => archive::run(smoke),
+        Some("serve") => serve::run(smoke),
+        Some("serve-child") if args.len() == 3 => serve::child(&args[1], &args[2]),
         _ => {
-            eprintln!("usage: remote4d-bench archive [--smoke]");
+            eprintln!(
+                "usage: remote4d-bench archive|serve [--smoke]   (run inside ../shared/tools/netns-run)"
+            );
             std::process::exit(2);
         }
     }

@@ -595,3 +595,18 @@ fn delta_rebuilds_the_new_archive_exactly() {
     assert!(matches!(err, ArchiveError::Corrupt { .. }), "{err:?}");
     assert!(!bad.exists());
 }
+
+#[test]
+fn unpack_subtree_strips_the_prefix() {
+    let p = tempfile::tempdir().unwrap();
+    sample_project(p.path());
+    let out = p.path().join("x.4dz");
+    build(p.path(), &out, &BuildOptions::default()).unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let target = dest.path().join("Project");
+    let a = Archive::open(&out, &Limits::default()).unwrap();
+    a.unpack_subtree_to("Project/", &target).unwrap();
+    assert!(target.join("Demo.4DProject").is_file());
+    assert!(target.join("Sources/Methods/method00.4dm").is_file());
+    assert!(target.join("Sources/Classes").is_dir());
+}

@@ -44,12 +44,25 @@ impl Archive {
     /// [`ArchiveError::Corrupt`] for damaged entries, [`ArchiveError::Io`] when the disk refuses
     /// a write (full disk, permissions).
     pub fn unpack_to(&self, target: &Path) -> Result<UnpackReport> {
+        self.unpack_into(target, None)
+    }
+
+    /// Like [`Archive::unpack_to`], for the entries under `prefix` (e.g. `Project/`) with the
+    /// prefix removed: `Project/Sources/a.4dm` lands in `target/Sources/a.4dm`.
+    ///
+    /// # Errors
+    /// As [`Archive::unpack_to`]; [`ArchiveError::NotProjectArchive`] for an entry outside `prefix`.
+    pub fn unpack_subtree_to(&self, prefix: &str, target: &Path) -> Result<UnpackReport> {
+        self.unpack_into(target, Some(prefix))
+    }
+
+    fn unpack_into(&self, target: &Path, strip: Option<&str>) -> Result<UnpackReport> {
         let parent = parent_of(target);
         fs::create_dir_all(&parent).map_err(ArchiveError::io(&parent))?;
         remove_leftovers(target);
         let tmp = temp_sibling(target, "unpack");
         fs::create_dir(&tmp).map_err(ArchiveError::io(&tmp))?;
-        match self.write_into(&tmp) {
+        match self.write_into(&tmp, strip) {
             Ok(report) => {
                 swap_into_place(&tmp, target)?;
                 Ok(report)
@@ -61,11 +74,28 @@ impl Archive {
         }
     }
 
-    /// Writes every entry under `root` (which exists and is empty).
-    pub(crate) fn write_into(&self, root: &Path) -> Result<UnpackReport> {
+    /// Writes every entry under `root` (which exists and is empty), without `strip` in front.
+    pub(crate) fn write_into(&self, root: &Path, strip: Option<&str>) -> Result<UnpackReport> {
+        let relative = |name: &str| -> Result<String> {
+            match strip {
+                None => Ok(name.to_owned()),
+                Some(p) if name == p || format!("{name}/") == p => Ok(String::new()),
+                Some(p) => name.strip_prefix(p).map(str::to_owned).ok_or_else(|| {
+                    ArchiveError::NotProjectArchive {
+                        name: name.to_owned(),
+                    }
+                }),
+            }
+        };
         let mut folders = BTreeSet::new();
-        for e in self.entries() {
-            let parts = check_name(&e.name)?;
+        let mut files = Vec::new();
+        for (i, e) in self.entries().iter().enumerate() {
+            check_name(&e.name)?;
+            let rel = relative(&e.name)?;
+            if rel.is_empty() {
+                continue;
+            }
+            let parts: Vec<&str> = rel.trim_end_matches('/').split('/').collect();
             let keep = if e.is_dir {
                 parts.len()
             } else {
@@ -74,22 +104,21 @@ impl Archive {
             for n in 1..=keep {
                 folders.insert(parts[..n].join("/"));
             }
+            if !e.is_dir {
+                files.push((i, rel));
+            }
         }
         for f in &folders {
             let path = root.join(f);
             fs::create_dir_all(&path).map_err(ArchiveError::io(&path))?;
         }
-        let files: Vec<usize> = (0..self.entries().len())
-            .filter(|&i| !self.entries()[i].is_dir)
-            .collect();
         let bytes: Result<Vec<u64>> = files
             .par_iter()
-            .map(|&i| {
-                let e = &self.entries()[i];
-                let path = root.join(&e.name);
+            .map(|(i, rel)| {
+                let path = root.join(rel);
                 let file = fs::File::create(&path).map_err(ArchiveError::io(&path))?;
                 let mut out = BufWriter::with_capacity(256 * 1024, file);
-                let n = self.copy_entry(i, &mut out)?;
+                let n = self.copy_entry(*i, &mut out)?;
                 out.flush().map_err(ArchiveError::io(&path))?;
                 Ok(n)
             })

@@ -171,6 +171,7 @@ pub struct Server {
     _watcher: Option<watch::Watcher>,
     token_path: PathBuf,
     source: IdentitySource,
+    data_dir: PathBuf,
 }
 
 /// How to start a server.
@@ -336,6 +337,7 @@ impl Server {
             _watcher: watcher,
             token_path,
             source: identity.source,
+            data_dir,
         })
     }
 
@@ -357,6 +359,11 @@ impl Server {
     /// The project root being served.
     pub fn root(&self) -> &Path {
         &self.state.root
+    }
+
+    /// The server's data folder (identity: `cert.pem`, `key.pem`, `server-id`; `builds/`).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
     }
 
     /// Where the administration token is.

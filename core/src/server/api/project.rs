@@ -174,7 +174,7 @@ async fn send_file(
             .map_err(|e| fail(ErrorCode::Internal, e.to_string()))?;
     }
     resp_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
-    let body = Body::from_stream(ReaderStream::with_capacity(file.take(count), 64 * 1024));
+    let body = Body::from_stream(ReaderStream::with_capacity(file.take(count), 256 * 1024));
     Ok((status, resp_headers, body).into_response())
 }
 

@@ -1,0 +1,362 @@
+//! Server benchmark: Remote4D's server and nginx (TLS, same file, same certificate) under the
+//! same wrk load: many clients downloading the archive, then many connections asking for info.
+//! Also: memory per open session (with its event stream).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use futures::StreamExt;
+use remote4d_core::client::ApiClient;
+use remote4d_core::environment::Environment;
+use remote4d_core::protocol::{OpenSession, OpenSessionResponse};
+use remote4d_core::server::{Server, ServerConfig, ServerOptions};
+use reqwest::Method;
+
+use crate::synth;
+use crate::timing::mb;
+
+/// The child process: a Remote4D server on loopback until stdin closes.
+pub fn child(root: &str, home: &str) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let server = Server::start(ServerOptions {
+            project: root.into(),
+            config: ServerConfig {
+                port: Some(0),
+                bind: vec!["127.0.0.1".parse()?],
+                publish: false,
+                watch: false,
+                ..ServerConfig::default()
+            },
+            env: Environment::portable(Path::new(home)),
+        })
+        .await?;
+        println!("PORT {}", server.port());
+        println!("DATA {}", server.data_dir().display());
+        std::io::stdout().flush()?;
+        let mut line = String::new();
+        let _ = tokio::io::AsyncBufReadExt::read_line(
+            &mut tokio::io::BufReader::new(tokio::io::stdin()),
+            &mut line,
+        )
+        .await;
+        server.shutdown().await;
+        anyhow::Ok(())
+    })
+}
+
+struct Wrk {
+    requests_per_sec: f64,
+    transfer_per_sec: String,
+    latency_avg: String,
+    latency_p50: String,
+    latency_p99: String,
+    errors: String,
+}
+
+fn run_wrk(url: &str, connections: u32, seconds: u32) -> anyhow::Result<Wrk> {
+    let cmd = format!(
+        "ulimit -n $(ulimit -Hn); exec wrk -t2 -c{connections} -d{seconds}s --timeout 30s --latency '{url}'"
+    );
+    let out = Command::new("sh")
+        .args(["-c", &cmd])
+        .output()
+        .context("cannot run wrk (apt-get install wrk)")?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        bail!("wrk failed: {text}{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let field = |prefix: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .map(|l| l.trim_start()[prefix.len()..].trim().to_owned())
+            .unwrap_or_default()
+    };
+    let latency_avg = field("Latency")
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let mut errors = Vec::new();
+    let socket = field("Socket errors:");
+    if !socket.is_empty() {
+        errors.push(format!("socket errors: {socket}"));
+    }
+    let non2xx = field("Non-2xx or 3xx responses:");
+    if !non2xx.is_empty() {
+        errors.push(format!("non-2xx: {non2xx}"));
+    }
+    Ok(Wrk {
+        requests_per_sec: field("Requests/sec:").parse().unwrap_or(0.0),
+        transfer_per_sec: field("Transfer/sec:"),
+        latency_avg,
+        latency_p50: field("50%"),
+        latency_p99: field("99%"),
+        errors: if errors.is_empty() {
+            "no error".into()
+        } else {
+            errors.join(", ")
+        },
+    })
+}
+
+/// wrk's "1.11GB" as bytes.
+fn bytes_per_sec(text: &str) -> f64 {
+    let t = text.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let n: f64 = t[..split].parse().unwrap_or(0.0);
+    let unit = match &t[split..] {
+        "KB" => 1024.0,
+        "MB" => 1024.0 * 1024.0,
+        "GB" => 1024.0 * 1024.0 * 1024.0,
+        _ => 1.0,
+    };
+    n * unit
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// Stops a child on drop: SIGTERM first (nginx's master then stops its workers), SIGKILL after.
+struct Killer(Child);
+impl Drop for Killer {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        for _ in 0..50 {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn nginx_conf(dir: &Path, port: u16, cert: &Path, key: &Path, info: &str) -> String {
+    let d = dir.display();
+    let user = if Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false)
+    {
+        "user root;"
+    } else {
+        ""
+    };
+    format!(
+        r#"{user}
+worker_processes auto;
+worker_rlimit_nofile 65536;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 8192; }}
+http {{
+  access_log off;
+  sendfile on;
+  keepalive_requests 1000000;
+  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+  server {{
+    listen 127.0.0.1:{port} ssl http2;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location = /api/v1/project/archive {{ default_type application/zip; alias {d}/archive.4dz; }}
+    location = /api/v1/info {{ default_type application/json; return 200 '{info}'; }}
+  }}
+}}
+"#,
+        cert = cert.display(),
+        key = key.display(),
+    )
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+pub fn run(smoke: bool) -> anyhow::Result<()> {
+    let (scale, clients, conns, secs, sessions) = if smoke {
+        (0.01, 20, 50, 2, 50)
+    } else {
+        (0.245, 200, 2000, 10, 1000)
+    };
+    let work = tempfile::Builder::new()
+        .prefix("remote4d-bench-serve-")
+        .tempdir()?;
+    let root = work.path().join("Synthetic");
+    synth::generate(&root, scale)?;
+    let home = work.path().join("home");
+    let exe = std::env::current_exe()?;
+    let cmd = format!(
+        "ulimit -n $(ulimit -Hn); exec '{}' serve-child '{}' '{}'",
+        exe.display(),
+        root.display(),
+        home.display()
+    );
+    let mut child = Command::new("sh")
+        .args(["-c", &cmd])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().context("child stdout")?).lines();
+    let port: u16 = lines
+        .next()
+        .context("server did not start")??
+        .trim_start_matches("PORT ")
+        .parse()?;
+    let data = lines
+        .next()
+        .context("server did not start")??
+        .trim_start_matches("DATA ")
+        .to_owned();
+    let server_pid = child.id();
+    let server = Killer(child);
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let authority = format!("127.0.0.1:{port}");
+    let probe = ApiClient::new(&authority, None)?;
+    let info = rt.block_on(probe.info())?;
+    let client = ApiClient::new(&authority, Some(&info.fingerprint))?;
+    let archive = rt.block_on(async {
+        client
+            .request(Method::GET, "/api/v1/project/archive")
+            .send()
+            .await?
+            .bytes()
+            .await
+    })?;
+    println!(
+        "archive: {} ({} files); server pid {server_pid}; load: wrk, 2 threads, {secs} s per run, same machine",
+        mb(archive.len() as u64),
+        (scale * 20_000.0) as usize
+    );
+
+    // nginx on the same file, with the same certificate.
+    let ndir = work.path().join("nginx");
+    std::fs::create_dir_all(&ndir)?;
+    std::fs::write(ndir.join("archive.4dz"), &archive)?;
+    let nport = free_port()?;
+    let info_json = serde_json::to_string(&info)?.replace('\'', "");
+    let conf = nginx_conf(
+        &ndir,
+        nport,
+        &Path::new(&data).join("cert.pem"),
+        &Path::new(&data).join("key.pem"),
+        &info_json,
+    );
+    std::fs::write(ndir.join("nginx.conf"), conf)?;
+    let nginx = Killer(
+        Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    "ulimit -n $(ulimit -Hn); exec nginx -p '{0}' -c '{0}/nginx.conf'",
+                    ndir.display()
+                ),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start nginx (apt-get install nginx)")?,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+
+    let ours = format!("https://127.0.0.1:{port}");
+    let theirs = format!("https://127.0.0.1:{nport}");
+    let row = |what: &str, who: &str, w: &Wrk| {
+        println!(
+            "{what:<8} {who:<9} {:>10.1} req/s  {:>12}/s  latency avg {:>9}  p50 {:>9}  p99 {:>9}  {}",
+            w.requests_per_sec,
+            w.transfer_per_sec,
+            w.latency_avg,
+            w.latency_p50,
+            w.latency_p99,
+            w.errors
+        );
+    };
+    let a_ours = run_wrk(&format!("{ours}/api/v1/project/archive"), clients, secs)?;
+    let a_nginx = run_wrk(&format!("{theirs}/api/v1/project/archive"), clients, secs)?;
+    println!("download of the archive by {clients} concurrent clients:");
+    row("archive", "remote4d", &a_ours);
+    row("archive", "nginx", &a_nginx);
+    println!(
+        "         ratio {:.2}x of nginx's throughput in bytes/s (target >= 0.8x)",
+        bytes_per_sec(&a_ours.transfer_per_sec)
+            / bytes_per_sec(&a_nginx.transfer_per_sec).max(1e-9)
+    );
+    let i_ours = run_wrk(&format!("{ours}/api/v1/info"), conns, secs)?;
+    let i_nginx = run_wrk(&format!("{theirs}/api/v1/info"), conns, secs)?;
+    println!("server info over {conns} connections:");
+    row("info", "remote4d", &i_ours);
+    row("info", "nginx", &i_nginx);
+    println!(
+        "         ratio {:.2}x of nginx's request rate (target >= 0.8x)",
+        i_ours.requests_per_sec / i_nginx.requests_per_sec.max(1e-9)
+    );
+    drop(nginx);
+
+    // Memory per open session, each with its event stream (HTTP/2 streams on one connection).
+    std::thread::sleep(Duration::from_millis(500));
+    let before = rss_kb(server_pid);
+    let streams = rt.block_on(async {
+        let mut streams = Vec::new();
+        for i in 0..sessions {
+            let req = OpenSession {
+                machine_name: format!("bench-{i}"),
+                client_id: format!("bench-{i}"),
+                ..OpenSession::default()
+            };
+            let OpenSessionResponse::Opened(s) = client
+                .json(Method::POST, "/api/v1/sessions", Some(&req))
+                .await?
+            else {
+                bail!("unexpected challenge");
+            };
+            // Each session is its own client with its own connection, as in real use.
+            let c = ApiClient::new(&authority, Some(&info.fingerprint))?.with_token(s.token);
+            let resp = c
+                .request(
+                    Method::GET,
+                    &format!("/api/v1/sessions/{}/events", s.session.id),
+                )
+                .send()
+                .await?;
+            let mut body = resp.bytes_stream();
+            body.next().await;
+            streams.push(body);
+        }
+        anyhow::Ok(streams)
+    })?;
+    std::thread::sleep(Duration::from_millis(500));
+    let after = rss_kb(server_pid);
+    println!(
+        "memory: {sessions} open sessions with event streams: server RSS {before} KB -> {after} KB, {:.1} KB per session",
+        after.saturating_sub(before) as f64 / f64::from(sessions)
+    );
+    drop(streams);
+    drop(server);
+    Ok(())
+}
