@@ -2,6 +2,8 @@
 
 mod admin;
 mod archive;
+mod browse;
+mod connect;
 mod link;
 mod output;
 mod project;
@@ -50,6 +52,10 @@ pub enum Command {
     Reload(admin::ReloadArgs),
     /// Administer a server on this machine: sessions, message, drop, shutdown.
     Admin(admin::AdminArgs),
+    /// List the servers published on the network.
+    Browse(browse::BrowseArgs),
+    /// Connect to a server (address or .4DLink), get its project, print its local path.
+    Connect(connect::ConnectArgs),
 }
 
 /// Runs a command; the exit code says how it went.
@@ -62,5 +68,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve(a) => serve::run(a),
         Command::Reload(a) => admin::reload(&a),
         Command::Admin(a) => admin::run(a),
+        Command::Browse(a) => browse::run(&a),
+        Command::Connect(a) => connect::run(a),
     }
 }

@@ -25,6 +25,14 @@ pub use build::{BuildOptions, BuildReport, BuiltEntry, Previous, build, build_in
 pub use delta::{DeltaPlan, DeltaSummary, PLAN_NAME, Segment, apply_delta, make_delta};
 pub use error::{ArchiveError, Result};
 pub use names::{TOP_FOLDER, is_excluded};
+
+/// Checks that `path` is a safe relative path (no `..`, absolute paths, drive letters, ...).
+///
+/// # Errors
+/// [`ArchiveError::UnsafeName`] saying why.
+pub fn check_relative_path(path: &str) -> Result<()> {
+    names::check_name(path).map(|_| ())
+}
 pub use read::{Archive, Entry, VerifyReport};
 pub use stamp::{BadStamp, Stamp};
 pub use unpack::{UnpackReport, unpack};

@@ -1,7 +1,248 @@
-//! The remote client: talk to a server over pinned HTTPS.
+//! The remote client: find a server, check its identity, log in, get the project into the
+//! system folder (nothing, a delta, or a resumable verified download), follow the session's
+//! events, and — on the server's own machine — work in development mode.
+//!
+//! [`connect`] does it all and reports each phase through a [`Progress`] callback. Questions for
+//! the user (a new server identity, a password, the server hook's challenge) come back as typed
+//! [`ConnectError`]s; the caller asks, then calls [`connect`] again with the answer in
+//! [`ConnectOptions`].
 
 pub mod api;
+mod connect;
+pub mod devmode;
+mod error;
+mod fetch;
+mod index;
+pub mod session;
 pub mod tls;
+pub mod trust;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
 
 pub use api::{ApiClient, RequestError};
+pub use connect::{connect, find_by_name, is_local_address};
+pub use error::ConnectError;
 pub use tls::SeenFingerprint;
+
+use crate::link::{Link, ServerPath};
+use crate::protocol::{ChallengeAnswer, ServerInfo, SessionOpened};
+use crate::system_folder::SystemFolder;
+
+/// What to connect to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// An address (`host[:port]`); an empty host means "find by name".
+    Address(ServerPath),
+    /// A `.4DLink` shortcut.
+    Link(Box<Link>),
+}
+
+/// Everything a connection needs.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// The server.
+    pub target: Target,
+    /// The publication name expected (a link's `server_database_name` when not given).
+    pub project: Option<String>,
+    /// User name (a link's `user_name` when not given).
+    pub user: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+    /// The stored hash (a link's `md5_password`).
+    pub password_hash: Option<String>,
+    /// Trust a server seen for the first time (the user confirmed its fingerprint).
+    pub trust_new: bool,
+    /// Accept a changed identity (the user confirmed the new fingerprint explicitly).
+    pub accept_changed_identity: bool,
+    /// A fingerprint known beforehand (from discovery or a Recent entry).
+    pub expected_fingerprint: Option<String>,
+    /// The answer to the server hook's question.
+    pub challenge: Option<ChallengeAnswer>,
+    /// "Activate development mode".
+    pub development: bool,
+    /// Development mode from another machine: the project folder as seen from here.
+    pub shared_project_folder: Option<PathBuf>,
+    /// Open the last good cached version read-only when the server cannot be reached.
+    pub allow_offline: bool,
+    /// Use the server's archive even on the server's own machine (no automatic development mode).
+    pub force_remote: bool,
+    /// The local name of the project (the Custom tab's "Project name"), used in Recent.
+    pub display_name: Option<String>,
+    /// How long to look for a server by name.
+    pub discovery_timeout: Duration,
+    /// The folders Remote4D uses.
+    pub env: crate::environment::Environment,
+    /// The client program (its path keys the system folder, as 4D's).
+    pub client_exe: PathBuf,
+}
+
+impl ConnectOptions {
+    /// Options for `target` with defaults: no credentials, no trust given yet.
+    pub fn new(target: Target, env: crate::environment::Environment) -> Self {
+        Self {
+            target,
+            project: None,
+            user: None,
+            password: None,
+            password_hash: None,
+            trust_new: false,
+            accept_changed_identity: false,
+            expected_fingerprint: None,
+            challenge: None,
+            development: false,
+            shared_project_folder: None,
+            allow_offline: false,
+            force_remote: false,
+            display_name: None,
+            discovery_timeout: Duration::from_secs(4),
+            env,
+            client_exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("remote4d")),
+        }
+    }
+}
+
+/// A phase of a connection, for progress displays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Progress {
+    /// Looking for the server by name on the network.
+    LookingUp {
+        /// The publication name.
+        name: String,
+    },
+    /// Opening the connection.
+    Connecting {
+        /// host:port.
+        address: String,
+    },
+    /// Checking the server's certificate.
+    CheckingIdentity {
+        /// The fingerprint presented.
+        fingerprint: String,
+    },
+    /// Logging in.
+    LoggingIn {
+        /// As whom.
+        user: String,
+    },
+    /// The cached project is current: nothing to download.
+    UpToDate,
+    /// The cache is damaged and is being repaired.
+    Repairing {
+        /// What was wrong.
+        reason: String,
+    },
+    /// A delta was downloaded.
+    Delta {
+        /// Its size.
+        bytes: u64,
+    },
+    /// Downloading the archive.
+    Downloading {
+        /// Bytes so far (including a resumed part).
+        done: u64,
+        /// Archive size.
+        total: u64,
+        /// Current rate.
+        bytes_per_sec: u64,
+    },
+    /// Waiting before retrying.
+    Retrying {
+        /// Attempt number.
+        attempt: u32,
+        /// Wait, in ms.
+        in_ms: u64,
+        /// Why.
+        reason: String,
+    },
+    /// Checking the download's SHA-256.
+    Verifying,
+    /// Unpacking.
+    Unpacking,
+    /// Proving that the server's project folder is reachable here.
+    CheckingSameMachine,
+    /// Connected.
+    Ready {
+        /// The project folder to open.
+        path: PathBuf,
+    },
+}
+
+/// How the project was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fetched {
+    /// The cache was current (one conditional request).
+    UpToDate,
+    /// A delta of this many bytes.
+    Delta {
+        /// Bytes downloaded.
+        bytes: u64,
+    },
+    /// The whole archive.
+    Full {
+        /// Bytes downloaded.
+        bytes: u64,
+    },
+    /// The cache was repaired from its own archive.
+    Repaired,
+    /// Development mode: the project folder is used directly.
+    Direct,
+    /// Offline: the last good cached version.
+    Offline,
+}
+
+/// How the project is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The server's archive, read-only.
+    Remote,
+    /// The server's project folder, read/write (same machine or shared folder).
+    Development,
+    /// The last good cached version, read-only; the server could not be reached.
+    Offline,
+}
+
+/// A connected (or offline) project.
+#[derive(Debug)]
+pub struct Connection {
+    /// What the server said about itself (for offline: what the cache remembers).
+    pub info: Option<ServerInfo>,
+    /// host:port.
+    pub address: String,
+    /// The session (none offline).
+    pub session: Option<SessionOpened>,
+    /// API client with the session token (none offline).
+    pub api: Option<ApiClient>,
+    /// The system folder (held while connected).
+    pub folder: SystemFolder,
+    /// The project root to open (contains `Project/`).
+    pub project_root: PathBuf,
+    /// How it is opened.
+    pub mode: Mode,
+    /// How the project was obtained.
+    pub fetched: Fetched,
+    /// The link saved to Recent for this connection.
+    pub link: Link,
+    /// The display name (Recent entry name).
+    pub name: String,
+}
+
+impl Connection {
+    /// Closes the session (the server runs its close hook).
+    pub async fn close(&self) {
+        if let (Some(api), Some(s)) = (&self.api, &self.session) {
+            let _ = api
+                .send::<()>(
+                    reqwest::Method::DELETE,
+                    &format!("/api/v1/sessions/{}", s.session.id),
+                    None,
+                )
+                .await;
+        }
+    }
+}

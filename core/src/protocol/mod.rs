@@ -1,12 +1,14 @@
 //! The wire protocol shared by the server and the client: HTTPS + JSON under `/api/v1/`,
 //! server-sent events for a session's events. See `docs/protocol.md`.
 
+mod devmode;
 mod error;
 mod event;
 mod session;
 
 use serde::{Deserialize, Serialize};
 
+pub use devmode::{LockInfo, ProofRequest, SERVER_WRITTEN};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use event::{SessionEvent, SseDecoder, encode_sse};
 pub use session::{

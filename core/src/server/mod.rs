@@ -8,6 +8,7 @@ mod api;
 pub mod auth;
 pub mod builds;
 pub mod config;
+pub mod devmode;
 mod error;
 pub mod hooks;
 pub mod identity;
@@ -65,6 +66,7 @@ pub(crate) struct State {
     pub stop: tokio_watch::Sender<bool>,
     pub shutting_down: std::sync::atomic::AtomicBool,
     pub publisher: Mutex<Option<Publisher>>,
+    pub dev: devmode::DevState,
 }
 
 impl State {
@@ -280,6 +282,7 @@ impl Server {
             stop,
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             publisher: Mutex::new(None),
+            dev: devmode::DevState::default(),
             config,
         });
         let router = api::router(Arc::clone(&state));

@@ -1,6 +1,7 @@
 //! The HTTP API under `/api/v1` (see `docs/protocol.md`).
 
 mod admin;
+mod devmode;
 mod project;
 mod sessions;
 
@@ -19,6 +20,8 @@ use crate::protocol::{ApiError, ErrorBody, ErrorCode};
 
 /// JSON bodies are small; larger ones are refused with 413.
 const MAX_JSON: usize = 1 << 20;
+/// Files a development client sends (catalog, directory) may be larger.
+const MAX_FILE: usize = 64 << 20;
 
 pub(super) fn router(state: Arc<State>) -> Router {
     Router::new()
@@ -39,6 +42,18 @@ pub(super) fn router(state: Arc<State>) -> Router {
         .route("/api/v1/project/manifest", get(project::manifest))
         .route("/api/v1/project/delta", get(project::delta))
         .route("/api/v1/project/reload", post(project::reload))
+        .route("/api/v1/devmode/proof", post(devmode::proof))
+        .route("/api/v1/devmode/confirm", post(devmode::confirm))
+        .route(
+            "/api/v1/devmode/locks",
+            get(devmode::locks)
+                .post(devmode::acquire)
+                .delete(devmode::release),
+        )
+        .route(
+            "/api/v1/devmode/file",
+            axum::routing::put(devmode::put_file).layer(DefaultBodyLimit::max(MAX_FILE)),
+        )
         .route("/api/v1/admin/sessions", get(admin::sessions))
         .route("/api/v1/admin/message", post(admin::message))
         .route("/api/v1/admin/drop", post(admin::drop_session))

@@ -1,0 +1,279 @@
+//! `remote4d connect`: the headless client.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use futures::StreamExt;
+use remote4d_core::client::session::{SessionUpdate, follow};
+use remote4d_core::client::{
+    ConnectError, ConnectOptions, Connection, Fetched, Mode, Progress, Target, connect,
+};
+use remote4d_core::environment::Environment;
+use remote4d_core::link::{Link, ServerPath, is_link_path};
+use remote4d_core::protocol::{ChallengeAnswer, SessionEvent};
+
+use super::output;
+
+/// Options of `connect`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// HOST[:PORT] ([IPv6]:PORT; :PORT finds the project by name on the network) or a .4DLink file.
+    pub target: String,
+    /// The project's publication name (required with :PORT; checked otherwise).
+    #[arg(long)]
+    pub project: Option<String>,
+    /// User name.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Password (prefer --password-stdin, or the prompt).
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Trust a server seen for the first time (after checking its fingerprint).
+    #[arg(long)]
+    pub trust_new: bool,
+    /// Accept a changed server identity (only when its administrator confirmed it).
+    #[arg(long)]
+    pub accept_changed_identity: bool,
+    /// Activate development mode (the server's project folder must be reachable here).
+    #[arg(long)]
+    pub dev: bool,
+    /// Development mode from another machine: the project folder as mounted here.
+    #[arg(long)]
+    pub project_folder: Option<PathBuf>,
+    /// Open the last good cached version read-only when the server cannot be reached.
+    #[arg(long)]
+    pub offline_ok: bool,
+    /// Use the server's archive even on the server's machine (no automatic development mode).
+    #[arg(long, conflicts_with = "dev")]
+    pub remote: bool,
+    /// The local name of the project in Recent (default: its publication name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The answer to the server's question (its connection hook's challenge).
+    #[arg(long)]
+    pub answer: Option<String>,
+    /// Stay connected and print the session's events until Ctrl+C.
+    #[arg(long)]
+    pub follow: bool,
+    /// Print progress as JSON lines on standard error.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn mb(n: u64) -> String {
+    format!("{:.1} MB", n as f64 / 1e6)
+}
+
+fn describe(p: &Progress) -> String {
+    match p {
+        Progress::LookingUp { name } => format!("looking up \"{name}\" on the network…"),
+        Progress::Connecting { address } => format!("connecting to {address}…"),
+        Progress::CheckingIdentity { fingerprint } => format!("checking identity {fingerprint}"),
+        Progress::LoggingIn { user } => format!("logging in as {user}…"),
+        Progress::UpToDate => "the cached project is current: nothing to download".into(),
+        Progress::Repairing { reason } => format!("repairing the cache ({reason})…"),
+        Progress::Delta { bytes } => format!("downloaded an update of {}", output::bytes(*bytes)),
+        Progress::Downloading {
+            done,
+            total,
+            bytes_per_sec,
+        } => {
+            let left = if *bytes_per_sec > 0 {
+                format!(
+                    ", {:.0} s left",
+                    total.saturating_sub(*done) as f64 / *bytes_per_sec as f64
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "downloading {} of {} at {}/s{left}",
+                mb(*done),
+                mb(*total),
+                mb(*bytes_per_sec)
+            )
+        }
+        Progress::Retrying {
+            attempt,
+            in_ms,
+            reason,
+        } => format!("connection lost ({reason}); retry {attempt} in {in_ms} ms…"),
+        Progress::Verifying => "verifying…".into(),
+        Progress::Unpacking => "unpacking…".into(),
+        Progress::CheckingSameMachine => "checking for development mode on this machine…".into(),
+        Progress::Ready { path } => format!("ready: {}", path.display()),
+    }
+}
+
+fn ask(question: &str) -> Option<String> {
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    eprint!("{question} ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).ok()?;
+    Some(line.trim().to_owned())
+}
+
+pub fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
+    let env = Environment::from_system()?;
+    let target = if is_link_path(std::path::Path::new(&args.target))
+        || std::path::Path::new(&args.target).is_file()
+    {
+        Target::Link(Box::new(Link::read(std::path::Path::new(&args.target))?))
+    } else {
+        Target::Address(ServerPath::parse(&args.target)?)
+    };
+    let mut opts = ConnectOptions::new(target, env);
+    opts.project = args.project.clone();
+    opts.user = args.user.clone();
+    opts.password = args.password.clone();
+    if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        opts.password = Some(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    opts.trust_new = args.trust_new;
+    opts.accept_changed_identity = args.accept_changed_identity;
+    opts.development = args.dev;
+    opts.shared_project_folder = args.project_folder.clone();
+    opts.allow_offline = args.offline_ok;
+    opts.force_remote = args.remote;
+    opts.display_name = args.name.clone();
+    let json = args.json;
+    let progress = move |p: Progress| {
+        if json {
+            eprintln!("{}", serde_json::to_string(&p).unwrap_or_default());
+        } else {
+            eprintln!("{}", describe(&p));
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let mut challenge_id: Option<String> = None;
+        let mut answer = args.answer.clone();
+        let connection = loop {
+            if let (Some(id), Some(a)) = (&challenge_id, &answer) {
+                opts.challenge = Some(ChallengeAnswer {
+                    id: id.clone(),
+                    answer: a.clone(),
+                });
+            }
+            match connect(opts.clone(), &progress).await {
+                Ok(c) => break c,
+                Err(ConnectError::NewIdentity { name, fingerprint, .. }) => {
+                    eprintln!("first connection to \"{name}\"; its certificate fingerprint is\n  {fingerprint}");
+                    match ask("Trust this server? Compare with the fingerprint the server printed at start [y/N]") {
+                        Some(a) if a.eq_ignore_ascii_case("y") || a.eq_ignore_ascii_case("yes") => opts.trust_new = true,
+                        _ => {
+                            eprintln!("not trusted: run again with --trust-new once you have checked the fingerprint");
+                            return Ok(ExitCode::from(3));
+                        }
+                    }
+                }
+                Err(ConnectError::Challenge { id, prompt }) => {
+                    challenge_id = Some(id);
+                    if answer.is_none() || opts.challenge.is_some() {
+                        match ask(&format!("{prompt}:")) {
+                            Some(a) => answer = Some(a),
+                            None => {
+                                eprintln!("the server asks: {prompt}\nrun again with --answer TEXT");
+                                return Ok(ExitCode::from(3));
+                            }
+                        }
+                    }
+                    opts.challenge = None;
+                }
+                Err(ConnectError::Login(e)) if opts.password.is_none() && std::io::stdin().is_terminal() => {
+                    eprintln!("{e}");
+                    if opts.user.is_none() {
+                        opts.user = ask("User:");
+                    }
+                    opts.password = ask("Password:");
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    let code = match e {
+                        ConnectError::NewIdentity { .. }
+                        | ConnectError::IdentityChanged { .. }
+                        | ConnectError::Login(_)
+                        | ConnectError::Challenge { .. } => 3,
+                        _ => 1,
+                    };
+                    return Ok(ExitCode::from(code));
+                }
+            }
+        };
+        report(&connection);
+        println!("{}", connection.project_root.display());
+        if args.follow {
+            follow_session(&connection).await;
+        }
+        connection.close().await;
+        anyhow::Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn report(c: &Connection) {
+    let mode = match c.mode {
+        Mode::Remote => "remote (read-only copy of the server's archive)",
+        Mode::Development => "development (the server's project folder, read/write)",
+        Mode::Offline => {
+            "offline (the last good cached version, read-only; the server could not be reached)"
+        }
+    };
+    let fetched = match c.fetched {
+        Fetched::UpToDate => "already current".to_owned(),
+        Fetched::Delta { bytes } => format!("updated with a delta of {}", output::bytes(bytes)),
+        Fetched::Full { bytes } => format!("downloaded {}", output::bytes(bytes)),
+        Fetched::Repaired => "cache repaired".into(),
+        Fetched::Direct => "used in place".into(),
+        Fetched::Offline => "cached copy".into(),
+    };
+    eprintln!(
+        "connected to \"{}\" at {}: {mode}; project {fetched}",
+        c.name, c.address
+    );
+    if let Some(s) = &c.session {
+        eprintln!("session {} as {}", s.session.id, s.session.user_name);
+    }
+    eprintln!("system folder {}", c.folder.path().display());
+}
+
+async fn follow_session(c: &Connection) {
+    let (Some(api), Some(s)) = (&c.api, &c.session) else {
+        return;
+    };
+    let (_follower, mut updates) = follow(api.clone(), s.session.id.clone(), s.token.clone());
+    eprintln!("following the session; Ctrl+C to disconnect");
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            u = updates.next() => match u {
+                None => break,
+                Some(SessionUpdate::Event(e)) => match e {
+                    SessionEvent::ProjectUpdated { stamp, .. } => println!("a new version of the project is available ({}): reconnect to get it", stamp.short()),
+                    SessionEvent::Message { text } => println!("message from the server: {text}"),
+                    SessionEvent::Shutdown { in_seconds, message } => println!("the server stops in {in_seconds} s{}", message.map(|m| format!(": {m}")).unwrap_or_default()),
+                    SessionEvent::StorageChanged { storage } => println!("storage: {storage}"),
+                    SessionEvent::Dropped { reason } => println!("disconnected by the server: {reason}"),
+                    SessionEvent::Heartbeat => {}
+                },
+                Some(SessionUpdate::Reconnecting { attempt, wait_ms, reason }) => eprintln!("connection lost ({reason}); reconnecting (attempt {attempt}) in {wait_ms} ms"),
+                Some(SessionUpdate::Resumed) => eprintln!("reconnected: same session"),
+                Some(SessionUpdate::Ended { reason }) => {
+                    println!("session ended: {reason}");
+                    break;
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,434 @@
+//! The connection flow.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use futures::StreamExt;
+use reqwest::Method;
+
+use super::api::ApiClient;
+use super::error::ConnectError;
+use super::trust::{TrustStore, Verdict};
+use super::{ConnectOptions, Connection, Fetched, Mode, Progress, Target, devmode, fetch, index};
+use crate::discovery::{DiscoveredServer, DiscoveryEvent, browse};
+use crate::link::{Link, LinkKind, ServerPath};
+use crate::protocol::{
+    ErrorCode, HostType, OpenSession, OpenSessionResponse, ServerInfo, normalize_fingerprint,
+};
+use crate::recent::Recent;
+use crate::system_folder::{FolderSpec, SystemFolder};
+
+/// Looks for servers publishing `name` for up to `timeout`; with `server_id`, only that one.
+///
+/// # Errors
+/// [`ConnectError::NotFound`], or [`ConnectError::Ambiguous`] when several servers publish the
+/// name and none is pinned.
+pub async fn find_by_name(
+    name: &str,
+    server_id: Option<&str>,
+    timeout: Duration,
+) -> Result<DiscoveredServer, ConnectError> {
+    let (_handle, mut events) = browse().map_err(|e| ConnectError::NotFound {
+        name: format!("{name} ({e})"),
+        seconds: 0,
+    })?;
+    let mut found: Vec<DiscoveredServer> = Vec::new();
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut settle: Option<tokio::time::Instant> = None;
+    loop {
+        let until = settle.map_or(deadline, |s| s.min(deadline));
+        match tokio::time::timeout_at(until, events.next()).await {
+            Ok(Some(DiscoveryEvent::Added(s) | DiscoveryEvent::Updated(s)))
+                if s.publication_name == name =>
+            {
+                if let Some(id) = server_id {
+                    if s.server_id.as_deref() == Some(id) {
+                        return Ok(s);
+                    }
+                    continue;
+                }
+                // Keyed by server id: two servers may even announce the same instance name.
+                found.retain(|f| {
+                    f.server_id != s.server_id || f.server_id.is_none() && f.fullname != s.fullname
+                });
+                found.push(s);
+                // Wait a little for others with the same name: never join one silently.
+                settle.get_or_insert_with(|| {
+                    tokio::time::Instant::now() + Duration::from_millis(700)
+                });
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let mut ids: Vec<Option<String>> = found.iter().map(|f| f.server_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    match (found.len(), ids.len()) {
+        (0, _) => Err(ConnectError::NotFound {
+            name: name.to_owned(),
+            seconds: timeout.as_secs(),
+        }),
+        (_, 1) => Ok(found.remove(0)),
+        (n, _) => Err(ConnectError::Ambiguous {
+            name: name.to_owned(),
+            count: n,
+        }),
+    }
+}
+
+/// True when `host` is this machine (loopback or one of its interface addresses).
+pub async fn is_local_address(host: &str, port: u16) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let Ok(addrs) = tokio::net::lookup_host((host, port)).await else {
+        return false;
+    };
+    let local: Vec<IpAddr> = if_addrs::get_if_addrs()
+        .map(|l| l.into_iter().map(|i| i.ip()).collect())
+        .unwrap_or_default();
+    addrs
+        .map(|a| a.ip())
+        .any(|ip| ip.is_loopback() || local.contains(&ip))
+}
+
+fn machine_name() -> String {
+    hostname::get()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn system_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_default()
+}
+
+/// Connects: resolve, check identity, log in, get the project, save to Recent.
+///
+/// # Errors
+/// A [`ConnectError`] saying what happened and what to do; questions for the user
+/// ([`ConnectError::NewIdentity`], [`ConnectError::Login`], [`ConnectError::Challenge`]) are
+/// answered by connecting again with the answer in the options.
+pub async fn connect(
+    opts: ConnectOptions,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Connection, ConnectError> {
+    let link = match &opts.target {
+        Target::Link(l) if l.kind() != LinkKind::Remote => return Err(ConnectError::NotRemote),
+        Target::Link(l) => (**l).clone(),
+        Target::Address(a) => {
+            let mut l = Link::remote(opts.project.clone().unwrap_or_default(), a.clone());
+            if opts.project.is_none() {
+                l.server_database_name = None;
+            }
+            l
+        }
+    };
+    let wanted_name = opts
+        .project
+        .clone()
+        .or_else(|| link.server_database_name.clone())
+        .filter(|n| !n.is_empty());
+    let mut address: ServerPath = link.address();
+    let mut expected_fp = opts
+        .expected_fingerprint
+        .clone()
+        .or_else(|| link.remote4d_fingerprint.clone());
+    let pinned_id = link.remote4d_server_id.clone();
+    if address.find_by_name() {
+        let name = wanted_name.clone().ok_or(ConnectError::NoProjectName)?;
+        progress(Progress::LookingUp { name: name.clone() });
+        let found = find_by_name(&name, pinned_id.as_deref(), opts.discovery_timeout).await?;
+        let authority = found.authority().ok_or_else(|| ConnectError::NotFound {
+            name: name.clone(),
+            seconds: opts.discovery_timeout.as_secs(),
+        })?;
+        address = ServerPath::parse(&authority).map_err(|e| ConnectError::NotRemote4d {
+            address: authority.clone(),
+            detail: e.to_string(),
+        })?;
+        if expected_fp.is_none() {
+            expected_fp = found.fingerprint;
+        }
+    }
+    let authority = address.authority();
+    progress(Progress::Connecting {
+        address: authority.clone(),
+    });
+    let probe = ApiClient::new(&authority, None)?;
+    let info = match probe.info().await {
+        Ok(i) => i,
+        Err(e) => {
+            let err = ConnectError::from(e);
+            if opts.allow_offline && err.allows_offline() {
+                if let Some(c) = wanted_name
+                    .as_deref()
+                    .and_then(|name| offline(&opts, &link, name, &address))
+                {
+                    progress(Progress::Ready {
+                        path: c.project_root.clone(),
+                    });
+                    return Ok(c);
+                }
+                tracing::warn!("no complete cached version to open offline");
+            }
+            return Err(err);
+        }
+    };
+    if let Some(name) = &wanted_name {
+        if &info.publication_name != name {
+            return Err(ConnectError::WrongProject {
+                address: authority,
+                expected: name.clone(),
+                found: info.publication_name,
+            });
+        }
+    }
+    let name = info.publication_name.clone();
+    let seen = probe.seen_fingerprint().unwrap_or_default();
+    progress(Progress::CheckingIdentity {
+        fingerprint: seen.clone(),
+    });
+    check_identity(
+        &opts,
+        &info,
+        &authority,
+        &seen,
+        expected_fp.as_deref(),
+        pinned_id.as_deref(),
+    )?;
+    let api = ApiClient::new(&authority, Some(&seen))?;
+
+    let user = opts.user.clone().or_else(|| link.user_name.clone());
+    progress(Progress::LoggingIn {
+        user: user.clone().unwrap_or_else(|| "Designer".into()),
+    });
+    let folder = SystemFolder::acquire(
+        &opts.env.cache_dir,
+        &FolderSpec {
+            project: name.clone(),
+            host: address.host.clone(),
+            port: address.port(),
+            cache_folder_name: link.cache_folder_name.clone(),
+        },
+        &opts.client_exe,
+    )?;
+    folder.ensure_layout()?;
+    let request = OpenSession {
+        user_name: user,
+        password: opts.password.clone().or_else(|| link.password.clone()),
+        password_hash: opts
+            .password_hash
+            .clone()
+            .or_else(|| link.md5_password.clone()),
+        machine_name: machine_name(),
+        system_user_name: system_user(),
+        host_type: Some(HostType::current()),
+        client_id: folder.client_uuid()?,
+        client_version: env!("CARGO_PKG_VERSION").into(),
+        challenge: opts.challenge.clone(),
+        resume: None,
+    };
+    let opened = match api
+        .json(Method::POST, "/api/v1/sessions", Some(&request))
+        .await
+    {
+        Ok(OpenSessionResponse::Opened(o)) => o,
+        Ok(OpenSessionResponse::Challenge(c)) => {
+            return Err(ConnectError::Challenge {
+                id: c.id,
+                prompt: c.prompt,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let api = api.with_token(opened.token.clone());
+
+    // Development mode: automatically on the same machine, or when asked for.
+    let local = is_local_address(&address.host, address.port()).await;
+    let mut mode = Mode::Remote;
+    let mut fetched = None;
+    let mut project_root = folder.project_root().to_path_buf();
+    if opts.development || (local && !opts.force_remote) || opts.shared_project_folder.is_some() {
+        progress(Progress::CheckingSameMachine);
+        match devmode::prove(
+            &api,
+            &opened.session.id,
+            opts.shared_project_folder.as_deref(),
+        )
+        .await
+        {
+            Ok(root) => {
+                mode = Mode::Development;
+                project_root = root;
+                fetched = Some(Fetched::Direct);
+            }
+            Err(reason) if opts.development || opts.shared_project_folder.is_some() => {
+                let _ = api
+                    .send::<()>(
+                        Method::DELETE,
+                        &format!("/api/v1/sessions/{}", opened.session.id),
+                        None,
+                    )
+                    .await;
+                return Err(ConnectError::Development(reason));
+            }
+            Err(reason) => {
+                tracing::info!(%reason, "same address, but not the same project folder: remote mode");
+            }
+        }
+    }
+    if link.clear_cache_folder == Some(true) && mode == Mode::Remote {
+        let mut state = folder.state();
+        state.stamp = None;
+        folder.save_state(&state)?;
+        let _ = std::fs::remove_file(folder.path().join("index.tsv"));
+    }
+    let fetched = match fetched {
+        Some(f) => f,
+        None => fetch_current(&api, &folder, &info, progress).await?,
+    };
+
+    let mut state = folder.state();
+    state.fingerprint = Some(seen.clone());
+    state.server_id = Some(info.server_id.clone());
+    state.publication_name = Some(name.clone());
+    state.address = Some(authority.clone());
+    state.last_connection_ms = Some(crate::time::now_ms());
+    folder.save_state(&state)?;
+
+    // Recent: with the pinned identity and the client's choices.
+    let mut saved = link.clone();
+    saved.is_remote = Some(true);
+    saved.server_database_name = Some(name.clone());
+    if !link.address().find_by_name() || link.server_path.is_none() {
+        saved.server_path = Some(address.clone());
+    }
+    saved.remote4d_fingerprint = Some(seen.clone());
+    saved.remote4d_server_id = Some(info.server_id.clone());
+    saved.remote4d_development_mode = (mode == Mode::Development).then_some(true);
+    saved.password = None;
+    let display = opts
+        .display_name
+        .clone()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| name.clone());
+    let recent = Recent::new(opts.env.favorites_dir());
+    let display = match recent.add(&display, &saved, crate::time::now_ms()) {
+        Ok(e) => e.name,
+        Err(err) => {
+            tracing::warn!(%err, "could not save the connection to Recent");
+            display
+        }
+    };
+    progress(Progress::Ready {
+        path: project_root.clone(),
+    });
+    Ok(Connection {
+        info: Some(info),
+        address: authority,
+        session: Some(opened),
+        api: Some(api),
+        folder,
+        project_root,
+        mode,
+        fetched,
+        link: saved,
+        name: display,
+    })
+}
+
+async fn fetch_current(
+    api: &ApiClient,
+    folder: &SystemFolder,
+    info: &ServerInfo,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Fetched, ConnectError> {
+    match fetch::fetch(api, folder, info.stamp, info.archive_size, progress).await {
+        // The project was rebuilt (and the old build dropped) during the download: once more.
+        Err(ConnectError::Api(e)) if e.code == ErrorCode::StampGone => {
+            let fresh = api.info().await?;
+            fetch::fetch(api, folder, fresh.stamp, fresh.archive_size, progress).await
+        }
+        other => other,
+    }
+}
+
+fn check_identity(
+    opts: &ConnectOptions,
+    info: &ServerInfo,
+    authority: &str,
+    seen: &str,
+    expected_fp: Option<&str>,
+    pinned_id: Option<&str>,
+) -> Result<(), ConnectError> {
+    let store = TrustStore::new(&opts.env.data_dir);
+    let changed = |expected: &str| ConnectError::IdentityChanged {
+        expected: expected.to_owned(),
+        presented: seen.to_owned(),
+    };
+    if let Some(id) = pinned_id {
+        if id != info.server_id && !opts.accept_changed_identity {
+            return Err(changed(&format!("server {id}")));
+        }
+    }
+    let verdict = match expected_fp {
+        Some(fp) if normalize_fingerprint(fp) == normalize_fingerprint(seen) => Verdict::Trusted,
+        Some(fp) => Verdict::Changed {
+            expected: fp.to_owned(),
+        },
+        None => store.verdict(&info.server_id, authority, &info.publication_name, seen),
+    };
+    match verdict {
+        Verdict::Trusted => {}
+        Verdict::New if opts.trust_new => {}
+        Verdict::New => {
+            return Err(ConnectError::NewIdentity {
+                name: info.publication_name.clone(),
+                fingerprint: seen.to_owned(),
+                server_id: info.server_id.clone(),
+            });
+        }
+        Verdict::Changed { .. } if opts.accept_changed_identity => {}
+        Verdict::Changed { expected } => return Err(changed(&expected)),
+    }
+    if let Err(err) = store.trust(&info.server_id, authority, &info.publication_name, seen) {
+        tracing::warn!(%err, "could not save the trusted identity");
+    }
+    Ok(())
+}
+
+/// The last good cached version, when the server cannot be reached.
+fn offline(
+    opts: &ConnectOptions,
+    link: &Link,
+    name: &str,
+    address: &ServerPath,
+) -> Option<Connection> {
+    let folder = SystemFolder::acquire(
+        &opts.env.cache_dir,
+        &FolderSpec {
+            project: name.to_owned(),
+            host: address.host.clone(),
+            port: address.port(),
+            cache_folder_name: link.cache_folder_name.clone(),
+        },
+        &opts.client_exe,
+    )
+    .ok()?;
+    let state = folder.state();
+    let stamp = state.stamp?;
+    index::check(folder.path(), &stamp).ok()?;
+    Some(Connection {
+        info: None,
+        address: address.authority(),
+        session: None,
+        api: None,
+        project_root: folder.project_root().to_path_buf(),
+        folder,
+        mode: Mode::Offline,
+        fetched: Fetched::Offline,
+        link: link.clone(),
+        name: name.to_owned(),
+    })
+}

@@ -1,0 +1,212 @@
+//! Development mode, client side: proving that the server's project folder is the same folder
+//! here, edit locks, and Save all.
+//!
+//! The proof: the server writes a random secret in a new file at the root of its project folder
+//! and says which; the client reads it back through its own path to that folder (the server's
+//! path on the same machine, or a shared folder) and returns it. An address alone is not enough
+//! (containers, NAT, port forwarding).
+//!
+//! In development mode the client works on the project files directly, except
+//! `catalog.4DCatalog` and `directory.json`, which only the server writes: the client sends them.
+//! **Save all** takes the edit lock of each file, writes the files, then asks the server for a
+//! synchronous reload.
+
+use std::path::{Path, PathBuf};
+
+use super::api::{ApiClient, RequestError};
+use crate::protocol::{ErrorCode, ReloadResult};
+pub use crate::protocol::{LockInfo, ProofRequest, SERVER_WRITTEN};
+use reqwest::Method;
+
+/// Proves the project folder is reachable here; returns its local path.
+///
+/// # Errors
+/// Why it could not be proven (the folder is not reachable, or is another copy).
+pub async fn prove(
+    api: &ApiClient,
+    session_id: &str,
+    shared: Option<&Path>,
+) -> Result<PathBuf, String> {
+    let _ = session_id;
+    let req: ProofRequest = api
+        .json::<(), _>(Method::POST, "/api/v1/devmode/proof", None)
+        .await
+        .map_err(|e| e.to_string())?;
+    if req.proof_file.contains(['/', '\\']) || !req.proof_file.starts_with(".remote4d-proof-") {
+        return Err("the server named an unexpected proof file".into());
+    }
+    let root = shared.map_or_else(|| PathBuf::from(&req.project_root), Path::to_path_buf);
+    let file = root.join(&req.proof_file);
+    let secret = match std::fs::read(&file) {
+        Ok(b) if b.len() <= 256 => String::from_utf8_lossy(&b).trim().to_owned(),
+        Ok(_) => return Err("the proof file is not what the server wrote".into()),
+        Err(_) => {
+            return Err(format!(
+                "the server's project folder {} is not reachable here as the same folder",
+                root.display()
+            ));
+        }
+    };
+    api.send(
+        Method::POST,
+        "/api/v1/devmode/confirm",
+        Some(&serde_json::json!({ "secret": secret })),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(std::fs::canonicalize(&root).unwrap_or(root))
+}
+
+/// Why a development-mode action failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DevError {
+    /// Someone else is editing the file.
+    #[error("{path} is being edited by {holder}; it stays read-only until they save or disconnect")]
+    Locked {
+        /// The file.
+        path: String,
+        /// Who.
+        holder: String,
+    },
+    /// The path is not a project file.
+    #[error("{0} is not a file of the project")]
+    BadPath(String),
+    /// A file could not be written.
+    #[error("cannot write {}: {detail}; nothing else was saved after it", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Details.
+        detail: String,
+    },
+    /// The server refused or failed.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+}
+
+/// A project opened in development mode.
+#[derive(Debug, Clone)]
+pub struct DevProject {
+    api: ApiClient,
+    root: PathBuf,
+}
+
+impl DevProject {
+    /// The project at `root` (local path), through the session's `api`.
+    pub fn new(api: ApiClient, root: PathBuf) -> Self {
+        Self { api, root }
+    }
+
+    /// The project root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Every edit lock on the server.
+    ///
+    /// # Errors
+    /// A [`RequestError`].
+    pub async fn locks(&self) -> Result<Vec<LockInfo>, RequestError> {
+        self.api
+            .json::<(), _>(Method::GET, "/api/v1/devmode/locks", None)
+            .await
+    }
+
+    /// Takes the edit lock of `path` (relative to the project root).
+    ///
+    /// # Errors
+    /// [`DevError::Locked`] when another developer holds it.
+    pub async fn lock(&self, path: &str) -> Result<(), DevError> {
+        match self
+            .api
+            .send(
+                Method::POST,
+                "/api/v1/devmode/locks",
+                Some(&serde_json::json!({ "path": path })),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(RequestError::Api(e)) if e.code == ErrorCode::Locked => Err(DevError::Locked {
+                path: path.to_owned(),
+                holder: e.message,
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Releases the edit lock of `path`.
+    ///
+    /// # Errors
+    /// A [`RequestError`].
+    pub async fn unlock(&self, path: &str) -> Result<(), RequestError> {
+        self.api
+            .send(
+                Method::DELETE,
+                "/api/v1/devmode/locks",
+                Some(&serde_json::json!({ "path": path })),
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// Save all: locks each changed file, writes it (the server writes `catalog.4DCatalog` and
+    /// `directory.json` itself), then waits for the server's reload.
+    ///
+    /// # Errors
+    /// [`DevError::Locked`] before anything is written when a file is held by someone else;
+    /// [`DevError::Write`] for a disk error; the server's refusal.
+    pub async fn save_all(&self, changes: &[(String, Vec<u8>)]) -> Result<ReloadResult, DevError> {
+        for (path, _) in changes {
+            if crate::archive::check_relative_path(path).is_err() {
+                return Err(DevError::BadPath(path.clone()));
+            }
+            if !SERVER_WRITTEN.contains(&path.as_str()) {
+                self.lock(path).await?;
+            }
+        }
+        for (path, bytes) in changes {
+            if SERVER_WRITTEN.contains(&path.as_str()) {
+                let resp = self
+                    .api
+                    .request(
+                        Method::PUT,
+                        &format!("/api/v1/devmode/file?path={}", urlencode(path)),
+                    )
+                    .body(bytes.clone())
+                    .send()
+                    .await
+                    .map_err(|e| self.api.transport_error(&e))?;
+                self.api.check(resp).await?;
+            } else {
+                let file = self.root.join(path);
+                if let Some(dir) = file.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| DevError::Write {
+                        path: dir.to_path_buf(),
+                        detail: e.to_string(),
+                    })?;
+                }
+                crate::fsutil::write_atomic(&file, bytes).map_err(|e| DevError::Write {
+                    path: file.clone(),
+                    detail: e.to_string(),
+                })?;
+            }
+        }
+        Ok(self
+            .api
+            .json::<(), _>(Method::POST, "/api/v1/project/reload?wait=true", None)
+            .await?)
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,238 @@
+//! Why a connection failed, in plain words: what happened and what to do.
+
+use std::path::PathBuf;
+
+use super::api::RequestError;
+use crate::protocol::{ApiError, ErrorCode};
+
+/// Why connecting (or getting the project) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// A local shortcut was given where a server was expected.
+    #[error(
+        "this shortcut opens a local project, not a remote one: open it with 4D, or give a server address"
+    )]
+    NotRemote,
+    /// The shortcut or address lacks the project name.
+    #[error(
+        "the project's publication name is missing: give it with --project NAME (a .4DLink gives it in server_database_name)"
+    )]
+    NoProjectName,
+    /// No server with that publication name answered on the network.
+    #[error(
+        "no server publishing \"{name}\" was found on the network within {seconds} s; check that it runs and publishes, or give its address"
+    )]
+    NotFound {
+        /// The publication name.
+        name: String,
+        /// How long it was looked for.
+        seconds: u64,
+    },
+    /// Several servers publish the same name and none is pinned.
+    #[error(
+        "{count} servers publish \"{name}\" on this network; choose one by address (Remote4D never joins one silently)"
+    )]
+    Ambiguous {
+        /// The publication name.
+        name: String,
+        /// How many.
+        count: usize,
+    },
+    /// Nothing listens at that address (or a firewall drops it).
+    #[error(
+        "cannot reach {address}: {detail}. Check that the server runs, the address and the port (default 19813)"
+    )]
+    Unreachable {
+        /// host:port.
+        address: String,
+        /// What the network said.
+        detail: String,
+    },
+    /// Something answers, but not a Remote4D server.
+    #[error("{address} is not a Remote4D server ({detail}); check the address and the port")]
+    NotRemote4d {
+        /// host:port.
+        address: String,
+        /// Details.
+        detail: String,
+    },
+    /// The server publishes another project than the one asked for.
+    #[error(
+        "the server at {address} publishes \"{found}\", not \"{expected}\"; check the address or the project name"
+    )]
+    WrongProject {
+        /// host:port.
+        address: String,
+        /// Asked for.
+        expected: String,
+        /// Found.
+        found: String,
+    },
+    /// First contact: the user must confirm the server's identity.
+    #[error(
+        "first connection to \"{name}\": confirm that its certificate fingerprint is {fingerprint} (compare with what the server printed at start), then connect again trusting it"
+    )]
+    NewIdentity {
+        /// Publication name.
+        name: String,
+        /// The fingerprint presented.
+        fingerprint: String,
+        /// The server id it claims.
+        server_id: String,
+    },
+    /// The server's identity is not the one trusted before.
+    #[error(
+        "the server's identity changed: trusted {expected}, presented {presented}. This happens when the server was reinstalled, or when someone impersonates it; connect only if its administrator confirms the new fingerprint"
+    )]
+    IdentityChanged {
+        /// Fingerprint trusted before.
+        expected: String,
+        /// Fingerprint presented now.
+        presented: String,
+    },
+    /// The server needs a user name and password.
+    #[error("{0}")]
+    Login(ApiError),
+    /// The server's connection hook asks a question.
+    #[error("the server asks: {prompt}")]
+    Challenge {
+        /// The challenge id.
+        id: String,
+        /// The question.
+        prompt: String,
+    },
+    /// Refused by the server (its hook or its address rules), with its message.
+    #[error("the server refused the connection: {0}")]
+    Refused(String),
+    /// The server stopped answering during the download, even after retries.
+    #[error(
+        "the server stopped answering during the download ({detail}); it resumes where it stopped when you connect again. The previous version of the project is still usable"
+    )]
+    DownloadInterrupted {
+        /// Details.
+        detail: String,
+    },
+    /// The downloaded archive did not have the expected stamp.
+    #[error(
+        "the downloaded project did not pass verification ({detail}); nothing was replaced. Connect again; if it persists the server's archive or the network is damaged"
+    )]
+    Damaged {
+        /// Details.
+        detail: String,
+    },
+    /// The disk is full.
+    #[error("the disk is full at {}: free some space and connect again; the previous version of the project is intact", path.display())]
+    DiskFull {
+        /// Where.
+        path: PathBuf,
+    },
+    /// A local file or folder could not be used.
+    #[error("cannot use {}: {detail}", path.display())]
+    Io {
+        /// Where.
+        path: PathBuf,
+        /// Details.
+        detail: String,
+    },
+    /// Development mode is not possible for this connection.
+    #[error("development mode is not possible: {0}")]
+    Development(String),
+    /// Any other answer of the server.
+    #[error("the server answered: {0}")]
+    Api(ApiError),
+}
+
+impl ConnectError {
+    /// A short, stable name of the kind of failure (for scripts and UIs).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotRemote => "not_remote",
+            Self::NoProjectName => "no_project_name",
+            Self::NotFound { .. } => "not_found",
+            Self::Ambiguous { .. } => "ambiguous",
+            Self::Unreachable { .. } => "unreachable",
+            Self::NotRemote4d { .. } => "not_remote4d",
+            Self::WrongProject { .. } => "wrong_project",
+            Self::NewIdentity { .. } => "new_identity",
+            Self::IdentityChanged { .. } => "identity_changed",
+            Self::Login(_) => "login",
+            Self::Challenge { .. } => "challenge",
+            Self::Refused(_) => "refused",
+            Self::DownloadInterrupted { .. } => "download_interrupted",
+            Self::Damaged { .. } => "damaged",
+            Self::DiskFull { .. } => "disk_full",
+            Self::Io { .. } => "io",
+            Self::Development(_) => "development",
+            Self::Api(_) => "api",
+        }
+    }
+
+    /// True when the cached version may be opened offline instead.
+    pub fn allows_offline(&self) -> bool {
+        matches!(
+            self,
+            Self::Unreachable { .. } | Self::DownloadInterrupted { .. }
+        )
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, e: &std::io::Error) -> Self {
+        let path = path.into();
+        if e.raw_os_error() == Some(28) || e.kind() == std::io::ErrorKind::StorageFull {
+            Self::DiskFull { path }
+        } else {
+            Self::Io {
+                path,
+                detail: e.to_string(),
+            }
+        }
+    }
+}
+
+impl From<RequestError> for ConnectError {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::Unreachable { address, detail } => Self::Unreachable { address, detail },
+            RequestError::NotRemote4d { address, detail } => Self::NotRemote4d { address, detail },
+            RequestError::IdentityMismatch { detail, .. } => Self::IdentityChanged {
+                expected: String::new(),
+                presented: detail,
+            },
+            RequestError::Lost { detail, .. } => Self::DownloadInterrupted { detail },
+            RequestError::Tls(e) => Self::Io {
+                path: PathBuf::from("tls"),
+                detail: e.to_string(),
+            },
+            RequestError::Api(e) => match e.code {
+                ErrorCode::WrongPassword
+                | ErrorCode::TooManyAttempts
+                | ErrorCode::ChallengeFailed => Self::Login(e),
+                ErrorCode::Refused => Self::Refused(e.message),
+                _ => Self::Api(e),
+            },
+        }
+    }
+}
+
+impl From<crate::archive::ArchiveError> for ConnectError {
+    fn from(e: crate::archive::ArchiveError) -> Self {
+        match e {
+            crate::archive::ArchiveError::Io { path, source } => Self::io(path, &source),
+            other => Self::Damaged {
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<crate::system_folder::SystemFolderError> for ConnectError {
+    fn from(e: crate::system_folder::SystemFolderError) -> Self {
+        match e {
+            crate::system_folder::SystemFolderError::Io { path, source } => Self::io(path, &source),
+            other => Self::Io {
+                path: PathBuf::new(),
+                detail: other.to_string(),
+            },
+        }
+    }
+}

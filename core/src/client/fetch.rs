@@ -1,0 +1,349 @@
+//! Getting the project into the system folder: nothing when unchanged, a delta when possible,
+//! else a resumable, verified download; unpacked atomically; a damaged cache repaired.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use reqwest::{Method, StatusCode, header};
+
+use super::api::ApiClient;
+use super::error::ConnectError;
+use super::index::{self, Damage};
+use super::{Fetched, Progress};
+use crate::archive::{self, Archive, Limits, Stamp};
+use crate::system_folder::SystemFolder;
+
+/// Attempts of a full download (each resuming where the previous one stopped).
+const ATTEMPTS: u32 = 5;
+
+fn part_path(folder: &SystemFolder) -> PathBuf {
+    folder.path().join("project.4dz.part")
+}
+
+/// Gets the build `stamp` (of `size` bytes) of the server into `folder`.
+pub(crate) async fn fetch(
+    api: &ApiClient,
+    folder: &SystemFolder,
+    stamp: Stamp,
+    size: u64,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Fetched, ConnectError> {
+    let state = folder.state();
+    let archive = folder.archive_path();
+    if state.stamp == Some(stamp) {
+        match index::check(folder.path(), &stamp) {
+            Ok(()) => {
+                // One conditional request confirms it.
+                let resp = api
+                    .request(
+                        Method::GET,
+                        &format!("/api/v1/project/archive?stamp={stamp}"),
+                    )
+                    .header(header::IF_NONE_MATCH, format!("\"{stamp}\""))
+                    .send()
+                    .await
+                    .map_err(|e| api.transport_error(&e))?;
+                let resp = api.check(resp).await?;
+                if resp.status() == StatusCode::NOT_MODIFIED {
+                    progress(Progress::UpToDate);
+                    return Ok(Fetched::UpToDate);
+                }
+            }
+            Err(damage) => {
+                let reason = match damage {
+                    Damage::NoIndex => "the cache index is missing".to_owned(),
+                    Damage::Archive => "the cached archive changed".to_owned(),
+                    Damage::File(f) => format!("Project/{f} was changed or removed"),
+                };
+                progress(Progress::Repairing {
+                    reason: reason.clone(),
+                });
+                tracing::warn!(folder = %folder.path().display(), %reason, "repairing the cache");
+                if Stamp::of_file(&archive).is_ok_and(|s| s == stamp) {
+                    install(folder, &archive, stamp, progress).await?;
+                    return Ok(Fetched::Repaired);
+                }
+            }
+        }
+    } else if let Some(old) = state.stamp {
+        if archive.is_file() {
+            match delta(api, folder, old, stamp, progress).await {
+                Ok(bytes) => {
+                    install(folder, &part_path(folder), stamp, progress).await?;
+                    return Ok(Fetched::Delta { bytes });
+                }
+                Err(reason) => {
+                    tracing::info!(%reason, "no delta; downloading the whole archive");
+                }
+            }
+        }
+    }
+    let part = part_path(folder);
+    let bytes = download(api, folder, stamp, size, progress).await?;
+    install(folder, &part, stamp, progress).await?;
+    Ok(Fetched::Full { bytes })
+}
+
+/// Fetches and applies the delta from `old`; on success `project.4dz` is the new archive.
+async fn delta(
+    api: &ApiClient,
+    folder: &SystemFolder,
+    old: Stamp,
+    new: Stamp,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<u64, String> {
+    let resp = api
+        .request(Method::GET, &format!("/api/v1/project/delta?from={old}"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if resp.status() != StatusCode::OK {
+        return Err(format!("the server answered {}", resp.status()));
+    }
+    let body = resp.bytes().await.map_err(|e| e.to_string())?;
+    let bytes = body.len() as u64;
+    progress(Progress::Delta { bytes });
+    let delta_file = folder.path().join("delta.zip");
+    std::fs::write(&delta_file, &body).map_err(|e| e.to_string())?;
+    let archive = folder.archive_path();
+    let next = folder.path().join("project.4dz.next");
+    let result = tokio::task::spawn_blocking({
+        let (archive, delta_file, next) = (archive.clone(), delta_file.clone(), next.clone());
+        move || archive::apply_delta(&archive, &delta_file, &next, &Limits::default())
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&delta_file);
+    match result {
+        Ok((_, stamp)) if stamp == new => {
+            std::fs::rename(&next, folder.path().join("project.4dz.part"))
+                .map_err(|e| e.to_string())?;
+            Ok(bytes)
+        }
+        Ok((_, stamp)) => {
+            let _ = std::fs::remove_file(&next);
+            Err(format!(
+                "the delta led to {} instead of {}",
+                stamp.short(),
+                new.short()
+            ))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Downloads build `stamp` into `project.4dz.part`, resuming a previous part of the same build,
+/// retrying with backoff, and verifying the SHA-256. Returns the bytes transferred.
+async fn download(
+    api: &ApiClient,
+    folder: &SystemFolder,
+    stamp: Stamp,
+    size: u64,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<u64, ConnectError> {
+    let part = part_path(folder);
+    let part_stamp = folder.path().join("project.4dz.part.stamp");
+    if std::fs::read_to_string(&part_stamp)
+        .ok()
+        .and_then(|s| s.trim().parse::<Stamp>().ok())
+        != Some(stamp)
+    {
+        let _ = std::fs::remove_file(&part);
+        std::fs::write(&part_stamp, stamp.to_string())
+            .map_err(|e| ConnectError::io(&part_stamp, &e))?;
+    }
+    let mut transferred = 0u64;
+    let mut last_error = String::new();
+    let mut damaged_once = false;
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            let wait = Duration::from_millis(500 * (1 << (attempt - 1)).min(8));
+            progress(Progress::Retrying {
+                attempt,
+                in_ms: wait.as_millis() as u64,
+                reason: last_error.clone(),
+            });
+            tokio::time::sleep(wait).await;
+        }
+        match download_once(api, &part, stamp, size, progress, &mut transferred).await {
+            Ok(()) => {}
+            Err(Attempt::Fatal(e)) => return Err(e),
+            Err(Attempt::Retry(reason)) => {
+                last_error = reason;
+                continue;
+            }
+        }
+        progress(Progress::Verifying);
+        let p = part.clone();
+        let got = tokio::task::spawn_blocking(move || Stamp::of_file(&p))
+            .await
+            .map_err(|e| ConnectError::Io {
+                path: part.clone(),
+                detail: e.to_string(),
+            })?
+            .map_err(|e| ConnectError::io(&part, &e))?;
+        if got == stamp {
+            return Ok(transferred);
+        }
+        let _ = std::fs::remove_file(&part);
+        if damaged_once {
+            return Err(ConnectError::Damaged {
+                detail: format!(
+                    "its SHA-256 is {} instead of {}",
+                    got.short(),
+                    stamp.short()
+                ),
+            });
+        }
+        damaged_once = true;
+        last_error = "the download did not pass verification".into();
+    }
+    Err(ConnectError::DownloadInterrupted { detail: last_error })
+}
+
+enum Attempt {
+    Fatal(ConnectError),
+    Retry(String),
+}
+
+async fn download_once(
+    api: &ApiClient,
+    part: &Path,
+    stamp: Stamp,
+    size: u64,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+    transferred: &mut u64,
+) -> Result<(), Attempt> {
+    let have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
+    if have == size && size > 0 {
+        return Ok(());
+    }
+    let mut req = api.request(
+        Method::GET,
+        &format!("/api/v1/project/archive?stamp={stamp}"),
+    );
+    if have > 0 && have < size {
+        req = req.header(header::RANGE, format!("bytes={have}-"));
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| Attempt::Retry(api.transport_error(&e).to_string()))?;
+    let (mut file, start) = match resp.status() {
+        StatusCode::PARTIAL_CONTENT => {
+            let f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(part)
+                .map_err(|e| Attempt::Fatal(ConnectError::io(part, &e)))?;
+            (f, have)
+        }
+        StatusCode::OK => {
+            let f = std::fs::File::create(part)
+                .map_err(|e| Attempt::Fatal(ConnectError::io(part, &e)))?;
+            (f, 0)
+        }
+        _ => {
+            let e = api.check(resp).await.err();
+            return Err(Attempt::Fatal(e.map_or_else(
+                || ConnectError::Damaged {
+                    detail: "unexpected answer to the download".into(),
+                },
+                ConnectError::from,
+            )));
+        }
+    };
+    let started = Instant::now();
+    let mut done = start;
+    let mut last = Instant::now();
+    let mut stream = resp.bytes_stream();
+    let mut buffer: Vec<u8> = Vec::with_capacity(1 << 20);
+    progress(Progress::Downloading {
+        done,
+        total: size,
+        bytes_per_sec: 0,
+    });
+    while let Some(chunk) = stream.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = file.write_all(&buffer);
+                return Err(Attempt::Retry(api.transport_error(&e).to_string()));
+            }
+        };
+        *transferred += chunk.len() as u64;
+        done += chunk.len() as u64;
+        if done > size {
+            drop(file);
+            let _ = std::fs::remove_file(part);
+            return Err(Attempt::Retry(
+                "the server sent more than the archive's size".into(),
+            ));
+        }
+        buffer.extend_from_slice(&chunk);
+        if buffer.len() >= (1 << 20) {
+            file.write_all(&buffer)
+                .map_err(|e| Attempt::Fatal(ConnectError::io(part, &e)))?;
+            buffer.clear();
+        }
+        if last.elapsed() >= Duration::from_millis(100) {
+            last = Instant::now();
+            let secs = started.elapsed().as_secs_f64().max(1e-3);
+            progress(Progress::Downloading {
+                done,
+                total: size,
+                bytes_per_sec: ((done - start) as f64 / secs) as u64,
+            });
+        }
+    }
+    file.write_all(&buffer)
+        .map_err(|e| Attempt::Fatal(ConnectError::io(part, &e)))?;
+    file.flush()
+        .map_err(|e| Attempt::Fatal(ConnectError::io(part, &e)))?;
+    let secs = started.elapsed().as_secs_f64().max(1e-3);
+    progress(Progress::Downloading {
+        done,
+        total: size,
+        bytes_per_sec: ((done - start) as f64 / secs) as u64,
+    });
+    if done < size {
+        return Err(Attempt::Retry(format!(
+            "the connection ended after {done} of {size} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Unpacks the verified archive `source` (the part file, or `project.4dz` itself for a repair)
+/// into `folder/Project` atomically, makes it `project.4dz`, and records the index and state.
+async fn install(
+    folder: &SystemFolder,
+    source: &Path,
+    stamp: Stamp,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<(), ConnectError> {
+    progress(Progress::Unpacking);
+    let src = source.to_path_buf();
+    let target = folder.project_dir();
+    tokio::task::spawn_blocking(move || {
+        let a = Archive::open(&src, &Limits::default())?;
+        a.check_project_layout()?;
+        a.unpack_subtree_to("Project/", &target).map(|_| ())
+    })
+    .await
+    .map_err(|e| ConnectError::Io {
+        path: folder.project_dir(),
+        detail: e.to_string(),
+    })??;
+    let archive = folder.archive_path();
+    if source != archive {
+        std::fs::rename(source, &archive).map_err(|e| ConnectError::io(&archive, &e))?;
+    }
+    let _ = std::fs::remove_file(folder.path().join("project.4dz.part.stamp"));
+    index::write(folder.path(), &stamp).map_err(|e| ConnectError::io(folder.path(), &e))?;
+    let mut state = folder.state();
+    state.stamp = Some(stamp);
+    folder.save_state(&state)?;
+    Ok(())
+}

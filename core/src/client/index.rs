@@ -1,0 +1,96 @@
+//! The index of an unpacked project in a system folder: enough to notice, at connect time and
+//! without reading file contents, that a file was changed or removed.
+
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+
+use rayon::prelude::*;
+
+use crate::archive::Stamp;
+
+const FILE: &str = "index.tsv";
+
+fn mtime_ns(meta: &std::fs::Metadata) -> u128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos())
+}
+
+fn files_under(root: &Path) -> Vec<(String, u64, u128)> {
+    let mut out = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, rel)) = stack.pop() {
+        let Ok(read) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in read.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let child = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push((e.path(), child)),
+                Ok(t) if t.is_file() => {
+                    if let Ok(m) = e.metadata() {
+                        out.push((child, m.len(), mtime_ns(&m)));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Records the state of `folder/Project` and `folder/project.4dz` after an unpack.
+pub(crate) fn write(folder: &Path, stamp: &Stamp) -> std::io::Result<()> {
+    let archive = std::fs::metadata(folder.join("project.4dz"))?;
+    let mut text = format!("{stamp}\t{}\t{}\n", archive.len(), mtime_ns(&archive));
+    for (rel, size, mtime) in files_under(&folder.join("Project")) {
+        text.push_str(&format!("{size}\t{mtime}\t{rel}\n"));
+    }
+    crate::fsutil::write_atomic(&folder.join(FILE), text.as_bytes())
+}
+
+/// Why a cached project is not intact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Damage {
+    /// No index: never completed, or removed.
+    NoIndex,
+    /// The archive is missing or not the one indexed.
+    Archive,
+    /// A file was changed or removed.
+    File(String),
+}
+
+/// Checks (quickly: sizes and times, in parallel) that `folder` still holds the project of
+/// `stamp` exactly as unpacked.
+pub(crate) fn check(folder: &Path, stamp: &Stamp) -> Result<(), Damage> {
+    let text = std::fs::read_to_string(folder.join(FILE)).map_err(|_| Damage::NoIndex)?;
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
+    if head.len() != 3 || head[0] != stamp.to_string() {
+        return Err(Damage::NoIndex);
+    }
+    let archive = std::fs::metadata(folder.join("project.4dz")).map_err(|_| Damage::Archive)?;
+    if archive.len().to_string() != head[1] || mtime_ns(&archive).to_string() != head[2] {
+        return Err(Damage::Archive);
+    }
+    let entries: Vec<&str> = lines.collect();
+    let project = folder.join("Project");
+    entries.par_iter().try_for_each(|line| {
+        let mut parts = line.splitn(3, '\t');
+        let (Some(size), Some(mtime), Some(rel)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Damage::NoIndex);
+        };
+        match std::fs::metadata(project.join(rel)) {
+            Ok(m) if m.len().to_string() == size && mtime_ns(&m).to_string() == mtime => Ok(()),
+            _ => Err(Damage::File(rel.to_owned())),
+        }
+    })
+}

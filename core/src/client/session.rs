@@ -1,0 +1,202 @@
+//! Following a session: its events, with reconnection and resumption after a network loss.
+
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use reqwest::Method;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::api::{ApiClient, RequestError};
+use crate::protocol::{
+    ErrorCode, OpenSession, OpenSessionResponse, ResumeSession, SessionEvent, SseDecoder,
+};
+
+/// What happens to a followed session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionUpdate {
+    /// An event from the server.
+    Event(SessionEvent),
+    /// The connection was lost; reconnecting after a wait.
+    Reconnecting {
+        /// Attempt number.
+        attempt: u32,
+        /// Wait before it, in ms.
+        wait_ms: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The same session was resumed.
+    Resumed,
+    /// The session is over (dropped, closed, or expired while away).
+    Ended {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Stops following when dropped.
+pub struct Follower {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Follows session `id` (with its `token`) through `api`: events as they come; after a network
+/// loss, reconnects with backoff (0.5 s doubling to 15 s) and resumes the same session.
+pub fn follow(
+    api: ApiClient,
+    id: String,
+    token: String,
+) -> (Follower, impl Stream<Item = SessionUpdate> + Send + Unpin) {
+    let (tx, rx) = mpsc::channel(64);
+    let task = tokio::spawn(run(api, id, token, tx));
+    let stream =
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|u| (u, rx)) });
+    (Follower { task }, Box::pin(stream))
+}
+
+async fn run(api: ApiClient, id: String, token: String, tx: mpsc::Sender<SessionUpdate>) {
+    let mut attempt = 0u32;
+    loop {
+        let reason = match api
+            .request(Method::GET, &format!("/api/v1/sessions/{id}/events"))
+            .send()
+            .await
+        {
+            Ok(resp) if resp.status().is_success() => {
+                if attempt > 0 && tx.send(SessionUpdate::Resumed).await.is_err() {
+                    return;
+                }
+                attempt = 0;
+                let mut body = resp.bytes_stream();
+                let mut decoder = SseDecoder::default();
+                let mut reason = "the event stream ended".to_owned();
+                // A silent connection for 3 heartbeats is a lost connection.
+                while let Ok(next) =
+                    tokio::time::timeout(Duration::from_secs(50), body.next()).await
+                {
+                    let Some(chunk) = next else { break };
+                    let chunk = match chunk {
+                        Ok(c) => c,
+                        Err(e) => {
+                            reason = e.to_string();
+                            break;
+                        }
+                    };
+                    for event in decoder.push(&chunk) {
+                        if let SessionEvent::Dropped { reason } = &event {
+                            let reason = reason.clone();
+                            let _ = tx.send(SessionUpdate::Event(event)).await;
+                            let _ = tx.send(SessionUpdate::Ended { reason }).await;
+                            return;
+                        }
+                        if event != SessionEvent::Heartbeat
+                            && tx.send(SessionUpdate::Event(event)).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+                reason
+            }
+            Ok(resp) => match api.check(resp).await {
+                Err(e) if e.code() == Some(ErrorCode::UnknownSession) => {
+                    let _ = tx
+                        .send(SessionUpdate::Ended {
+                            reason: "the session ended on the server".into(),
+                        })
+                        .await;
+                    return;
+                }
+                Err(e) => e.to_string(),
+                Ok(_) => "unexpected answer".into(),
+            },
+            Err(e) => api.transport_error(&e).to_string(),
+        };
+        // Lost: wait, then resume the same session with its token.
+        loop {
+            attempt += 1;
+            let wait = Duration::from_millis((500u64 << (attempt - 1).min(5)).min(15_000));
+            if tx
+                .send(SessionUpdate::Reconnecting {
+                    attempt,
+                    wait_ms: wait.as_millis() as u64,
+                    reason: reason.clone(),
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+            tokio::time::sleep(wait).await;
+            let resume = OpenSession {
+                resume: Some(ResumeSession {
+                    session_id: id.clone(),
+                    token: token.clone(),
+                }),
+                ..OpenSession::default()
+            };
+            match api
+                .json::<_, OpenSessionResponse>(Method::POST, "/api/v1/sessions", Some(&resume))
+                .await
+            {
+                Ok(_) => break,
+                Err(RequestError::Api(e)) if e.code == ErrorCode::UnknownSession => {
+                    let _ = tx
+                        .send(SessionUpdate::Ended {
+                            reason:
+                                "the session expired while the connection was lost; connect again"
+                                    .into(),
+                        })
+                        .await;
+                    return;
+                }
+                Err(_) => continue,
+            }
+        }
+    }
+}
+
+/// Reads the session storage.
+///
+/// # Errors
+/// A [`RequestError`].
+pub async fn storage(api: &ApiClient, id: &str) -> Result<Value, RequestError> {
+    api.json::<(), _>(Method::GET, &format!("/api/v1/sessions/{id}/storage"), None)
+        .await
+}
+
+/// Replaces the session storage (a JSON object).
+///
+/// # Errors
+/// A [`RequestError`].
+pub async fn set_storage(api: &ApiClient, id: &str, value: &Value) -> Result<Value, RequestError> {
+    api.json(
+        Method::PUT,
+        &format!("/api/v1/sessions/{id}/storage"),
+        Some(value),
+    )
+    .await
+}
+
+/// Applies a JSON merge patch to the session storage.
+///
+/// # Errors
+/// A [`RequestError`].
+pub async fn patch_storage(
+    api: &ApiClient,
+    id: &str,
+    patch: &Value,
+) -> Result<Value, RequestError> {
+    api.json(
+        Method::PATCH,
+        &format!("/api/v1/sessions/{id}/storage"),
+        Some(patch),
+    )
+    .await
+}

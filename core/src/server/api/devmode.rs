@@ -1,0 +1,193 @@
+//! Development-mode requests: same-folder proof, edit locks, files only the server writes.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State as AxState};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::{Failure, Json, bearer, fail};
+use crate::protocol::{ErrorCode, ReloadResult};
+use crate::protocol::{LockInfo, ProofRequest, SERVER_WRITTEN};
+use crate::server::State;
+use crate::server::sessions::{Session, new_token};
+
+type Shared = AxState<Arc<State>>;
+
+fn session_of(state: &State, headers: &HeaderMap) -> Result<Arc<Session>, Failure> {
+    let token = bearer(headers).unwrap_or_default();
+    state
+        .sessions
+        .all()
+        .into_iter()
+        .find(|s| s.token_matches(token))
+        .ok_or_else(|| {
+            fail(
+                ErrorCode::UnknownSession,
+                "development mode needs a session token",
+            )
+        })
+}
+
+fn dev_session_of(state: &State, headers: &HeaderMap) -> Result<Arc<Session>, Failure> {
+    let s = session_of(state, headers)?;
+    if state.dev.is_development(&s.id) {
+        Ok(s)
+    } else {
+        Err(fail(
+            ErrorCode::NotAuthorized,
+            "this session is not in development mode (prove access to the project folder first)",
+        ))
+    }
+}
+
+pub(super) async fn proof(AxState(state): Shared, headers: HeaderMap) -> Result<Response, Failure> {
+    let s = session_of(&state, &headers)?;
+    state.dev.expire_proofs();
+    let name = format!(".remote4d-proof-{}", &new_token()[..16]);
+    let secret = new_token();
+    let file = state.root.join(&name);
+    crate::fsutil::write_atomic(&file, secret.as_bytes()).map_err(|e| {
+        fail(
+            ErrorCode::Internal,
+            format!("cannot write the proof in the project folder: {e}"),
+        )
+    })?;
+    state.dev.add_proof(&s.id, file, secret);
+    Ok(axum::Json(ProofRequest {
+        project_root: state.root.display().to_string(),
+        proof_file: name,
+    })
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct Confirm {
+    secret: String,
+}
+
+pub(super) async fn confirm(
+    AxState(state): Shared,
+    headers: HeaderMap,
+    Json(c): Json<Confirm>,
+) -> Result<StatusCode, Failure> {
+    let s = session_of(&state, &headers)?;
+    if state.dev.confirm(&s.id, &c.secret) {
+        tracing::info!(session = %s.id, user = %s.info().user_name, "development mode");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(fail(
+            ErrorCode::NotAuthorized,
+            "the proof does not match: this is not the server's project folder",
+        ))
+    }
+}
+
+pub(super) async fn locks(AxState(state): Shared, headers: HeaderMap) -> Result<Response, Failure> {
+    dev_session_of(&state, &headers)?;
+    Ok(axum::Json(state.dev.locks()).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct LockRequest {
+    path: String,
+}
+
+fn check_path(path: &str) -> Result<(), Failure> {
+    crate::archive::check_relative_path(path)
+        .map_err(|e| fail(ErrorCode::BadRequest, e.to_string()))
+}
+
+pub(super) async fn acquire(
+    AxState(state): Shared,
+    headers: HeaderMap,
+    Json(r): Json<LockRequest>,
+) -> Result<StatusCode, Failure> {
+    let s = dev_session_of(&state, &headers)?;
+    check_path(&r.path)?;
+    let info = s.info();
+    state
+        .dev
+        .acquire(LockInfo {
+            path: r.path,
+            session_id: s.id.clone(),
+            user_name: info.user_name,
+            machine_name: info.machine_name,
+        })
+        .map_err(|held| {
+            fail(
+                ErrorCode::Locked,
+                format!("{} on {}", held.0.user_name, held.0.machine_name),
+            )
+        })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn release(
+    AxState(state): Shared,
+    headers: HeaderMap,
+    Json(r): Json<LockRequest>,
+) -> Result<StatusCode, Failure> {
+    let s = dev_session_of(&state, &headers)?;
+    if state.dev.release(&s.id, &r.path) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(fail(
+            ErrorCode::NotFound,
+            "this session does not hold that lock",
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct FileQuery {
+    path: String,
+}
+
+/// Writes `catalog.4DCatalog` or `directory.json` for a development client, then reloads.
+pub(super) async fn put_file(
+    AxState(state): Shared,
+    headers: HeaderMap,
+    Query(q): Query<FileQuery>,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    dev_session_of(&state, &headers)?;
+    check_path(&q.path)?;
+    if !SERVER_WRITTEN.contains(&q.path.as_str()) {
+        return Err(fail(
+            ErrorCode::BadRequest,
+            "only catalog.4DCatalog and directory.json are written by the server; write other files directly",
+        ));
+    }
+    // Refuse what would break the project.
+    let valid = if q.path.ends_with(".json") {
+        crate::project::Directory::parse(&body).is_ok()
+    } else {
+        std::str::from_utf8(&body).is_ok_and(|t| t.contains("<base"))
+    };
+    if !valid {
+        return Err(fail(
+            ErrorCode::BadRequest,
+            format!("{} is not valid; nothing was written", q.path),
+        ));
+    }
+    let file = state.root.join(&q.path);
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| fail(ErrorCode::Internal, e.to_string()))?;
+    }
+    crate::fsutil::write_atomic(&file, &body)
+        .map_err(|e| fail(ErrorCode::Internal, format!("cannot write {}: {e}", q.path)))?;
+    tracing::info!(path = %q.path, "written for a development client");
+    let r = state
+        .rebuild()
+        .await
+        .map_err(|e| fail(ErrorCode::BuildFailed, e.to_string()))?;
+    Ok(axum::Json(ReloadResult {
+        stamp: r.build.stamp,
+        changed: r.changed,
+        build_ms: r.millis,
+    })
+    .into_response())
+}

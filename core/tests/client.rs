@@ -1,0 +1,760 @@
+//! The remote client end to end against the real server over loopback.
+
+mod common;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use futures::StreamExt;
+use remote4d_core::archive::Stamp;
+use remote4d_core::client::devmode::{DevError, DevProject};
+use remote4d_core::client::session::{SessionUpdate, follow, patch_storage, storage};
+use remote4d_core::client::{
+    ConnectError, ConnectOptions, Fetched, Mode, Progress, Target, connect,
+};
+use remote4d_core::environment::Environment;
+use remote4d_core::link::{Link, ServerPath};
+use remote4d_core::protocol::{ChallengeAnswer, SessionEvent};
+use remote4d_core::recent::Recent;
+use remote4d_core::server::ServerConfig;
+use serde_json::json;
+
+struct Client {
+    home: tempfile::TempDir,
+}
+
+impl Client {
+    fn new() -> Self {
+        Self {
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn env(&self) -> Environment {
+        Environment::portable(self.home.path())
+    }
+
+    fn options(&self, authority: &str) -> ConnectOptions {
+        let mut o = ConnectOptions::new(
+            Target::Address(ServerPath::parse(authority).unwrap()),
+            self.env(),
+        );
+        o.trust_new = true;
+        o.force_remote = true;
+        o.client_exe = "/opt/remote4d-test".into();
+        o
+    }
+}
+
+type Log = Arc<Mutex<Vec<Progress>>>;
+
+fn recorder() -> (Log, impl Fn(Progress) + Send + Sync) {
+    let log: Log = Arc::default();
+    let l = Arc::clone(&log);
+    (log, move |p| l.lock().unwrap().push(p))
+}
+
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cold_warm_delta_repair_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let t = start(dir.path(), config()).await;
+    let c = Client::new();
+
+    // Cold: the whole archive, verified, unpacked.
+    let (log, progress) = recorder();
+    let conn = connect(c.options(&t.authority()), &progress).await.unwrap();
+    assert_eq!(conn.mode, Mode::Remote);
+    assert!(
+        matches!(conn.fetched, Fetched::Full { .. }),
+        "{:?}",
+        conn.fetched
+    );
+    let stamp1 = t.server.info().stamp;
+    assert_eq!(Stamp::of_file(&conn.folder.archive_path()).unwrap(), stamp1);
+    let m03 = conn.project_root.join("Project/Sources/Methods/m03.4dm");
+    assert_eq!(
+        std::fs::read(&m03).unwrap(),
+        std::fs::read(dir.path().join("Project/Sources/Methods/m03.4dm")).unwrap()
+    );
+    assert!(conn.folder.user_preferences_dir().is_dir() && conn.folder.derived_data_dir().is_dir());
+    assert!(
+        conn.folder
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("Shop_127_0_0_1_")
+    );
+    let phases: Vec<_> = log.lock().unwrap().clone();
+    assert!(matches!(phases[0], Progress::Connecting { .. }));
+    assert!(
+        phases
+            .iter()
+            .any(|p| matches!(p, Progress::Downloading { done, total, .. } if done == total))
+    );
+    assert!(phases.contains(&Progress::Unpacking));
+    assert!(matches!(phases.last(), Some(Progress::Ready { .. })));
+    // Saved to Recent with the pinned identity.
+    let recent = Recent::new(c.env().favorites_dir()).list().unwrap();
+    assert_eq!(recent.len(), 1);
+    assert_eq!(recent[0].name, "Shop");
+    assert_eq!(
+        recent[0].link.remote4d_fingerprint.as_deref(),
+        Some(t.server.info().fingerprint.as_str())
+    );
+    assert_eq!(
+        recent[0].link.remote4d_server_id.as_deref(),
+        Some(t.server.info().server_id.as_str())
+    );
+    conn.close().await;
+    drop(conn);
+
+    // Warm: nothing downloaded.
+    let (log, progress) = recorder();
+    let conn = connect(c.options(&t.authority()), &progress).await.unwrap();
+    assert_eq!(conn.fetched, Fetched::UpToDate);
+    assert!(log.lock().unwrap().contains(&Progress::UpToDate));
+    drop(conn);
+
+    // A method changes on the server: a delta.
+    write(
+        dir.path(),
+        "Project/Sources/Methods/m03.4dm",
+        b"// changed\n",
+    );
+    let stamp2 = t.server.reload().await.unwrap();
+    assert_ne!(stamp1, stamp2);
+    let conn = connect(c.options(&t.authority()), &|_| {}).await.unwrap();
+    let Fetched::Delta { bytes } = conn.fetched else {
+        panic!("expected a delta, got {:?}", conn.fetched)
+    };
+    assert!(bytes < t.server.info().archive_size / 2);
+    assert_eq!(std::fs::read(&m03).unwrap(), b"// changed\n");
+    assert_eq!(Stamp::of_file(&conn.folder.archive_path()).unwrap(), stamp2);
+    drop(conn);
+
+    // Someone edits the cache: detected and repaired without deleting anything by hand.
+    std::fs::write(&m03, b"tampered").unwrap();
+    let (log, progress) = recorder();
+    let conn = connect(c.options(&t.authority()), &progress).await.unwrap();
+    assert_eq!(conn.fetched, Fetched::Repaired);
+    assert!(
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|p| matches!(p, Progress::Repairing { reason } if reason.contains("m03.4dm")))
+    );
+    assert_eq!(std::fs::read(&m03).unwrap(), b"// changed\n");
+    drop(conn);
+    // A damaged archive: downloaded again.
+    let archive = c
+        .home
+        .path()
+        .join("cache")
+        .read_dir()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("project.4dz");
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let n = bytes.len() / 2;
+    bytes[n] ^= 0xff;
+    std::fs::write(&archive, &bytes).unwrap();
+    let conn = connect(c.options(&t.authority()), &|_| {}).await.unwrap();
+    assert!(
+        matches!(conn.fetched, Fetched::Full { .. }),
+        "{:?}",
+        conn.fetched
+    );
+    assert_eq!(Stamp::of_file(&conn.folder.archive_path()).unwrap(), stamp2);
+    drop(conn);
+
+    // The server is gone: the last good version opens read-only, offline.
+    let authority = t.authority();
+    t.server.shutdown().await;
+    let mut o = c.options(&authority);
+    o.project = Some("Shop".into());
+    let e = connect(o.clone(), &|_| {}).await.unwrap_err();
+    assert!(matches!(e, ConnectError::Unreachable { .. }), "{e:?}");
+    assert!(e.to_string().contains("Check that the server runs"));
+    o.allow_offline = true;
+    let conn = connect(o, &|_| {}).await.unwrap();
+    assert_eq!(conn.mode, Mode::Offline);
+    assert!(conn.session.is_none());
+    assert_eq!(
+        std::fs::read(conn.project_root.join("Project/Sources/Methods/m03.4dm")).unwrap(),
+        b"// changed\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_download_resumes_after_the_connection_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    write(
+        dir.path(),
+        "Project/Sources/Forms/Main/Images/big.png",
+        &noise(8_000_000, 7),
+    );
+    let t = start(dir.path(), config()).await;
+    let size = t.server.info().archive_size;
+    // A slow network (4 MB/s) whose connections die when told to.
+    let (port, cut) = relay_with_rate(t.server.port(), Some(4_000_000)).await;
+    let c = Client::new();
+    let opts = c.options(&format!("127.0.0.1:{port}"));
+    let (log, progress) = recorder();
+    let client = tokio::spawn(async move { connect(opts, &progress).await });
+    eventually(20, || {
+        let log = Arc::clone(&log);
+        async move {
+            log.lock()
+                .unwrap()
+                .iter()
+                .any(|p| matches!(p, Progress::Downloading { done, .. } if *done > 1_000_000))
+                .then_some(())
+        }
+    })
+    .await;
+    cut.send(1).unwrap();
+    let conn = tokio::time::timeout(Duration::from_secs(60), client)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let Fetched::Full { bytes } = conn.fetched else {
+        panic!("{:?}", conn.fetched)
+    };
+    let log = log.lock().unwrap().clone();
+    assert!(
+        log.iter().any(|p| matches!(p, Progress::Retrying { .. })),
+        "it retried: {log:?}"
+    );
+    assert!(
+        bytes < size + size / 20,
+        "resumed, not restarted: {bytes} bytes for {size}"
+    );
+    assert_eq!(
+        Stamp::of_file(&conn.folder.archive_path()).unwrap(),
+        t.server.info().stamp
+    );
+    t.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn identity_checks_and_bad_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let t = start(dir.path(), config()).await;
+    let port = t.server.port();
+    let c = Client::new();
+    let mut o = c.options(&t.authority());
+    o.trust_new = false;
+    let e = connect(o.clone(), &|_| {}).await.unwrap_err();
+    let ConnectError::NewIdentity {
+        fingerprint, name, ..
+    } = &e
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(fingerprint, &t.server.info().fingerprint);
+    assert_eq!(name, "Shop");
+    o.trust_new = true;
+    connect(o.clone(), &|_| {}).await.unwrap();
+    o.trust_new = false;
+    connect(o.clone(), &|_| {}).await.unwrap();
+    t.server.shutdown().await;
+
+    // Another server (another identity) on the same address and name: refused.
+    let mut cfg = config();
+    cfg.port = Some(port);
+    let t2 = start(dir.path(), cfg).await;
+    let e = connect(o.clone(), &|_| {}).await.unwrap_err();
+    assert!(matches!(e, ConnectError::IdentityChanged { .. }), "{e:?}");
+    assert!(e.to_string().contains("identity changed"));
+    o.trust_new = true;
+    assert!(
+        matches!(
+            connect(o.clone(), &|_| {}).await.unwrap_err(),
+            ConnectError::IdentityChanged { .. }
+        ),
+        "trusting new ones is not accepting changed ones"
+    );
+    o.accept_changed_identity = true;
+    connect(o.clone(), &|_| {}).await.unwrap();
+    o.accept_changed_identity = false;
+    connect(o, &|_| {}).await.unwrap();
+    // A Recent link pinned to the old identity is refused too.
+    let mut link = Link::remote("Shop", ServerPath::parse(&t2.authority()).unwrap());
+    link.remote4d_fingerprint = Some("AB".repeat(32));
+    let mut lo = ConnectOptions::new(Target::Link(Box::new(link)), c.env());
+    lo.force_remote = true;
+    assert!(matches!(
+        connect(lo, &|_| {}).await.unwrap_err(),
+        ConnectError::IdentityChanged { .. }
+    ));
+
+    // Wrong publication name, wrong port, not a Remote4D server, a local link.
+    let mut wrong = c.options(&t2.authority());
+    wrong.project = Some("Other".into());
+    assert!(matches!(
+        connect(wrong, &|_| {}).await.unwrap_err(),
+        ConnectError::WrongProject { .. }
+    ));
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    assert!(matches!(
+        connect(c.options(&format!("127.0.0.1:{free}")), &|_| {})
+            .await
+            .unwrap_err(),
+        ConnectError::Unreachable { .. }
+    ));
+    let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let plain_port = plain.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = plain.accept().await {
+            use tokio::io::AsyncWriteExt;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello")
+                .await;
+        }
+    });
+    let e = connect(c.options(&format!("127.0.0.1:{plain_port}")), &|_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ConnectError::NotRemote4d { .. } | ConnectError::Unreachable { .. }
+        ),
+        "{e:?}"
+    );
+    let local = Link::default();
+    assert!(matches!(
+        connect(
+            ConnectOptions::new(Target::Link(Box::new(local)), c.env()),
+            &|_| {}
+        )
+        .await
+        .unwrap_err(),
+        ConnectError::NotRemote
+    ));
+    t2.server.shutdown().await;
+}
+
+fn script(dir: &Path, name: &str, body: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passwords_hook_refusal_and_challenge() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    with_user(dir.path(), "alice", "s3cret");
+    let hooks = tempfile::tempdir().unwrap();
+    let mut cfg = config();
+    cfg.hooks.open_connection = Some(vec![script(
+        hooks.path(),
+        "open.sh",
+        r#"input=$(cat)
+case "$input" in
+  *'"userName":"Designer"'*) echo "The Designer may not connect remotely."; exit 1 ;;
+  *'"answer":"123456"'*) echo '{"storage":{"ok":1}}' ;;
+  *'"answer":null'*) echo '{"challenge":"Enter the code sent to your phone"}' ;;
+  *) echo "Wrong code."; exit 1 ;;
+esac"#,
+    )]);
+    let t = start(dir.path(), cfg).await;
+    let c = Client::new();
+    let mut o = c.options(&t.authority());
+    o.user = Some("alice".into());
+    o.password = Some("nope".into());
+    let e = connect(o.clone(), &|_| {}).await.unwrap_err();
+    assert!(matches!(e, ConnectError::Login(_)), "{e:?}");
+    let mut designer = c.options(&t.authority());
+    designer.user = Some("Designer".into());
+    designer.password = Some("".into());
+    // The Designer has no password here, so the login passes and the hook refuses.
+    let e = connect(designer, &|_| {}).await.unwrap_err();
+    assert!(
+        matches!(&e, ConnectError::Refused(m) if m == "The Designer may not connect remotely."),
+        "{e:?}"
+    );
+    o.password = Some("s3cret".into());
+    let ConnectError::Challenge { id, prompt } = connect(o.clone(), &|_| {}).await.unwrap_err()
+    else {
+        panic!()
+    };
+    assert_eq!(prompt, "Enter the code sent to your phone");
+    o.challenge = Some(ChallengeAnswer {
+        id,
+        answer: "123456".into(),
+    });
+    let conn = connect(o, &|_| {}).await.unwrap();
+    assert_eq!(conn.session.as_ref().unwrap().storage, json!({"ok": 1}));
+    assert_eq!(conn.session.as_ref().unwrap().session.user_name, "alice");
+    t.server.shutdown().await;
+}
+
+async fn next_update(
+    u: &mut (impl futures::Stream<Item = SessionUpdate> + Unpin),
+) -> SessionUpdate {
+    tokio::time::timeout(Duration::from_secs(20), u.next())
+        .await
+        .expect("an update in time")
+        .expect("still following")
+}
+
+/// A TCP relay whose connections can all be cut at once (a network loss).
+async fn relay(target: u16) -> (u16, tokio::sync::watch::Sender<u64>) {
+    relay_with_rate(target, None).await
+}
+
+/// Like [`relay`], limiting the server-to-client rate to `rate` bytes per second.
+async fn relay_with_rate(target: u16, rate: Option<u64>) -> (u16, tokio::sync::watch::Sender<u64>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (cut, _) = tokio::sync::watch::channel(0u64);
+    let cut2 = cut.clone();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let mut rx = cut2.subscribe();
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let Ok(outbound) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await
+                else {
+                    return;
+                };
+                let (mut ir, mut iw) = inbound.split();
+                let (mut or, mut ow) = outbound.into_split();
+                let up = tokio::io::copy(&mut ir, &mut ow);
+                let down = async {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    loop {
+                        let n = or.read(&mut buf).await?;
+                        if n == 0 {
+                            return Ok::<_, std::io::Error>(());
+                        }
+                        iw.write_all(&buf[..n]).await?;
+                        if let Some(rate) = rate {
+                            tokio::time::sleep(Duration::from_secs_f64(n as f64 / rate as f64))
+                                .await;
+                        }
+                    }
+                };
+                tokio::select! {
+                    _ = up => {}
+                    _ = down => {}
+                    _ = rx.changed() => {}
+                }
+            });
+        }
+    });
+    (port, cut)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn session_events_storage_and_resume_after_a_network_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let t = start(dir.path(), config()).await;
+    let (port, cut) = relay(t.server.port()).await;
+    let c = Client::new();
+    let conn = connect(c.options(&format!("127.0.0.1:{port}")), &|_| {})
+        .await
+        .unwrap();
+    let api = conn.api.clone().unwrap();
+    let s = conn.session.clone().unwrap();
+    let (_follower, mut updates) = follow(api.clone(), s.session.id.clone(), s.token.clone());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        patch_storage(&api, &s.session.id, &json!({"cart": [1, 2]}))
+            .await
+            .unwrap(),
+        json!({"cart": [1, 2]})
+    );
+    assert_eq!(
+        storage(&api, &s.session.id).await.unwrap(),
+        json!({"cart": [1, 2]})
+    );
+    assert!(matches!(
+        next_update(&mut updates).await,
+        SessionUpdate::Event(SessionEvent::StorageChanged { .. })
+    ));
+
+    // The server rebuilds: "a new version is available".
+    write(dir.path(), "Project/Sources/Methods/m01.4dm", b"// v2\n");
+    let stamp = t.server.reload().await.unwrap();
+    loop {
+        if let SessionUpdate::Event(SessionEvent::ProjectUpdated { stamp: s, .. }) =
+            next_update(&mut updates).await
+        {
+            assert_eq!(s, stamp);
+            break;
+        }
+    }
+
+    // The network drops: reconnect with backoff, same session.
+    cut.send(1).unwrap();
+    let mut saw_reconnecting = false;
+    loop {
+        match next_update(&mut updates).await {
+            SessionUpdate::Reconnecting { .. } => saw_reconnecting = true,
+            SessionUpdate::Resumed => break,
+            SessionUpdate::Ended { reason } => panic!("ended: {reason}"),
+            SessionUpdate::Event(_) => {}
+        }
+    }
+    assert!(saw_reconnecting);
+    assert_eq!(
+        storage(&api, &s.session.id).await.unwrap(),
+        json!({"cart": [1, 2]}),
+        "same session, same storage"
+    );
+
+    // Reconnecting (closing this connection first) gets only the delta.
+    drop(_follower);
+    conn.close().await;
+    drop(conn);
+    let again = connect(c.options(&format!("127.0.0.1:{port}")), &|_| {})
+        .await
+        .unwrap();
+    assert!(
+        matches!(again.fetched, Fetched::Delta { .. }),
+        "{:?}",
+        again.fetched
+    );
+    t.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn same_machine_development_mode_with_save_all_and_locks() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let t = start(dir.path(), config()).await;
+    let c = Client::new();
+    let mut o = c.options(&t.authority());
+    o.force_remote = false;
+    let (log, progress) = recorder();
+    let conn = connect(o.clone(), &progress).await.unwrap();
+    assert_eq!(conn.mode, Mode::Development);
+    assert_eq!(conn.fetched, Fetched::Direct);
+    assert_eq!(
+        std::fs::canonicalize(&conn.project_root).unwrap(),
+        std::fs::canonicalize(dir.path()).unwrap()
+    );
+    assert!(log.lock().unwrap().contains(&Progress::CheckingSameMachine));
+    assert!(
+        !conn.folder.project_dir().exists(),
+        "no .4dz copy in development mode"
+    );
+    assert!(
+        conn.folder.user_preferences_dir().is_dir(),
+        "user preferences live in the system folder"
+    );
+    assert!(
+        !dir.path().read_dir().unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".remote4d-proof")),
+        "the proof file is gone"
+    );
+    let recent = Recent::new(c.env().favorites_dir()).list().unwrap();
+    assert_eq!(recent[0].name, "Shop (development mode)");
+
+    let dev = DevProject::new(conn.api.clone().unwrap(), conn.project_root.clone());
+    let before = t.server.info().stamp;
+    let r = dev
+        .save_all(&[
+            ("Project/Sources/Methods/m02.4dm".into(), b"// edited in development mode\n".to_vec()),
+            (
+                "Project/Sources/catalog.4DCatalog".into(),
+                br#"<base name="Shop"><table name="Customers" id="1"><field name="ID" type="4" id="1"/><field name="Name" type="10" id="2"/></table></base>"#.to_vec(),
+            ),
+        ])
+        .await
+        .unwrap();
+    // (The watcher may have rebuilt first; either way the new archive is current on return.)
+    assert_ne!(r.stamp, before);
+    assert_eq!(
+        t.server.info().stamp,
+        r.stamp,
+        "Save all returns when the server has reloaded"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("Project/Sources/Methods/m02.4dm")).unwrap(),
+        b"// edited in development mode\n"
+    );
+    assert!(
+        std::fs::read_to_string(dir.path().join("Project/Sources/catalog.4DCatalog"))
+            .unwrap()
+            .contains("\"Name\"")
+    );
+    let locks = dev.locks().await.unwrap();
+    assert_eq!(locks.len(), 1);
+    assert_eq!(locks[0].path, "Project/Sources/Methods/m02.4dm");
+
+    // A second developer: the file is read-only for them until the first releases it.
+    let c2 = Client::new();
+    let mut o2 = c2.options(&t.authority());
+    o2.force_remote = false;
+    let conn2 = connect(o2, &|_| {}).await.unwrap();
+    let dev2 = DevProject::new(conn2.api.clone().unwrap(), conn2.project_root.clone());
+    let e = dev2
+        .save_all(&[(
+            "Project/Sources/Methods/m02.4dm".into(),
+            b"// theirs\n".to_vec(),
+        )])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, DevError::Locked { .. }), "{e:?}");
+    assert_eq!(
+        std::fs::read(dir.path().join("Project/Sources/Methods/m02.4dm")).unwrap(),
+        b"// edited in development mode\n",
+        "nothing overwritten"
+    );
+    assert!(matches!(
+        dev2.save_all(&[("../escape.4dm".into(), vec![])])
+            .await
+            .unwrap_err(),
+        DevError::BadPath(_)
+    ));
+    dev.unlock("Project/Sources/Methods/m02.4dm").await.unwrap();
+    dev2.save_all(&[(
+        "Project/Sources/Methods/m02.4dm".into(),
+        b"// theirs\n".to_vec(),
+    )])
+    .await
+    .unwrap();
+
+    // Development mode from "another machine": a folder that is not the server's is refused.
+    let elsewhere = tempfile::tempdir().unwrap();
+    project(elsewhere.path());
+    let mut o3 = Client::new().options(&t.authority());
+    o3.shared_project_folder = Some(elsewhere.path().to_path_buf());
+    let e = connect(o3, &|_| {}).await.unwrap_err();
+    assert!(matches!(e, ConnectError::Development(_)), "{e:?}");
+    // ... and the real folder (as a share would show it) is accepted.
+    let mut o4 = Client::new().options(&t.authority());
+    o4.shared_project_folder = Some(dir.path().to_path_buf());
+    assert_eq!(connect(o4, &|_| {}).await.unwrap().mode, Mode::Development);
+    t.server.shutdown().await;
+}
+
+#[test]
+fn find_by_name_across_the_network() {
+    if !in_private_network("find_by_name_across_the_network") {
+        return;
+    }
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        project(dir.path());
+        let mut cfg = config();
+        cfg.publish = true;
+        let t = start(dir.path(), cfg).await;
+        let c = Client::new();
+        let mut link = Link::remote(
+            "Shop",
+            ServerPath::parse(&format!(":{}", t.server.port())).unwrap(),
+        );
+        link.user_name = None;
+        let mut o = ConnectOptions::new(Target::Link(Box::new(link)), c.env());
+        o.force_remote = true;
+        o.client_exe = "/opt/remote4d-test".into();
+        // The fingerprint comes from discovery: no trust question.
+        let conn = connect(o, &|_| {}).await.unwrap();
+        assert_eq!(conn.info.as_ref().unwrap().publication_name, "Shop");
+        // A second server with the same name is never joined silently.
+        let other = tempfile::tempdir().unwrap();
+        project(other.path());
+        let mut cfg = config();
+        cfg.publish = true;
+        let t2 = start(other.path(), cfg).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let e = remote4d_core::client::find_by_name("Shop", None, Duration::from_secs(3))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, ConnectError::Ambiguous { count: 2, .. }),
+            "{e:?}"
+        );
+        // With the server id pinned (as Recent keeps it), the right one is found.
+        let id = t.server.info().server_id;
+        let found = remote4d_core::client::find_by_name("Shop", Some(&id), Duration::from_secs(3))
+            .await
+            .unwrap();
+        assert_eq!(found.port, t.server.port());
+        t2.server.shutdown().await;
+        t.server.shutdown().await;
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_update_keeps_the_previous_version_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let mut cfg: ServerConfig = config();
+    cfg.keep_builds = 1;
+    let t = start(dir.path(), cfg).await;
+    let c = Client::new();
+    let conn = connect(c.options(&t.authority()), &|_| {}).await.unwrap();
+    let root = conn.project_root.clone();
+    drop(conn);
+    // Make the cache folder read-only: the next update cannot be written.
+    write(dir.path(), "Project/Sources/Methods/m04.4dm", b"// v2\n");
+    t.server.reload().await.unwrap();
+    let cache = c.home.path().join("cache");
+    let folder = cache.read_dir().unwrap().next().unwrap().unwrap().path();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let result = connect(c.options(&t.authority()), &|_| {}).await;
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if nix_is_root() {
+        eprintln!(
+            "note: running as root, permissions do not stop writes; the failure path is not exercised"
+        );
+    } else {
+        let e = result.unwrap_err();
+        assert!(
+            matches!(e, ConnectError::Io { .. } | ConnectError::DiskFull { .. }),
+            "{e:?}"
+        );
+    }
+    assert!(
+        root.join("Project/Sources/Methods/m04.4dm").is_file(),
+        "the previous version is intact"
+    );
+    t.server.shutdown().await;
+}
+
+fn nix_is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false)
+}
