@@ -119,7 +119,7 @@ fn bytes_per_sec(text: &str) -> f64 {
     n * unit
 }
 
-fn rss_kb(pid: u32) -> u64 {
+pub(crate) fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
@@ -131,7 +131,7 @@ fn rss_kb(pid: u32) -> u64 {
 }
 
 /// Stops a child on drop: SIGTERM first (nginx's master then stops its workers), SIGKILL after.
-struct Killer(Child);
+pub(crate) struct Killer(pub(crate) Child);
 impl Drop for Killer {
     fn drop(&mut self) {
         let _ = Command::new("kill")
@@ -148,7 +148,7 @@ impl Drop for Killer {
     }
 }
 
-fn nginx_conf(dir: &Path, port: u16, cert: &Path, key: &Path, info: &str) -> String {
+pub(crate) fn nginx_conf(dir: &Path, port: u16, cert: &Path, key: &Path, info: &str) -> String {
     let d = dir.display();
     let user = if Command::new("id")
         .arg("-u")
@@ -189,7 +189,7 @@ http {{
     )
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())

@@ -121,7 +121,7 @@ pub fn make_delta(
     let tmp = temp_sibling(out, "delta");
     let result = (|| {
         let file = File::create(&tmp).map_err(ArchiveError::io(&tmp))?;
-        let mut w = ZipWriter::new(BufWriter::new(file));
+        let mut w = ZipWriter::new(BufWriter::with_capacity(1 << 20, file));
         let plan_bytes = serde_json::to_vec(&plan).map_err(|e| ArchiveError::Io {
             path: out.to_path_buf(),
             source: std::io::Error::other(e),
@@ -183,6 +183,15 @@ pub fn apply_delta(
 ) -> Result<(DeltaPlan, Stamp)> {
     let old = Archive::open(old_archive, limits)?;
     let d = Archive::open(delta, limits)?;
+    apply_opened(&old, &d, out)
+}
+
+/// [`apply_delta`] on archives already open.
+///
+/// # Errors
+/// As [`apply_delta`].
+pub fn apply_opened(old: &Archive, d: &Archive, out: &Path) -> Result<(DeltaPlan, Stamp)> {
+    let delta = d.path();
     let corrupt = |reason: String| ArchiveError::Corrupt {
         name: delta.display().to_string(),
         reason,
@@ -207,14 +216,14 @@ pub fn apply_delta(
                 let end = end.ok_or_else(|| {
                     corrupt("it refers to entries the old archive does not have".into())
                 })?;
-                order.extend((first..end).map(|i| (&old, i)));
+                order.extend((first..end).map(|i| (old, i)));
             }
             Segment::New { count } => {
                 for _ in 0..count {
                     let i = carried
                         .next()
                         .ok_or_else(|| corrupt("it carries fewer entries than its plan".into()))?;
-                    order.push((&d, i));
+                    order.push((d, i));
                 }
             }
         }
@@ -222,7 +231,7 @@ pub fn apply_delta(
     let tmp = temp_sibling(out, "applying");
     let result = (|| {
         let file = File::create(&tmp).map_err(ArchiveError::io(&tmp))?;
-        let mut w = ZipWriter::new(BufWriter::new(file));
+        let mut w = ZipWriter::new(BufWriter::with_capacity(1 << 20, file));
         for &(source, index) in &order {
             let e = &source.entries()[index];
             let header = Header {
@@ -252,4 +261,87 @@ pub fn apply_delta(
         let _ = std::fs::remove_file(&tmp);
     }
     result.map(|stamp| (plan, stamp))
+}
+
+/// After [`apply_opened`]: brings `target` (the old archive's entries under `prefix`, unpacked)
+/// to the new content by writing only the delta's entries and removing files that are gone.
+/// Returns the relative paths written and removed.
+///
+/// # Errors
+/// [`ArchiveError::Corrupt`] for damaged entries, [`ArchiveError::Io`] for disk errors.
+pub fn update_folder(
+    old: &Archive,
+    d: &Archive,
+    plan: &DeltaPlan,
+    prefix: &str,
+    target: &Path,
+) -> Result<(Vec<String>, Vec<String>)> {
+    use std::collections::HashSet;
+    let mut kept: HashSet<&str> = HashSet::new();
+    for segment in &plan.segments {
+        if let Segment::Old { first, count } = *segment {
+            for e in old.entries().iter().skip(first).take(count) {
+                kept.insert(e.name.as_str());
+            }
+        }
+    }
+    let mut written = Vec::new();
+    for (i, e) in d.entries().iter().enumerate() {
+        if e.name == PLAN_NAME {
+            continue;
+        }
+        super::names::check_name(&e.name)?;
+        let rel = e
+            .name
+            .strip_prefix(prefix)
+            .ok_or_else(|| ArchiveError::NotProjectArchive {
+                name: e.name.clone(),
+            })?;
+        if rel.is_empty() {
+            continue;
+        }
+        let path = target.join(rel.trim_end_matches('/'));
+        if e.is_dir {
+            std::fs::create_dir_all(&path).map_err(ArchiveError::io(&path))?;
+            continue;
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(ArchiveError::io(dir))?;
+        }
+        let tmp = temp_sibling(&path, "new");
+        let result = (|| {
+            let file = File::create(&tmp).map_err(ArchiveError::io(&tmp))?;
+            let mut out = BufWriter::new(file);
+            d.copy_entry(i, &mut out)?;
+            std::io::Write::flush(&mut out).map_err(ArchiveError::io(&tmp))?;
+            std::fs::rename(&tmp, &path).map_err(ArchiveError::io(&path))
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result?;
+        kept.insert(e.name.as_str());
+        written.push(rel.to_owned());
+    }
+    let mut removed = Vec::new();
+    for e in old.entries().iter().filter(|e| !e.is_dir) {
+        if kept.contains(e.name.as_str()) {
+            continue;
+        }
+        let Some(rel) = e.name.strip_prefix(prefix) else {
+            continue;
+        };
+        let path = target.join(rel);
+        if std::fs::remove_file(&path).is_ok() {
+            removed.push(rel.to_owned());
+        }
+        let mut dir = path.parent();
+        while let Some(p) = dir {
+            if p == target || std::fs::remove_dir(p).is_err() {
+                break;
+            }
+            dir = p.parent();
+        }
+    }
+    Ok((written, removed))
 }

@@ -22,7 +22,10 @@ mod unpack;
 mod write;
 
 pub use build::{BuildOptions, BuildReport, BuiltEntry, Previous, build, build_incremental};
-pub use delta::{DeltaPlan, DeltaSummary, PLAN_NAME, Segment, apply_delta, make_delta};
+pub use delta::{
+    DeltaPlan, DeltaSummary, PLAN_NAME, Segment, apply_delta, apply_opened, make_delta,
+    update_folder,
+};
 pub use error::{ArchiveError, Result};
 pub use names::{TOP_FOLDER, is_excluded};
 

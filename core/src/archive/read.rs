@@ -56,6 +56,19 @@ pub struct VerifyReport {
     pub bytes: u64,
 }
 
+/// The offset of an entry's data: after its local header (signature, 26 bytes of fields, the
+/// name and the local extra field, whose lengths may differ from the central directory's).
+fn local_data_start(file: &File, header_start: u64) -> Option<u64> {
+    let mut h = [0u8; 30];
+    read_exact_at(file, &mut h, header_start).ok()?;
+    if h[..4] != [0x50, 0x4b, 0x03, 0x04] {
+        return None;
+    }
+    let name_len = u64::from(u16::from_le_bytes([h[26], h[27]]));
+    let extra_len = u64::from(u16::from_le_bytes([h[28], h[29]]));
+    header_start.checked_add(30 + name_len + extra_len)
+}
+
 impl Archive {
     /// Opens `path` and checks every entry: safe relative names (no `..`, absolute paths, drive
     /// letters), no symbolic links, no duplicates, no encryption, stored or deflate only, and the
@@ -72,7 +85,7 @@ impl Archive {
             source,
         };
         let reader = BufReader::new(file.try_clone().map_err(ArchiveError::io(path))?);
-        let mut zip = zip::ZipArchive::new(reader).map_err(zip_err)?;
+        let zip = zip::ZipArchive::new(reader).map_err(zip_err)?;
         let count = zip.len() as u64;
         if count > limits.max_entries {
             return Err(ArchiveError::TooManyEntries {
@@ -84,7 +97,9 @@ impl Archive {
         let mut total: u64 = 0;
         let mut seen: HashSet<String> = HashSet::with_capacity(zip.len());
         for i in 0..zip.len() {
-            let f = zip.by_index_raw(i).map_err(zip_err)?;
+            // Central directory data only; the local header is read below with one small
+            // positioned read (no buffered seeks over the whole file).
+            let f = zip.by_index_data(i).map_err(zip_err)?;
             let name = match f.name() {
                 Ok(n) => n.into_owned(),
                 Err(source) => return Err(zip_err(source)),
@@ -128,10 +143,11 @@ impl Archive {
                     compressed: compressed_size,
                 });
             }
-            let data_start = f.data_start().ok_or_else(|| ArchiveError::Corrupt {
-                name: name.clone(),
-                reason: "its local header could not be located".into(),
-            })?;
+            let data_start =
+                local_data_start(&file, f.header_start()).ok_or_else(|| ArchiveError::Corrupt {
+                    name: name.clone(),
+                    reason: "its local header could not be located".into(),
+                })?;
             if data_start.saturating_add(compressed_size) > length {
                 return Err(ArchiveError::Corrupt {
                     name,

@@ -71,7 +71,9 @@ pub(crate) async fn fetch(
         if archive.is_file() {
             match delta(api, folder, old, stamp, progress).await {
                 Ok(bytes) => {
-                    install(folder, &part_path(folder), stamp, progress).await?;
+                    let mut state = folder.state();
+                    state.stamp = Some(stamp);
+                    folder.save_state(&state)?;
                     return Ok(Fetched::Delta { bytes });
                 }
                 Err(reason) => {
@@ -86,7 +88,8 @@ pub(crate) async fn fetch(
     Ok(Fetched::Full { bytes })
 }
 
-/// Fetches and applies the delta from `old`; on success `project.4dz` is the new archive.
+/// Fetches the delta from `old`, rebuilds the new archive from it (checked against `new`),
+/// writes only the changed files into `Project/`, then installs the archive and updates the index.
 async fn delta(
     api: &ApiClient,
     folder: &SystemFolder,
@@ -107,31 +110,55 @@ async fn delta(
     progress(Progress::Delta { bytes });
     let delta_file = folder.path().join("delta.zip");
     std::fs::write(&delta_file, &body).map_err(|e| e.to_string())?;
-    let archive = folder.archive_path();
-    let next = folder.path().join("project.4dz.next");
-    let result = tokio::task::spawn_blocking({
-        let (archive, delta_file, next) = (archive.clone(), delta_file.clone(), next.clone());
-        move || archive::apply_delta(&archive, &delta_file, &next, &Limits::default())
-    })
-    .await
-    .map_err(|e| e.to_string())?;
+    progress(Progress::Unpacking);
+    let started = Instant::now();
+    let dir = folder.path().to_path_buf();
+    let result = tokio::task::spawn_blocking(move || apply_delta_here(&dir, new))
+        .await
+        .map_err(|e| e.to_string())?;
     let _ = std::fs::remove_file(&delta_file);
-    match result {
-        Ok((_, stamp)) if stamp == new => {
-            std::fs::rename(&next, folder.path().join("project.4dz.part"))
-                .map_err(|e| e.to_string())?;
-            Ok(bytes)
-        }
-        Ok((_, stamp)) => {
-            let _ = std::fs::remove_file(&next);
-            Err(format!(
-                "the delta led to {} instead of {}",
-                stamp.short(),
-                new.short()
-            ))
-        }
-        Err(e) => Err(e.to_string()),
+    tracing::info!(
+        ms = started.elapsed().as_millis() as u64,
+        bytes,
+        "delta applied"
+    );
+    result.map(|()| bytes)
+}
+
+/// The blocking part of [`delta`], in the system folder `dir`.
+fn apply_delta_here(dir: &Path, new: Stamp) -> Result<(), String> {
+    let t = Instant::now();
+    let archive = dir.join("project.4dz");
+    let next = dir.join("project.4dz.next");
+    let old = Archive::open(&archive, &Limits::default()).map_err(|e| e.to_string())?;
+    let d = Archive::open(&dir.join("delta.zip"), &Limits::default()).map_err(|e| e.to_string())?;
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "archives opened");
+    let (plan, stamp) = archive::apply_opened(&old, &d, &next).map_err(|e| e.to_string())?;
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        "new archive rebuilt and checked"
+    );
+    if stamp != new {
+        let _ = std::fs::remove_file(&next);
+        return Err(format!(
+            "the delta led to {} instead of {}",
+            stamp.short(),
+            new.short()
+        ));
     }
+    // From here, an interruption leaves the index out of date: the next connect repairs.
+    let (written, removed) =
+        archive::update_folder(&old, &d, &plan, "Project/", &dir.join("Project"))
+            .map_err(|e| e.to_string())?;
+    drop(old);
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        "project folder updated"
+    );
+    std::fs::rename(&next, &archive).map_err(|e| e.to_string())?;
+    index::update(dir, &new, &written, &removed).map_err(|e| e.to_string())?;
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "index updated");
+    Ok(())
 }
 
 /// Downloads build `stamp` into `project.4dz.part`, resuming a previous part of the same build,
@@ -315,6 +342,19 @@ async fn download_once(
     Ok(())
 }
 
+fn finish(folder: &SystemFolder, source: &Path, stamp: Stamp) -> Result<(), ConnectError> {
+    let archive = folder.archive_path();
+    if source != archive {
+        std::fs::rename(source, &archive).map_err(|e| ConnectError::io(&archive, &e))?;
+    }
+    let _ = std::fs::remove_file(folder.path().join("project.4dz.part.stamp"));
+    index::write(folder.path(), &stamp).map_err(|e| ConnectError::io(folder.path(), &e))?;
+    let mut state = folder.state();
+    state.stamp = Some(stamp);
+    folder.save_state(&state)?;
+    Ok(())
+}
+
 /// Unpacks the verified archive `source` (the part file, or `project.4dz` itself for a repair)
 /// into `folder/Project` atomically, makes it `project.4dz`, and records the index and state.
 async fn install(
@@ -336,14 +376,5 @@ async fn install(
         path: folder.project_dir(),
         detail: e.to_string(),
     })??;
-    let archive = folder.archive_path();
-    if source != archive {
-        std::fs::rename(source, &archive).map_err(|e| ConnectError::io(&archive, &e))?;
-    }
-    let _ = std::fs::remove_file(folder.path().join("project.4dz.part.stamp"));
-    index::write(folder.path(), &stamp).map_err(|e| ConnectError::io(folder.path(), &e))?;
-    let mut state = folder.state();
-    state.stamp = Some(stamp);
-    folder.save_state(&state)?;
-    Ok(())
+    finish(folder, source, stamp)
 }

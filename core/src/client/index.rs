@@ -94,3 +94,34 @@ pub(crate) fn check(folder: &Path, stamp: &Stamp) -> Result<(), Damage> {
         }
     })
 }
+
+/// Updates the index after a delta: removed files dropped, written ones re-read, the others kept.
+pub(crate) fn update(
+    folder: &Path,
+    stamp: &Stamp,
+    written: &[String],
+    removed: &[String],
+) -> std::io::Result<()> {
+    use std::collections::{BTreeMap, HashSet};
+    let text = std::fs::read_to_string(folder.join(FILE))?;
+    let mut entries: BTreeMap<String, String> = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let mut parts = line.splitn(3, '\t');
+        if let (Some(size), Some(mtime), Some(rel)) = (parts.next(), parts.next(), parts.next()) {
+            entries.insert(rel.to_owned(), format!("{size}\t{mtime}"));
+        }
+    }
+    let removed: HashSet<&String> = removed.iter().collect();
+    entries.retain(|k, _| !removed.contains(k));
+    let project = folder.join("Project");
+    for rel in written {
+        let m = std::fs::metadata(project.join(rel))?;
+        entries.insert(rel.clone(), format!("{}\t{}", m.len(), mtime_ns(&m)));
+    }
+    let archive = std::fs::metadata(folder.join("project.4dz"))?;
+    let mut out = format!("{stamp}\t{}\t{}\n", archive.len(), mtime_ns(&archive));
+    for (rel, meta) in entries {
+        out.push_str(&format!("{meta}\t{rel}\n"));
+    }
+    crate::fsutil::write_atomic(&folder.join(FILE), out.as_bytes())
+}

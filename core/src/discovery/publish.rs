@@ -26,7 +26,7 @@ pub struct Publication {
 }
 
 impl Publication {
-    fn service_info(&self) -> Result<ServiceInfo, DiscoveryError> {
+    fn service_info(&self, label: &str) -> Result<ServiceInfo, DiscoveryError> {
         let mut txt: HashMap<String, String> = HashMap::new();
         txt.insert("id".into(), self.server_id.clone());
         txt.insert(
@@ -41,15 +41,8 @@ impl Publication {
         }
         txt.insert("name".into(), name);
         let host = format!("{}.local.", sanitize_host(&self.host_name));
-        let info = ServiceInfo::new(
-            SERVICE_TYPE,
-            &instance_label(&self.name),
-            &host,
-            "",
-            self.port,
-            txt,
-        )?
-        .enable_addr_auto();
+        let info =
+            ServiceInfo::new(SERVICE_TYPE, label, &host, "", self.port, txt)?.enable_addr_auto();
         Ok(info)
     }
 }
@@ -74,6 +67,36 @@ pub struct Publisher {
     daemon: ServiceDaemon,
     publication: Publication,
     fullname: String,
+    label: String,
+}
+
+/// How long to listen for instances already using our name before announcing.
+const CONFLICT_CHECK: std::time::Duration = std::time::Duration::from_millis(1200);
+
+/// Instance labels already announced by other servers (other ids) on the network.
+fn labels_in_use(daemon: &ServiceDaemon, own_id: &str) -> Vec<String> {
+    let Ok(rx) = daemon.browse(SERVICE_TYPE) else {
+        return Vec::new();
+    };
+    let deadline = std::time::Instant::now() + CONFLICT_CHECK;
+    let mut taken = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(mdns_sd::ServiceEvent::ServiceResolved(s)) => {
+                if s.txt_properties.get_property_val_str("id") != Some(own_id) {
+                    let label = s
+                        .fullname
+                        .strip_suffix(&format!(".{SERVICE_TYPE}"))
+                        .unwrap_or(&s.fullname);
+                    taken.push(label.replace("\\.", "."));
+                }
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let _ = daemon.stop_browse(SERVICE_TYPE);
+    taken
 }
 
 impl Publisher {
@@ -83,14 +106,28 @@ impl Publisher {
     /// [`DiscoveryError::Mdns`] when the daemon cannot start or the record is invalid.
     pub fn start(publication: Publication) -> Result<Self, DiscoveryError> {
         let daemon = ServiceDaemon::new()?;
-        let info = publication.service_info()?;
+        // As DNS-SD probing does: another server already announcing this name gets to keep it,
+        // this one becomes "Name (2)" (the full name still travels in the TXT record).
+        let taken = labels_in_use(&daemon, &publication.server_id);
+        let base = instance_label(&publication.name);
+        let mut label = base.clone();
+        let mut n = 2;
+        while taken
+            .iter()
+            .any(|t| t == &label.replace('.', "\\.") || t == &label)
+        {
+            label = instance_label(&format!("{base} ({n})"));
+            n += 1;
+        }
+        let info = publication.service_info(&label)?;
         let fullname = info.get_fullname().to_owned();
         daemon.register(info)?;
-        tracing::info!(name = %publication.name, port = publication.port, "published on the network (mDNS)");
+        tracing::info!(name = %publication.name, instance = %label, port = publication.port, "published on the network (mDNS)");
         Ok(Self {
             daemon,
             publication,
             fullname,
+            label,
         })
     }
 
@@ -100,7 +137,8 @@ impl Publisher {
     /// [`DiscoveryError::Mdns`].
     pub fn update_stamp(&mut self, stamp: Stamp) -> Result<(), DiscoveryError> {
         self.publication.stamp = stamp;
-        self.daemon.register(self.publication.service_info()?)?;
+        self.daemon
+            .register(self.publication.service_info(&self.label)?)?;
         Ok(())
     }
 

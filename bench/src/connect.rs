@@ -1,0 +1,206 @@
+//! Client benchmark on the 20,000-file project: cold connect (download + verify + unpack) vs
+//! `curl` of the same archive from nginx followed by `unzip -q`; warm reconnect; one-file delta.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use remote4d_core::client::{ApiClient, ConnectOptions, Fetched, Target, connect};
+use remote4d_core::environment::Environment;
+use remote4d_core::link::ServerPath;
+use remote4d_core::server::admin::{read_token, token_path};
+use reqwest::Method;
+
+use crate::serve::{Killer, free_port, nginx_conf};
+use crate::synth;
+use crate::timing::{mb, secs};
+
+fn options(authority: &str, home: &Path) -> ConnectOptions {
+    let mut o = ConnectOptions::new(
+        Target::Address(ServerPath::parse(authority).expect("address")),
+        Environment::portable(home),
+    );
+    o.trust_new = true;
+    o.force_remote = true;
+    o
+}
+
+pub fn run(smoke: bool) -> anyhow::Result<()> {
+    let scale = if smoke { 0.01 } else { 1.0 };
+    let runs = if smoke { 1 } else { 3 };
+    let work = tempfile::Builder::new()
+        .prefix("remote4d-bench-connect-")
+        .tempdir()?;
+    let root = work.path().join("Synthetic");
+    let s = synth::generate(&root, scale)?;
+    let home = work.path().join("server-home");
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(&exe)
+        .args([
+            "serve-child",
+            &root.display().to_string(),
+            &home.display().to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().context("child stdout")?).lines();
+    let port: u16 = lines
+        .next()
+        .context("server did not start")??
+        .trim_start_matches("PORT ")
+        .parse()?;
+    let data = lines
+        .next()
+        .context("server did not start")??
+        .trim_start_matches("DATA ")
+        .to_owned();
+    let _server = Killer(child);
+    let authority = format!("127.0.0.1:{port}");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let probe = ApiClient::new(&authority, None)?;
+    let info = rt.block_on(probe.info())?;
+    let api = ApiClient::new(&authority, Some(&info.fingerprint))?;
+    let archive = rt.block_on(async {
+        api.request(Method::GET, "/api/v1/project/archive")
+            .send()
+            .await?
+            .bytes()
+            .await
+    })?;
+    println!(
+        "project: {} files, {}; archive {}; server and clients on this machine (loopback, TLS)",
+        s.files,
+        mb(s.bytes),
+        mb(archive.len() as u64)
+    );
+
+    // The reference: nginx serves the same file; curl downloads it, unzip unpacks it.
+    let ndir = work.path().join("nginx");
+    std::fs::create_dir_all(&ndir)?;
+    std::fs::write(ndir.join("archive.4dz"), &archive)?;
+    let nport = free_port()?;
+    std::fs::write(
+        ndir.join("nginx.conf"),
+        nginx_conf(
+            &ndir,
+            nport,
+            &Path::new(&data).join("cert.pem"),
+            &Path::new(&data).join("key.pem"),
+            "{}",
+        ),
+    )?;
+    let _nginx = Killer(
+        Command::new("nginx")
+            .args([
+                "-p",
+                &ndir.display().to_string(),
+                "-c",
+                &ndir.join("nginx.conf").display().to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start nginx (apt-get install nginx)")?,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let mut reference = Vec::new();
+    for i in 0..runs {
+        let out = work.path().join(format!("ref-{i}"));
+        let file = work.path().join(format!("ref-{i}.4dz"));
+        let start = Instant::now();
+        let curl = Command::new("curl")
+            .args([
+                "-sk",
+                "--fail",
+                "-o",
+                &file.display().to_string(),
+                &format!("https://127.0.0.1:{nport}/api/v1/project/archive"),
+            ])
+            .status()
+            .context("cannot run curl")?;
+        let unzip = Command::new("unzip")
+            .arg("-q")
+            .arg(&file)
+            .arg("-d")
+            .arg(&out)
+            .status()
+            .context("cannot run unzip")?;
+        if !curl.success() || !unzip.success() {
+            bail!("curl or unzip failed");
+        }
+        reference.push(start.elapsed());
+        std::fs::remove_dir_all(&out)?;
+        std::fs::remove_file(&file)?;
+    }
+    reference.sort();
+    let reference = reference[reference.len() / 2];
+
+    let mut cold = Vec::new();
+    for i in 0..runs {
+        let client_home = work.path().join(format!("client-{i}"));
+        let start = Instant::now();
+        let conn = rt.block_on(connect(options(&authority, &client_home), &|_| {}))?;
+        cold.push(start.elapsed());
+        anyhow::ensure!(
+            matches!(conn.fetched, Fetched::Full { .. }),
+            "expected a full download"
+        );
+        rt.block_on(conn.close());
+    }
+    cold.sort();
+    let cold = cold[cold.len() / 2];
+
+    let client_home = work.path().join("client-0");
+    let mut warm = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        let conn = rt.block_on(connect(options(&authority, &client_home), &|_| {}))?;
+        warm.push(start.elapsed());
+        anyhow::ensure!(conn.fetched == Fetched::UpToDate, "expected no download");
+        rt.block_on(conn.close());
+    }
+    warm.sort();
+    let warm = warm[warm.len() / 2];
+
+    // One method changes; the server reloads; the client reconnects.
+    let method = root.join("Project/Sources/Methods/method_00042.4dm");
+    let mut text = std::fs::read_to_string(&method)?;
+    text.push_str("// one more line\n");
+    std::fs::write(&method, text)?;
+    let token = read_token(&token_path(&Environment::portable(&home), port))?;
+    let admin = ApiClient::new(&authority, Some(&info.fingerprint))?.with_token(token.token);
+    rt.block_on(admin.send::<()>(Method::POST, "/api/v1/project/reload?wait=true", None))?;
+    let start = Instant::now();
+    let conn = rt.block_on(connect(options(&authority, &client_home), &|_| {}))?;
+    let delta_time = start.elapsed();
+    let Fetched::Delta { bytes } = conn.fetched else {
+        bail!("expected a delta, got {:?}", conn.fetched)
+    };
+    rt.block_on(conn.close());
+
+    let size = archive.len() as u64;
+    println!("median of {runs} run(s):");
+    println!(
+        "cold connect  remote4d {:>9}   curl (nginx) + unzip -q {:>9}   ratio {:.2}  (target <= 0.70)",
+        secs(cold),
+        secs(reference),
+        cold.as_secs_f64() / reference.as_secs_f64()
+    );
+    println!(
+        "warm connect  remote4d {:>9}   (median of 5; target < 50 ms)",
+        format!("{:.1} ms", warm.as_secs_f64() * 1000.0)
+    );
+    println!(
+        "delta         {} = {:.3}% of the archive (target < 1%); {} = {:.1}% of the cold connect (target < 10%)",
+        mb(bytes),
+        bytes as f64 / size as f64 * 100.0,
+        secs(delta_time),
+        delta_time.as_secs_f64() / cold.as_secs_f64() * 100.0
+    );
+    Ok(())
+}
