@@ -23,7 +23,10 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        None => match gui::run(gui::Launch { link: args.file }) {
+        None => match gui::run(gui::Launch {
+            link: args.file,
+            auto: None,
+        }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 eprintln!("error: {err:#}");

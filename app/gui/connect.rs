@@ -4,11 +4,15 @@
 use std::path::PathBuf;
 
 use iced::widget::{
-    button, checkbox, column, container, row, rule, scrollable, space, text, text_input,
+    button, checkbox, column, container, mouse_area, row, rule, scrollable, space, text, text_input,
 };
 use iced::{Alignment, Element, Length, Task};
+use remote4d_core::client::trust::{TrustStore, Verdict};
+use remote4d_core::discovery::{DiscoveredServer, DiscoveryEvent};
 use remote4d_core::link::{Link, ServerPath};
 use remote4d_core::recent::{Recent, RecentEntry};
+
+use super::i18n::Strings;
 
 /// The three tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,11 +28,11 @@ pub enum Tab {
 impl Tab {
     const ALL: [Tab; 3] = [Tab::Recent, Tab::Available, Tab::Custom];
 
-    fn label(self) -> &'static str {
+    fn label(self, tr: &'static Strings) -> &'static str {
         match self {
-            Tab::Recent => "Recent",
-            Tab::Available => "Available",
-            Tab::Custom => "Custom",
+            Tab::Recent => tr.recent,
+            Tab::Available => tr.available,
+            Tab::Custom => tr.custom,
         }
     }
 }
@@ -36,12 +40,19 @@ impl Tab {
 /// What the user asked to connect to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
-    /// A link (from Recent, a file, or the Custom tab).
+    /// A link (from Recent, a file, or the Custom tab), with the local name for Recent.
     Link {
         /// Local display name.
         name: String,
         /// The link.
         link: Box<Link>,
+        /// "Activate development mode" was checked.
+        development: bool,
+    },
+    /// A server found on the network.
+    Discovered {
+        /// The server.
+        server: Box<DiscoveredServer>,
         /// "Activate development mode" was checked.
         development: bool,
     },
@@ -57,6 +68,10 @@ pub struct Connect {
     recent: Vec<RecentEntry>,
     recent_error: Option<String>,
     selected_recent: Option<usize>,
+    servers: Vec<DiscoveredServer>,
+    selected_server: Option<String>,
+    favorites: PathBuf,
+    trust: TrustStore,
 }
 
 /// Messages of the connection window.
@@ -74,6 +89,16 @@ pub enum Message {
     RecentLoaded(Result<Vec<RecentEntry>, String>),
     /// A Recent entry was clicked.
     RecentSelected(usize),
+    /// A Recent entry was double-clicked.
+    RecentActivated(usize),
+    /// Remove the selected Recent entry.
+    RemoveRecent,
+    /// Show the selected Recent entry's file.
+    ShowRecentFile,
+    /// A server was clicked in Available.
+    ServerSelected(String),
+    /// A server was double-clicked in Available.
+    ServerActivated(String),
     /// OK.
     Ok,
     /// Cancel.
@@ -87,12 +112,14 @@ pub enum Event {
     Connect(Target),
     /// The window was cancelled.
     Cancelled,
+    /// Show this file in the file manager.
+    Reveal(PathBuf),
 }
 
 impl Connect {
-    /// A window reading Recent from `favorites`; a launch link pre-fills the Custom tab.
-    pub fn new(favorites: PathBuf, link: Option<Link>) -> (Self, Task<Message>) {
-        let mut state = Self {
+    /// A window reading Recent from `favorites` and pinned servers from `data_dir`.
+    pub fn new(favorites: PathBuf, data_dir: &std::path::Path) -> (Self, Task<Message>) {
+        let state = Self {
             tab: Tab::Recent,
             development: false,
             custom_name: String::new(),
@@ -100,17 +127,27 @@ impl Connect {
             recent: Vec::new(),
             recent_error: None,
             selected_recent: None,
+            servers: Vec::new(),
+            selected_server: None,
+            favorites,
+            trust: TrustStore::new(data_dir),
         };
-        if let Some(link) = link {
-            state.tab = Tab::Custom;
-            state.custom_name = link.server_database_name.clone().unwrap_or_default();
-            state.custom_address = link.address().to_string();
-        }
-        let load = Task::perform(
+        let load = state.reload_recent();
+        (state, load)
+    }
+
+    /// Reads the Recent list again.
+    pub fn reload_recent(&self) -> Task<Message> {
+        let favorites = self.favorites.clone();
+        Task::perform(
             async move { Recent::new(favorites).list().map_err(|e| e.to_string()) },
             Message::RecentLoaded,
-        );
-        (state, load)
+        )
+    }
+
+    /// The Recent entries (for the menu).
+    pub fn recent(&self) -> &[RecentEntry] {
+        &self.recent
     }
 
     /// The tab shown.
@@ -119,16 +156,48 @@ impl Connect {
         self.tab
     }
 
+    /// The servers listed in Available, in order of appearance.
+    #[cfg(test)]
+    pub fn servers(&self) -> &[DiscoveredServer] {
+        &self.servers
+    }
+
+    /// A discovery event: servers appear, change, disappear.
+    pub fn discovered(&mut self, event: DiscoveryEvent) {
+        match event {
+            DiscoveryEvent::Added(s) => {
+                self.servers.retain(|x| x.fullname != s.fullname);
+                self.servers.push(s);
+            }
+            DiscoveryEvent::Updated(s) => {
+                match self.servers.iter_mut().find(|x| x.fullname == s.fullname) {
+                    Some(x) => *x = s,
+                    None => self.servers.push(s),
+                }
+            }
+            DiscoveryEvent::Removed { fullname } => {
+                self.servers.retain(|x| x.fullname != fullname);
+                if self.selected_server.as_deref() == Some(fullname.as_str()) {
+                    self.selected_server = None;
+                }
+            }
+        }
+    }
+
     /// The Custom address, parsed, or why it is invalid.
-    pub fn custom_address(&self) -> Result<ServerPath, String> {
+    pub fn custom_address(&self, tr: &'static Strings) -> Result<ServerPath, String> {
         if self.custom_address.trim().is_empty() {
-            return Err("type the server's address, e.g. 192.168.1.10 or server.lan:19813".into());
+            return Err(tr.address_needed.into());
         }
         ServerPath::parse(&self.custom_address).map_err(|e| e.to_string())
     }
 
     /// Applies a message; returns follow-up work and, maybe, an event for the parent.
-    pub fn update(&mut self, message: Message) -> (Task<Message>, Option<Event>) {
+    pub fn update(
+        &mut self,
+        message: Message,
+        tr: &'static Strings,
+    ) -> (Task<Message>, Option<Event>) {
         match message {
             Message::TabSelected(tab) => self.tab = tab,
             Message::DevelopmentToggled(on) => self.development = on,
@@ -137,28 +206,55 @@ impl Connect {
             Message::RecentLoaded(Ok(list)) => {
                 self.recent = list;
                 self.recent_error = None;
+                if self.selected_recent.is_some_and(|i| i >= self.recent.len()) {
+                    self.selected_recent = None;
+                }
             }
             Message::RecentLoaded(Err(e)) => self.recent_error = Some(e),
             Message::RecentSelected(i) => self.selected_recent = Some(i),
+            Message::RecentActivated(i) => {
+                self.selected_recent = Some(i);
+                return (Task::none(), self.target(tr).map(Event::Connect));
+            }
+            Message::RemoveRecent => {
+                if let Some(e) = self.selected_recent.and_then(|i| self.recent.get(i)) {
+                    let _ = Recent::new(self.favorites.clone()).remove(e);
+                    self.selected_recent = None;
+                    return (self.reload_recent(), None);
+                }
+            }
+            Message::ShowRecentFile => {
+                if let Some(e) = self.selected_recent.and_then(|i| self.recent.get(i)) {
+                    return (Task::none(), Some(Event::Reveal(e.path.clone())));
+                }
+            }
+            Message::ServerSelected(f) => self.selected_server = Some(f),
+            Message::ServerActivated(f) => {
+                self.selected_server = Some(f);
+                return (Task::none(), self.target(tr).map(Event::Connect));
+            }
             Message::Cancel => return (Task::none(), Some(Event::Cancelled)),
-            Message::Ok => return (Task::none(), self.target().map(Event::Connect)),
+            Message::Ok => return (Task::none(), self.target(tr).map(Event::Connect)),
         }
         (Task::none(), None)
     }
 
-    fn target(&self) -> Option<Target> {
+    fn target(&self, tr: &'static Strings) -> Option<Target> {
         match self.tab {
             Tab::Custom => {
-                let address = self.custom_address().ok()?;
+                let address = self.custom_address(tr).ok()?;
                 let name = self.custom_name.trim();
-                let name = if name.is_empty() {
-                    address.host.clone()
-                } else {
-                    name.to_owned()
-                };
                 Some(Target::Link {
-                    link: Box::new(Link::remote(name.clone(), address)),
-                    name,
+                    link: Box::new(Link {
+                        is_remote: Some(true),
+                        server_path: Some(address.clone()),
+                        ..Link::default()
+                    }),
+                    name: if name.is_empty() {
+                        address.host
+                    } else {
+                        name.to_owned()
+                    },
                     development: self.development,
                 })
             }
@@ -167,17 +263,24 @@ impl Connect {
                 Some(Target::Link {
                     name: e.name.clone(),
                     link: Box::new(e.link.clone()),
+                    development: self.development || e.link.remote4d_development_mode == Some(true),
+                })
+            }
+            Tab::Available => {
+                let wanted = self.selected_server.as_deref()?;
+                let s = self.servers.iter().find(|s| s.fullname == wanted)?;
+                Some(Target::Discovered {
+                    server: Box::new(s.clone()),
                     development: self.development,
                 })
             }
-            Tab::Available => None,
         }
     }
 
     /// The window's content.
-    pub fn view(&self) -> Element<'_, Message> {
+    pub fn view(&self, tr: &'static Strings) -> Element<'_, Message> {
         let tabs = row(Tab::ALL.iter().map(|&t| {
-            let b = button(text(t.label())).on_press(Message::TabSelected(t));
+            let b = button(text(t.label(tr))).on_press(Message::TabSelected(t));
             let b = if t == self.tab {
                 b.style(button::primary)
             } else {
@@ -187,25 +290,26 @@ impl Connect {
         }))
         .spacing(4);
         let body: Element<'_, Message> = match self.tab {
-            Tab::Recent => self.recent_view(),
-            Tab::Available => text("Looking for servers on the network…").into(),
-            Tab::Custom => self.custom_view(),
+            Tab::Recent => self.recent_view(tr),
+            Tab::Available => self.available_view(tr),
+            Tab::Custom => self.custom_view(tr),
         };
-        let ok_enabled = self.target().is_some();
+        let ok_enabled = self.target(tr).is_some();
         let footer = row![
             checkbox(self.development)
-                .label("Activate development mode")
+                .label(tr.development_mode)
                 .on_toggle(Message::DevelopmentToggled),
             space::horizontal(),
-            button(text("Cancel"))
+            button(text(tr.cancel))
                 .on_press(Message::Cancel)
                 .style(button::secondary),
-            button(text("OK")).on_press_maybe(ok_enabled.then_some(Message::Ok)),
+            button(text(tr.ok)).on_press_maybe(ok_enabled.then_some(Message::Ok)),
         ]
         .spacing(8)
         .align_y(Alignment::Center);
         container(
             column![
+                text(tr.connect_title).size(20),
                 tabs,
                 rule::horizontal(1),
                 container(body).height(Length::Fill).width(Length::Fill),
@@ -217,42 +321,117 @@ impl Connect {
         .into()
     }
 
-    fn recent_view(&self) -> Element<'_, Message> {
+    fn recent_view(&self, tr: &'static Strings) -> Element<'_, Message> {
         if let Some(e) = &self.recent_error {
-            return text(format!("The Recent projects could not be read: {e}")).into();
+            return text(e.as_str()).into();
         }
         if self.recent.is_empty() {
-            return text("No recent projects yet. Connect from the Available or Custom tab.")
-                .into();
+            return text(tr.no_recent).into();
         }
         let items = column(self.recent.iter().enumerate().map(|(i, e)| {
-            let b = button(text(e.name.as_str()))
-                .width(Length::Fill)
-                .on_press(Message::RecentSelected(i));
+            let address = e.link.address();
+            let address = if address.find_by_name() {
+                format!(":{}", address.port())
+            } else {
+                address.authority()
+            };
+            let b = button(
+                row![
+                    text(e.name.as_str()),
+                    space::horizontal(),
+                    text(address).size(12)
+                ]
+                .spacing(8),
+            )
+            .width(Length::Fill)
+            .on_press(Message::RecentSelected(i));
             let b = if self.selected_recent == Some(i) {
                 b.style(button::primary)
             } else {
                 b.style(button::text)
             };
-            b.into()
+            mouse_area(b)
+                .on_double_click(Message::RecentActivated(i))
+                .into()
         }))
         .spacing(2);
-        scrollable(items).into()
+        let selected = self.selected_recent.is_some();
+        column![
+            scrollable(items).height(Length::Fill),
+            row![
+                button(text(tr.remove))
+                    .on_press_maybe(selected.then_some(Message::RemoveRecent))
+                    .style(button::secondary),
+                button(text(tr.show_file))
+                    .on_press_maybe(selected.then_some(Message::ShowRecentFile))
+                    .style(button::secondary),
+            ]
+            .spacing(8)
+        ]
+        .spacing(8)
+        .into()
     }
 
-    fn custom_view(&self) -> Element<'_, Message> {
-        let validation = match self.custom_address() {
+    fn marker(&self, s: &DiscoveredServer, tr: &'static Strings) -> &'static str {
+        match (s.server_id.as_deref(), s.fingerprint.as_deref()) {
+            (Some(id), Some(fp)) => match self.trust.verdict(
+                id,
+                &s.authority().unwrap_or_default(),
+                &s.publication_name,
+                fp,
+            ) {
+                Verdict::Trusted => tr.pinned,
+                Verdict::New => tr.new_identity_marker,
+                Verdict::Changed { .. } => tr.changed_marker,
+            },
+            _ => "",
+        }
+    }
+
+    fn available_view(&self, tr: &'static Strings) -> Element<'_, Message> {
+        if self.servers.is_empty() {
+            return text(tr.looking_for_servers).into();
+        }
+        let items = column(self.servers.iter().map(|s| {
+            let selected = self.selected_server.as_deref() == Some(s.fullname.as_str());
+            let b = button(
+                row![
+                    text(s.publication_name.as_str()),
+                    space::horizontal(),
+                    text(s.authority().unwrap_or_default()).size(12),
+                    text(self.marker(s, tr)).size(12),
+                ]
+                .spacing(12),
+            )
+            .width(Length::Fill)
+            .on_press(Message::ServerSelected(s.fullname.clone()));
+            let b = if selected {
+                b.style(button::primary)
+            } else {
+                b.style(button::text)
+            };
+            mouse_area(b)
+                .on_double_click(Message::ServerActivated(s.fullname.clone()))
+                .into()
+        }))
+        .spacing(2);
+        scrollable(items).height(Length::Fill).into()
+    }
+
+    fn custom_view(&self, tr: &'static Strings) -> Element<'_, Message> {
+        let validation = match self.custom_address(tr) {
             Ok(_) => text(""),
             Err(e) if self.custom_address.is_empty() => text(e),
             Err(e) => text(e).style(text::danger),
         };
         column![
-            text("Project name"),
-            text_input("Name shown in Recent", &self.custom_name)
+            text(tr.project_name),
+            text_input(tr.project_name_hint, &self.custom_name)
                 .id("project-name")
-                .on_input(Message::CustomNameChanged),
-            text("Network address"),
-            text_input("host[:port], e.g. 192.168.1.10:19813", &self.custom_address)
+                .on_input(Message::CustomNameChanged)
+                .on_submit(Message::Ok),
+            text(tr.network_address),
+            text_input(tr.address_hint, &self.custom_address)
                 .id("address")
                 .on_input(Message::CustomAddressChanged)
                 .on_submit(Message::Ok),
@@ -260,49 +439,5 @@ impl Connect {
         ]
         .spacing(6)
         .into()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn window() -> Connect {
-        Connect::new(PathBuf::from("/nonexistent"), None).0
-    }
-
-    #[test]
-    fn custom_tab_validates_and_connects() {
-        let mut w = window();
-        assert_eq!(w.tab(), Tab::Recent);
-        let _ = w.update(Message::TabSelected(Tab::Custom));
-        assert_eq!(w.tab(), Tab::Custom);
-        assert_eq!(w.update(Message::Ok).1, None, "no address: OK does nothing");
-        let _ = w.update(Message::CustomAddressChanged("server.lan:99999".into()));
-        assert!(w.custom_address().unwrap_err().contains("out of range"));
-        let _ = w.update(Message::CustomAddressChanged("[fd00::1]:19820".into()));
-        let _ = w.update(Message::CustomNameChanged("Shop".into()));
-        let _ = w.update(Message::DevelopmentToggled(true));
-        let (_, event) = w.update(Message::Ok);
-        let Some(Event::Connect(Target::Link {
-            name,
-            link,
-            development,
-        })) = event
-        else {
-            panic!("expected a connection, got {event:?}");
-        };
-        assert_eq!(name, "Shop");
-        assert_eq!(link.address().authority(), "[fd00::1]:19820");
-        assert!(development);
-        assert_eq!(w.update(Message::Cancel).1, Some(Event::Cancelled));
-    }
-
-    #[test]
-    fn a_launch_link_fills_the_custom_tab() {
-        let link = Link::remote("Invoices", ServerPath::parse("10.0.0.5:20000").unwrap());
-        let (w, _) = Connect::new(PathBuf::from("/nonexistent"), Some(link));
-        assert_eq!(w.tab(), Tab::Custom);
-        assert_eq!(w.custom_address().unwrap().port(), 20000);
     }
 }

@@ -1,83 +1,785 @@
-//! The desktop app (iced): one top-level state that routes messages to its screens.
+//! The desktop app (iced): one top-level state routing messages to its screens and dialogs, and
+//! the glue to core's services (discovery, connection, session events).
 
 pub mod connect;
+pub mod dialog;
+pub mod i18n;
+pub mod menu;
+pub mod prefs;
+pub mod progress;
+pub mod project;
+pub mod services;
 
 use std::path::PathBuf;
 
-use iced::{Element, Size, Task};
+use iced::keyboard::{self, Key, key};
+use iced::widget::{column, container, rule};
+use iced::{Element, Point, Size, Subscription, Task, event, window};
+use remote4d_core::client::devmode::DevProject;
+use remote4d_core::client::session::SessionUpdate;
+use remote4d_core::client::{self, ConnectOptions, Mode};
+use remote4d_core::discovery::DiscoveryEvent;
 use remote4d_core::environment::Environment;
-use remote4d_core::link::Link;
+use remote4d_core::link::{Link, ServerPath};
+use remote4d_core::protocol::{ChallengeAnswer, SessionEvent};
+
+use dialog::Dialog;
+use i18n::Strings;
+use prefs::Prefs;
+use services::{ConnHandle, ConnectUpdate, Outcome, SessionKey};
 
 /// How the app was started.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Launch {
-    /// A `.4DLink` file to open.
+    /// A `.4DLink` file to open (a double-click on it): connect straight away.
     pub link: Option<PathBuf>,
+    /// Connect to this address at once (`remote4d demo`), trusting its identity.
+    pub auto: Option<AutoConnect>,
+}
+
+/// An immediate connection (the demo's own server).
+#[derive(Debug, Clone)]
+pub struct AutoConnect {
+    /// host:port.
+    pub address: String,
+    /// Publication name.
+    pub project: String,
 }
 
 /// Runs the app until its window closes.
 pub fn run(launch: Launch) -> anyhow::Result<()> {
-    let Launch { link } = launch;
     let env = Environment::from_system()?;
-    let initial_link = match &link {
-        Some(path) => Some(Link::read(path)?),
-        None => None,
+    let prefs = Prefs::load(&env.config_dir);
+    let size = Size::new(prefs.width, prefs.height);
+    let position = match (prefs.x, prefs.y) {
+        (Some(x), Some(y)) => window::Position::Specific(Point::new(x, y)),
+        _ => window::Position::Centered,
     };
     iced::application(
-        move || App::new(&env, initial_link.clone()),
+        move || App::boot(env.clone(), prefs.clone(), launch.clone()),
         App::update,
         App::view,
     )
     .title(App::title)
-    .window_size(Size::new(640.0, 480.0))
+    .subscription(App::subscription)
+    .window(window::Settings {
+        size,
+        position,
+        min_size: Some(Size::new(560.0, 420.0)),
+        exit_on_close_request: false,
+        ..window::Settings::default()
+    })
     .run()?;
     Ok(())
 }
 
+/// Which screen is shown.
+#[derive(Debug)]
+pub enum Screen {
+    /// The connection window.
+    Connect,
+    /// A connection in progress.
+    Connecting(progress::Connecting),
+    /// A project is open.
+    Project(Box<project::ProjectView>),
+}
+
+/// A connection being attempted (kept to try again with the user's answers).
+#[derive(Debug, Clone)]
+struct Attempt {
+    opts: ConnectOptions,
+    label: String,
+}
+
 /// The app's state.
 pub struct App {
+    tr: &'static Strings,
+    env: Environment,
+    prefs: Prefs,
+    screen: Screen,
     connect: connect::Connect,
+    dialog: Option<Dialog>,
+    attempt: Option<Attempt>,
+    generation: u64,
+    abort: Option<iced::task::Handle>,
+    conn: Option<ConnHandle>,
+    session: Option<SessionKey>,
+    window: Option<window::Id>,
+}
+
+/// Keyboard shortcuts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shortcut {
+    /// Ctrl/Cmd+O.
+    Open,
+    /// Ctrl/Cmd+S.
+    Save,
+    /// Ctrl/Cmd+Q.
+    Quit,
+    /// Esc.
+    Escape,
+    /// Enter.
+    Enter,
+    /// Tab / Shift+Tab.
+    Focus(bool),
 }
 
 /// Every message of the app.
 #[derive(Debug, Clone)]
 pub enum Message {
-    /// A message of the connection window.
+    /// Connection window.
     Connect(connect::Message),
+    /// Menu bar.
+    Menu(menu::Action),
+    /// Discovery.
+    Discovery(DiscoveryEvent),
+    /// A connection attempt (by generation) progressed or ended.
+    Connecting(u64, ConnectUpdate),
+    /// Progress view.
+    Progress(progress::Message),
+    /// A dialog.
+    Dialog(dialog::Message),
+    /// Project window.
+    Project(project::Message),
+    /// The session's events.
+    Session(SessionUpdate),
+    /// The shortcut-file dialog answered.
+    ShortcutPicked(Option<PathBuf>),
+    /// Save all finished.
+    Saved(Result<String, String>),
+    /// Edit locks read.
+    Locks(Vec<remote4d_core::protocol::LockInfo>),
+    /// A keyboard shortcut.
+    Key(Shortcut),
+    /// The window moved, was resized, or asked to close.
+    Window(window::Id, window::Event),
+    /// Nothing.
+    Done,
+}
+
+fn shortcut(event: iced::Event, status: event::Status, _window: window::Id) -> Option<Message> {
+    let iced::Event::Keyboard(keyboard::Event::KeyPressed { key, modifiers, .. }) = event else {
+        return None;
+    };
+    let s = match key.as_ref() {
+        Key::Character("o") if modifiers.command() => Shortcut::Open,
+        Key::Character("s") if modifiers.command() => Shortcut::Save,
+        Key::Character("q") if modifiers.command() => Shortcut::Quit,
+        Key::Named(key::Named::Escape) => Shortcut::Escape,
+        Key::Named(key::Named::Enter) if status == event::Status::Ignored => Shortcut::Enter,
+        Key::Named(key::Named::Tab) if status == event::Status::Ignored => {
+            Shortcut::Focus(!modifiers.shift())
+        }
+        _ => return None,
+    };
+    Some(Message::Key(s))
 }
 
 impl App {
     /// The first state, and the work to start.
-    pub fn new(env: &Environment, link: Option<Link>) -> (Self, Task<Message>) {
-        let (connect, task) = connect::Connect::new(env.favorites_dir(), link);
-        (Self { connect }, task.map(Message::Connect))
+    pub fn boot(env: Environment, prefs: Prefs, launch: Launch) -> (Self, Task<Message>) {
+        let (connect, load) = connect::Connect::new(env.favorites_dir(), &env.data_dir);
+        let mut app = Self {
+            tr: i18n::from_env(),
+            env,
+            prefs,
+            screen: Screen::Connect,
+            connect,
+            dialog: None,
+            attempt: None,
+            generation: 0,
+            abort: None,
+            conn: None,
+            session: None,
+            window: None,
+        };
+        let mut tasks = vec![load.map(Message::Connect)];
+        if let Some(path) = launch.link {
+            tasks.push(app.open_link_file(&path));
+        } else if let Some(auto) = launch.auto {
+            if let Ok(address) = ServerPath::parse(&auto.address) {
+                let mut opts = app.options(client::Target::Address(address));
+                opts.project = Some(auto.project.clone());
+                opts.trust_new = true;
+                tasks.push(app.start(opts, auto.project));
+            }
+        }
+        (app, Task::batch(tasks))
+    }
+
+    /// For tests: the app with a portable environment.
+    #[cfg(test)]
+    pub fn for_tests(home: &std::path::Path) -> Self {
+        Self::boot(
+            Environment::portable(home),
+            Prefs::default(),
+            Launch::default(),
+        )
+        .0
+    }
+
+    /// The screen shown.
+    #[cfg(test)]
+    pub fn screen(&self) -> &Screen {
+        &self.screen
+    }
+
+    /// The dialog shown.
+    #[cfg(test)]
+    pub fn dialog(&self) -> Option<&Dialog> {
+        self.dialog.as_ref()
     }
 
     /// The window title.
     pub fn title(&self) -> String {
-        "Remote4D — Connect to a 4D Server".into()
+        match &self.screen {
+            Screen::Project(p) => format!("{} — Remote4D", p.name),
+            _ => format!("Remote4D — {}", self.tr.connect_title),
+        }
+    }
+
+    fn options(&self, target: client::Target) -> ConnectOptions {
+        ConnectOptions::new(target, self.env.clone())
+    }
+
+    fn open_link_file(&mut self, path: &std::path::Path) -> Task<Message> {
+        match Link::read(path) {
+            Ok(link) => {
+                let name = link.server_database_name.clone().unwrap_or_default();
+                let opts = self.options(client::Target::Link(Box::new(link)));
+                self.start(opts, name)
+            }
+            Err(e) => {
+                self.dialog = Some(Dialog::Error(dialog::error::ErrorDialog {
+                    message: format!("{}: {e}", path.display()),
+                    offline: false,
+                }));
+                Task::none()
+            }
+        }
+    }
+
+    /// Starts a connection attempt (a new generation; older attempts' messages are ignored).
+    fn start(&mut self, opts: ConnectOptions, label: String) -> Task<Message> {
+        if let Some(h) = self.abort.take() {
+            h.abort();
+        }
+        self.generation += 1;
+        let generation = self.generation;
+        self.attempt = Some(Attempt {
+            opts: opts.clone(),
+            label: label.clone(),
+        });
+        self.screen = Screen::Connecting(progress::Connecting::new(label));
+        let (task, handle) = Task::run(services::connecting(opts), move |u| {
+            Message::Connecting(generation, u)
+        })
+        .abortable();
+        self.abort = Some(handle);
+        task
+    }
+
+    fn retry(&mut self, change: impl FnOnce(&mut ConnectOptions)) -> Task<Message> {
+        let Some(mut attempt) = self.attempt.clone() else {
+            return Task::none();
+        };
+        change(&mut attempt.opts);
+        self.start(attempt.opts, attempt.label)
+    }
+
+    fn connect_to(&mut self, target: connect::Target) -> Task<Message> {
+        match target {
+            connect::Target::Link {
+                name,
+                link,
+                development,
+            } => {
+                let mut opts = self.options(client::Target::Link(link));
+                opts.development = development;
+                opts.display_name = Some(name.clone());
+                self.start(opts, name)
+            }
+            connect::Target::Discovered {
+                server,
+                development,
+            } => {
+                let Some(address) = server.authority().and_then(|a| ServerPath::parse(&a).ok())
+                else {
+                    return Task::none();
+                };
+                let mut opts = self.options(client::Target::Address(address));
+                opts.project = Some(server.publication_name.clone());
+                opts.expected_fingerprint = server.fingerprint.clone();
+                opts.development = development;
+                self.start(opts, server.publication_name.clone())
+            }
+        }
+    }
+
+    fn close_connection(&mut self) -> Task<Message> {
+        self.session = None;
+        let Some(conn) = self.conn.take().and_then(|h| h.take()) else {
+            return Task::none();
+        };
+        Task::perform(async move { conn.close().await }, |()| Message::Done)
+    }
+
+    fn connected(&mut self, handle: ConnHandle) -> Task<Message> {
+        let Some(view) = handle.with(|c| {
+            let mut v = project::ProjectView::new(
+                c.name.clone(),
+                c.address.clone(),
+                c.mode,
+                c.project_root.clone(),
+                c.session.as_ref().map(|s| s.session.clone()),
+                c.session
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, |s| s.storage.clone()),
+            );
+            v.open_with = self.prefs.open_with.clone();
+            v
+        }) else {
+            return Task::none();
+        };
+        self.session = handle
+            .with(|c| {
+                let s = c.session.as_ref()?;
+                let api = c.api.as_ref()?;
+                Some(SessionKey {
+                    authority: api.authority().to_owned(),
+                    fingerprint: api
+                        .seen_fingerprint()
+                        .or_else(|| c.link.remote4d_fingerprint.clone())
+                        .unwrap_or_default(),
+                    session_id: s.session.id.clone(),
+                    token: s.token.clone(),
+                })
+            })
+            .flatten();
+        let dev = view.mode == Mode::Development;
+        self.screen = Screen::Project(Box::new(view));
+        self.conn = Some(handle);
+        self.dialog = None;
+        let reload = self.connect.reload_recent().map(Message::Connect);
+        if dev {
+            Task::batch([reload, self.load_locks()])
+        } else {
+            reload
+        }
+    }
+
+    fn dev_project(&self) -> Option<DevProject> {
+        self.conn
+            .as_ref()?
+            .with(|c| Some(DevProject::new(c.api.clone()?, c.project_root.clone())))
+            .flatten()
+    }
+
+    fn load_locks(&self) -> Task<Message> {
+        let Some(dev) = self.dev_project() else {
+            return Task::none();
+        };
+        Task::perform(
+            async move { dev.locks().await.unwrap_or_default() },
+            Message::Locks,
+        )
+    }
+
+    fn on_outcome(&mut self, outcome: Outcome) -> Task<Message> {
+        self.abort = None;
+        match outcome {
+            Outcome::Connected(handle) => return self.connected(handle),
+            Outcome::NewIdentity { name, fingerprint } => {
+                self.dialog = Some(Dialog::NewIdentity(dialog::identity::NewIdentity {
+                    name,
+                    fingerprint,
+                }));
+            }
+            Outcome::IdentityChanged {
+                expected,
+                presented,
+            } => {
+                self.dialog = Some(Dialog::Changed(dialog::identity::Changed {
+                    expected,
+                    presented,
+                    confirmed: false,
+                }));
+            }
+            Outcome::Login { message } => {
+                let user = self
+                    .attempt
+                    .as_ref()
+                    .and_then(|a| a.opts.user.clone())
+                    .or_else(|| self.prefs.last_user.clone())
+                    .unwrap_or_default();
+                self.dialog = Some(Dialog::Login(dialog::login::Login {
+                    message,
+                    user,
+                    password: String::new(),
+                    remember: self.prefs.last_user.is_some(),
+                }));
+            }
+            Outcome::Challenge { id, prompt } => {
+                self.dialog = Some(Dialog::Challenge(dialog::challenge::Challenge {
+                    id,
+                    prompt,
+                    answer: String::new(),
+                }));
+            }
+            Outcome::Failed { message, offline } => {
+                self.dialog = Some(Dialog::Error(dialog::error::ErrorDialog {
+                    message,
+                    offline,
+                }));
+            }
+        }
+        self.screen = Screen::Connect;
+        Task::none()
+    }
+
+    fn on_dialog(&mut self, event: dialog::Event) -> Task<Message> {
+        let dialog = self.dialog.take();
+        match event {
+            dialog::Event::Cancelled => Task::none(),
+            dialog::Event::Trust => self.retry(|o| o.trust_new = true),
+            dialog::Event::AcceptChanged => self.retry(|o| o.accept_changed_identity = true),
+            dialog::Event::Login {
+                user,
+                password,
+                remember,
+            } => {
+                self.prefs.last_user = remember.then(|| user.clone());
+                let _ = self.prefs.save(&self.env.config_dir);
+                self.retry(|o| {
+                    o.user = Some(user);
+                    o.password = Some(password);
+                    o.challenge = None;
+                })
+            }
+            dialog::Event::Answer(answer) => {
+                let Some(Dialog::Challenge(c)) = dialog else {
+                    return Task::none();
+                };
+                self.retry(|o| o.challenge = Some(ChallengeAnswer { id: c.id, answer }))
+            }
+            dialog::Event::OpenOffline => self.retry(|o| o.allow_offline = true),
+        }
+    }
+
+    fn on_session(&mut self, update: SessionUpdate) -> Task<Message> {
+        let Screen::Project(view) = &mut self.screen else {
+            return Task::none();
+        };
+        match update {
+            SessionUpdate::Event(e) => match e {
+                SessionEvent::ProjectUpdated { .. } => view.new_version = true,
+                SessionEvent::Message { text } => view.messages.insert(0, text),
+                SessionEvent::Shutdown { in_seconds, .. } => view.shutdown_in = Some(in_seconds),
+                SessionEvent::Dropped { reason } => view.dropped = Some(reason),
+                SessionEvent::StorageChanged { storage } => view.storage = storage,
+                SessionEvent::Heartbeat => {}
+            },
+            SessionUpdate::Reconnecting { .. } => view.reconnecting = true,
+            SessionUpdate::Resumed => view.reconnecting = false,
+            SessionUpdate::Ended { reason } => {
+                view.reconnecting = false;
+                view.dropped.get_or_insert(reason);
+                self.session = None;
+            }
+        }
+        Task::none()
     }
 
     /// Applies a message.
     pub fn update(&mut self, message: Message) -> Task<Message> {
         match message {
             Message::Connect(m) => {
-                let (task, event) = self.connect.update(m);
+                let (task, event) = self.connect.update(m, self.tr);
                 let task = task.map(Message::Connect);
                 match event {
-                    Some(connect::Event::Cancelled) => iced::exit(),
+                    Some(connect::Event::Cancelled) => {
+                        if self.conn.is_some() {
+                            // Back to the open project.
+                            task
+                        } else {
+                            Task::batch([task, iced::exit()])
+                        }
+                    }
                     Some(connect::Event::Connect(target)) => {
-                        tracing::info!(?target, "connection requested");
+                        let close = self.close_connection();
+                        Task::batch([task, close, self.connect_to(target)])
+                    }
+                    Some(connect::Event::Reveal(path)) => {
+                        let dir = path
+                            .parent()
+                            .map(std::path::Path::to_path_buf)
+                            .unwrap_or_default();
+                        let _ = reveal(&dir);
                         task
                     }
                     None => task,
                 }
             }
+            Message::Menu(action) => self.on_menu(action),
+            Message::Discovery(e) => {
+                self.connect.discovered(e);
+                Task::none()
+            }
+            Message::Connecting(generation, update) if generation == self.generation => {
+                match update {
+                    ConnectUpdate::Progress(p) => {
+                        if let Screen::Connecting(c) = &mut self.screen {
+                            c.progress(p);
+                        }
+                        Task::none()
+                    }
+                    ConnectUpdate::Done(outcome) => self.on_outcome(outcome),
+                }
+            }
+            Message::Connecting(..) => Task::none(),
+            Message::Progress(progress::Message::Cancel) => self.cancel_attempt(),
+            Message::Dialog(m) => match self.dialog.as_mut().and_then(|d| d.update(m)) {
+                Some(event) => self.on_dialog(event),
+                None => Task::none(),
+            },
+            Message::Project(m) => {
+                let Screen::Project(view) = &mut self.screen else {
+                    return Task::none();
+                };
+                match view.update(m) {
+                    Some(project::Event::SaveAll(files)) => match self.dev_project() {
+                        Some(dev) => Task::perform(
+                            async move {
+                                dev.save_all(&files)
+                                    .await
+                                    .map(|r| r.stamp.short())
+                                    .map_err(|e| e.to_string())
+                            },
+                            Message::Saved,
+                        ),
+                        None => Task::none(),
+                    },
+                    Some(project::Event::Reconnect) => self.reconnect(),
+                    Some(project::Event::Disconnect) => {
+                        self.screen = Screen::Connect;
+                        self.close_connection()
+                    }
+                    Some(project::Event::OpenWith(program, folder)) => {
+                        if let Err(e) = project::open_with(&program, &folder) {
+                            self.dialog = Some(Dialog::Error(dialog::error::ErrorDialog {
+                                message: format!("{program}: {e}"),
+                                offline: false,
+                            }));
+                        }
+                        Task::none()
+                    }
+                    Some(project::Event::OpenWithChanged(p)) => {
+                        self.prefs.open_with = p;
+                        let _ = self.prefs.save(&self.env.config_dir);
+                        Task::none()
+                    }
+                    None => Task::none(),
+                }
+            }
+            Message::Session(u) => self.on_session(u),
+            Message::ShortcutPicked(Some(path)) => {
+                let close = self.close_connection();
+                Task::batch([close, self.open_link_file(&path)])
+            }
+            Message::ShortcutPicked(None) | Message::Done => Task::none(),
+            Message::Saved(result) => {
+                if let Screen::Project(view) = &mut self.screen {
+                    view.saved(result);
+                }
+                self.load_locks()
+            }
+            Message::Locks(locks) => {
+                if let Screen::Project(view) = &mut self.screen {
+                    view.locks = locks;
+                }
+                Task::none()
+            }
+            Message::Key(s) => self.on_key(s),
+            Message::Window(id, e) => self.on_window(id, e),
         }
+    }
+
+    fn cancel_attempt(&mut self) -> Task<Message> {
+        if let Some(h) = self.abort.take() {
+            h.abort();
+        }
+        self.generation += 1;
+        self.screen = Screen::Connect;
+        Task::none()
+    }
+
+    fn reconnect(&mut self) -> Task<Message> {
+        let link = self
+            .conn
+            .as_ref()
+            .and_then(|h| h.with(|c| (c.link.clone(), c.name.clone(), c.mode)));
+        let close = self.close_connection();
+        let Some((link, name, mode)) = link else {
+            return close;
+        };
+        let mut opts = self.options(client::Target::Link(Box::new(link)));
+        opts.development = mode == Mode::Development;
+        opts.display_name = Some(name.clone());
+        Task::batch([close, self.start(opts, name)])
+    }
+
+    fn on_menu(&mut self, action: menu::Action) -> Task<Message> {
+        match action {
+            menu::Action::OpenRemote => {
+                let _ = self.cancel_attempt();
+                self.screen = Screen::Connect;
+                self.connect.reload_recent().map(Message::Connect)
+            }
+            menu::Action::OpenShortcut => Task::perform(
+                async {
+                    rfd::AsyncFileDialog::new()
+                        .add_filter("4D shortcut", &["4DLink", "4dlink", "4DLINK"])
+                        .pick_file()
+                        .await
+                        .map(|f| f.path().to_path_buf())
+                },
+                Message::ShortcutPicked,
+            ),
+            menu::Action::OpenRecent(i) => match self.connect.recent().get(i).cloned() {
+                Some(e) => {
+                    let close = self.close_connection();
+                    let mut opts = self.options(client::Target::Link(Box::new(e.link.clone())));
+                    opts.development = e.link.remote4d_development_mode == Some(true);
+                    opts.display_name = Some(e.name.clone());
+                    Task::batch([close, self.start(opts, e.name)])
+                }
+                None => Task::none(),
+            },
+            menu::Action::Close => {
+                if self.conn.is_some() {
+                    self.screen = Screen::Connect;
+                    self.close_connection()
+                } else {
+                    self.quit()
+                }
+            }
+            menu::Action::Quit => self.quit(),
+            menu::Action::About => {
+                self.dialog = Some(Dialog::About);
+                Task::none()
+            }
+            menu::Action::Noop => Task::none(),
+        }
+    }
+
+    fn on_key(&mut self, s: Shortcut) -> Task<Message> {
+        match s {
+            Shortcut::Open => self.on_menu(menu::Action::OpenRemote),
+            Shortcut::Quit => self.quit(),
+            Shortcut::Save => self.update(Message::Project(project::Message::SaveAll)),
+            Shortcut::Escape => {
+                if self.dialog.take().is_some() {
+                    return Task::none();
+                }
+                match self.screen {
+                    Screen::Connecting(_) => self.cancel_attempt(),
+                    _ => Task::none(),
+                }
+            }
+            Shortcut::Enter => {
+                if let Some(event) = self.dialog.as_mut().and_then(Dialog::submit) {
+                    return self.on_dialog(event);
+                }
+                if matches!(self.screen, Screen::Connect) {
+                    return self.update(Message::Connect(connect::Message::Ok));
+                }
+                Task::none()
+            }
+            Shortcut::Focus(forward) => {
+                if forward {
+                    iced::widget::operation::focus_next()
+                } else {
+                    iced::widget::operation::focus_previous()
+                }
+            }
+        }
+    }
+
+    fn on_window(&mut self, id: window::Id, e: window::Event) -> Task<Message> {
+        self.window = Some(id);
+        match e {
+            window::Event::Resized(size) => {
+                self.prefs.width = size.width;
+                self.prefs.height = size.height;
+                Task::none()
+            }
+            window::Event::Moved(p) => {
+                self.prefs.x = Some(p.x);
+                self.prefs.y = Some(p.y);
+                Task::none()
+            }
+            window::Event::CloseRequested => self.quit(),
+            _ => Task::none(),
+        }
+    }
+
+    fn quit(&mut self) -> Task<Message> {
+        let _ = self.prefs.save(&self.env.config_dir);
+        let close = self.close_connection();
+        close.chain(iced::exit())
     }
 
     /// The window's content.
     pub fn view(&self) -> Element<'_, Message> {
-        self.connect.view().map(Message::Connect)
+        let recent = self.connect.recent();
+        let body: Element<'_, Message> = match &self.screen {
+            Screen::Connect => self.connect.view(self.tr).map(Message::Connect),
+            Screen::Connecting(c) => c.view(self.tr).map(Message::Progress),
+            Screen::Project(p) => p.view(self.tr).map(Message::Project),
+        };
+        let base: Element<'_, Message> = column![
+            container(menu::bar(self.tr, recent).map(Message::Menu)).padding([4, 8]),
+            rule::horizontal(1),
+            body
+        ]
+        .into();
+        match &self.dialog {
+            Some(d) => dialog::modal(base, d.view(self.tr).map(Message::Dialog)),
+            None => base,
+        }
+    }
+
+    /// Discovery while the connection window shows; the session's events while connected;
+    /// keyboard shortcuts and window events always.
+    pub fn subscription(&self) -> Subscription<Message> {
+        let mut subs = vec![
+            event::listen_with(shortcut),
+            window::events().map(|(id, e)| Message::Window(id, e)),
+        ];
+        if matches!(self.screen, Screen::Connect) {
+            subs.push(services::discovery().map(Message::Discovery));
+        }
+        if let Some(key) = &self.session {
+            subs.push(services::session(key.clone()).map(Message::Session));
+        }
+        Subscription::batch(subs)
     }
 }
+
+/// Opens a folder in the desktop's file manager.
+fn reveal(dir: &std::path::Path) -> std::io::Result<()> {
+    let program = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(program)
+        .arg(dir)
+        .spawn()
+        .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,133 @@
+//! Modal dialogs: each one module with its state, `Message`, `Event`, `update` and `view`.
+
+pub mod about;
+pub mod challenge;
+pub mod error;
+pub mod identity;
+pub mod login;
+
+use iced::widget::{center, container, opaque, stack};
+use iced::{Color, Element, Length};
+
+use super::i18n::Strings;
+
+/// The dialog shown over the window.
+#[derive(Debug)]
+pub enum Dialog {
+    /// First contact with a server.
+    NewIdentity(identity::NewIdentity),
+    /// The server's identity changed.
+    Changed(identity::Changed),
+    /// User and password.
+    Login(login::Login),
+    /// The server hook's question.
+    Challenge(challenge::Challenge),
+    /// An error in plain words.
+    Error(error::ErrorDialog),
+    /// About Remote4D.
+    About,
+}
+
+/// Messages of the dialogs.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// Identity dialogs.
+    Identity(identity::Message),
+    /// Login dialog.
+    Login(login::Message),
+    /// Challenge dialog.
+    Challenge(challenge::Message),
+    /// Error dialog.
+    Error(error::Message),
+    /// About dialog closed.
+    CloseAbout,
+}
+
+/// What a dialog decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Closed without deciding (Cancel, Esc).
+    Cancelled,
+    /// Trust the new server.
+    Trust,
+    /// Accept the changed identity.
+    AcceptChanged,
+    /// Log in with these.
+    Login {
+        /// User name.
+        user: String,
+        /// Password.
+        password: String,
+        /// Remember the user name.
+        remember: bool,
+    },
+    /// The answer to the challenge.
+    Answer(String),
+    /// Open the offline copy.
+    OpenOffline,
+}
+
+impl Dialog {
+    /// Applies a message.
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        match (self, message) {
+            (Dialog::NewIdentity(d), Message::Identity(m)) => d.update(m),
+            (Dialog::Changed(d), Message::Identity(m)) => d.update(m),
+            (Dialog::Login(d), Message::Login(m)) => d.update(m),
+            (Dialog::Challenge(d), Message::Challenge(m)) => d.update(m),
+            (Dialog::Error(d), Message::Error(m)) => d.update(m),
+            (Dialog::About, Message::CloseAbout) => Some(Event::Cancelled),
+            _ => None,
+        }
+    }
+
+    /// Enter: the dialog's default action.
+    pub fn submit(&mut self) -> Option<Event> {
+        match self {
+            Dialog::NewIdentity(_) | Dialog::Changed(_) => None,
+            Dialog::Login(d) => d.update(login::Message::Submit),
+            Dialog::Challenge(d) => d.update(challenge::Message::Submit),
+            Dialog::Error(_) | Dialog::About => Some(Event::Cancelled),
+        }
+    }
+
+    /// The dialog's content.
+    pub fn view<'a>(&'a self, tr: &'static Strings) -> Element<'a, Message> {
+        match self {
+            Dialog::NewIdentity(d) => d.view(tr).map(Message::Identity),
+            Dialog::Changed(d) => d.view(tr).map(Message::Identity),
+            Dialog::Login(d) => d.view(tr).map(Message::Login),
+            Dialog::Challenge(d) => d.view(tr).map(Message::Challenge),
+            Dialog::Error(d) => d.view(tr).map(Message::Error),
+            Dialog::About => about::view(tr),
+        }
+    }
+}
+
+/// `dialog` centred over `base`, which is dimmed and does not react.
+pub fn modal<'a, M: Clone + 'a>(base: Element<'a, M>, dialog: Element<'a, M>) -> Element<'a, M> {
+    stack![
+        base,
+        opaque(
+            center(opaque(
+                container(dialog)
+                    .max_width(560)
+                    .padding(20)
+                    .style(container::bordered_box)
+            ))
+            .width(Length::Fill)
+            .height(Length::Fill)
+            .style(|_theme| container::Style {
+                background: Some(
+                    Color {
+                        a: 0.55,
+                        ..Color::BLACK
+                    }
+                    .into()
+                ),
+                ..container::Style::default()
+            })
+        )
+    ]
+    .into()
+}

@@ -1,0 +1,543 @@
+//! The project window: what is open (name, server, mode, session, storage), the project's
+//! content (tables and fields, methods, classes, forms) with a source viewer — an editor in
+//! development mode, with Save all — and what the server says (new version, messages, countdown).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use iced::widget::{
+    button, column, container, row, rule, scrollable, space, text, text_editor, text_input,
+};
+use iced::{Alignment, Element, Font, Length};
+use remote4d_core::client::Mode;
+use remote4d_core::project::{Project, SourceKind};
+use remote4d_core::protocol::{LockInfo, SessionInfo};
+
+use super::i18n::Strings;
+
+/// A source file of the project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// Display name.
+    pub name: String,
+    /// Path relative to the project root (`Project/Sources/...`).
+    pub rel: String,
+    /// Methods and classes are editable in development mode; forms are shown.
+    pub editable: bool,
+}
+
+/// The project window's state.
+#[derive(Debug)]
+pub struct ProjectView {
+    /// Display name.
+    pub name: String,
+    /// host:port.
+    pub address: String,
+    /// How it is open.
+    pub mode: Mode,
+    /// The project root (containing `Project/`).
+    pub root: PathBuf,
+    /// This client's session.
+    pub session: Option<SessionInfo>,
+    /// The session storage.
+    pub storage: serde_json::Value,
+    project: Result<Project, String>,
+    selected: Option<Source>,
+    original: String,
+    editor: text_editor::Content,
+    /// Modified files: relative path → text.
+    pub edits: BTreeMap<String, String>,
+    /// Edit locks on the server.
+    pub locks: Vec<LockInfo>,
+    /// A new stamp announced by the server.
+    pub new_version: bool,
+    /// Messages from the server, newest first.
+    pub messages: Vec<String>,
+    /// Seconds before the server stops.
+    pub shutdown_in: Option<u64>,
+    /// Why the server ended the session.
+    pub dropped: Option<String>,
+    /// The connection is being re-established.
+    pub reconnecting: bool,
+    /// Save all in progress.
+    pub saving: bool,
+    /// The last Save all's result.
+    pub save_status: Option<Result<String, String>>,
+    /// The "Open with…" program.
+    pub open_with: String,
+}
+
+/// Messages of the project window.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// A source was clicked.
+    Select(Source),
+    /// The editor changed (or the cursor moved).
+    Edit(text_editor::Action),
+    /// Save all (Ctrl/Cmd+S).
+    SaveAll,
+    /// Reconnect (to get the new version).
+    Reconnect,
+    /// Disconnect.
+    Disconnect,
+    /// "Open with…".
+    OpenWith,
+    /// The program of "Open with…" typed.
+    OpenWithChanged(String),
+    /// Dismiss the messages.
+    ClearMessages,
+}
+
+/// What the window asks its parent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Save these files (relative path, content).
+    SaveAll(Vec<(String, Vec<u8>)>),
+    /// Reconnect.
+    Reconnect,
+    /// Disconnect.
+    Disconnect,
+    /// Launch this program on the project folder.
+    OpenWith(String, PathBuf),
+    /// The "Open with…" program changed.
+    OpenWithChanged(String),
+}
+
+impl ProjectView {
+    /// The window for a project open at `root`.
+    pub fn new(
+        name: String,
+        address: String,
+        mode: Mode,
+        root: PathBuf,
+        session: Option<SessionInfo>,
+        storage: serde_json::Value,
+    ) -> Self {
+        let project = Project::open(&root).map_err(|e| e.to_string());
+        Self {
+            name,
+            address,
+            mode,
+            root,
+            session,
+            storage,
+            project,
+            selected: None,
+            original: String::new(),
+            editor: text_editor::Content::new(),
+            edits: BTreeMap::new(),
+            locks: Vec::new(),
+            new_version: false,
+            messages: Vec::new(),
+            shutdown_in: None,
+            dropped: None,
+            reconnecting: false,
+            saving: false,
+            save_status: None,
+            open_with: String::new(),
+        }
+    }
+
+    /// The source selected.
+    #[cfg(test)]
+    pub fn selected(&self) -> Option<&Source> {
+        self.selected.as_ref()
+    }
+
+    /// The editor's text.
+    #[cfg(test)]
+    pub fn editor_text(&self) -> String {
+        self.editor.text()
+    }
+
+    /// Who else holds the lock of `rel`, if anyone.
+    pub fn locked_by(&self, rel: &str) -> Option<&LockInfo> {
+        let own = self.session.as_ref().map(|s| s.id.as_str());
+        self.locks
+            .iter()
+            .find(|l| l.path == rel && Some(l.session_id.as_str()) != own)
+    }
+
+    fn writable(&self) -> bool {
+        self.mode == Mode::Development
+            && self
+                .selected
+                .as_ref()
+                .is_some_and(|s| s.editable && self.locked_by(&s.rel).is_none())
+    }
+
+    fn read(&self, rel: &str) -> String {
+        if let Some(t) = self.edits.get(rel) {
+            return t.clone();
+        }
+        std::fs::read(self.root.join(rel))
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Applies a message.
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        match message {
+            Message::Select(source) => {
+                self.store_edit();
+                let text = self.read(&source.rel);
+                self.original = std::fs::read(self.root.join(&source.rel))
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                self.editor = text_editor::Content::with_text(&text);
+                self.selected = Some(source);
+            }
+            Message::Edit(action) => {
+                if action.is_edit() && !self.writable() {
+                    return None;
+                }
+                let edit = action.is_edit();
+                self.editor.perform(action);
+                if edit {
+                    self.store_edit();
+                }
+            }
+            Message::SaveAll => {
+                self.store_edit();
+                if self.mode != Mode::Development || self.edits.is_empty() || self.saving {
+                    return None;
+                }
+                self.saving = true;
+                self.save_status = None;
+                let files = self
+                    .edits
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
+                    .collect();
+                return Some(Event::SaveAll(files));
+            }
+            Message::Reconnect => return Some(Event::Reconnect),
+            Message::Disconnect => return Some(Event::Disconnect),
+            Message::OpenWith if !self.open_with.trim().is_empty() => {
+                return Some(Event::OpenWith(
+                    self.open_with.trim().to_owned(),
+                    self.root.clone(),
+                ));
+            }
+            Message::OpenWith => {}
+            Message::OpenWithChanged(p) => {
+                self.open_with = p.clone();
+                return Some(Event::OpenWithChanged(p));
+            }
+            Message::ClearMessages => self.messages.clear(),
+        }
+        None
+    }
+
+    /// Records the editor's text as an edit when it differs from the file.
+    fn store_edit(&mut self) {
+        let Some(s) = &self.selected else { return };
+        let text = self.editor.text();
+        // The editor always ends with a newline; compare without it.
+        if text.trim_end_matches('\n') == self.original.trim_end_matches('\n') {
+            self.edits.remove(&s.rel);
+        } else {
+            self.edits.insert(s.rel.clone(), text);
+        }
+    }
+
+    /// Save all finished.
+    pub fn saved(&mut self, result: Result<String, String>) {
+        self.saving = false;
+        if result.is_ok() {
+            self.edits.clear();
+            if let Some(s) = self.selected.clone() {
+                self.original = self.read(&s.rel);
+            }
+        }
+        self.save_status = Some(result);
+    }
+
+    /// The window's content.
+    pub fn view(&self, tr: &'static Strings) -> Element<'_, Message> {
+        let mode = match self.mode {
+            Mode::Remote => tr.mode_remote,
+            Mode::Development => tr.mode_development,
+            Mode::Offline => tr.mode_offline,
+        };
+        let mut header = row![
+            column![
+                text(self.name.as_str()).size(22),
+                text(format!("{}: {}   ·   {mode}", tr.server, self.address)).size(13),
+            ]
+            .spacing(2),
+            space::horizontal(),
+        ]
+        .spacing(8)
+        .align_y(Alignment::Center);
+        if self.mode == Mode::Development {
+            let label = if self.edits.is_empty() {
+                tr.save_all.to_owned()
+            } else {
+                format!("{} ({})", tr.save_all, self.edits.len())
+            };
+            header = header.push(button(text(label)).on_press_maybe(
+                (!self.edits.is_empty() && !self.saving).then_some(Message::SaveAll),
+            ));
+        }
+        header = header.push(
+            button(text(tr.disconnect))
+                .on_press(Message::Disconnect)
+                .style(button::secondary),
+        );
+
+        let mut banners = column![].spacing(6);
+        if self.new_version {
+            banners = banners.push(
+                container(
+                    row![
+                        text(format!("{} —", tr.new_version)),
+                        button(text(tr.reconnect)).on_press(Message::Reconnect)
+                    ]
+                    .spacing(10)
+                    .align_y(Alignment::Center),
+                )
+                .padding(8)
+                .width(Length::Fill)
+                .style(container::primary),
+            );
+        }
+        if let Some(s) = self.shutdown_in {
+            banners = banners.push(
+                container(text(format!("{} {s} s", tr.shutdown_in)))
+                    .padding(8)
+                    .width(Length::Fill)
+                    .style(container::danger),
+            );
+        }
+        if let Some(r) = &self.dropped {
+            banners = banners.push(
+                container(text(format!("{}: {r}", tr.dropped)))
+                    .padding(8)
+                    .width(Length::Fill)
+                    .style(container::danger),
+            );
+        }
+        if self.reconnecting {
+            banners = banners.push(
+                container(text(tr.reconnecting))
+                    .padding(8)
+                    .width(Length::Fill)
+                    .style(container::secondary),
+            );
+        }
+        if !self.messages.is_empty() {
+            banners = banners.push(
+                container(row![
+                    column(
+                        self.messages.iter().map(|m| text(format!(
+                            "{}: {m}",
+                            tr.message_from_server
+                        ))
+                        .into())
+                    ),
+                    space::horizontal(),
+                    button(text("×"))
+                        .on_press(Message::ClearMessages)
+                        .style(button::text),
+                ])
+                .padding(8)
+                .width(Length::Fill)
+                .style(container::secondary),
+            );
+        }
+        if self.saving {
+            banners = banners.push(text(tr.saving));
+        }
+        match &self.save_status {
+            Some(Ok(s)) => banners = banners.push(text(format!("{} ({s})", tr.saved))),
+            Some(Err(e)) => banners = banners.push(text(e.as_str()).style(text::danger)),
+            None => {}
+        }
+
+        let body = row![
+            container(self.sidebar(tr))
+                .width(Length::Fixed(280.0))
+                .height(Length::Fill),
+            rule::vertical(1),
+            container(self.source(tr))
+                .width(Length::Fill)
+                .height(Length::Fill),
+        ]
+        .spacing(8);
+
+        let mut footer = row![].spacing(8).align_y(Alignment::Center);
+        if let Some(s) = &self.session {
+            footer = footer.push(
+                text(format!(
+                    "{} {} · {} · {}",
+                    tr.session, s.id, s.user_name, s.creation_date_time
+                ))
+                .size(12),
+            );
+        }
+        footer = footer.push(text(format!("{}: {}", tr.storage, self.storage)).size(12));
+        footer = footer.push(space::horizontal());
+        footer = footer.push(
+            text_input(tr.open_with_hint, &self.open_with)
+                .on_input(Message::OpenWithChanged)
+                .width(Length::Fixed(220.0))
+                .size(12),
+        );
+        footer = footer.push(
+            button(text(tr.open_with).size(12))
+                .on_press(Message::OpenWith)
+                .style(button::secondary),
+        );
+
+        column![
+            header,
+            banners,
+            rule::horizontal(1),
+            body,
+            rule::horizontal(1),
+            footer
+        ]
+        .spacing(8)
+        .padding(12)
+        .into()
+    }
+
+    fn sidebar(&self, tr: &'static Strings) -> Element<'_, Message> {
+        let project = match &self.project {
+            Ok(p) => p,
+            Err(e) => return text(e.as_str()).into(),
+        };
+        let mut list = column![].spacing(2);
+        list = list.push(text(tr.tables).size(16));
+        for t in &project.catalog.tables {
+            list = list.push(text(format!("▸ {}", t.name)));
+            for f in &t.fields {
+                list = list.push(text(format!("      {}  ({})", f.name, f.type_name)).size(12));
+            }
+        }
+        let sources = |kind: SourceKind, names: &[String]| -> Vec<Source> {
+            names
+                .iter()
+                .map(|n| Source {
+                    name: n.clone(),
+                    rel: format!("Project/Sources/{}", kind.relative_path(n)),
+                    editable: true,
+                })
+                .collect()
+        };
+        let groups = [
+            (
+                tr.methods,
+                sources(SourceKind::Method, &project.content.methods),
+            ),
+            (
+                tr.classes,
+                sources(SourceKind::Class, &project.content.classes),
+            ),
+            (
+                tr.database_methods,
+                sources(
+                    SourceKind::DatabaseMethod,
+                    &project.content.database_methods,
+                ),
+            ),
+            (
+                tr.forms,
+                project
+                    .content
+                    .forms
+                    .iter()
+                    .map(|f| Source {
+                        name: f.clone(),
+                        rel: format!("Project/Sources/Forms/{f}/form.4DForm"),
+                        editable: false,
+                    })
+                    .collect(),
+            ),
+        ];
+        for (title, items) in groups {
+            list = list.push(space().height(6));
+            list = list.push(text(title).size(16));
+            for s in items {
+                let mut label = s.name.clone();
+                if self.edits.contains_key(&s.rel) {
+                    label = format!("● {label}");
+                }
+                if self.locked_by(&s.rel).is_some() {
+                    label = format!("🔒 {label}");
+                }
+                let selected = self.selected.as_ref().is_some_and(|x| x.rel == s.rel);
+                let b = button(text(label).size(13))
+                    .width(Length::Fill)
+                    .on_press(Message::Select(s));
+                list = list.push(if selected {
+                    b.style(button::primary)
+                } else {
+                    b.style(button::text)
+                });
+            }
+        }
+        scrollable(list).height(Length::Fill).into()
+    }
+
+    fn source(&self, tr: &'static Strings) -> Element<'_, Message> {
+        let Some(s) = &self.selected else {
+            return text(tr.select_source).into();
+        };
+        let mut status = format!("{}  ", s.rel);
+        if let Some(l) = self.locked_by(&s.rel) {
+            status.push_str(&format!(
+                "— {} {} ({})",
+                tr.locked_by, l.user_name, l.machine_name
+            ));
+        } else if !self.writable() {
+            status.push_str(&format!("— {}", tr.read_only));
+        } else if self.edits.contains_key(&s.rel) {
+            status.push_str(&format!("— {}", tr.modified));
+        }
+        if self.writable() {
+            let position = self.editor.cursor().position;
+            let (line, col) = (position.line, position.column);
+            column![
+                text(status).size(12),
+                text_editor(&self.editor)
+                    .on_action(Message::Edit)
+                    .font(Font::MONOSPACE)
+                    .height(Length::Fill),
+                text(format!("Ln {}, Col {}", line + 1, col + 1)).size(12),
+            ]
+            .spacing(4)
+            .into()
+        } else {
+            // Read-only: numbered lines.
+            let text_value = self.editor.text();
+            let width = text_value.lines().count().to_string().len();
+            let lines = column(text_value.lines().enumerate().map(|(i, l)| {
+                row![
+                    text(format!("{:>width$}", i + 1))
+                        .font(Font::MONOSPACE)
+                        .size(13)
+                        .style(text::secondary),
+                    text(l.replace('\t', "    ")).font(Font::MONOSPACE).size(13),
+                ]
+                .spacing(12)
+                .into()
+            }));
+            column![
+                text(status).size(12),
+                scrollable(lines).height(Length::Fill).width(Length::Fill)
+            ]
+            .spacing(4)
+            .into()
+        }
+    }
+}
+
+/// Launches `program` on `folder` (detached).
+pub fn open_with(program: &str, folder: &Path) -> std::io::Result<()> {
+    std::process::Command::new(program)
+        .arg(folder)
+        .spawn()
+        .map(|_| ())
+}

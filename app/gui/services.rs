@@ -1,0 +1,205 @@
+//! Glue between core's async services and iced: discovery and session events as subscriptions,
+//! the connection as a task whose progress arrives as messages.
+
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+use futures::{Stream, StreamExt};
+use iced::Subscription;
+use remote4d_core::client::session::{SessionUpdate, follow};
+use remote4d_core::client::{
+    ApiClient, ConnectError, ConnectOptions, Connection, Progress, connect,
+};
+use remote4d_core::discovery::{DiscoveryEvent, browse};
+
+/// Aborts a spawned task when dropped (when iced drops the stream).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Servers appearing, changing and leaving, while subscribed.
+pub fn discovery() -> Subscription<DiscoveryEvent> {
+    Subscription::run(discovery_stream)
+}
+
+fn discovery_stream() -> impl Stream<Item = DiscoveryEvent> {
+    match browse() {
+        Ok((handle, events)) => {
+            futures::stream::unfold((handle, events), |(handle, mut events)| async move {
+                let e = events.next().await?;
+                Some((e, (handle, events)))
+            })
+            .boxed()
+        }
+        Err(err) => {
+            tracing::warn!(%err, "network discovery unavailable");
+            futures::stream::pending().boxed()
+        }
+    }
+}
+
+/// A live connection, shared between messages.
+#[derive(Clone)]
+pub struct ConnHandle(pub Arc<Mutex<Option<Connection>>>);
+
+impl std::fmt::Debug for ConnHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnHandle")
+    }
+}
+
+impl ConnHandle {
+    /// Runs `f` on the connection, if it is still there.
+    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> T) -> Option<T> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map(f)
+    }
+
+    /// Takes the connection out (to close it).
+    pub fn take(&self) -> Option<Connection> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
+
+/// How a connection attempt ended, in a form messages can carry.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Connected.
+    Connected(ConnHandle),
+    /// First contact: confirm the fingerprint.
+    NewIdentity {
+        /// Publication name.
+        name: String,
+        /// Fingerprint presented.
+        fingerprint: String,
+    },
+    /// The identity changed.
+    IdentityChanged {
+        /// Trusted before.
+        expected: String,
+        /// Presented now.
+        presented: String,
+    },
+    /// User name and password needed (or wrong).
+    Login {
+        /// What the server said.
+        message: String,
+    },
+    /// The server's hook asks a question.
+    Challenge {
+        /// Challenge id.
+        id: String,
+        /// The question.
+        prompt: String,
+    },
+    /// Failed; `offline` when the cached version may be opened instead.
+    Failed {
+        /// Plain words: what happened and what to do.
+        message: String,
+        /// An offline copy may be opened.
+        offline: bool,
+    },
+}
+
+/// A step of a connection attempt.
+#[derive(Debug, Clone)]
+pub enum ConnectUpdate {
+    /// A phase.
+    Progress(Progress),
+    /// The end.
+    Done(Outcome),
+}
+
+fn outcome(result: Result<Connection, ConnectError>) -> Outcome {
+    match result {
+        Ok(c) => Outcome::Connected(ConnHandle(Arc::new(Mutex::new(Some(c))))),
+        Err(ConnectError::NewIdentity {
+            name, fingerprint, ..
+        }) => Outcome::NewIdentity { name, fingerprint },
+        Err(ConnectError::IdentityChanged {
+            expected,
+            presented,
+        }) => Outcome::IdentityChanged {
+            expected,
+            presented,
+        },
+        Err(ConnectError::Login(e)) => Outcome::Login { message: e.message },
+        Err(ConnectError::Challenge { id, prompt }) => Outcome::Challenge { id, prompt },
+        Err(e) => Outcome::Failed {
+            offline: e.allows_offline(),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// Connects with `opts`; the stream yields progress, then the outcome. Dropping it cancels.
+pub fn connecting(opts: ConnectOptions) -> impl Stream<Item = ConnectUpdate> + Send {
+    // The work starts when the runtime first polls the stream.
+    futures::stream::once(async move {
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        let task = tokio::spawn(async move {
+            let progress_tx = tx.clone();
+            let result = connect(opts, &move |p| {
+                let _ = progress_tx.try_send(ConnectUpdate::Progress(p));
+            })
+            .await;
+            let _ = tx.send(ConnectUpdate::Done(outcome(result))).await;
+        });
+        futures::stream::unfold((rx, AbortOnDrop(task)), |(mut rx, guard)| async move {
+            let u = rx.recv().await?;
+            Some((u, (rx, guard)))
+        })
+    })
+    .flatten()
+}
+
+/// What identifies a followed session (everything the builder needs, as iced requires).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionKey {
+    /// host:port.
+    pub authority: String,
+    /// Pinned fingerprint.
+    pub fingerprint: String,
+    /// Session id.
+    pub session_id: String,
+    /// Its token.
+    pub token: String,
+}
+
+impl Hash for SessionKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.authority.hash(state);
+        self.session_id.hash(state);
+    }
+}
+
+/// The session's events, with reconnection and resumption.
+pub fn session(key: SessionKey) -> Subscription<SessionUpdate> {
+    Subscription::run_with(key, session_stream)
+}
+
+fn session_stream(key: &SessionKey) -> impl Stream<Item = SessionUpdate> + use<> {
+    let api = match ApiClient::new(&key.authority, Some(&key.fingerprint)) {
+        Ok(a) => a.with_token(key.token.clone()),
+        Err(err) => {
+            tracing::warn!(%err, "cannot follow the session");
+            return futures::stream::pending().boxed();
+        }
+    };
+    let (follower, updates) = follow(api, key.session_id.clone(), key.token.clone());
+    futures::stream::unfold((follower, updates), |(follower, mut updates)| async move {
+        let u = updates.next().await?;
+        Some((u, (follower, updates)))
+    })
+    .boxed()
+}

@@ -1,0 +1,425 @@
+//! Headless UI tests (iced_test Simulator): interactions produce messages, `update` applies
+//! them, the rebuilt view shows the result. No X server, no network: tasks do not run.
+
+use iced_test::simulator;
+use remote4d_core::client::{Mode, Progress};
+use remote4d_core::discovery::{DiscoveredServer, DiscoveryEvent};
+use remote4d_core::protocol::SessionEvent;
+
+use super::dialog::Dialog;
+use super::services::{ConnectUpdate, Outcome};
+use super::*;
+
+fn app() -> (App, tempfile::TempDir) {
+    // SAFETY-free: the simulator renders with the software renderer.
+    let home = tempfile::tempdir().unwrap();
+    (App::for_tests(home.path()), home)
+}
+
+/// Clicks/types in the app's current view and applies the resulting messages.
+fn act(app: &mut App, f: impl FnOnce(&mut iced_test::Simulator<'_, Message>)) {
+    let messages: Vec<Message> = {
+        let mut ui = simulator(app.view());
+        f(&mut ui);
+        ui.into_messages().collect()
+    };
+    for m in messages {
+        let _ = app.update(m);
+    }
+}
+
+fn shows(app: &App, text: &str) -> bool {
+    simulator(app.view()).find(text).is_ok()
+}
+
+fn server() -> DiscoveredServer {
+    DiscoveredServer {
+        fullname: "Shop._remote4d._tcp.local.".into(),
+        publication_name: "Shop".into(),
+        host: "srv.local.".into(),
+        addresses: vec!["192.0.2.7".parse().unwrap()],
+        port: 19813,
+        server_id: Some("id-1".into()),
+        fingerprint: Some("ab".repeat(32)),
+        stamp: None,
+        protocol_version: Some(1),
+    }
+}
+
+#[test]
+fn tabs_switch_and_the_custom_address_is_validated_as_typed() {
+    let (mut app, _home) = app();
+    assert!(shows(
+        &app,
+        "No recent projects yet. Connect from the Available or Custom tab."
+    ));
+    act(&mut app, |ui| {
+        ui.click("Available").unwrap();
+    });
+    assert_eq!(app.connect.tab(), connect::Tab::Available);
+    assert!(shows(&app, "Looking for servers on the network…"));
+    act(&mut app, |ui| {
+        ui.click("Custom").unwrap();
+    });
+    assert_eq!(app.connect.tab(), connect::Tab::Custom);
+    act(&mut app, |ui| {
+        ui.click(iced_test::selector::id("address")).unwrap();
+        ui.typewrite("server.lan:99999");
+    });
+    assert!(shows(
+        &app,
+        "the port 99999 is out of range (expected 1 to 65535)"
+    ));
+    act(&mut app, |ui| {
+        ui.click(iced_test::selector::id("address")).unwrap();
+        for _ in 0.."server.lan:99999".len() {
+            ui.tap_key(key::Named::Backspace);
+        }
+        ui.typewrite("[fd00::1]:19820");
+    });
+    assert!(!shows(
+        &app,
+        "the port 99999 is out of range (expected 1 to 65535)"
+    ));
+    act(&mut app, |ui| {
+        ui.click("OK").unwrap();
+    });
+    let Screen::Connecting(c) = app.screen() else {
+        panic!("expected the progress view")
+    };
+    assert_eq!(c.target, "fd00::1");
+}
+
+#[test]
+fn a_discovered_server_is_selected_and_connected() {
+    let (mut app, _home) = app();
+    let _ = app.update(Message::Discovery(DiscoveryEvent::Added(server())));
+    act(&mut app, |ui| {
+        ui.click("Available").unwrap();
+    });
+    assert_eq!(app.connect.servers().len(), 1);
+    assert!(shows(&app, "192.0.2.7:19813"));
+    assert!(shows(&app, "new"), "a server never trusted is marked new");
+    act(&mut app, |ui| {
+        ui.click("Shop").unwrap();
+    });
+    act(&mut app, |ui| {
+        ui.click("OK").unwrap();
+    });
+    assert!(matches!(app.screen(), Screen::Connecting(_)));
+    let attempt = app.attempt.as_ref().unwrap();
+    assert_eq!(attempt.opts.project.as_deref(), Some("Shop"));
+    assert_eq!(
+        attempt.opts.expected_fingerprint.as_deref(),
+        Some("ab".repeat(32).as_str())
+    );
+    // The server leaves: it disappears from the list.
+    let _ = app.update(Message::Discovery(DiscoveryEvent::Removed {
+        fullname: server().fullname,
+    }));
+    assert!(app.connect.servers().is_empty());
+}
+
+#[test]
+fn progress_view_follows_the_download() {
+    let (mut app, _home) = app();
+    let _ = app.update(Message::Connect(connect::Message::TabSelected(
+        connect::Tab::Custom,
+    )));
+    let _ = app.update(Message::Connect(connect::Message::CustomAddressChanged(
+        "10.0.0.5".into(),
+    )));
+    let _ = app.update(Message::Connect(connect::Message::Ok));
+    let g = app.generation;
+    let _ = app.update(Message::Connecting(
+        g,
+        ConnectUpdate::Progress(Progress::Downloading {
+            done: 25_000_000,
+            total: 50_000_000,
+            bytes_per_sec: 5_000_000,
+        }),
+    ));
+    assert!(shows(
+        &app,
+        "Downloading the project: 25.0 / 50.0 MB, 5.0 MB/s, 5 s left"
+    ));
+    // A stale attempt's messages are ignored.
+    let _ = app.update(Message::Connecting(
+        g - 1,
+        ConnectUpdate::Progress(Progress::Unpacking),
+    ));
+    assert!(shows(
+        &app,
+        "Downloading the project: 25.0 / 50.0 MB, 5.0 MB/s, 5 s left"
+    ));
+    act(&mut app, |ui| {
+        ui.click("Cancel").unwrap();
+    });
+    assert!(matches!(app.screen(), Screen::Connect));
+}
+
+#[test]
+fn identity_dialogs_trust_new_and_refuse_changed_unless_accepted() {
+    let (mut app, _home) = app();
+    let _ = app.update(Message::Connect(connect::Message::TabSelected(
+        connect::Tab::Custom,
+    )));
+    let _ = app.update(Message::Connect(connect::Message::CustomAddressChanged(
+        "10.0.0.5".into(),
+    )));
+    let _ = app.update(Message::Connect(connect::Message::Ok));
+    let fp = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89".to_owned();
+    let _ = app.update(Message::Connecting(
+        app.generation,
+        ConnectUpdate::Done(Outcome::NewIdentity {
+            name: "Shop".into(),
+            fingerprint: fp.clone(),
+        }),
+    ));
+    assert!(matches!(app.dialog(), Some(Dialog::NewIdentity(_))));
+    assert!(
+        shows(&app, "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"),
+        "the fingerprint is shown"
+    );
+    act(&mut app, |ui| {
+        ui.click("Trust and connect").unwrap();
+    });
+    assert!(app.dialog().is_none());
+    assert!(
+        app.attempt.as_ref().unwrap().opts.trust_new,
+        "connects again, trusting it"
+    );
+    assert!(matches!(app.screen(), Screen::Connecting(_)));
+
+    let _ = app.update(Message::Connecting(
+        app.generation,
+        ConnectUpdate::Done(Outcome::IdentityChanged {
+            expected: fp,
+            presented: "11:22".into(),
+        }),
+    ));
+    assert!(matches!(app.dialog(), Some(Dialog::Changed(_))));
+    // Connecting is disabled until the change is explicitly accepted.
+    act(&mut app, |ui| {
+        let _ = ui.click("Connect");
+    });
+    assert!(matches!(app.dialog(), Some(Dialog::Changed(_))));
+    act(&mut app, |ui| {
+        ui.click("I have checked it: accept the new identity")
+            .unwrap();
+    });
+    act(&mut app, |ui| {
+        ui.click("Connect").unwrap();
+    });
+    assert!(app.attempt.as_ref().unwrap().opts.accept_changed_identity);
+}
+
+#[test]
+fn login_and_challenge_dialogs_answer_the_server() {
+    let (mut app, _home) = app();
+    let _ = app.update(Message::Connect(connect::Message::TabSelected(
+        connect::Tab::Custom,
+    )));
+    let _ = app.update(Message::Connect(connect::Message::CustomAddressChanged(
+        "10.0.0.5".into(),
+    )));
+    let _ = app.update(Message::Connect(connect::Message::Ok));
+    let _ = app.update(Message::Connecting(
+        app.generation,
+        ConnectUpdate::Done(Outcome::Login {
+            message: "unknown user or wrong password".into(),
+        }),
+    ));
+    assert!(shows(&app, "unknown user or wrong password"));
+    act(&mut app, |ui| {
+        ui.click(iced_test::selector::id("login-user")).unwrap();
+        ui.typewrite("alice");
+    });
+    act(&mut app, |ui| {
+        ui.click(iced_test::selector::id("login-password")).unwrap();
+        ui.typewrite("s3cret");
+    });
+    act(&mut app, |ui| {
+        ui.click("Log in").unwrap();
+    });
+    let opts = &app.attempt.as_ref().unwrap().opts;
+    assert_eq!(
+        (opts.user.as_deref(), opts.password.as_deref()),
+        (Some("alice"), Some("s3cret"))
+    );
+
+    let _ = app.update(Message::Connecting(
+        app.generation,
+        ConnectUpdate::Done(Outcome::Challenge {
+            id: "c1".into(),
+            prompt: "Enter the code sent to your phone".into(),
+        }),
+    ));
+    assert!(shows(&app, "Enter the code sent to your phone"));
+    act(&mut app, |ui| {
+        ui.click(iced_test::selector::id("challenge-answer"))
+            .unwrap();
+        ui.typewrite("424242");
+    });
+    act(&mut app, |ui| {
+        ui.click("Send").unwrap();
+    });
+    let c = app
+        .attempt
+        .as_ref()
+        .unwrap()
+        .opts
+        .challenge
+        .clone()
+        .unwrap();
+    assert_eq!((c.id.as_str(), c.answer.as_str()), ("c1", "424242"));
+
+    let _ = app.update(Message::Connecting(
+        app.generation,
+        ConnectUpdate::Done(Outcome::Failed {
+            message: "cannot reach 10.0.0.5:19813: connection refused. Check that the server runs"
+                .into(),
+            offline: true,
+        }),
+    ));
+    assert!(shows(&app, "Could not connect"));
+    act(&mut app, |ui| {
+        ui.click("Open the last version (offline)").unwrap();
+    });
+    assert!(app.attempt.as_ref().unwrap().opts.allow_offline);
+}
+
+fn project_app(mode: Mode) -> (App, tempfile::TempDir) {
+    let (mut app, home) = app();
+    let root = home.path().join("Shop");
+    let w = |rel: &str, c: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, c).unwrap();
+    };
+    w("Project/Shop.4DProject", "{}");
+    w("Project/Sources/Methods/hello.4dm", "ALERT(\"hello\")\n");
+    w(
+        "Project/Sources/catalog.4DCatalog",
+        "<base><table name=\"Customers\" id=\"1\"><field name=\"Name\" type=\"10\" id=\"1\"/></table></base>",
+    );
+    let view = project::ProjectView::new(
+        "Shop".into(),
+        "127.0.0.1:19813".into(),
+        mode,
+        root,
+        None,
+        serde_json::json!({}),
+    );
+    app.screen = Screen::Project(Box::new(view));
+    (app, home)
+}
+
+#[test]
+fn project_window_shows_content_sources_and_the_update_banner() {
+    let (mut app, _home) = project_app(Mode::Remote);
+    assert!(shows(&app, "▸ Customers"));
+    assert!(shows(
+        &app,
+        "Server: 127.0.0.1:19813   ·   Remote (read-only copy)"
+    ));
+    act(&mut app, |ui| {
+        ui.click("hello").unwrap();
+    });
+    assert!(
+        shows(&app, "ALERT(\"hello\")"),
+        "the source, with line numbers"
+    );
+    assert!(shows(&app, "1"));
+    let _ = app.update(Message::Session(SessionUpdate::Event(
+        SessionEvent::ProjectUpdated {
+            stamp: remote4d_core::archive::Stamp::of_bytes(b"x"),
+            archive_size: 1,
+        },
+    )));
+    assert!(shows(&app, "A new version of this project is available —"));
+    let _ = app.update(Message::Session(SessionUpdate::Event(
+        SessionEvent::Message {
+            text: "Restart at noon".into(),
+        },
+    )));
+    assert!(shows(&app, "Message from the server: Restart at noon"));
+    let _ = app.update(Message::Session(SessionUpdate::Event(
+        SessionEvent::Shutdown {
+            in_seconds: 30,
+            message: None,
+        },
+    )));
+    assert!(shows(&app, "The server stops in 30 s"));
+    // Read-only: typing does not change anything.
+    let Screen::Project(v) = app.screen() else {
+        panic!()
+    };
+    assert!(v.edits.is_empty());
+}
+
+#[test]
+fn development_mode_edits_are_marked_and_saved_with_save_all() {
+    let (mut app, _home) = project_app(Mode::Development);
+    act(&mut app, |ui| {
+        ui.click("hello").unwrap();
+    });
+    let Screen::Project(v) = app.screen() else {
+        panic!()
+    };
+    assert_eq!(
+        v.selected().unwrap().rel,
+        "Project/Sources/Methods/hello.4dm"
+    );
+    // Type in the editor (move to the end first).
+    let _ = app.update(Message::Project(project::Message::Edit(
+        iced::widget::text_editor::Action::Move(iced::widget::text_editor::Motion::DocumentEnd),
+    )));
+    for c in "ALERT(\"world\")".chars() {
+        let _ = app.update(Message::Project(project::Message::Edit(
+            iced::widget::text_editor::Action::Edit(iced::widget::text_editor::Edit::Insert(c)),
+        )));
+    }
+    let Screen::Project(v) = app.screen() else {
+        panic!()
+    };
+    assert!(v.editor_text().contains("ALERT(\"world\")"));
+    assert_eq!(v.edits.len(), 1);
+    assert!(shows(&app, "● hello"), "modified files are marked");
+    assert!(shows(&app, "Save all (1)"));
+    act(&mut app, |ui| {
+        ui.click("Save all (1)").unwrap();
+    });
+    let Screen::Project(v) = app.screen() else {
+        panic!()
+    };
+    assert!(v.saving, "waits for the server's reload");
+    assert!(shows(&app, "Saving… waiting for the server to reload"));
+    let _ = app.update(Message::Saved(Ok("abc123".into())));
+    assert!(shows(
+        &app,
+        "Saved; the server reloaded the project (abc123)"
+    ));
+    let Screen::Project(v) = app.screen() else {
+        panic!()
+    };
+    assert!(v.edits.is_empty());
+    // A file someone else is editing is read-only and says who.
+    let _ = app.update(Message::Locks(vec![remote4d_core::protocol::LockInfo {
+        path: "Project/Sources/Methods/hello.4dm".into(),
+        session_id: "other".into(),
+        user_name: "bob".into(),
+        machine_name: "pc-7".into(),
+    }]));
+    assert!(shows(&app, "🔒 hello"));
+    assert!(shows(
+        &app,
+        "Project/Sources/Methods/hello.4dm  — being edited by bob (pc-7)"
+    ));
+}
+
+#[test]
+fn french_strings_are_complete() {
+    assert_ne!(i18n::FR.recent, i18n::EN.recent);
+    assert_eq!(i18n::FR.custom, "Personnalisée");
+}
