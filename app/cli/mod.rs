@@ -4,6 +4,7 @@ mod admin;
 mod archive;
 mod browse;
 mod connect;
+mod demo;
 mod link;
 mod output;
 mod project;
@@ -56,6 +57,8 @@ pub enum Command {
     Browse(browse::BrowseArgs),
     /// Connect to a server (address or .4DLink), get its project, print its local path.
     Connect(connect::ConnectArgs),
+    /// Start a local server on the demo project and open the app connected to it.
+    Demo(demo::DemoArgs),
 }
 
 /// Runs a command; the exit code says how it went.
@@ -70,5 +73,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Admin(a) => admin::run(a),
         Command::Browse(a) => browse::run(&a),
         Command::Connect(a) => connect::run(a),
+        Command::Demo(a) => demo::run(&a),
     }
 }

@@ -122,6 +122,8 @@ pub enum Shortcut {
     Enter,
     /// Tab / Shift+Tab.
     Focus(bool),
+    /// Ctrl/Cmd+1, 2, 3: the connection window's tabs.
+    Tab(connect::Tab),
 }
 
 /// Every message of the app.
@@ -165,6 +167,9 @@ fn shortcut(event: iced::Event, status: event::Status, _window: window::Id) -> O
         Key::Character("o") if modifiers.command() => Shortcut::Open,
         Key::Character("s") if modifiers.command() => Shortcut::Save,
         Key::Character("q") if modifiers.command() => Shortcut::Quit,
+        Key::Character("1") if modifiers.command() => Shortcut::Tab(connect::Tab::Recent),
+        Key::Character("2") if modifiers.command() => Shortcut::Tab(connect::Tab::Available),
+        Key::Character("3") if modifiers.command() => Shortcut::Tab(connect::Tab::Custom),
         Key::Named(key::Named::Escape) => Shortcut::Escape,
         Key::Named(key::Named::Enter) if status == event::Status::Ignored => Shortcut::Enter,
         Key::Named(key::Named::Tab) if status == event::Status::Ignored => {
@@ -695,6 +700,7 @@ impl App {
                 }
                 Task::none()
             }
+            Shortcut::Tab(tab) => self.update(Message::Connect(connect::Message::TabSelected(tab))),
             Shortcut::Focus(forward) => {
                 if forward {
                     iced::widget::operation::focus_next()

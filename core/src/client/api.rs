@@ -88,6 +88,34 @@ fn describe(e: &reqwest::Error) -> String {
     s
 }
 
+/// The cause of a transport error in plain words, when it is a common one.
+fn plain(e: &reqwest::Error) -> Option<String> {
+    if e.is_timeout() {
+        return Some("no answer in time (the server may be down, or a firewall drops the connection)".into());
+    }
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(inner) = src {
+        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            let text = match io.kind() {
+                ConnectionRefused => "nothing is listening on that port",
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => "the connection was cut",
+                TimedOut => "no answer in time (a firewall may drop the connection)",
+                HostUnreachable | NetworkUnreachable => "no route to that address (check the network)",
+                AddrNotAvailable => "that address is not available from this machine",
+                _ => return Some(io.to_string()),
+            };
+            return Some(text.into());
+        }
+        let msg = inner.to_string();
+        if msg.contains("dns error") || msg.contains("failed to lookup address") {
+            return Some("the server's name could not be found (check its spelling, or use its IP address)".into());
+        }
+        src = inner.source();
+    }
+    None
+}
+
 impl ApiClient {
     /// A client of `https://authority` (`host:port`, IPv6 in brackets).
     ///
@@ -137,9 +165,9 @@ impl ApiClient {
         r
     }
 
-    /// Maps a transport error.
+    /// Maps a transport error to plain words.
     pub fn transport_error(&self, e: &reqwest::Error) -> RequestError {
-        let detail = describe(e);
+        let detail = plain(e).unwrap_or_else(|| describe(e));
         if detail.contains("identity changed") {
             RequestError::IdentityMismatch {
                 address: self.authority.clone(),

@@ -35,9 +35,17 @@ pub struct DiscoveredServer {
 }
 
 impl DiscoveredServer {
-    /// The address to connect to: the first IPv4, else the first IPv6, as `host:port`.
+    /// The address to connect to, as `host:port`: IPv4 first, then routable IPv6; an IPv6
+    /// link-local address (unusable without its interface) only when there is nothing else.
     pub fn authority(&self) -> Option<String> {
-        self.addresses.first().map(|a| match a {
+        let link_local = |a: &IpAddr| matches!(a, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80);
+        let best = self
+            .addresses
+            .iter()
+            .find(|a| a.is_ipv4())
+            .or_else(|| self.addresses.iter().find(|a| !link_local(a)))
+            .or_else(|| self.addresses.first());
+        best.map(|a| match a {
             IpAddr::V4(v4) => format!("{v4}:{}", self.port),
             IpAddr::V6(v6) => format!("[{v6}]:{}", self.port),
         })

@@ -1,0 +1,4 @@
+Case of 
+	: (Form event code=On Load)
+		Form.orders:=ds.Orders.all().orderBy("ID desc")
+End case 
