@@ -27,19 +27,48 @@ pub struct DemoArgs {
 
 /// The demo project, embedded in the program.
 const FILES: &[(&str, &str)] = &[
-    ("Project/DemoShop.4DProject", include_str!("../../resources/demo/DemoShop/Project/DemoShop.4DProject")),
-    ("Project/Sources/settings.4DSettings", include_str!("../../resources/demo/DemoShop/Project/Sources/settings.4DSettings")),
-    ("Project/Sources/catalog.4DCatalog", include_str!("../../resources/demo/DemoShop/Project/Sources/catalog.4DCatalog")),
-    ("Project/Sources/Methods/NewOrder.4dm", include_str!("../../resources/demo/DemoShop/Project/Sources/Methods/NewOrder.4dm")),
-    ("Project/Sources/Methods/UnpaidTotal.4dm", include_str!("../../resources/demo/DemoShop/Project/Sources/Methods/UnpaidTotal.4dm")),
-    ("Project/Sources/Methods/Greeting.4dm", include_str!("../../resources/demo/DemoShop/Project/Sources/Methods/Greeting.4dm")),
-    ("Project/Sources/Classes/Invoice.4dm", include_str!("../../resources/demo/DemoShop/Project/Sources/Classes/Invoice.4dm")),
+    (
+        "Project/DemoShop.4DProject",
+        include_str!("../../resources/demo/DemoShop/Project/DemoShop.4DProject"),
+    ),
+    (
+        "Project/Sources/settings.4DSettings",
+        include_str!("../../resources/demo/DemoShop/Project/Sources/settings.4DSettings"),
+    ),
+    (
+        "Project/Sources/catalog.4DCatalog",
+        include_str!("../../resources/demo/DemoShop/Project/Sources/catalog.4DCatalog"),
+    ),
+    (
+        "Project/Sources/Methods/NewOrder.4dm",
+        include_str!("../../resources/demo/DemoShop/Project/Sources/Methods/NewOrder.4dm"),
+    ),
+    (
+        "Project/Sources/Methods/UnpaidTotal.4dm",
+        include_str!("../../resources/demo/DemoShop/Project/Sources/Methods/UnpaidTotal.4dm"),
+    ),
+    (
+        "Project/Sources/Methods/Greeting.4dm",
+        include_str!("../../resources/demo/DemoShop/Project/Sources/Methods/Greeting.4dm"),
+    ),
+    (
+        "Project/Sources/Classes/Invoice.4dm",
+        include_str!("../../resources/demo/DemoShop/Project/Sources/Classes/Invoice.4dm"),
+    ),
     (
         "Project/Sources/DatabaseMethods/onServerOpenConnection.4dm",
-        include_str!("../../resources/demo/DemoShop/Project/Sources/DatabaseMethods/onServerOpenConnection.4dm"),
+        include_str!(
+            "../../resources/demo/DemoShop/Project/Sources/DatabaseMethods/onServerOpenConnection.4dm"
+        ),
     ),
-    ("Project/Sources/Forms/Orders/form.4DForm", include_str!("../../resources/demo/DemoShop/Project/Sources/Forms/Orders/form.4DForm")),
-    ("Project/Sources/Forms/Orders/method.4dm", include_str!("../../resources/demo/DemoShop/Project/Sources/Forms/Orders/method.4dm")),
+    (
+        "Project/Sources/Forms/Orders/form.4DForm",
+        include_str!("../../resources/demo/DemoShop/Project/Sources/Forms/Orders/form.4DForm"),
+    ),
+    (
+        "Project/Sources/Forms/Orders/method.4dm",
+        include_str!("../../resources/demo/DemoShop/Project/Sources/Forms/Orders/method.4dm"),
+    ),
 ];
 
 /// Writes the demo project under `dir` (kept between runs unless `reset`).
@@ -54,7 +83,8 @@ pub fn install(dir: &Path, reset: bool) -> anyhow::Result<PathBuf> {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            std::fs::write(&path, content).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(&path, content)
+                .with_context(|| format!("cannot write {}", path.display()))?;
         }
     }
     Ok(root)
@@ -73,7 +103,10 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     };
     let server_env = env.clone();
     let server_thread = std::thread::spawn(move || {
-        let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
             Ok(r) => r,
             Err(e) => {
                 let _ = ready_tx.send(Err(e.into()));

@@ -91,7 +91,9 @@ fn describe(e: &reqwest::Error) -> String {
 /// The cause of a transport error in plain words, when it is a common one.
 fn plain(e: &reqwest::Error) -> Option<String> {
     if e.is_timeout() {
-        return Some("no answer in time (the server may be down, or a firewall drops the connection)".into());
+        return Some(
+            "no answer in time (the server may be down, or a firewall drops the connection)".into(),
+        );
     }
     let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(inner) = src {
@@ -99,9 +101,13 @@ fn plain(e: &reqwest::Error) -> Option<String> {
             use std::io::ErrorKind::*;
             let text = match io.kind() {
                 ConnectionRefused => "nothing is listening on that port",
-                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => "the connection was cut",
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
+                    "the connection was cut"
+                }
                 TimedOut => "no answer in time (a firewall may drop the connection)",
-                HostUnreachable | NetworkUnreachable => "no route to that address (check the network)",
+                HostUnreachable | NetworkUnreachable => {
+                    "no route to that address (check the network)"
+                }
                 AddrNotAvailable => "that address is not available from this machine",
                 _ => return Some(io.to_string()),
             };
@@ -109,7 +115,10 @@ fn plain(e: &reqwest::Error) -> Option<String> {
         }
         let msg = inner.to_string();
         if msg.contains("dns error") || msg.contains("failed to lookup address") {
-            return Some("the server's name could not be found (check its spelling, or use its IP address)".into());
+            return Some(
+                "the server's name could not be found (check its spelling, or use its IP address)"
+                    .into(),
+            );
         }
         src = inner.source();
     }

@@ -38,7 +38,8 @@ impl DiscoveredServer {
     /// The address to connect to, as `host:port`: IPv4 first, then routable IPv6; an IPv6
     /// link-local address (unusable without its interface) only when there is nothing else.
     pub fn authority(&self) -> Option<String> {
-        let link_local = |a: &IpAddr| matches!(a, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80);
+        let link_local =
+            |a: &IpAddr| matches!(a, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80);
         let best = self
             .addresses
             .iter()
