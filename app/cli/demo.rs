@@ -101,7 +101,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         publish: !args.no_publish,
         ..ServerConfig::default()
     };
-    let server_env = env.clone();
+    let server_env = env;
     let server_thread = std::thread::spawn(move || {
         let runtime = match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
