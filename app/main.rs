@@ -3,6 +3,7 @@
 
 mod cli;
 mod gui;
+mod merged;
 
 use std::process::ExitCode;
 
@@ -23,17 +24,102 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        None => match gui::run(gui::Launch {
-            link: args.file,
-            auto: None,
-        }) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("error: {err:#}");
-                ExitCode::FAILURE
+        None => {
+            let result = if args.file.is_none() {
+                run_merged(args.choose, args.headless)
+            } else {
+                None
+            };
+            let result = result.unwrap_or_else(|| {
+                gui::run(gui::Launch {
+                    link: args.file,
+                    ..gui::Launch::default()
+                })
+                .map(|()| ExitCode::SUCCESS)
+            });
+            match result {
+                Ok(code) => code,
+                Err(err) => {
+                    eprintln!("error: {err:#}");
+                    ExitCode::FAILURE
+                }
             }
-        },
+        }
     }
+}
+
+/// A merged application started with no argument: the server serves its project; the client
+/// connects straight to its server (the connection window with `--choose`).
+fn run_merged(choose: bool, headless: bool) -> Option<anyhow::Result<ExitCode>> {
+    let merged = match merged::detect() {
+        Ok(Some(m)) => m,
+        Ok(None) => return None,
+        Err(message) => return Some(Err(anyhow::anyhow!(message))),
+    };
+    Some((|| {
+        let env = remote4d_core::environment::Environment::from_system()?;
+        match merged {
+            merged::Merged::Server { name, project, dir } => {
+                eprintln!("{name}: serving its project");
+                let config = dir.join("server.toml");
+                cli::serve::run(cli::serve::ServeArgs {
+                    project,
+                    port: None,
+                    config: config.is_file().then_some(config),
+                    no_publish: false,
+                    bind: Vec::new(),
+                    no_watch: false,
+                    data_dir: None,
+                })
+            }
+            merged::Merged::Client {
+                name,
+                link,
+                selection_allowed,
+            } => {
+                let last_file = merged::last_server_file(&env, &name);
+                let last = remote4d_core::link::Link::read(&last_file).ok();
+                if choose {
+                    return gui::run(gui::Launch::default()).map(|()| ExitCode::SUCCESS);
+                }
+                // As 4D: the application's link first, then the last server reached. The last
+                // connection pins the identity and the server id (so that a second server
+                // publishing the same name is never joined silently).
+                let link = Box::new(merged::pin(*link, last.as_ref()));
+                if headless {
+                    let fallbacks: Vec<_> = last.clone().into_iter().collect();
+                    let link = *link;
+                    let mut opts = remote4d_core::client::ConnectOptions::new(
+                        remote4d_core::client::Target::Link(Box::new(link.clone())),
+                        env,
+                    );
+                    opts.display_name = Some(name);
+                    opts.trust_new = link.remote4d_fingerprint.is_none();
+                    // An application built for end users: the server's build, never development mode.
+                    opts.force_remote = true;
+                    return cli::connect::run_with(
+                        opts,
+                        None,
+                        false,
+                        false,
+                        &fallbacks,
+                        Some(last_file),
+                    );
+                }
+                gui::run(gui::Launch {
+                    merged: Some(gui::MergedClient {
+                        name,
+                        link,
+                        last_server: last.map(Box::new),
+                        last_server_file: last_file,
+                        selection_allowed,
+                    }),
+                    ..gui::Launch::default()
+                })
+                .map(|()| ExitCode::SUCCESS)
+            }
+        }
+    })())
 }
 
 fn init_logging(verbose: u8) {

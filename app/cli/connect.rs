@@ -146,7 +146,20 @@ pub fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
     opts.allow_offline = args.offline_ok;
     opts.force_remote = args.remote;
     opts.display_name = args.name.clone();
-    let json = args.json;
+    run_with(opts, args.answer.clone(), args.follow, args.json, &[], None)
+}
+
+/// Connects with `opts`, asking in the terminal what the server asks; on failure tries the
+/// `fallbacks` in turn (a merged client's last server); saves the successful link to `save_link`.
+pub fn run_with(
+    mut opts: ConnectOptions,
+    answer: Option<String>,
+    follow: bool,
+    json: bool,
+    fallbacks: &[Link],
+    save_link: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let mut fallbacks: Vec<Link> = fallbacks.to_vec();
     let progress = move |p: Progress| {
         if json {
             eprintln!("{}", serde_json::to_string(&p).unwrap_or_default());
@@ -159,7 +172,7 @@ pub fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     runtime.block_on(async move {
         let mut challenge_id: Option<String> = None;
-        let mut answer = args.answer.clone();
+        let mut answer = answer;
         let connection = loop {
             if let (Some(id), Some(a)) = (&challenge_id, &answer) {
                 opts.challenge = Some(ChallengeAnswer {
@@ -199,6 +212,11 @@ pub fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
                     }
                     opts.password = ask("Password:");
                 }
+                Err(e) if !fallbacks.is_empty() && !matches!(e, ConnectError::IdentityChanged { .. }) => {
+                    eprintln!("error: {e}\ntrying the last server reached…");
+                    let next = fallbacks.remove(0);
+                    opts.target = Target::Link(Box::new(next));
+                }
                 Err(e) => {
                     eprintln!("error: {e}");
                     let code = match e {
@@ -213,8 +231,16 @@ pub fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
             }
         };
         report(&connection);
+        if let Some(path) = &save_link {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            if let Err(e) = connection.link.write(path) {
+                eprintln!("note: could not remember this server: {e}");
+            }
+        }
         println!("{}", connection.project_root.display());
-        if args.follow {
+        if follow {
             follow_session(&connection).await;
         }
         connection.close().await;

@@ -150,11 +150,11 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let port = ready_rx.recv().context("the demo server did not start")??;
     eprintln!("demo server on port {port}; opening the app");
     let result = gui::run(gui::Launch {
-        link: None,
         auto: Some(gui::AutoConnect {
             address: format!("127.0.0.1:{port}"),
             project: "Demo Shop".into(),
         }),
+        ..gui::Launch::default()
     });
     let _ = stop_tx.send(());
     let _ = server_thread.join();

@@ -3,13 +3,14 @@
 mod admin;
 mod archive;
 mod browse;
-mod connect;
+mod build_app;
+pub mod connect;
 mod demo;
 mod link;
 mod output;
 mod project;
 mod recent;
-mod serve;
+pub mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +26,12 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     /// A .4DLink shortcut file to open (what a double-click runs).
     pub file: Option<PathBuf>,
+    /// Merged client: open the connection window instead of connecting to its server.
+    #[arg(long)]
+    pub choose: bool,
+    /// Merged client: connect without a window (print the phases and the project folder).
+    #[arg(long)]
+    pub headless: bool,
     /// More log output (-v info, -vv debug). REMOTE4D_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -59,6 +66,9 @@ pub enum Command {
     Connect(connect::ConnectArgs),
     /// Start a local server on the demo project and open the app connected to it.
     Demo(demo::DemoArgs),
+    /// Build a merged client or server application from this executable.
+    #[command(subcommand)]
+    Build(build_app::BuildCommand),
 }
 
 /// Runs a command; the exit code says how it went.
@@ -74,5 +84,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Browse(a) => browse::run(&a),
         Command::Connect(a) => connect::run(a),
         Command::Demo(a) => demo::run(&a),
+        Command::Build(c) => build_app::run(c),
     }
 }

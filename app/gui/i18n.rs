@@ -91,6 +91,7 @@ pub struct Strings {
     pub log_in: &'static str,
     pub send: &'static str,
     pub connect_anyway: &'static str,
+    pub select: &'static str,
 }
 
 /// English.
@@ -183,6 +184,7 @@ pub const EN: Strings = Strings {
     log_in: "Log in",
     send: "Send",
     connect_anyway: "Connect",
+    select: "Select…",
 };
 
 /// French.
@@ -275,6 +277,7 @@ pub const FR: Strings = Strings {
     log_in: "Se connecter",
     send: "Envoyer",
     connect_anyway: "Se connecter",
+    select: "Choisir…",
 };
 
 /// The strings for the system locale (`LC_ALL`, `LC_MESSAGES`, `LANG`; French for `fr*`).

@@ -35,6 +35,23 @@ pub struct Launch {
     pub link: Option<PathBuf>,
     /// Connect to this address at once (`remote4d demo`), trusting its identity.
     pub auto: Option<AutoConnect>,
+    /// A merged client: connect to its server at once.
+    pub merged: Option<MergedClient>,
+}
+
+/// A merged client's server (see `merged.rs`).
+#[derive(Debug, Clone)]
+pub struct MergedClient {
+    /// Application name.
+    pub name: String,
+    /// Its server's link.
+    pub link: Box<Link>,
+    /// The last server it reached, tried when the link fails (4D's `lastServer.xml`).
+    pub last_server: Option<Box<Link>>,
+    /// Where the last server is remembered.
+    pub last_server_file: PathBuf,
+    /// "Select…" is offered when both fail.
+    pub selection_allowed: bool,
 }
 
 /// An immediate connection (the demo's own server).
@@ -105,6 +122,7 @@ pub struct App {
     conn: Option<ConnHandle>,
     session: Option<SessionKey>,
     window: Option<window::Id>,
+    merged: Option<MergedClient>,
 }
 
 /// Keyboard shortcuts.
@@ -197,9 +215,17 @@ impl App {
             conn: None,
             session: None,
             window: None,
+            merged: launch.merged.clone(),
         };
         let mut tasks = vec![load.map(Message::Connect)];
-        if let Some(path) = launch.link {
+        if let Some(m) = launch.merged {
+            let mut opts = app.options(client::Target::Link(m.link.clone()));
+            opts.trust_new = m.link.remote4d_fingerprint.is_none();
+            opts.display_name = Some(m.name.clone());
+            // An application built for end users: the server's build, never development mode.
+            opts.force_remote = true;
+            tasks.push(app.start(opts, m.name));
+        } else if let Some(path) = launch.link {
             tasks.push(app.open_link_file(&path));
         } else if let Some(auto) = launch.auto {
             if let Ok(address) = ServerPath::parse(&auto.address) {
@@ -258,6 +284,7 @@ impl App {
                 self.dialog = Some(Dialog::Error(dialog::error::ErrorDialog {
                     message: format!("{}: {e}", path.display()),
                     offline: false,
+                    select: false,
                 }));
                 Task::none()
             }
@@ -330,6 +357,17 @@ impl App {
     }
 
     fn connected(&mut self, handle: ConnHandle) -> Task<Message> {
+        if let Some(m) = &self.merged {
+            let file = m.last_server_file.clone();
+            handle.with(|c| {
+                if let Some(dir) = file.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                if let Err(err) = c.link.write(&file) {
+                    tracing::warn!(%err, "could not remember the last server");
+                }
+            });
+        }
         let Some(view) = handle.with(|c| {
             let mut v = project::ProjectView::new(
                 c.name.clone(),
@@ -432,9 +470,22 @@ impl App {
                 }));
             }
             Outcome::Failed { message, offline } => {
+                // A merged client tries the last server it reached before giving up.
+                if let Some(last) = self.merged.as_mut().and_then(|m| m.last_server.take()) {
+                    let label = self
+                        .attempt
+                        .as_ref()
+                        .map(|a| a.label.clone())
+                        .unwrap_or_default();
+                    let mut opts = self.options(client::Target::Link(last));
+                    opts.force_remote = true;
+                    return self.start(opts, label);
+                }
+                let select = self.merged.as_ref().is_some_and(|m| m.selection_allowed);
                 self.dialog = Some(Dialog::Error(dialog::error::ErrorDialog {
                     message,
                     offline,
+                    select,
                 }));
             }
         }
@@ -445,7 +496,20 @@ impl App {
     fn on_dialog(&mut self, event: dialog::Event) -> Task<Message> {
         let dialog = self.dialog.take();
         match event {
+            // A merged client without server selection has nothing else to offer.
+            dialog::Event::Cancelled
+                if self.conn.is_none()
+                    && self.merged.as_ref().is_some_and(|m| !m.selection_allowed)
+                    && matches!(dialog, Some(Dialog::Error(_))) =>
+            {
+                self.quit()
+            }
             dialog::Event::Cancelled => Task::none(),
+            dialog::Event::Select => {
+                self.merged = None;
+                self.screen = Screen::Connect;
+                Task::none()
+            }
             dialog::Event::Trust => self.retry(|o| o.trust_new = true),
             dialog::Event::AcceptChanged => self.retry(|o| o.accept_changed_identity = true),
             dialog::Event::Login {
@@ -574,6 +638,7 @@ impl App {
                             self.dialog = Some(Dialog::Error(dialog::error::ErrorDialog {
                                 message: format!("{program}: {e}"),
                                 offline: false,
+                                select: false,
                             }));
                         }
                         Task::none()

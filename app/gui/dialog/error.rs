@@ -13,6 +13,8 @@ pub struct ErrorDialog {
     pub message: String,
     /// The last good version may be opened offline.
     pub offline: bool,
+    /// Offer "Select…" (the connection window) — merged clients that allow it.
+    pub select: bool,
 }
 
 /// Messages of the error dialog.
@@ -22,6 +24,8 @@ pub enum Message {
     Close,
     /// Open the offline copy.
     Offline,
+    /// Choose another server.
+    Select,
 }
 
 impl ErrorDialog {
@@ -30,6 +34,7 @@ impl ErrorDialog {
         Some(match message {
             Message::Close => Event::Cancelled,
             Message::Offline => Event::OpenOffline,
+            Message::Select => Event::Select,
         })
     }
 
@@ -40,6 +45,13 @@ impl ErrorDialog {
             buttons = buttons.push(
                 button(text(tr.open_offline))
                     .on_press(Message::Offline)
+                    .style(button::secondary),
+            );
+        }
+        if self.select {
+            buttons = buttons.push(
+                button(text(tr.select))
+                    .on_press(Message::Select)
                     .style(button::secondary),
             );
         }

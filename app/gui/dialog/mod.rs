@@ -65,6 +65,8 @@ pub enum Event {
     Answer(String),
     /// Open the offline copy.
     OpenOffline,
+    /// Choose another server (merged clients that allow it).
+    Select,
 }
 
 impl Dialog {

@@ -1,0 +1,211 @@
+//! `remote4d build client|server`: assemble merged applications from this executable.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use remote4d_core::archive::is_excluded;
+use remote4d_core::link::{Link, LinkKind};
+use remote4d_core::project::Location;
+
+use crate::merged::{AppManifest, LINK_NAME, MANIFEST, SERVER_DATABASE};
+
+/// What to build.
+#[derive(Debug, Subcommand)]
+pub enum BuildCommand {
+    /// A merged client: connects straight to the server of a .4DLink.
+    Client {
+        /// The server's link (address and publication name).
+        #[arg(long)]
+        link: PathBuf,
+        /// Where to put the application folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Application name (default: the project's name + "Client").
+        #[arg(long)]
+        name: Option<String>,
+        /// A custom name for the client's cache folder (cache_folder_name).
+        #[arg(long)]
+        cache_folder_name: Option<String>,
+        /// Offer "Select…" (the connection window) when the server cannot be reached.
+        #[arg(long)]
+        allow_server_selection: bool,
+        /// An icon file to put beside the application.
+        #[arg(long)]
+        icon: Option<PathBuf>,
+    },
+    /// A merged server: serves its own copy of a project.
+    Server {
+        /// The project: its folder, Project/ folder or .4DProject file.
+        #[arg(long)]
+        project: PathBuf,
+        /// Where to put the application folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Application name (default: the project's name + "Server").
+        #[arg(long)]
+        name: Option<String>,
+        /// An icon file to put beside the application.
+        #[arg(long)]
+        icon: Option<PathBuf>,
+    },
+}
+
+fn exe_name(name: &str) -> String {
+    if cfg!(windows) {
+        format!("{name}.exe")
+    } else {
+        name.to_owned()
+    }
+}
+
+fn copy_self(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let me = std::env::current_exe().context("cannot find the running executable")?;
+    let target = dir.join(exe_name(name));
+    std::fs::copy(&me, &target)
+        .with_context(|| format!("cannot copy the executable to {}", target.display()))?;
+    Ok(target)
+}
+
+fn copy_tree(from: &Path, to: &Path, rel: &str) -> anyhow::Result<u64> {
+    let mut files = 0;
+    std::fs::create_dir_all(to)?;
+    for entry in
+        std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?
+    {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let child_rel = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        if is_excluded(&child_rel)
+            || child_rel == "Data"
+            || child_rel.starts_with(".remote4d-proof")
+        {
+            continue;
+        }
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            files += copy_tree(&entry.path(), &to.join(&name), &child_rel)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), to.join(&name))?;
+            files += 1;
+        }
+    }
+    Ok(files)
+}
+
+fn prepare(out: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let dir = out.join(name);
+    if dir.exists() {
+        bail!(
+            "{} already exists; remove it or choose another --out",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn write_manifest(dir: &Path, manifest: &AppManifest) -> anyhow::Result<()> {
+    std::fs::write(dir.join(MANIFEST), toml::to_string(manifest)?)?;
+    Ok(())
+}
+
+pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        BuildCommand::Client {
+            link,
+            out,
+            name,
+            cache_folder_name,
+            allow_server_selection,
+            icon,
+        } => {
+            let mut l = Link::read(&link)?;
+            if l.kind() != LinkKind::Remote {
+                bail!(
+                    "{} is a local shortcut; a merged client needs a remote one (is_remote=\"true\")",
+                    link.display()
+                );
+            }
+            if cache_folder_name.is_some() {
+                l.cache_folder_name = cache_folder_name;
+            }
+            let project = l.server_database_name.clone().unwrap_or_default();
+            let name = name.unwrap_or_else(|| format!("{project}Client"));
+            let dir = prepare(&out, &name)?;
+            let exe = copy_self(&dir, &name)?;
+            l.write(&dir.join(LINK_NAME))?;
+            write_manifest(
+                &dir,
+                &AppManifest {
+                    name: name.clone(),
+                    server_selection_allowed: allow_server_selection,
+                    version: env!("CARGO_PKG_VERSION").into(),
+                },
+            )?;
+            if let Some(icon) = icon {
+                std::fs::copy(
+                    &icon,
+                    dir.join(format!(
+                        "{name}.{}",
+                        icon.extension().and_then(|e| e.to_str()).unwrap_or("png")
+                    )),
+                )?;
+            }
+            println!("{}", exe.display());
+            eprintln!(
+                "merged client \"{name}\" for \"{project}\" at {}: double-click it to connect",
+                l.address()
+            );
+        }
+        BuildCommand::Server {
+            project,
+            out,
+            name,
+            icon,
+        } => {
+            let location = Location::find(&project)?;
+            let project_name = location.name();
+            let name = name.unwrap_or_else(|| format!("{project_name}Server"));
+            let dir = prepare(&out, &name)?;
+            let exe = copy_self(&dir, &name)?;
+            let root_name = location
+                .root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or(project_name.clone());
+            let files = copy_tree(
+                &location.root,
+                &dir.join(SERVER_DATABASE).join(root_name),
+                "",
+            )?;
+            write_manifest(
+                &dir,
+                &AppManifest {
+                    name: name.clone(),
+                    server_selection_allowed: false,
+                    version: env!("CARGO_PKG_VERSION").into(),
+                },
+            )?;
+            if let Some(icon) = icon {
+                std::fs::copy(
+                    &icon,
+                    dir.join(format!(
+                        "{name}.{}",
+                        icon.extension().and_then(|e| e.to_str()).unwrap_or("png")
+                    )),
+                )?;
+            }
+            println!("{}", exe.display());
+            eprintln!(
+                "merged server \"{name}\" with {files} files of \"{project_name}\": start it with no argument"
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,178 @@
+//! Merged client and server applications (4D's "Build Application"): an application built for
+//! one project, started by a double-click with nothing to choose.
+//!
+//! Beside the executable (or in `Database/`, or `../Resources/` in a macOS bundle):
+//! - a merged **client** has `EnginedServer.4DLink` (or a link embedded at build time);
+//! - a merged **server** has `Server Database/<Project>/`;
+//! - both have `remote4d-app.toml` (name, options) written by `remote4d build`.
+
+use std::path::{Path, PathBuf};
+
+use remote4d_core::environment::Environment;
+use remote4d_core::link::Link;
+use serde::{Deserialize, Serialize};
+
+/// The file describing a merged application.
+pub const MANIFEST: &str = "remote4d-app.toml";
+
+/// The server link's file name, as 4D's.
+pub const LINK_NAME: &str = "EnginedServer.4DLink";
+
+/// The merged server's project folder, as 4D's.
+pub const SERVER_DATABASE: &str = "Server Database";
+
+/// What `remote4d build` writes beside a merged application.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppManifest {
+    /// The application's name.
+    pub name: String,
+    /// The merged client offers "Select…" (the connection window) when its server cannot be reached.
+    pub server_selection_allowed: bool,
+    /// Versions of clients the merged server accepts (informational here).
+    pub version: String,
+}
+
+/// A merged application found beside the executable.
+#[derive(Debug, Clone)]
+pub enum Merged {
+    /// A client with its server's link.
+    Client {
+        /// Application name.
+        name: String,
+        /// The link.
+        link: Box<Link>,
+        /// "Select…" allowed on failure.
+        selection_allowed: bool,
+    },
+    /// A server with its project.
+    Server {
+        /// Application name.
+        name: String,
+        /// The project folder.
+        project: PathBuf,
+        /// The application folder (for an optional `server.toml`).
+        dir: PathBuf,
+    },
+}
+
+#[cfg(remote4d_embedded_link)]
+const EMBEDDED_LINK: Option<&str> = Some(include_str!(env!("REMOTE4D_EMBEDDED_LINK_PATH")));
+#[cfg(not(remote4d_embedded_link))]
+const EMBEDDED_LINK: Option<&str> = None;
+
+fn find_case_insensitive(dir: &Path, name: &str) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case(name))
+        })
+}
+
+/// Looks for a merged application beside the running executable.
+///
+/// # Errors
+/// A message naming the file when a link is there but unreadable (the app must not fall back
+/// silently to another server).
+pub fn detect() -> Result<Option<Merged>, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    detect_in(&dir)
+}
+
+/// [`detect`] for an application folder.
+///
+/// # Errors
+/// As [`detect`].
+pub fn detect_in(dir: &Path) -> Result<Option<Merged>, String> {
+    let manifest: AppManifest = std::fs::read_to_string(dir.join(MANIFEST))
+        .ok()
+        .and_then(|t| toml::from_str(&t).ok())
+        .unwrap_or_default();
+    let server_db = dir.join(SERVER_DATABASE);
+    if server_db.is_dir() {
+        let project = std::fs::read_dir(&server_db)
+            .map_err(|e| format!("{}: {e}", server_db.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.join("Project").is_dir())
+            .ok_or_else(|| format!("{} holds no 4D project folder", server_db.display()))?;
+        let name = if manifest.name.is_empty() {
+            "Server".to_owned()
+        } else {
+            manifest.name
+        };
+        return Ok(Some(Merged::Server {
+            name,
+            project,
+            dir: dir.to_path_buf(),
+        }));
+    }
+    let candidates = [
+        dir.to_path_buf(),
+        dir.join("Database"),
+        dir.join("../Resources"),
+        dir.join("../Database"),
+    ];
+    let file = candidates
+        .iter()
+        .find_map(|d| find_case_insensitive(d, LINK_NAME));
+    let link = match (file, EMBEDDED_LINK) {
+        (Some(path), _) => Link::read(&path).map_err(|e| {
+            format!(
+                "this application's server link {} is damaged ({e}); reinstall the application or ask its administrator",
+                path.display()
+            )
+        })?,
+        (None, Some(text)) => Link::parse(text.as_bytes()).map_err(|e| format!("the embedded server link is damaged: {e}"))?,
+        (None, None) => return Ok(None),
+    };
+    let name = if manifest.name.is_empty() {
+        link.server_database_name
+            .clone()
+            .unwrap_or_else(|| "Client".into())
+    } else {
+        manifest.name
+    };
+    Ok(Some(Merged::Client {
+        name,
+        link: Box::new(link),
+        selection_allowed: manifest.server_selection_allowed,
+    }))
+}
+
+/// Where a merged client remembers the last server it reached (4D's `lastServer.xml`).
+pub fn last_server_file(env: &Environment, name: &str) -> PathBuf {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    env.data_dir
+        .join("merged")
+        .join(safe)
+        .join("lastServer.4DLink")
+}
+
+/// The application's `link` with the identity pinned by the `last` connection to the same
+/// project (server id and fingerprint).
+pub fn pin(mut link: Link, last: Option<&Link>) -> Link {
+    if let Some(last) = last.filter(|l| l.server_database_name == link.server_database_name) {
+        if link.remote4d_server_id.is_none() {
+            link.remote4d_server_id.clone_from(&last.remote4d_server_id);
+        }
+        if link.remote4d_fingerprint.is_none() {
+            link.remote4d_fingerprint
+                .clone_from(&last.remote4d_fingerprint);
+        }
+    }
+    link
+}

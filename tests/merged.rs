@@ -1,0 +1,204 @@
+//! Merged applications: `remote4d build server|client` assemble them from this executable; the
+//! server started with no argument serves its project; the client reaches it with nothing to
+//! choose (headless here), remembers it, and falls back to it. In a private network namespace.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn remote4d(args: &[&str], home: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_remote4d"))
+        .args(args)
+        .env("REMOTE4D_HOME", home)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn write(root: &Path, rel: &str, content: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, content).unwrap();
+}
+
+/// Runs `script` with sh inside a new network namespace (loopback only).
+fn in_netns(script: &str) -> Output {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    let mut cmd = Command::new("unshare");
+    cmd.arg("--net");
+    if !root {
+        cmd.arg("--map-root-user");
+    }
+    cmd.args(["sh", "-c", &format!("ip link set lo up\n{script}")])
+        .output()
+        .expect("unshare")
+}
+
+#[test]
+fn build_run_and_connect_merged_applications() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let project = w.join("Shop");
+    write(&project, "Project/Shop.4DProject", "{}");
+    write(
+        &project,
+        "Project/Sources/Methods/hello.4dm",
+        "ALERT(\"hello\")\n",
+    );
+    write(&project, "Project/DerivedData/cache.json", "{}");
+    write(&project, "Data/data.4DD", "data");
+    let link = w.join("Shop.4DLink");
+    std::fs::write(&link, "<database_shortcut is_remote=\"true\" server_database_name=\"Shop\" server_path=\"127.0.0.1:19813\"/>").unwrap();
+    let home = w.join("builder");
+
+    let o = remote4d(
+        &[
+            "build",
+            "server",
+            "--project",
+            project.to_str().unwrap(),
+            "--out",
+            w.join("dist").to_str().unwrap(),
+        ],
+        &home,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let server_exe = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    assert!(
+        server_exe.ends_with("ShopServer/ShopServer"),
+        "{server_exe}"
+    );
+    let app = w.join("dist/ShopServer");
+    assert!(
+        app.join("Server Database/Shop/Project/Sources/Methods/hello.4dm")
+            .is_file()
+    );
+    assert!(
+        !app.join("Server Database/Shop/Data").exists(),
+        "the data file is not shipped"
+    );
+    assert!(
+        !app.join("Server Database/Shop/Project/DerivedData")
+            .exists()
+    );
+    assert!(app.join("remote4d-app.toml").is_file());
+
+    let o = remote4d(
+        &[
+            "build",
+            "client",
+            "--link",
+            link.to_str().unwrap(),
+            "--out",
+            w.join("dist").to_str().unwrap(),
+        ],
+        &home,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let client_exe = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    let client_dir = w.join("dist/ShopClient");
+    assert!(client_dir.join("EnginedServer.4DLink").is_file());
+    // Building over an existing application is refused.
+    let o = remote4d(
+        &[
+            "build",
+            "client",
+            "--link",
+            link.to_str().unwrap(),
+            "--out",
+            w.join("dist").to_str().unwrap(),
+        ],
+        &home,
+    );
+    assert!(!o.status.success() && text(&o).contains("already exists"));
+
+    let script = format!(
+        r#"
+REMOTE4D_HOME={w}/srv "{server}" > {w}/server.log 2>&1 &
+server=$!
+for i in $(seq 100); do
+  REMOTE4D_HOME={w}/cli "{client}" --headless > {w}/first.out 2> {w}/first.err && break
+  sleep 0.2
+done
+echo "first: $?"
+REMOTE4D_HOME={w}/cli "{client}" --headless > {w}/second.out 2> {w}/second.err
+echo "second: $?"
+# The embedded link breaks: the last server reached is used.
+sed -i 's/19813/19999/' "{dir}/EnginedServer.4DLink"
+REMOTE4D_HOME={w}/cli "{client}" --headless > {w}/fallback.out 2> {w}/fallback.err
+echo "fallback: $?"
+kill $server; wait $server
+# The server is gone: a clear error.
+REMOTE4D_HOME={w}/cli "{client}" --headless > {w}/down.out 2> {w}/down.err
+echo "down: $?"
+"#,
+        w = w.display(),
+        server = server_exe,
+        client = client_exe,
+        dir = client_dir.display(),
+    );
+    let o = in_netns(&script);
+    let out = text(&o);
+    let read = |f: &str| std::fs::read_to_string(w.join(f)).unwrap_or_default();
+    assert!(
+        out.contains("first: 0"),
+        "{out}\n{}\n{}",
+        read("first.err"),
+        read("server.log")
+    );
+    let folder = read("first.out").trim().to_owned();
+    assert_eq!(
+        std::fs::read_to_string(Path::new(&folder).join("Project/Sources/Methods/hello.4dm"))
+            .unwrap(),
+        "ALERT(\"hello\")\n"
+    );
+    assert!(
+        read("first.err").contains("connected to \"ShopClient\" at 127.0.0.1:19813: remote"),
+        "{}",
+        read("first.err")
+    );
+    assert!(out.contains("second: 0"), "{out}\n{}", read("second.err"));
+    assert!(
+        out.contains("fallback: 0"),
+        "{out}\n{}",
+        read("fallback.err")
+    );
+    assert!(
+        read("fallback.err").contains("trying the last server reached"),
+        "{}",
+        read("fallback.err")
+    );
+    assert!(out.contains("down: 1"), "{out}\n{}", read("down.err"));
+    assert!(
+        read("down.err").contains("nothing is listening on that port"),
+        "{}",
+        read("down.err")
+    );
+
+    // A damaged link: a clear message, nothing else.
+    std::fs::write(
+        client_dir.join("EnginedServer.4DLink"),
+        "<database_shortcut is_remote=\"maybe\"",
+    )
+    .unwrap();
+    let o = Command::new(&client_exe)
+        .arg("--headless")
+        .env("REMOTE4D_HOME", w.join("cli"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("server link") && text(&o).contains("damaged"),
+        "{}",
+        text(&o)
+    );
+}
