@@ -87,7 +87,7 @@ fn run_merged(choose: bool, headless: bool) -> Option<anyhow::Result<ExitCode>> 
                 // publishing the same name is never joined silently).
                 let link = Box::new(merged::pin(*link, last.as_ref()));
                 if headless {
-                    let fallbacks: Vec<_> = last.clone().into_iter().collect();
+                    let fallbacks: Vec<_> = last.into_iter().collect();
                     let link = *link;
                     let mut opts = remote4d_core::client::ConnectOptions::new(
                         remote4d_core::client::Target::Link(Box::new(link.clone())),
