@@ -97,6 +97,7 @@ fn run_merged(choose: bool, headless: bool) -> Option<anyhow::Result<ExitCode>> 
                     opts.trust_new = link.remote4d_fingerprint.is_none();
                     // An application built for end users: the server's build, never development mode.
                     opts.force_remote = true;
+                    // A merged client accepts its server's update, as 4D's do after the dialog.
                     return cli::connect::run_with(
                         opts,
                         None,
@@ -104,6 +105,7 @@ fn run_merged(choose: bool, headless: bool) -> Option<anyhow::Result<ExitCode>> 
                         false,
                         &fallbacks,
                         Some(last_file),
+                        true,
                     );
                 }
                 gui::run(gui::Launch {

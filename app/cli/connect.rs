@@ -63,6 +63,9 @@ pub struct ConnectArgs {
     /// Print progress as JSON lines on standard error.
     #[arg(long)]
     pub json: bool,
+    /// When the server requires a newer client: install the build it offers, then run again.
+    #[arg(long)]
+    pub accept_update: bool,
 }
 
 fn mb(n: u64) -> String {
@@ -146,7 +149,44 @@ pub fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
     opts.allow_offline = args.offline_ok;
     opts.force_remote = args.remote;
     opts.display_name = args.name.clone();
-    run_with(opts, args.answer.clone(), args.follow, args.json, &[], None)
+    run_with(
+        opts,
+        args.answer.clone(),
+        args.follow,
+        args.json,
+        &[],
+        None,
+        args.accept_update,
+    )
+}
+
+/// Installs the offered client build in place of this program, then runs it again with the same
+/// arguments (once: the new build is not offered an update again in the same run).
+async fn update_and_restart(
+    address: &str,
+    fingerprint: &str,
+    offer: &remote4d_core::protocol::UpdateOffer,
+) -> anyhow::Result<ExitCode> {
+    let exe = std::env::current_exe()?;
+    // Only from the server whose identity the connection checked.
+    let api = remote4d_core::client::ApiClient::new(address, Some(fingerprint))?;
+    eprintln!(
+        "installing Remote4D {} offered by the server…",
+        offer.version
+    );
+    let previous = remote4d_core::client::update::install(&api, offer, &exe).await?;
+    eprintln!(
+        "updated; the previous version is kept as {}",
+        previous.display()
+    );
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let status = std::process::Command::new(&exe)
+        .args(&args)
+        .env("REMOTE4D_UPDATED", "1")
+        .status()?;
+    Ok(ExitCode::from(
+        u8::try_from(status.code().unwrap_or(1)).unwrap_or(1),
+    ))
 }
 
 /// Connects with `opts`, asking in the terminal what the server asks; on failure tries the
@@ -158,6 +198,7 @@ pub fn run_with(
     json: bool,
     fallbacks: &[Link],
     save_link: Option<PathBuf>,
+    accept_update: bool,
 ) -> anyhow::Result<ExitCode> {
     let mut fallbacks: Vec<Link> = fallbacks.to_vec();
     let progress = move |p: Progress| {
@@ -211,6 +252,22 @@ pub fn run_with(
                         opts.user = ask("User:");
                     }
                     opts.password = ask("Password:");
+                }
+                Err(ConnectError::ClientVersion {
+                    message,
+                    offer: Some(offer),
+                    address,
+                    fingerprint,
+                }) if accept_update && std::env::var_os("REMOTE4D_UPDATED").is_none() => {
+                    eprintln!("{message}");
+                    return update_and_restart(&address, &fingerprint, &offer).await;
+                }
+                Err(ConnectError::ClientVersion { message, offer, .. }) => {
+                    eprintln!("error: {message}");
+                    if offer.is_some() {
+                        eprintln!("run again with --accept-update to install it (the current version is kept as a fallback)");
+                    }
+                    return Ok(ExitCode::from(3));
                 }
                 Err(e) if !fallbacks.is_empty() && !matches!(e, ConnectError::IdentityChanged { .. }) => {
                     eprintln!("error: {e}\ntrying the last server reached…");

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use reqwest::Method;
 
-use super::api::ApiClient;
+use super::api::{ApiClient, RequestError};
 use super::error::ConnectError;
 use super::trust::{TrustStore, Verdict};
 use super::{ConnectOptions, Connection, Fetched, Mode, Progress, Target, devmode, fetch, index};
@@ -238,6 +238,19 @@ pub async fn connect(
             return Err(ConnectError::Challenge {
                 id: c.id,
                 prompt: c.prompt,
+            });
+        }
+        Err(RequestError::Api(e)) if e.code == ErrorCode::ClientVersion => {
+            let offer = super::update::offer(&api)
+                .await
+                .ok()
+                .flatten()
+                .map(Box::new);
+            return Err(ConnectError::ClientVersion {
+                message: e.message,
+                offer,
+                address: authority,
+                fingerprint: seen,
             });
         }
         Err(e) => return Err(e.into()),

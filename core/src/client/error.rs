@@ -135,6 +135,18 @@ pub enum ConnectError {
         /// Details.
         detail: String,
     },
+    /// The server does not accept this client's version; maybe it offers a newer build.
+    #[error("{message}")]
+    ClientVersion {
+        /// The server's message.
+        message: String,
+        /// The build it offers.
+        offer: Option<Box<crate::protocol::UpdateOffer>>,
+        /// host:port of the server.
+        address: String,
+        /// Its trusted fingerprint: fetch the update only from it.
+        fingerprint: String,
+    },
     /// Development mode is not possible for this connection.
     #[error("development mode is not possible: {0}")]
     Development(String),
@@ -163,6 +175,7 @@ impl ConnectError {
             Self::Damaged { .. } => "damaged",
             Self::DiskFull { .. } => "disk_full",
             Self::Io { .. } => "io",
+            Self::ClientVersion { .. } => "client_version",
             Self::Development(_) => "development",
             Self::Api(_) => "api",
         }

@@ -16,6 +16,7 @@ mod index;
 pub mod session;
 pub mod tls;
 pub mod trust;
+pub mod update;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -5,6 +5,7 @@ mod devmode;
 mod error;
 mod event;
 mod session;
+mod update;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,7 @@ pub use session::{
     Challenge, ChallengeAnswer, HostType, OpenSession, OpenSessionResponse, ResumeSession,
     SessionInfo, SessionOpened, SessionState,
 };
+pub use update::{UpdateOffer, compare_versions, in_range};
 
 use crate::archive::{BuildReport, Method, Stamp};
 

@@ -59,6 +59,22 @@ pub struct ServerConfig {
     pub access: Vec<AccessRule>,
     /// Login throttling.
     pub login: LoginConfig,
+    /// The client versions accepted, and the newer client build offered.
+    pub client_update: Option<ClientUpdateConfig>,
+}
+
+/// Client versions (4D's `RangeVersMin`/`RangeVersMax`) and the build offered to older clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientUpdateConfig {
+    /// Oldest client version accepted.
+    pub min_version: Option<String>,
+    /// Newest client version accepted.
+    pub max_version: Option<String>,
+    /// Version of `build`.
+    pub version: String,
+    /// The client executable offered.
+    pub build: PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -78,6 +94,7 @@ impl Default for ServerConfig {
             hooks: HooksConfig::default(),
             access: Vec::new(),
             login: LoginConfig::default(),
+            client_update: None,
         }
     }
 }

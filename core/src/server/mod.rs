@@ -67,6 +67,7 @@ pub(crate) struct State {
     pub shutting_down: std::sync::atomic::AtomicBool,
     pub publisher: Mutex<Option<Publisher>>,
     pub dev: devmode::DevState,
+    pub update: Option<(crate::protocol::UpdateOffer, PathBuf)>,
 }
 
 impl State {
@@ -258,6 +259,28 @@ impl Server {
                     source,
                 }
             })?;
+        let update = match &config.client_update {
+            Some(u) => {
+                let build = u.build.clone();
+                let stamp =
+                    crate::archive::Stamp::of_file(&build).map_err(|source| ServerError::Io {
+                        path: build.clone(),
+                        source,
+                    })?;
+                let size = std::fs::metadata(&build).map(|m| m.len()).unwrap_or(0);
+                Some((
+                    crate::protocol::UpdateOffer {
+                        version: u.version.clone(),
+                        sha256: stamp.to_string(),
+                        size,
+                        min_version: u.min_version.clone(),
+                        max_version: u.max_version.clone(),
+                    },
+                    build,
+                ))
+            }
+            None => None,
+        };
         let (stop, _) = tokio_watch::channel(false);
         let hooks = Hooks {
             open: config.hooks.open_connection.clone(),
@@ -283,6 +306,7 @@ impl Server {
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             publisher: Mutex::new(None),
             dev: devmode::DevState::default(),
+            update,
             config,
         });
         let router = api::router(Arc::clone(&state));

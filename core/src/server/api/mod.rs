@@ -54,6 +54,8 @@ pub(super) fn router(state: Arc<State>) -> Router {
             "/api/v1/devmode/file",
             axum::routing::put(devmode::put_file).layer(DefaultBodyLimit::max(MAX_FILE)),
         )
+        .route("/api/v1/client/update", get(project::update_offer))
+        .route("/api/v1/client/update/binary", get(project::update_binary))
         .route("/api/v1/admin/sessions", get(admin::sessions))
         .route("/api/v1/admin/message", post(admin::message))
         .route("/api/v1/admin/drop", post(admin::drop_session))

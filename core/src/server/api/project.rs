@@ -117,7 +117,7 @@ fn parse_range(headers: &HeaderMap, len: u64) -> Result<Option<(u64, u64)>, ()> 
     Ok(Some(range))
 }
 
-async fn send_file(
+pub(super) async fn send_file(
     path: &std::path::Path,
     headers: &HeaderMap,
     mut resp_headers: HeaderMap,
@@ -320,6 +320,37 @@ pub(super) async fn reload(
         axum::Json(serde_json::json!({"stamp": state.builds.current().stamp})),
     )
         .into_response())
+}
+
+/// `GET /api/v1/client/update`: the client build offered (404 when none).
+pub(super) async fn update_offer(AxState(state): Shared) -> Result<Response, Failure> {
+    match &state.update {
+        Some((offer, _)) => Ok(axum::Json(offer.clone()).into_response()),
+        None => Err(fail(
+            ErrorCode::NotFound,
+            "this server offers no client update",
+        )),
+    }
+}
+
+/// `GET /api/v1/client/update/binary`: the offered client build.
+pub(super) async fn update_binary(
+    AxState(state): Shared,
+    headers: HeaderMap,
+) -> Result<Response, Failure> {
+    let Some((offer, path)) = &state.update else {
+        return Err(fail(
+            ErrorCode::NotFound,
+            "this server offers no client update",
+        ));
+    };
+    let stamp: Stamp = offer
+        .sha256
+        .parse()
+        .map_err(|_| fail(ErrorCode::Internal, "bad update hash"))?;
+    let mut h = HeaderMap::new();
+    h.insert(header::ETAG, etag(&stamp));
+    send_file(path, &headers, h, &stamp).await
 }
 
 #[cfg(test)]

@@ -59,6 +59,31 @@ pub(super) async fn open(
         tracing::info!(session = %session.id, %ip, "session resumed");
         return Ok(opened(&session, resume.token.clone(), true));
     }
+    if let Some(u) = state.config.client_update.as_ref() {
+        if !crate::protocol::in_range(
+            &req.client_version,
+            u.min_version.as_deref(),
+            u.max_version.as_deref(),
+        ) {
+            let range = format!(
+                "{} to {}",
+                u.min_version.as_deref().unwrap_or("any"),
+                u.max_version.as_deref().unwrap_or("any")
+            );
+            return Err(fail(
+                ErrorCode::ClientVersion,
+                format!(
+                    "this server accepts Remote4D clients {range}; this one is {}. Version {} is offered: accept the update to connect",
+                    if req.client_version.is_empty() {
+                        "unknown"
+                    } else {
+                        &req.client_version
+                    },
+                    u.version
+                ),
+            ));
+        }
+    }
     state.throttle.check(ip)?;
     let directory = state.directory();
     let user_name = match auth::check_login(

@@ -1,0 +1,131 @@
+//! Replacing this client by the newer build a server offers: downloaded, verified (SHA-256),
+//! then swapped in atomically with the previous version kept beside it (`<exe>.previous`), so a
+//! failure at any step leaves the installed client working.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use futures::StreamExt;
+use reqwest::{Method, StatusCode};
+use sha2::{Digest, Sha256};
+
+use super::api::{ApiClient, RequestError};
+use crate::protocol::UpdateOffer;
+
+/// Why an update failed; the installed client is unchanged in every case.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpdateError {
+    /// The download failed.
+    #[error("the update could not be downloaded: {0}; the installed client is unchanged")]
+    Download(#[from] RequestError),
+    /// The download does not have the announced SHA-256.
+    #[error("the update is damaged (SHA-256 {got} instead of {expected}); nothing was replaced")]
+    Damaged {
+        /// Announced.
+        expected: String,
+        /// Found.
+        got: String,
+    },
+    /// The new build could not be written or swapped in (disk full, permissions).
+    #[error("the update could not be installed at {}: {detail}; the installed client is unchanged", path.display())]
+    Install {
+        /// Where.
+        path: PathBuf,
+        /// What happened.
+        detail: String,
+    },
+}
+
+/// The update a server offers, if any.
+///
+/// # Errors
+/// A [`RequestError`] other than "none offered".
+pub async fn offer(api: &ApiClient) -> Result<Option<UpdateOffer>, RequestError> {
+    let resp = api
+        .request(Method::GET, "/api/v1/client/update")
+        .send()
+        .await
+        .map_err(|e| api.transport_error(&e))?;
+    if resp.status() == StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    let resp = api.check(resp).await?;
+    let bytes = resp.bytes().await.map_err(|e| api.transport_error(&e))?;
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| RequestError::NotRemote4d {
+            address: api.authority().to_owned(),
+            detail: e.to_string(),
+        })
+}
+
+fn sibling(exe: &Path, suffix: &str) -> PathBuf {
+    let mut name = exe
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(suffix);
+    exe.with_file_name(name)
+}
+
+/// Downloads `offer` and replaces `exe` with it; returns where the previous version was kept.
+///
+/// # Errors
+/// An [`UpdateError`]; `exe` is then unchanged.
+pub async fn install(
+    api: &ApiClient,
+    offer: &UpdateOffer,
+    exe: &Path,
+) -> Result<PathBuf, UpdateError> {
+    let new = sibling(exe, ".new");
+    let previous = sibling(exe, ".previous");
+    let io = |path: &Path, e: &std::io::Error| UpdateError::Install {
+        path: path.to_path_buf(),
+        detail: if e.raw_os_error() == Some(28) {
+            "the disk is full".into()
+        } else {
+            e.to_string()
+        },
+    };
+    let resp = api
+        .request(Method::GET, "/api/v1/client/update/binary")
+        .send()
+        .await
+        .map_err(|e| api.transport_error(&e))?;
+    let resp = api.check(resp).await?;
+    let result = async {
+        let mut file = std::fs::File::create(&new).map_err(|e| io(&new, &e))?;
+        let mut hasher = Sha256::new();
+        let mut body = resp.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| UpdateError::Download(api.transport_error(&e)))?;
+            hasher.update(&chunk);
+            file.write_all(&chunk).map_err(|e| io(&new, &e))?;
+        }
+        file.sync_all().map_err(|e| io(&new, &e))?;
+        let got = hex::encode(hasher.finalize());
+        if !got.eq_ignore_ascii_case(&offer.sha256) {
+            return Err(UpdateError::Damaged {
+                expected: offer.sha256.clone(),
+                got,
+            });
+        }
+        if let Ok(meta) = std::fs::metadata(exe) {
+            std::fs::set_permissions(&new, meta.permissions()).map_err(|e| io(&new, &e))?;
+        }
+        // Swap: the current build becomes `.previous`, the new one takes its name.
+        let _ = std::fs::remove_file(&previous);
+        std::fs::rename(exe, &previous).map_err(|e| io(exe, &e))?;
+        if let Err(e) = std::fs::rename(&new, exe) {
+            let _ = std::fs::rename(&previous, exe);
+            return Err(io(exe, &e));
+        }
+        Ok(previous.clone())
+    }
+    .await;
+    if result.is_err() {
+        let _ = std::fs::remove_file(&new);
+    }
+    result
+}
