@@ -27,7 +27,8 @@ for i in $(seq "$runs"); do
   # First frame: the window exists and has been painted (a pixel of the title differs from black).
   while :; do
     if wid=$(xdotool search --onlyvisible --name Remote4D 2>/dev/null | head -1) && [ -n "$wid" ]; then
-      px=$(import -window "$wid" -crop 1x1+20+20 -depth 8 txt:- 2>/dev/null | tail -1 | awk '{print $3}')
+      eval "$(xdotool getwindowgeometry --shell "$wid" 2>/dev/null)"
+      px=$(import -window root -crop "1x1+$((X + WIDTH / 2))+$((Y + HEIGHT / 2))" -depth 8 txt:- 2>/dev/null | tail -1 | awk '{print $3}')
       [ -n "$px" ] && [ "$px" != "#000000" ] && break
     fi
     sleep 0.005
