@@ -28,6 +28,43 @@ fn main() -> anyhow::Result<()> {
         Some("serve") => serve::run(smoke),
         Some("connect") => connect::run(smoke),
         Some("serve-child") if args.len() == 3 => serve::child(&args[1], &args[2]),
+        Some("apply") => {
+            // Times the client's delta application on the synthetic project.
+            use remote4d_core::archive::{self, Archive, BuildOptions, Limits};
+            let work = tempfile::tempdir()?;
+            let root = work.path().join("P");
+            synth::generate(&root, if smoke { 0.05 } else { 1.0 })?;
+            let v1 = work.path().join("v1.4dz");
+            let r1 = archive::build(&root, &v1, &BuildOptions::default())?;
+            std::fs::write(
+                root.join("Project/Sources/Methods/method_00042.4dm"),
+                "// changed\n",
+            )?;
+            let v2 = work.path().join("v2.4dz");
+            let r2 = archive::build(&root, &v2, &BuildOptions::default())?;
+            let d = work.path().join("d.zip");
+            archive::make_delta(&r1, &r2, &v2, &d)?;
+            for _ in 0..3 {
+                let t = std::time::Instant::now();
+                let old = Archive::open(&v1, &Limits::default())?;
+                let dd = Archive::open(&d, &Limits::default())?;
+                let opened = t.elapsed();
+                let (_, stamp) = archive::apply_opened(&old, &dd, &work.path().join("out.4dz"))?;
+                anyhow::ensure!(stamp == r2.stamp);
+                println!(
+                    "open {:.3} s, apply {:.3} s",
+                    opened.as_secs_f64(),
+                    (t.elapsed() - opened).as_secs_f64()
+                );
+            }
+            Ok(())
+        }
+        Some("hash") if args.len() == 2 => {
+            let t = std::time::Instant::now();
+            let stamp = remote4d_core::archive::Stamp::of_file(std::path::Path::new(&args[1]))?;
+            println!("{stamp} in {:.3} s", t.elapsed().as_secs_f64());
+            Ok(())
+        }
         _ => {
             eprintln!(
                 "usage: remote4d-bench archive|serve|connect [--smoke]   (run inside ../shared/tools/netns-run)"
