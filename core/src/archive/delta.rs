@@ -232,6 +232,7 @@ pub fn apply_opened(old: &Archive, d: &Archive, out: &Path) -> Result<(DeltaPlan
     let result = (|| {
         let file = File::create(&tmp).map_err(ArchiveError::io(&tmp))?;
         let mut w = ZipWriter::new(BufWriter::with_capacity(1 << 20, file));
+        let mut buf = Vec::new();
         for &(source, index) in &order {
             let e = &source.entries()[index];
             let header = Header {
@@ -242,8 +243,8 @@ pub fn apply_opened(old: &Archive, d: &Archive, out: &Path) -> Result<(DeltaPlan
                 size: e.size,
                 compressed_size: e.compressed_size,
             };
-            w.add(&header, &source.raw(index)?)
-                .map_err(ArchiveError::io(&tmp))?;
+            source.raw_into(index, &mut buf)?;
+            w.add(&header, &buf).map_err(ArchiveError::io(&tmp))?;
         }
         let (buffered, stamp, _) = w.finish().map_err(ArchiveError::io(&tmp))?;
         drop(buffered);

@@ -250,6 +250,22 @@ impl Archive {
         Ok(buf)
     }
 
+    /// The raw (compressed) bytes of entry `index` into `buf` (reused: no allocation when it is
+    /// large enough).
+    ///
+    /// # Errors
+    /// [`ArchiveError::Io`] when the archive cannot be read.
+    pub fn raw_into(&self, index: usize, buf: &mut Vec<u8>) -> Result<()> {
+        let e = self.entry(index)?;
+        let len = usize::try_from(e.compressed_size).map_err(|_| ArchiveError::TooLarge {
+            total: e.compressed_size,
+            limit: usize::MAX as u64,
+        })?;
+        buf.clear();
+        buf.resize(len, 0);
+        read_exact_at(&self.file, buf, e.data_start).map_err(ArchiveError::io(&self.path))
+    }
+
     /// Decompresses entry `index` into `out`, checking its size and CRC-32.
     ///
     /// # Errors
