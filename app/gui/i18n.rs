@@ -92,6 +92,10 @@ pub struct Strings {
     pub send: &'static str,
     pub connect_anyway: &'static str,
     pub select: &'static str,
+    pub update_title: &'static str,
+    pub update_version: &'static str,
+    pub update_now: &'static str,
+    pub updating: &'static str,
 }
 
 /// English.
@@ -185,6 +189,10 @@ pub const EN: Strings = Strings {
     send: "Send",
     connect_anyway: "Connect",
     select: "Select…",
+    update_title: "A newer Remote4D is needed",
+    update_version: "The server offers version",
+    update_now: "Update and restart",
+    updating: "Updating…",
 };
 
 /// French.
@@ -278,6 +286,10 @@ pub const FR: Strings = Strings {
     send: "Envoyer",
     connect_anyway: "Se connecter",
     select: "Choisir…",
+    update_title: "Une version plus récente de Remote4D est nécessaire",
+    update_version: "Le serveur propose la version",
+    update_now: "Mettre à jour et redémarrer",
+    updating: "Mise à jour…",
 };
 
 /// The strings for the system locale (`LC_ALL`, `LC_MESSAGES`, `LANG`; French for `fr*`).

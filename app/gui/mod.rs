@@ -169,6 +169,8 @@ pub enum Message {
     Saved(Result<String, String>),
     /// Edit locks read.
     Locks(Vec<remote4d_core::protocol::LockInfo>),
+    /// The client update finished (the new version was started) or failed.
+    Updated(Result<(), String>),
     /// A keyboard shortcut.
     Key(Shortcut),
     /// The window moved, was resized, or asked to close.
@@ -469,6 +471,12 @@ impl App {
                     answer: String::new(),
                 }));
             }
+            Outcome::Update(info) => {
+                self.dialog = Some(Dialog::Update(dialog::update::UpdateDialog {
+                    info: *info,
+                    busy: false,
+                }));
+            }
             Outcome::Failed { message, offline } => {
                 // A merged client tries the last server it reached before giving up.
                 if let Some(last) = self.merged.as_mut().and_then(|m| m.last_server.take()) {
@@ -505,6 +513,14 @@ impl App {
                 self.quit()
             }
             dialog::Event::Cancelled => Task::none(),
+            dialog::Event::Update => {
+                let Some(Dialog::Update(d)) = dialog else {
+                    return Task::none();
+                };
+                let info = d.info.clone();
+                self.dialog = Some(Dialog::Update(d));
+                Task::perform(services::update_and_relaunch(info), Message::Updated)
+            }
             dialog::Event::Select => {
                 self.merged = None;
                 self.screen = Screen::Connect;
@@ -667,6 +683,15 @@ impl App {
                 if let Screen::Project(view) = &mut self.screen {
                     view.locks = locks;
                 }
+                Task::none()
+            }
+            Message::Updated(Ok(())) => self.quit(),
+            Message::Updated(Err(message)) => {
+                self.dialog = Some(Dialog::Error(dialog::error::ErrorDialog {
+                    message,
+                    offline: false,
+                    select: false,
+                }));
                 Task::none()
             }
             Message::Key(s) => self.on_key(s),

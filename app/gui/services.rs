@@ -102,6 +102,8 @@ pub enum Outcome {
         /// The question.
         prompt: String,
     },
+    /// The server needs a newer client and offers one.
+    Update(Box<UpdateInfo>),
     /// Failed; `offline` when the cached version may be opened instead.
     Failed {
         /// Plain words: what happened and what to do.
@@ -109,6 +111,38 @@ pub enum Outcome {
         /// An offline copy may be opened.
         offline: bool,
     },
+}
+
+/// A client update offered by a server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateInfo {
+    /// The server's message.
+    pub message: String,
+    /// The build offered.
+    pub offer: remote4d_core::protocol::UpdateOffer,
+    /// host:port of the server.
+    pub address: String,
+    /// Its checked fingerprint (the update is fetched only from it).
+    pub fingerprint: String,
+}
+
+/// Installs the offered build in place of this program, then starts it again (and this one
+/// quits). On failure, the installed program is unchanged.
+pub async fn update_and_relaunch(info: UpdateInfo) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let api = ApiClient::new(&info.address, Some(&info.fingerprint)).map_err(|e| e.to_string())?;
+    remote4d_core::client::update::install(&api, &info.offer, &exe)
+        .await
+        .map_err(|e| e.to_string())?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    std::process::Command::new(&exe)
+        .args(&args)
+        .env("REMOTE4D_UPDATED", "1")
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| {
+            format!("updated, but the new version could not be started: {e}; start it again")
+        })
 }
 
 /// A step of a connection attempt.
@@ -135,6 +169,17 @@ fn outcome(result: Result<Connection, ConnectError>) -> Outcome {
         },
         Err(ConnectError::Login(e)) => Outcome::Login { message: e.message },
         Err(ConnectError::Challenge { id, prompt }) => Outcome::Challenge { id, prompt },
+        Err(ConnectError::ClientVersion {
+            message,
+            offer: Some(offer),
+            address,
+            fingerprint,
+        }) => Outcome::Update(Box::new(UpdateInfo {
+            message,
+            offer: *offer,
+            address,
+            fingerprint,
+        })),
         Err(e) => Outcome::Failed {
             offline: e.allows_offline(),
             message: e.to_string(),

@@ -423,3 +423,46 @@ fn french_strings_are_complete() {
     assert_ne!(i18n::FR.recent, i18n::EN.recent);
     assert_eq!(i18n::FR.custom, "Personnalisée");
 }
+
+#[test]
+fn a_required_client_update_is_offered_and_installed_on_request() {
+    let (mut app, _home) = app();
+    let _ = app.update(Message::Connect(connect::Message::TabSelected(
+        connect::Tab::Custom,
+    )));
+    let _ = app.update(Message::Connect(connect::Message::CustomAddressChanged(
+        "10.0.0.5".into(),
+    )));
+    let _ = app.update(Message::Connect(connect::Message::Ok));
+    let info = services::UpdateInfo {
+        message: "this server accepts Remote4D clients 9.0.0 to any; this one is 0.1.0".into(),
+        offer: remote4d_core::protocol::UpdateOffer {
+            version: "9.0.0".into(),
+            sha256: "00".repeat(32),
+            size: 10,
+            min_version: Some("9.0.0".into()),
+            max_version: None,
+        },
+        address: "10.0.0.5:19813".into(),
+        fingerprint: "AA".into(),
+    };
+    let _ = app.update(Message::Connecting(
+        app.generation,
+        ConnectUpdate::Done(Outcome::Update(Box::new(info))),
+    ));
+    assert!(shows(&app, "A newer Remote4D is needed"));
+    assert!(shows(&app, "The server offers version 9.0.0"));
+    act(&mut app, |ui| {
+        ui.click("Update and restart").unwrap();
+    });
+    let Some(Dialog::Update(d)) = app.dialog() else {
+        panic!("the dialog stays while installing")
+    };
+    assert!(d.busy);
+    assert!(shows(&app, "Updating…"));
+    // A failed install says why; the installed program is unchanged (core tests cover the swap).
+    let _ = app.update(Message::Updated(Err(
+        "the update is damaged; nothing was replaced".into(),
+    )));
+    assert!(shows(&app, "the update is damaged; nothing was replaced"));
+}

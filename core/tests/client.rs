@@ -758,3 +758,66 @@ fn nix_is_root() -> bool {
         .map(|o| o.stdout == b"0\n")
         .unwrap_or(false)
 }
+
+#[test]
+fn a_client_update_that_does_not_fit_leaves_the_installed_client_working() {
+    if !in_namespaces(
+        "a_client_update_that_does_not_fit_leaves_the_installed_client_working",
+        &["--net", "--mount"],
+    ) {
+        return;
+    }
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        // A tiny disk holding the installed client.
+        let disk = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(disk.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "mount a tmpfs");
+        let exe = disk.path().join("remote4d");
+        std::fs::write(&exe, b"the installed client").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        project(dir.path());
+        let build = dir.path().join("new-client");
+        std::fs::write(&build, noise(512 * 1024, 3)).unwrap();
+        let mut cfg = config();
+        cfg.client_update = Some(remote4d_core::server::config::ClientUpdateConfig {
+            min_version: Some("99.0".into()),
+            max_version: None,
+            version: "99.0".into(),
+            build,
+        });
+        let t = start(dir.path(), cfg).await;
+        let c = Client::new();
+        let e = connect(c.options(&t.authority()), &|_| {})
+            .await
+            .unwrap_err();
+        let ConnectError::ClientVersion {
+            offer: Some(offer),
+            address,
+            fingerprint,
+            message,
+        } = e
+        else {
+            panic!("expected a client-version refusal, got {e:?}")
+        };
+        assert!(message.contains("99.0"), "{message}");
+        let api = remote4d_core::client::ApiClient::new(&address, Some(&fingerprint)).unwrap();
+        let err = remote4d_core::client::update::install(&api, &offer, &exe)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("disk is full"), "{err}");
+        assert!(err.to_string().contains("unchanged"), "{err}");
+        assert_eq!(std::fs::read(&exe).unwrap(), b"the installed client");
+        assert!(
+            !disk.path().join("remote4d.new").exists(),
+            "no partial file left"
+        );
+        t.server.shutdown().await;
+        let _ = std::process::Command::new("umount")
+            .arg(disk.path())
+            .status();
+    });
+}

@@ -5,6 +5,7 @@ pub mod challenge;
 pub mod error;
 pub mod identity;
 pub mod login;
+pub mod update;
 
 use iced::widget::{center, container, opaque, stack};
 use iced::{Color, Element, Length};
@@ -24,6 +25,8 @@ pub enum Dialog {
     Challenge(challenge::Challenge),
     /// An error in plain words.
     Error(error::ErrorDialog),
+    /// The server needs a newer client.
+    Update(update::UpdateDialog),
     /// About Remote4D.
     About,
 }
@@ -39,6 +42,8 @@ pub enum Message {
     Challenge(challenge::Message),
     /// Error dialog.
     Error(error::Message),
+    /// Update dialog.
+    Update(update::Message),
     /// About dialog closed.
     CloseAbout,
 }
@@ -67,6 +72,8 @@ pub enum Event {
     OpenOffline,
     /// Choose another server (merged clients that allow it).
     Select,
+    /// Install the offered client build.
+    Update,
 }
 
 impl Dialog {
@@ -78,6 +85,7 @@ impl Dialog {
             (Dialog::Login(d), Message::Login(m)) => d.update(m),
             (Dialog::Challenge(d), Message::Challenge(m)) => d.update(m),
             (Dialog::Error(d), Message::Error(m)) => d.update(m),
+            (Dialog::Update(d), Message::Update(m)) => d.update(m),
             (Dialog::About, Message::CloseAbout) => Some(Event::Cancelled),
             _ => None,
         }
@@ -90,6 +98,7 @@ impl Dialog {
             Dialog::Login(d) => d.update(login::Message::Submit),
             Dialog::Challenge(d) => d.update(challenge::Message::Submit),
             Dialog::Error(_) | Dialog::About => Some(Event::Cancelled),
+            Dialog::Update(_) => None,
         }
     }
 
@@ -101,6 +110,7 @@ impl Dialog {
             Dialog::Login(d) => d.view(tr).map(Message::Login),
             Dialog::Challenge(d) => d.view(tr).map(Message::Challenge),
             Dialog::Error(d) => d.view(tr).map(Message::Error),
+            Dialog::Update(d) => d.view(tr).map(Message::Update),
             Dialog::About => about::view(tr),
         }
     }

@@ -123,12 +123,17 @@ pub async fn eventually<T, F: Future<Output = Option<T>>>(
 /// mDNS never reaches a real interface. Returns true inside the namespace (run the body), false
 /// outside (the child ran it; its result was checked).
 pub fn in_private_network(test: &str) -> bool {
+    in_namespaces(test, &["--net"])
+}
+
+/// Like [`in_private_network`], with more namespaces (e.g. `--mount` for a private tmpfs).
+pub fn in_namespaces(test: &str, namespaces: &[&str]) -> bool {
     if std::env::var_os("REMOTE4D_IN_NETNS").is_some() {
         return true;
     }
     let exe = std::env::current_exe().unwrap();
     let mut cmd = Command::new("unshare");
-    cmd.arg("--net");
+    cmd.args(namespaces);
     // SAFETY-free check of the effective uid through `id -u`.
     let root = Command::new("id")
         .arg("-u")

@@ -1,0 +1,65 @@
+//! The server needs a newer client: install the build it offers (the current one is kept), or
+//! cancel (and not connect).
+
+use iced::Element;
+use iced::widget::{button, column, row, space, text};
+
+use super::Event;
+use crate::gui::i18n::Strings;
+use crate::gui::services::UpdateInfo;
+
+/// Update dialog state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateDialog {
+    /// What the server offers.
+    pub info: UpdateInfo,
+    /// Installing.
+    pub busy: bool,
+}
+
+/// Messages of the update dialog.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// Install it.
+    Update,
+    /// Do not.
+    Cancel,
+}
+
+impl UpdateDialog {
+    /// Applies a message.
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        match message {
+            Message::Update if !self.busy => {
+                self.busy = true;
+                Some(Event::Update)
+            }
+            Message::Update => None,
+            Message::Cancel => Some(Event::Cancelled),
+        }
+    }
+
+    /// The dialog.
+    pub fn view(&self, tr: &'static Strings) -> Element<'_, Message> {
+        column![
+            text(tr.update_title).size(20),
+            text(self.info.message.as_str()),
+            text(format!("{} {}", tr.update_version, self.info.offer.version)),
+            row![
+                space::horizontal(),
+                button(text(tr.cancel))
+                    .on_press(Message::Cancel)
+                    .style(button::secondary),
+                button(text(if self.busy {
+                    tr.updating
+                } else {
+                    tr.update_now
+                }))
+                .on_press_maybe((!self.busy).then_some(Message::Update)),
+            ]
+            .spacing(8),
+        ]
+        .spacing(10)
+        .into()
+    }
+}
