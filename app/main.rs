@@ -79,7 +79,7 @@ fn run_merged(choose: bool, headless: bool) -> Option<anyhow::Result<ExitCode>> 
             } => {
                 let last_file = merged::last_server_file(&env, &name);
                 let last = remote4d_core::link::Link::read(&last_file).ok();
-                if choose {
+                if choose || (!headless && merged::alt_held_at_launch()) {
                     return gui::run(gui::Launch::default()).map(|()| ExitCode::SUCCESS);
                 }
                 // As 4D: the application's link first, then the last server reached. The last

@@ -176,3 +176,47 @@ pub fn pin(mut link: Link, last: Option<&Link>) -> Link {
     }
     link
 }
+
+/// True when Alt (Option) is held while the application starts: a merged client then opens the
+/// connection window, as 4D's do. Read from the X server on Linux/BSD; false where unknown
+/// (Wayland without XWayland, macOS, Windows: use `--choose`).
+pub fn alt_held_at_launch() -> bool {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    {
+        x11_alt_held().unwrap_or_else(|err| {
+            tracing::debug!(%err, "could not read the modifier keys from an X server");
+            false
+        })
+    }
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    {
+        false
+    }
+}
+
+/// Reads the pressed keys from the X server (works under XWayland too) and
+/// looks for a key whose keysym is Alt_L, Alt_R, Meta_L or Meta_R.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn x11_alt_held() -> Result<bool, Box<dyn std::error::Error>> {
+    use x11rb::connection::Connection;
+    use x11rb::protocol::xproto::ConnectionExt;
+    const ALT_KEYSYMS: [u32; 4] = [0xffe9, 0xffea, 0xffe7, 0xffe8];
+    let (conn, _) = x11rb::connect(None)?;
+    let setup = conn.setup();
+    let (min, max) = (setup.min_keycode, setup.max_keycode);
+    let pressed = conn.query_keymap()?.reply()?.keys;
+    let mapping = conn.get_keyboard_mapping(min, max - min + 1)?.reply()?;
+    let per = usize::from(mapping.keysyms_per_keycode.max(1));
+    for (i, syms) in mapping.keysyms.chunks(per).enumerate() {
+        let code = usize::from(min) + i;
+        let down = pressed
+            .get(code / 8)
+            .is_some_and(|byte| byte & (1 << (code % 8)) != 0);
+        if down && syms.iter().any(|s| ALT_KEYSYMS.contains(s)) {
+            tracing::debug!(keycode = code, "Alt held at launch");
+            return Ok(true);
+        }
+    }
+    tracing::debug!("no Alt key held at launch");
+    Ok(false)
+}

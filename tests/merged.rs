@@ -202,3 +202,67 @@ echo "down: $?"
         text(&o)
     );
 }
+
+/// Holding Alt while a merged client starts opens the connection window instead of connecting
+/// (as 4D's merged clients do): the key is held through XTEST on a private Xvfb.
+#[test]
+fn alt_held_at_launch_is_read_from_the_x_server() {
+    for tool in ["Xvfb", "xdotool", "xwininfo"] {
+        if Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .map_or(true, |o| !o.status.success())
+        {
+            eprintln!("skipped: {tool} is missing (apt-get install xvfb xdotool x11-utils)");
+            return;
+        }
+    }
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let link = w.join("Shop.4DLink");
+    std::fs::write(&link, "<database_shortcut is_remote=\"true\" server_database_name=\"Shop\" server_path=\"127.0.0.1:19814\"/>").unwrap();
+    let o = remote4d(
+        &[
+            "build",
+            "client",
+            "--link",
+            link.to_str().unwrap(),
+            "--out",
+            w.join("dist").to_str().unwrap(),
+        ],
+        &w.join("builder"),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let client_exe = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+
+    // Each launch: wait for the window, then close the app; the key is released afterwards.
+    let launch = |name: &str, key: &str| {
+        format!(
+            r#"xdotool keydown {key} sleep 30 keyup {key} & K=$!
+sleep 0.3
+REMOTE4D_LOG=remote4d::merged=debug REMOTE4D_HOME={w}/{name} "{client_exe}" >{w}/{name}.log 2>&1 & A=$!
+for i in $(seq 100); do xwininfo -root -tree | grep -q Remote4D && break; sleep 0.1; done
+kill $A; kill $K; wait $K 2>/dev/null
+"#,
+            w = w.display()
+        )
+    };
+    let script = format!(
+        "display=:$((60 + $$ % 20))\nXvfb $display -screen 0 1024x768x24 -nolisten tcp >/dev/null 2>&1 & X=$!\nexport DISPLAY=$display\nfor i in $(seq 50); do xwininfo -root >/dev/null 2>&1 && break; sleep 0.1; done\n{}{}kill $X\n",
+        launch("alt", "alt"),
+        launch("shift", "shift")
+    );
+    let o = in_netns(&script);
+    let read = |f: &str| std::fs::read_to_string(w.join(f)).unwrap_or_default();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        read("alt.log").contains("Alt held at launch"),
+        "Alt was not seen:\n{}",
+        read("alt.log")
+    );
+    assert!(
+        read("shift.log").contains("no Alt key held at launch"),
+        "another key was taken for Alt:\n{}",
+        read("shift.log")
+    );
+}
