@@ -227,6 +227,20 @@ fn a_client_on_another_machine_finds_downloads_resumes_and_updates() {
             .unwrap(),
         "ALERT(\"hello again\")\n"
     );
+    // The command wrote the new archive before exiting: exactly the server's build.
+    let rebuilt = tempfile::tempdir().unwrap();
+    let expected = remote4d_core::archive::build(
+        &project,
+        &rebuilt.path().join("x.4dz"),
+        &remote4d_core::archive::BuildOptions::default(),
+    )
+    .unwrap()
+    .stamp;
+    assert_eq!(
+        remote4d_core::archive::Stamp::of_file(&Path::new(&folder).join("project.4dz")).unwrap(),
+        expected
+    );
+    assert!(!Path::new(&folder).join("pending.json").exists());
     let _ = server.kill();
     let _ = server.wait();
 }

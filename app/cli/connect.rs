@@ -301,6 +301,11 @@ pub fn run_with(
             follow_session(&connection).await;
         }
         connection.close().await;
+        // After a delta the new archive is still being written in the background: finish it, so
+        // the next delta starts from it.
+        if let Err(reason) = connection.settle_cache() {
+            eprintln!("note: {reason} (the next update will download the whole project)");
+        }
         anyhow::Ok(ExitCode::SUCCESS)
     })
 }

@@ -35,6 +35,20 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// Replaces `path` with `bytes` through a temporary file and a rename, without waiting for the
+/// disk: readers see the old content or the new one, but after a power loss the file may be
+/// gone or empty. For caches that are checked and rebuilt when damaged (the unpacked project's
+/// index), where an `fsync` would wait for every pending write of the file system (hundreds of
+/// megabytes after an unpack, on ext4).
+pub(crate) fn replace_cache_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = temp_sibling(path, "tmp");
+    let result = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Reads exactly `buf.len()` bytes at `offset` without moving any shared cursor, so several
 /// threads can read one file at once.
 pub(crate) fn read_exact_at(file: &fs::File, buf: &mut [u8], offset: u64) -> io::Result<()> {

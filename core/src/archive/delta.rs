@@ -17,9 +17,10 @@ use super::Limits;
 use super::build::{BuildReport, BuiltEntry};
 use super::compress::compress;
 use super::error::{ArchiveError, Result};
-use super::read::Archive;
+use super::read::{Archive, Entry};
+use super::splice::Splice;
 use super::stamp::Stamp;
-use super::write::{Header, ZipWriter};
+use super::write::{Central, Header, ZipWriter, local_header, local_header_len};
 use crate::fsutil::{read_exact_at, temp_sibling};
 
 /// Name of the plan entry inside a delta.
@@ -191,6 +192,51 @@ pub fn apply_delta(
 /// # Errors
 /// As [`apply_delta`].
 pub fn apply_opened(old: &Archive, d: &Archive, out: &Path) -> Result<(DeltaPlan, Stamp)> {
+    let (plan, splice) = splice_of(old, d)?;
+    let tmp = temp_sibling(out, "applying");
+    let result = (|| {
+        let stamp = splice.write_hashed(&tmp).map_err(ArchiveError::io(&tmp))?;
+        expect_stamp(d, &plan, stamp)?;
+        std::fs::rename(&tmp, out).map_err(ArchiveError::io(out))?;
+        Ok(stamp)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map(|stamp| (plan, stamp))
+}
+
+/// Checks, without writing anything, that `d` applied to `old` gives exactly the archive its
+/// plan names: the SHA-256 of the archive it describes (old entries and delta entries, read
+/// where they are) must be the plan's `to` stamp. The archive itself can be written later with
+/// [`apply_opened`].
+///
+/// # Errors
+/// As [`apply_delta`].
+pub fn check_delta(old: &Archive, d: &Archive) -> Result<DeltaPlan> {
+    let (plan, splice) = splice_of(old, d)?;
+    let stamp = splice.hash().map_err(ArchiveError::io(d.path()))?;
+    expect_stamp(d, &plan, stamp)?;
+    Ok(plan)
+}
+
+fn expect_stamp(d: &Archive, plan: &DeltaPlan, stamp: Stamp) -> Result<()> {
+    if stamp == plan.to {
+        return Ok(());
+    }
+    Err(ArchiveError::Corrupt {
+        name: d.path().display().to_string(),
+        reason: format!(
+            "the rebuilt archive has stamp {} instead of {}",
+            stamp.short(),
+            plan.to.short()
+        ),
+    })
+}
+
+/// The plan of `d` and the new archive it describes, as ranges of `old` and `d` plus the headers
+/// and central directory made here.
+fn splice_of<'a>(old: &'a Archive, d: &'a Archive) -> Result<(DeltaPlan, Splice<'a>)> {
     let delta = d.path();
     let corrupt = |reason: String| ArchiveError::Corrupt {
         name: delta.display().to_string(),
@@ -205,10 +251,13 @@ pub fn apply_opened(old: &Archive, d: &Archive, out: &Path) -> Result<(DeltaPlan
     d.copy_entry(plan_index, &mut plan_bytes)?;
     let plan: DeltaPlan = serde_json::from_slice(&plan_bytes)
         .map_err(|e| corrupt(format!("its plan is not readable: {e}")))?;
-    let mut order: Vec<(&Archive, usize)> = Vec::new();
+    let mut splice = Splice::default();
+    let mut central = Central::default();
     let mut carried = (0..d.entries().len()).filter(|&i| i != plan_index);
+    let io_err = |e: std::io::Error| corrupt(e.to_string());
     for segment in &plan.segments {
         match *segment {
+            Segment::Old { count: 0, .. } => {}
             Segment::Old { first, count } => {
                 let end = first
                     .checked_add(count)
@@ -216,52 +265,56 @@ pub fn apply_opened(old: &Archive, d: &Archive, out: &Path) -> Result<(DeltaPlan
                 let end = end.ok_or_else(|| {
                     corrupt("it refers to entries the old archive does not have".into())
                 })?;
-                order.extend((first..end).map(|i| (old, i)));
+                let entries = &old.entries()[first..end];
+                let start = header_start(&entries[0])
+                    .ok_or_else(|| corrupt("the old archive is damaged".into()))?;
+                let base = splice.len();
+                let mut run_end = start;
+                for e in entries {
+                    let at = header_start(e)
+                        .filter(|&at| at >= start)
+                        .ok_or_else(|| corrupt("the old archive is damaged".into()))?;
+                    central
+                        .push(&header_of(e), base + (at - start))
+                        .map_err(io_err)?;
+                    run_end = run_end.max(e.data_start.saturating_add(e.compressed_size));
+                }
+                splice.range(old.file(), start, run_end - start);
             }
             Segment::New { count } => {
                 for _ in 0..count {
                     let i = carried
                         .next()
                         .ok_or_else(|| corrupt("it carries fewer entries than its plan".into()))?;
-                    order.push((d, i));
+                    let e = &d.entries()[i];
+                    let header = header_of(e);
+                    central.push(&header, splice.len()).map_err(io_err)?;
+                    splice.bytes(&local_header(&header).map_err(io_err)?);
+                    splice.range(d.file(), e.data_start, e.compressed_size);
                 }
             }
         }
     }
-    let tmp = temp_sibling(out, "applying");
-    let result = (|| {
-        let file = File::create(&tmp).map_err(ArchiveError::io(&tmp))?;
-        let mut w = ZipWriter::new(BufWriter::with_capacity(1 << 20, file));
-        let mut buf = Vec::new();
-        for &(source, index) in &order {
-            let e = &source.entries()[index];
-            let header = Header {
-                name: e.name.clone(),
-                is_dir: e.is_dir,
-                method: e.method,
-                crc32: e.crc32,
-                size: e.size,
-                compressed_size: e.compressed_size,
-            };
-            source.raw_into(index, &mut buf)?;
-            w.add(&header, &buf).map_err(ArchiveError::io(&tmp))?;
-        }
-        let (buffered, stamp, _) = w.finish().map_err(ArchiveError::io(&tmp))?;
-        drop(buffered);
-        if stamp != plan.to {
-            return Err(corrupt(format!(
-                "the rebuilt archive has stamp {} instead of {}",
-                stamp.short(),
-                plan.to.short()
-            )));
-        }
-        std::fs::rename(&tmp, out).map_err(ArchiveError::io(out))?;
-        Ok(stamp)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    splice.bytes(&central.end(splice.len()));
+    Ok((plan, splice))
+}
+
+/// The zip headers of an entry, as the writer makes them.
+fn header_of(e: &Entry) -> Header {
+    Header {
+        name: e.name.clone(),
+        is_dir: e.is_dir,
+        method: e.method,
+        crc32: e.crc32,
+        size: e.size,
+        compressed_size: e.compressed_size,
     }
-    result.map(|stamp| (plan, stamp))
+}
+
+/// Where the local header of `e` starts, if the archive was written by [`super::write`] (the
+/// stamp check after a rebuild proves it was).
+fn header_start(e: &Entry) -> Option<u64> {
+    e.data_start.checked_sub(local_header_len(&header_of(e)))
 }
 
 /// After [`apply_opened`]: brings `target` (the old archive's entries under `prefix`, unpacked)

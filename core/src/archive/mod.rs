@@ -17,14 +17,15 @@ mod error;
 mod names;
 mod read;
 mod select;
+mod splice;
 mod stamp;
 mod unpack;
 mod write;
 
 pub use build::{BuildOptions, BuildReport, BuiltEntry, Previous, build, build_incremental};
 pub use delta::{
-    DeltaPlan, DeltaSummary, PLAN_NAME, Segment, apply_delta, apply_opened, make_delta,
-    update_folder,
+    DeltaPlan, DeltaSummary, PLAN_NAME, Segment, apply_delta, apply_opened, check_delta,
+    make_delta, update_folder,
 };
 pub use error::{ArchiveError, Result};
 pub use names::{TOP_FOLDER, is_excluded};

@@ -235,6 +235,12 @@ impl Archive {
         }
     }
 
+    /// The open archive file (read with positioned reads; a user that seeks it must not rely
+    /// on its position afterwards).
+    pub(crate) fn file(&self) -> &File {
+        &self.file
+    }
+
     /// The raw (compressed) bytes of entry `index`.
     ///
     /// # Errors

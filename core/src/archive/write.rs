@@ -55,16 +55,14 @@ const U32_MAX: u64 = 0xFFFF_FFFF;
 /// Writes a zip archive entry by entry, hashing everything it writes.
 pub(crate) struct ZipWriter<W: Write> {
     out: HashingWriter<W>,
-    central: Vec<u8>,
-    entries: u64,
+    central: Central,
 }
 
 impl<W: Write> ZipWriter<W> {
     pub(crate) fn new(out: W) -> Self {
         Self {
             out: HashingWriter::new(out),
-            central: Vec::new(),
-            entries: 0,
+            central: Central::default(),
         }
     }
 
@@ -72,47 +70,90 @@ impl<W: Write> ZipWriter<W> {
     /// Returns the offset of the entry's data in the archive.
     pub(crate) fn add(&mut self, header: &Header, data: &[u8]) -> io::Result<u64> {
         let offset = self.out.written();
-        let name = header.name.as_bytes();
-        let name_len = u16::try_from(name.len()).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "entry name longer than 65535 bytes",
-            )
-        })?;
-        let large = header.size >= U32_MAX || header.compressed_size >= U32_MAX;
-        let version = if large { 45 } else { 20 };
-        let mut local_extra = Vec::new();
-        if large {
-            local_extra.extend_from_slice(&1u16.to_le_bytes());
-            local_extra.extend_from_slice(&16u16.to_le_bytes());
-            local_extra.extend_from_slice(&header.size.to_le_bytes());
-            local_extra.extend_from_slice(&header.compressed_size.to_le_bytes());
-        }
-        let mut h = Vec::with_capacity(30 + name.len() + local_extra.len());
-        h.extend_from_slice(&LOCAL_SIG.to_le_bytes());
-        h.extend_from_slice(&(version as u16).to_le_bytes());
-        h.extend_from_slice(&FLAG_UTF8.to_le_bytes());
-        h.extend_from_slice(&header.method.number().to_le_bytes());
-        h.extend_from_slice(&DOS_TIME.to_le_bytes());
-        h.extend_from_slice(&DOS_DATE.to_le_bytes());
-        h.extend_from_slice(&header.crc32.to_le_bytes());
-        h.extend_from_slice(&clamp32(header.compressed_size, large).to_le_bytes());
-        h.extend_from_slice(&clamp32(header.size, large).to_le_bytes());
-        h.extend_from_slice(&name_len.to_le_bytes());
-        h.extend_from_slice(&(local_extra.len() as u16).to_le_bytes());
-        h.extend_from_slice(name);
-        h.extend_from_slice(&local_extra);
-        self.out.write_all(&h)?;
-        let data_offset = self.out.written();
         if data.len() as u64 != header.compressed_size {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "entry data does not match its header",
             ));
         }
+        self.out.write_all(&local_header(header)?)?;
+        let data_offset = self.out.written();
         self.out.write_all(data)?;
+        self.central.push(header, offset)?;
+        Ok(data_offset)
+    }
 
-        // Central directory record.
+    /// Writes the central directory and end records. Returns the inner writer, the stamp
+    /// (SHA-256 of every byte written) and the archive length.
+    pub(crate) fn finish(mut self) -> io::Result<(W, Stamp, u64)> {
+        let end = std::mem::take(&mut self.central).end(self.out.written());
+        self.out.write_all(&end)?;
+        self.out.flush()?;
+        Ok(self.out.finish())
+    }
+}
+
+fn name_len(header: &Header) -> io::Result<u16> {
+    u16::try_from(header.name.len()).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "entry name longer than 65535 bytes",
+        )
+    })
+}
+
+fn is_large(header: &Header) -> bool {
+    header.size >= U32_MAX || header.compressed_size >= U32_MAX
+}
+
+/// The local header of an entry, exactly as [`ZipWriter::add`] writes it.
+pub(crate) fn local_header(header: &Header) -> io::Result<Vec<u8>> {
+    let name = header.name.as_bytes();
+    let name_len = name_len(header)?;
+    let large = is_large(header);
+    let version = if large { 45 } else { 20 };
+    let mut local_extra = Vec::new();
+    if large {
+        local_extra.extend_from_slice(&1u16.to_le_bytes());
+        local_extra.extend_from_slice(&16u16.to_le_bytes());
+        local_extra.extend_from_slice(&header.size.to_le_bytes());
+        local_extra.extend_from_slice(&header.compressed_size.to_le_bytes());
+    }
+    let mut h = Vec::with_capacity(30 + name.len() + local_extra.len());
+    h.extend_from_slice(&LOCAL_SIG.to_le_bytes());
+    h.extend_from_slice(&(version as u16).to_le_bytes());
+    h.extend_from_slice(&FLAG_UTF8.to_le_bytes());
+    h.extend_from_slice(&header.method.number().to_le_bytes());
+    h.extend_from_slice(&DOS_TIME.to_le_bytes());
+    h.extend_from_slice(&DOS_DATE.to_le_bytes());
+    h.extend_from_slice(&header.crc32.to_le_bytes());
+    h.extend_from_slice(&clamp32(header.compressed_size, large).to_le_bytes());
+    h.extend_from_slice(&clamp32(header.size, large).to_le_bytes());
+    h.extend_from_slice(&name_len.to_le_bytes());
+    h.extend_from_slice(&(local_extra.len() as u16).to_le_bytes());
+    h.extend_from_slice(name);
+    h.extend_from_slice(&local_extra);
+    Ok(h)
+}
+
+/// The length of [`local_header`] for `header`, without building it.
+pub(crate) fn local_header_len(header: &Header) -> u64 {
+    30 + header.name.len() as u64 + if is_large(header) { 20 } else { 0 }
+}
+
+/// The central directory of an archive being written, record by record.
+#[derive(Default)]
+pub(crate) struct Central {
+    bytes: Vec<u8>,
+    entries: u64,
+}
+
+impl Central {
+    /// Adds the record of the entry whose local header is at `offset`.
+    pub(crate) fn push(&mut self, header: &Header, offset: u64) -> io::Result<()> {
+        let name = header.name.as_bytes();
+        let name_len = name_len(header)?;
+        let large = is_large(header);
         let offset_large = offset >= U32_MAX;
         let mut extra = Vec::new();
         if large || offset_large {
@@ -131,7 +172,7 @@ impl<W: Write> ZipWriter<W> {
         let version_needed: u16 = if large || offset_large { 45 } else { 20 };
         let mode = if header.is_dir { DIR_MODE } else { FILE_MODE };
         let external = (mode << 16) | if header.is_dir { 0x10 } else { 0 };
-        let c = &mut self.central;
+        let c = &mut self.bytes;
         c.extend_from_slice(&CENTRAL_SIG.to_le_bytes());
         c.extend_from_slice(&MADE_BY.to_le_bytes());
         c.extend_from_slice(&version_needed.to_le_bytes());
@@ -152,49 +193,42 @@ impl<W: Write> ZipWriter<W> {
         c.extend_from_slice(name);
         c.extend_from_slice(&extra);
         self.entries += 1;
-        Ok(data_offset)
+        Ok(())
     }
 
-    /// Writes the central directory and end records. Returns the inner writer, the stamp
-    /// (SHA-256 of every byte written) and the archive length.
-    pub(crate) fn finish(mut self) -> io::Result<(W, Stamp, u64)> {
-        let cd_offset = self.out.written();
-        let cd_size = self.central.len() as u64;
-        let central = std::mem::take(&mut self.central);
-        self.out.write_all(&central)?;
-        let needs64 = self.entries >= 0xFFFF || cd_offset >= U32_MAX || cd_size >= U32_MAX;
+    /// The central directory and end records, for a directory starting at `cd_offset`.
+    pub(crate) fn end(self, cd_offset: u64) -> Vec<u8> {
+        let cd_size = self.bytes.len() as u64;
+        let entries = self.entries;
+        let mut r = self.bytes;
+        let needs64 = entries >= 0xFFFF || cd_offset >= U32_MAX || cd_size >= U32_MAX;
         if needs64 {
-            let eocd64_offset = self.out.written();
-            let mut r = Vec::with_capacity(56 + 20);
+            let eocd64_offset = cd_offset + cd_size;
             r.extend_from_slice(&ZIP64_EOCD_SIG.to_le_bytes());
             r.extend_from_slice(&44u64.to_le_bytes());
             r.extend_from_slice(&MADE_BY.to_le_bytes());
             r.extend_from_slice(&45u16.to_le_bytes());
             r.extend_from_slice(&0u32.to_le_bytes());
             r.extend_from_slice(&0u32.to_le_bytes());
-            r.extend_from_slice(&self.entries.to_le_bytes());
-            r.extend_from_slice(&self.entries.to_le_bytes());
+            r.extend_from_slice(&entries.to_le_bytes());
+            r.extend_from_slice(&entries.to_le_bytes());
             r.extend_from_slice(&cd_size.to_le_bytes());
             r.extend_from_slice(&cd_offset.to_le_bytes());
             r.extend_from_slice(&ZIP64_LOCATOR_SIG.to_le_bytes());
             r.extend_from_slice(&0u32.to_le_bytes());
             r.extend_from_slice(&eocd64_offset.to_le_bytes());
             r.extend_from_slice(&1u32.to_le_bytes());
-            self.out.write_all(&r)?;
         }
-        let count16 = if needs64 { 0xFFFF } else { self.entries as u16 };
-        let mut e = Vec::with_capacity(22);
-        e.extend_from_slice(&EOCD_SIG.to_le_bytes());
-        e.extend_from_slice(&0u16.to_le_bytes());
-        e.extend_from_slice(&0u16.to_le_bytes());
-        e.extend_from_slice(&count16.to_le_bytes());
-        e.extend_from_slice(&count16.to_le_bytes());
-        e.extend_from_slice(&clamp32(cd_size, needs64).to_le_bytes());
-        e.extend_from_slice(&clamp32(cd_offset, needs64).to_le_bytes());
-        e.extend_from_slice(&0u16.to_le_bytes());
-        self.out.write_all(&e)?;
-        self.out.flush()?;
-        Ok(self.out.finish())
+        let count16 = if needs64 { 0xFFFF } else { entries as u16 };
+        r.extend_from_slice(&EOCD_SIG.to_le_bytes());
+        r.extend_from_slice(&0u16.to_le_bytes());
+        r.extend_from_slice(&0u16.to_le_bytes());
+        r.extend_from_slice(&count16.to_le_bytes());
+        r.extend_from_slice(&count16.to_le_bytes());
+        r.extend_from_slice(&clamp32(cd_size, needs64).to_le_bytes());
+        r.extend_from_slice(&clamp32(cd_offset, needs64).to_le_bytes());
+        r.extend_from_slice(&0u16.to_le_bytes());
+        r
     }
 }
 

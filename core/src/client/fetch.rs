@@ -11,6 +11,7 @@ use reqwest::{Method, StatusCode, header};
 use super::api::ApiClient;
 use super::error::ConnectError;
 use super::index::{self, Damage};
+use super::pending;
 use super::{Fetched, Progress};
 use crate::archive::{self, Archive, Limits, Stamp};
 use crate::system_folder::SystemFolder;
@@ -61,6 +62,11 @@ pub(crate) async fn fetch(
                     reason: reason.clone(),
                 });
                 tracing::warn!(folder = %folder.path().display(), %reason, "repairing the cache");
+                let dir = folder.path().to_path_buf();
+                let settled = tokio::task::spawn_blocking(move || pending::settle(&dir)).await;
+                if let Ok(Err(reason)) = settled {
+                    tracing::warn!(%reason, "the pending delta is lost");
+                }
                 if Stamp::of_file(&archive).is_ok_and(|s| s == stamp) {
                     install(folder, &archive, stamp, progress).await?;
                     return Ok(Fetched::Repaired);
@@ -74,6 +80,8 @@ pub(crate) async fn fetch(
                     let mut state = folder.state();
                     state.stamp = Some(stamp);
                     folder.save_state(&state)?;
+                    // The new project.4dz is only needed by the next delta or a repair.
+                    pending::settle_in_background(folder.path().to_path_buf());
                     return Ok(Fetched::Delta { bytes });
                 }
                 Err(reason) => {
@@ -116,7 +124,9 @@ async fn delta(
     let result = tokio::task::spawn_blocking(move || apply_delta_here(&dir, new))
         .await
         .map_err(|e| e.to_string())?;
-    let _ = std::fs::remove_file(&delta_file);
+    if result.is_err() {
+        let _ = std::fs::remove_file(&delta_file);
+    }
     tracing::info!(
         ms = started.elapsed().as_millis() as u64,
         bytes,
@@ -125,37 +135,37 @@ async fn delta(
     result.map(|()| bytes)
 }
 
-/// The blocking part of [`delta`], in the system folder `dir`.
+/// The blocking part of [`delta`], in the system folder `dir`: proves the new build from the
+/// old archive and the delta without writing it, updates `Project/`, and leaves the delta
+/// pending on the archive (see [`pending`]).
 fn apply_delta_here(dir: &Path, new: Stamp) -> Result<(), String> {
     let t = Instant::now();
+    // A previous delta not yet written into the archive (its process ended first): now.
+    pending::settle(dir)?;
     let archive = dir.join("project.4dz");
-    let next = dir.join("project.4dz.next");
+    let delta_file = dir.join("delta.zip");
     let old = Archive::open(&archive, &Limits::default()).map_err(|e| e.to_string())?;
-    let d = Archive::open(&dir.join("delta.zip"), &Limits::default()).map_err(|e| e.to_string())?;
+    let d = Archive::open(&delta_file, &Limits::default()).map_err(|e| e.to_string())?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "archives opened");
-    let (plan, stamp) = archive::apply_opened(&old, &d, &next).map_err(|e| e.to_string())?;
-    tracing::debug!(
-        ms = t.elapsed().as_millis() as u64,
-        "new archive rebuilt and checked"
-    );
-    if stamp != new {
-        let _ = std::fs::remove_file(&next);
+    let plan = archive::check_delta(&old, &d).map_err(|e| e.to_string())?;
+    if plan.to != new {
         return Err(format!(
-            "the delta led to {} instead of {}",
-            stamp.short(),
+            "the delta leads to {} instead of {}",
+            plan.to.short(),
             new.short()
         ));
     }
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "new archive checked");
     // From here, an interruption leaves the index out of date: the next connect repairs.
     let (written, removed) =
         archive::update_folder(&old, &d, &plan, "Project/", &dir.join("Project"))
             .map_err(|e| e.to_string())?;
-    drop(old);
+    drop((old, d));
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
         "project folder updated"
     );
-    std::fs::rename(&next, &archive).map_err(|e| e.to_string())?;
+    pending::record(dir, &delta_file, new).map_err(|e| e.to_string())?;
     index::update(dir, &new, &written, &removed).map_err(|e| e.to_string())?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "index updated");
     Ok(())
@@ -344,6 +354,7 @@ async fn download_once(
 
 fn finish(folder: &SystemFolder, source: &Path, stamp: Stamp) -> Result<(), ConnectError> {
     let archive = folder.archive_path();
+    pending::discard(folder.path());
     if source != archive {
         std::fs::rename(source, &archive).map_err(|e| ConnectError::io(&archive, &e))?;
     }

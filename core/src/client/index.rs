@@ -53,7 +53,7 @@ pub(crate) fn write(folder: &Path, stamp: &Stamp) -> std::io::Result<()> {
     for (rel, size, mtime) in files_under(&folder.join("Project")) {
         text.push_str(&format!("{size}\t{mtime}\t{rel}\n"));
     }
-    crate::fsutil::write_atomic(&folder.join(FILE), text.as_bytes())
+    crate::fsutil::replace_cache_file(&folder.join(FILE), text.as_bytes())
 }
 
 /// Why a cached project is not intact.
@@ -95,6 +95,17 @@ pub(crate) fn check(folder: &Path, stamp: &Stamp) -> Result<(), Damage> {
     })
 }
 
+/// Records the current `project.4dz` (size and time) in the index, the files unchanged: after a
+/// pending delta was written into the archive.
+pub(crate) fn refresh_archive(folder: &Path) -> std::io::Result<()> {
+    let text = std::fs::read_to_string(folder.join(FILE))?;
+    let (head, rest) = text.split_once('\n').unwrap_or((&text, ""));
+    let stamp = head.split('\t').next().unwrap_or_default();
+    let archive = std::fs::metadata(folder.join("project.4dz"))?;
+    let out = format!("{stamp}\t{}\t{}\n{rest}", archive.len(), mtime_ns(&archive));
+    crate::fsutil::replace_cache_file(&folder.join(FILE), out.as_bytes())
+}
+
 /// Updates the index after a delta: removed files dropped, written ones re-read, the others kept.
 pub(crate) fn update(
     folder: &Path,
@@ -102,26 +113,38 @@ pub(crate) fn update(
     written: &[String],
     removed: &[String],
 ) -> std::io::Result<()> {
-    use std::collections::{BTreeMap, HashSet};
+    use std::collections::HashSet;
     let text = std::fs::read_to_string(folder.join(FILE))?;
-    let mut entries: BTreeMap<String, String> = BTreeMap::new();
+    let removed: HashSet<&str> = removed.iter().map(String::as_str).collect();
+    let mut pending: HashSet<&str> = written.iter().map(String::as_str).collect();
+    let project = folder.join("Project");
+    let archive = std::fs::metadata(folder.join("project.4dz"))?;
+    // (relative path, its line; empty when the file must be measured again)
+    let mut lines: Vec<(&str, &str)> = Vec::with_capacity(text.len() / 48 + written.len());
     for line in text.lines().skip(1) {
-        let mut parts = line.splitn(3, '\t');
-        if let (Some(size), Some(mtime), Some(rel)) = (parts.next(), parts.next(), parts.next()) {
-            entries.insert(rel.to_owned(), format!("{size}\t{mtime}"));
+        let Some(rel) = line.splitn(3, '\t').nth(2) else {
+            continue;
+        };
+        if removed.contains(rel) {
+            continue;
+        }
+        lines.push((rel, if pending.remove(rel) { "" } else { line }));
+    }
+    // Files the delta added (not in the index yet) go to their sorted place.
+    if !pending.is_empty() {
+        lines.extend(pending.iter().map(|rel| (*rel, "")));
+        lines.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    }
+    let mut out = format!("{stamp}\t{}\t{}\n", archive.len(), mtime_ns(&archive));
+    out.reserve(text.len() + 64 * written.len());
+    for (rel, line) in lines {
+        if line.is_empty() {
+            let m = std::fs::metadata(project.join(rel))?;
+            out.push_str(&format!("{}\t{}\t{rel}\n", m.len(), mtime_ns(&m)));
+        } else {
+            out.push_str(line);
+            out.push('\n');
         }
     }
-    let removed: HashSet<&String> = removed.iter().collect();
-    entries.retain(|k, _| !removed.contains(k));
-    let project = folder.join("Project");
-    for rel in written {
-        let m = std::fs::metadata(project.join(rel))?;
-        entries.insert(rel.clone(), format!("{}\t{}", m.len(), mtime_ns(&m)));
-    }
-    let archive = std::fs::metadata(folder.join("project.4dz"))?;
-    let mut out = format!("{stamp}\t{}\t{}\n", archive.len(), mtime_ns(&archive));
-    for (rel, meta) in entries {
-        out.push_str(&format!("{meta}\t{rel}\n"));
-    }
-    crate::fsutil::write_atomic(&folder.join(FILE), out.as_bytes())
+    crate::fsutil::replace_cache_file(&folder.join(FILE), out.as_bytes())
 }

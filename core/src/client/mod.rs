@@ -13,6 +13,7 @@ pub mod devmode;
 mod error;
 mod fetch;
 mod index;
+mod pending;
 pub mod session;
 pub mod tls;
 pub mod trust;
@@ -234,6 +235,16 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// Waits until the system folder's archive is complete: after a delta, the new
+    /// `project.4dz` is written in the background once the connect returned (see the
+    /// `pending` module); a process about to exit calls this so the next delta starts from it.
+    ///
+    /// # Errors
+    /// Why the archive could not be written; the next delta then downloads the whole archive.
+    pub fn settle_cache(&self) -> Result<(), String> {
+        pending::settle(self.folder.path())
+    }
+
     /// Closes the session (the server runs its close hook).
     pub async fn close(&self) {
         if let (Some(api), Some(s)) = (&self.api, &self.session) {

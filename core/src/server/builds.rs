@@ -25,7 +25,8 @@ pub struct Builds {
     dir: PathBuf,
     keep: usize,
     state: RwLock<VecDeque<Arc<Build>>>,
-    build_lock: tokio::sync::Mutex<()>,
+    /// Held during a build; holds when the last build started.
+    build_lock: tokio::sync::Mutex<Option<Instant>>,
     delta_lock: tokio::sync::Mutex<()>,
 }
 
@@ -36,6 +37,8 @@ pub struct Rebuilt {
     pub build: Arc<Build>,
     /// False when the project had not changed.
     pub changed: bool,
+    /// False when a build that started after the request answered it (see [`Builds::rebuild`]).
+    pub built: bool,
     /// How long it took.
     pub millis: u64,
 }
@@ -62,7 +65,7 @@ impl Builds {
             dir: dir.to_path_buf(),
             keep: keep.max(1),
             state: RwLock::new(VecDeque::new()),
-            build_lock: tokio::sync::Mutex::new(()),
+            build_lock: tokio::sync::Mutex::new(None),
             delta_lock: tokio::sync::Mutex::new(()),
         };
         let previous = kept.front().cloned();
@@ -140,8 +143,33 @@ impl Builds {
     /// # Errors
     /// [`archive::ArchiveError`] when the project cannot be built; the current build stays.
     pub async fn rebuild(self: &Arc<Self>) -> Result<Rebuilt, archive::ArchiveError> {
-        let _guard = self.build_lock.lock().await;
+        self.rebuild_for(Instant::now()).await
+    }
+
+    /// Rebuilds for changes made before `changed_at`. Requests coalesce: when a build started
+    /// after `changed_at` (a reload and the watcher's signal for the same edit, a burst of
+    /// saves), it already saw those changes, and its result answers without scanning again.
+    ///
+    /// # Errors
+    /// As [`Builds::rebuild`].
+    pub async fn rebuild_for(
+        self: &Arc<Self>,
+        changed_at: Instant,
+    ) -> Result<Rebuilt, archive::ArchiveError> {
+        let asked = changed_at;
+        let before = self.current().stamp;
+        let mut last_start = self.build_lock.lock().await;
+        if last_start.is_some_and(|started| started > asked) {
+            let build = self.current();
+            return Ok(Rebuilt {
+                changed: build.stamp != before,
+                built: false,
+                build,
+                millis: asked.elapsed().as_millis() as u64,
+            });
+        }
         let start = Instant::now();
+        *last_start = Some(start);
         let current = self.current();
         let this = Arc::clone(self);
         let prev = Arc::clone(&current);
@@ -156,6 +184,7 @@ impl Builds {
             return Ok(Rebuilt {
                 build: current,
                 changed: false,
+                built: true,
                 millis,
             });
         }
@@ -171,6 +200,7 @@ impl Builds {
         Ok(Rebuilt {
             build,
             changed: true,
+            built: true,
             millis,
         })
     }
@@ -289,4 +319,46 @@ fn load_kept(dir: &Path) -> VecDeque<Arc<Build>> {
     }
     found.sort_by_key(|b| std::cmp::Reverse(b.0));
     found.into_iter().map(|(_, b)| Arc::new(b)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(root: &Path, body: &str) {
+        let methods = root.join("Project/Sources/Methods");
+        std::fs::create_dir_all(&methods).unwrap();
+        std::fs::write(root.join("Project/Demo.4DProject"), b"{}").unwrap();
+        std::fs::write(methods.join("m.4dm"), body).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_rebuild_started_after_a_change_answers_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("p");
+        project(&root, "// one\n");
+        let builds = Arc::new(Builds::open(&root, &dir.path().join("builds"), 3).unwrap());
+        let first = builds.current().stamp;
+        project(&root, "// two\n");
+        let changed_at = Instant::now();
+        // A reload right after the edit, then the watcher's (debounced) signal for it.
+        let reload = builds.rebuild().await.unwrap();
+        assert!(reload.built && reload.changed);
+        assert_ne!(reload.build.stamp, first);
+        let watcher = builds.rebuild_for(changed_at).await.unwrap();
+        assert!(!watcher.built, "the reload's scan already saw the edit");
+        assert_eq!(watcher.build.stamp, reload.build.stamp);
+        // A change after the last build started is never skipped.
+        project(&root, "// three\n");
+        let later = builds.rebuild_for(Instant::now()).await.unwrap();
+        assert!(later.built && later.changed);
+        // Both at once (the watcher while a reload waits): one scan, the same answer.
+        project(&root, "// four\n");
+        let at = Instant::now();
+        let (a, b) = tokio::join!(builds.rebuild_for(at), builds.rebuild_for(at));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.build.stamp, b.build.stamp);
+        assert_ne!(a.build.stamp, later.build.stamp);
+        assert_eq!([a.built, b.built].iter().filter(|x| **x).count(), 1);
+    }
 }

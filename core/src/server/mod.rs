@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, watch as tokio_watch};
+use tokio::sync::watch as tokio_watch;
 
 pub use config::ServerConfig;
 pub use error::ServerError;
@@ -97,8 +97,17 @@ impl State {
 
     /// Rebuilds; on a change, tells every client and updates the publication.
     pub async fn rebuild(&self) -> Result<Rebuilt, crate::archive::ArchiveError> {
-        let rebuilt = self.builds.rebuild().await?;
-        if rebuilt.changed {
+        self.rebuild_for(Instant::now()).await
+    }
+
+    /// [`State::rebuild`] for changes made before `changed_at` (see [`Builds::rebuild_for`]).
+    pub async fn rebuild_for(
+        &self,
+        changed_at: Instant,
+    ) -> Result<Rebuilt, crate::archive::ArchiveError> {
+        let rebuilt = self.builds.rebuild_for(changed_at).await?;
+        // A coalesced request (`built` false) was answered by a build that already told everyone.
+        if rebuilt.changed && rebuilt.built {
             // Users may have changed too (directory.json): re-read them.
             if let Ok(p) = Project::open(&self.root) {
                 *self
@@ -321,7 +330,7 @@ impl Server {
         }
         tasks.push(tokio::spawn(reaper(Arc::clone(&state))));
         let watcher = if state.config.watch {
-            let (tx, rx) = mpsc::channel(1);
+            let (tx, rx) = tokio_watch::channel(None);
             match watch::watch(&root, Duration::from_millis(state.config.debounce_ms), tx) {
                 Ok(w) => {
                     tasks.push(tokio::spawn(rebuild_on_change(Arc::clone(&state), rx)));
@@ -459,9 +468,12 @@ impl Server {
     }
 }
 
-async fn rebuild_on_change(state: Arc<State>, mut rx: mpsc::Receiver<()>) {
-    while rx.recv().await.is_some() {
-        if let Err(err) = state.rebuild().await {
+async fn rebuild_on_change(state: Arc<State>, mut rx: tokio_watch::Receiver<Option<Instant>>) {
+    while rx.changed().await.is_ok() {
+        let Some(changed_at) = *rx.borrow_and_update() else {
+            continue;
+        };
+        if let Err(err) = state.rebuild_for(changed_at).await {
             tracing::error!(%err, "rebuild after a change failed; the previous archive stays current");
         }
     }

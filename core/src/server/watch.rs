@@ -1,11 +1,11 @@
 //! Watching the project folder: a debounced signal when something the archive contains changes.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
-use tokio::sync::mpsc;
+use tokio::sync::watch;
 
 use crate::archive::is_excluded;
 
@@ -23,26 +23,31 @@ pub fn relevant(root: &Path, path: &Path) -> bool {
     (rel == "Project" || rel.starts_with("Project/")) && !is_excluded(&rel)
 }
 
-/// Watches `root` and sends `()` on `tx` after each burst of relevant changes (`debounce` quiet).
+/// Watches `root` and, after each burst of relevant changes (`debounce` quiet), sets `tx` to the
+/// time of the burst's last change: a rebuild that started after that time has seen them all.
 ///
 /// # Errors
 /// The notify error when the folder cannot be watched.
 pub fn watch(
     root: &Path,
     debounce: Duration,
-    tx: mpsc::Sender<()>,
+    tx: watch::Sender<Option<Instant>>,
 ) -> Result<Watcher, notify::Error> {
     let root: PathBuf = root.to_path_buf();
     let filter_root = root.clone();
     let mut debouncer = new_debouncer(debounce, None, move |result: DebounceEventResult| {
         let Ok(events) = result else { return };
-        let changed = events.iter().any(|e| {
-            !matches!(e.event.kind, EventKind::Access(_))
-                && e.event.paths.iter().any(|p| relevant(&filter_root, p))
-        });
-        if changed {
-            // A full channel means a rebuild is already pending: nothing is lost.
-            let _ = tx.try_send(());
+        let last = events
+            .iter()
+            .filter(|e| {
+                !matches!(e.event.kind, EventKind::Access(_))
+                    && e.event.paths.iter().any(|p| relevant(&filter_root, p))
+            })
+            .map(|e| e.time)
+            .max();
+        if let Some(last) = last {
+            // The latest time replaces a pending one: the rebuild it asks for covers both.
+            tx.send_modify(|at| *at = Some(at.map_or(last, |a| a.max(last))));
         }
     })?;
     debouncer.watch(&root, RecursiveMode::Recursive)?;

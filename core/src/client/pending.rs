@@ -1,0 +1,205 @@
+//! A delta accepted but not yet written into `project.4dz`.
+//!
+//! Applying a delta must prove the new build (its SHA-256 is the stamp) and update the files of
+//! `Project/`; neither needs the new archive as one file. So the connect does only that —
+//! hashing the new archive where its bytes already are, in the old archive and the delta — and
+//! the system folder remembers the delta (`pending.json`, `pending-delta.zip`). The new
+//! `project.4dz`, which only a later delta or a repair needs, is written afterwards
+//! ([`settle`], in the background after the connect, or first thing when it is needed).
+//!
+//! While a delta is pending, `project.4dz` is the previous build and the index records it, so
+//! the quick check of a warm connect still holds. Every step leaves a state [`settle`] can
+//! finish or undo: nothing here can make a connect use a wrong archive.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use super::index;
+use crate::archive::{self, Archive, Limits, Stamp};
+
+const FILE: &str = "pending.json";
+const DELTA: &str = "pending-delta.zip";
+const MATERIALIZING: &str = "project.4dz.materializing";
+
+/// One writer of archives at a time in this process (the background thread and a connect).
+static WRITING: Mutex<()> = Mutex::new(());
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Pending {
+    /// The build `project.4dz` + the delta make.
+    stamp: Stamp,
+}
+
+/// True when `dir` holds a delta not yet written into `project.4dz`.
+pub(crate) fn exists(dir: &Path) -> bool {
+    dir.join(FILE).is_file()
+}
+
+/// Records `delta` (moved into the system folder) as pending on `project.4dz`, giving `stamp`.
+pub(crate) fn record(dir: &Path, delta: &Path, stamp: Stamp) -> std::io::Result<()> {
+    std::fs::rename(delta, dir.join(DELTA))?;
+    let bytes = serde_json::to_vec(&Pending { stamp }).map_err(std::io::Error::other)?;
+    crate::fsutil::write_atomic(&dir.join(FILE), &bytes)
+}
+
+/// Forgets a pending delta (a full download replaced the archive).
+pub(crate) fn discard(dir: &Path) {
+    let _ = std::fs::remove_file(dir.join(FILE));
+    let _ = std::fs::remove_file(dir.join(DELTA));
+    let _ = std::fs::remove_file(dir.join(MATERIALIZING));
+}
+
+/// Writes the pending delta, if any, into `project.4dz` (checked against its stamp), then
+/// records the new archive in the index. Nothing to do takes one `stat`.
+///
+/// # Errors
+/// What went wrong, for the log; the pending delta then stays (and a connect that needs the
+/// archive falls back to a full download).
+pub(crate) fn settle(dir: &Path) -> Result<(), String> {
+    if !exists(dir) {
+        return Ok(());
+    }
+    let _one = WRITING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Ok(bytes) = std::fs::read(dir.join(FILE)) else {
+        return Ok(()); // settled while this one waited
+    };
+    let Ok(pending) = serde_json::from_slice::<Pending>(&bytes) else {
+        discard(dir);
+        return Err("the pending delta's record is damaged; it was dropped".into());
+    };
+    let started = std::time::Instant::now();
+    let archive = dir.join("project.4dz");
+    let out = dir.join(MATERIALIZING);
+    let written = (|| {
+        let old = Archive::open(&archive, &Limits::default()).map_err(|e| e.to_string())?;
+        let d = Archive::open(&dir.join(DELTA), &Limits::default()).map_err(|e| e.to_string())?;
+        let (_, stamp) = archive::apply_opened(&old, &d, &out).map_err(|e| e.to_string())?;
+        if stamp == pending.stamp {
+            Ok(())
+        } else {
+            Err(format!(
+                "it gave {} instead of {}",
+                stamp.short(),
+                pending.stamp.short()
+            ))
+        }
+    })();
+    if let Err(reason) = written {
+        let _ = std::fs::remove_file(&out);
+        // A crash after the rename below leaves the new archive in place with the record:
+        // then there is nothing left to write.
+        if Stamp::of_file(&archive).is_ok_and(|s| s == pending.stamp) {
+            index::refresh_archive(dir).map_err(|e| e.to_string())?;
+            discard(dir);
+            return Ok(());
+        }
+        return Err(format!(
+            "cannot write the pending delta into the archive: {reason}"
+        ));
+    }
+    std::fs::rename(&out, &archive).map_err(|e| e.to_string())?;
+    index::refresh_archive(dir).map_err(|e| e.to_string())?;
+    discard(dir);
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        folder = %dir.display(),
+        "pending delta written into the archive"
+    );
+    Ok(())
+}
+
+/// [`settle`] on a background thread (when a delta is pending).
+pub(crate) fn settle_in_background(dir: PathBuf) -> Option<std::thread::JoinHandle<()>> {
+    if !exists(&dir) {
+        return None;
+    }
+    std::thread::Builder::new()
+        .name("remote4d-archive".into())
+        .spawn(move || {
+            if let Err(reason) = settle(&dir) {
+                tracing::warn!(folder = %dir.display(), %reason, "archive not updated yet");
+            }
+        })
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::{BuildOptions, build, make_delta};
+
+    fn write(root: &Path, rel: &str, body: &str) {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    }
+
+    /// A system folder holding build 1 and, pending on it, the delta to build 2; and build 2.
+    fn folder_with_a_pending_delta() -> (tempfile::TempDir, PathBuf, Stamp, Vec<u8>) {
+        let tmp = tempfile::tempdir().unwrap();
+        let project = tmp.path().join("p");
+        write(&project, "Project/Demo.4DProject", "{}");
+        for i in 0..30 {
+            write(
+                &project,
+                &format!("Project/Sources/Methods/m{i}.4dm"),
+                &format!("// method {i}\n").repeat(50),
+            );
+        }
+        let v1 = tmp.path().join("v1.4dz");
+        let r1 = build(&project, &v1, &BuildOptions::default()).unwrap();
+        write(&project, "Project/Sources/Methods/m7.4dm", "// changed\n");
+        let v2 = tmp.path().join("v2.4dz");
+        let r2 = build(&project, &v2, &BuildOptions::default()).unwrap();
+        let dir = tmp.path().join("folder");
+        std::fs::create_dir_all(dir.join("Project")).unwrap();
+        std::fs::copy(&v1, dir.join("project.4dz")).unwrap();
+        make_delta(&r1, &r2, &v2, &dir.join("delta.zip")).unwrap();
+        index::write(&dir, &r2.stamp).unwrap();
+        record(&dir, &dir.join("delta.zip"), r2.stamp).unwrap();
+        let v2_bytes = std::fs::read(&v2).unwrap();
+        (tmp, dir, r2.stamp, v2_bytes)
+    }
+
+    #[test]
+    fn settling_writes_the_new_archive_and_records_it() {
+        let (_tmp, dir, stamp, v2) = folder_with_a_pending_delta();
+        assert!(exists(&dir));
+        // While pending, the index describes the previous archive: a warm connect's check holds.
+        index::check(&dir, &stamp).unwrap();
+        settle(&dir).unwrap();
+        assert_eq!(std::fs::read(dir.join("project.4dz")).unwrap(), v2);
+        assert!(!exists(&dir) && !dir.join(DELTA).exists() && !dir.join(MATERIALIZING).exists());
+        index::check(&dir, &stamp).unwrap();
+        // Nothing left to do.
+        settle(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_crash_after_the_archive_was_replaced_is_finished() {
+        let (_tmp, dir, stamp, v2) = folder_with_a_pending_delta();
+        std::fs::write(dir.join("project.4dz"), &v2).unwrap();
+        settle(&dir).unwrap();
+        assert!(!exists(&dir));
+        index::check(&dir, &stamp).unwrap();
+    }
+
+    #[test]
+    fn a_delta_that_does_not_fit_leaves_the_archive_untouched() {
+        let (_tmp, dir, _, _) = folder_with_a_pending_delta();
+        let mut damaged = std::fs::read(dir.join("project.4dz")).unwrap();
+        let n = damaged.len() / 3;
+        damaged[n] ^= 0x55;
+        std::fs::write(dir.join("project.4dz"), &damaged).unwrap();
+        let err = settle(&dir).unwrap_err();
+        assert!(err.contains("cannot write the pending delta"), "{err}");
+        assert_eq!(std::fs::read(dir.join("project.4dz")).unwrap(), damaged);
+        assert!(!dir.join(MATERIALIZING).exists());
+        discard(&dir);
+        assert!(!exists(&dir) && !dir.join(DELTA).exists());
+    }
+}
