@@ -35,9 +35,27 @@ fn settle() -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(smoke: bool) -> anyhow::Result<()> {
+/// Limits the namespace's loopback to `rate` (a `tc` rate, e.g. `1gbit`) with a token bucket, so
+/// that the server, nginx and the clients talk as over a network link of that speed.
+fn limit_link(rate: &str) -> anyhow::Result<()> {
+    let status = Command::new("tc")
+        .args(["qdisc", "replace", "dev", "lo", "root", "tbf", "rate", rate])
+        .args(["burst", "256kb", "latency", "20ms"])
+        .status()
+        .context("cannot run tc (apt-get install iproute2)")?;
+    anyhow::ensure!(
+        status.success(),
+        "tc failed: run the benchmark inside ../shared/tools/netns-run"
+    );
+    Ok(())
+}
+
+pub fn run(smoke: bool, link: Option<&str>) -> anyhow::Result<()> {
+    if let Some(rate) = link {
+        limit_link(rate)?;
+    }
     let scale = if smoke { 0.01 } else { 1.0 };
-    let runs = if smoke { 1 } else { 3 };
+    let runs = if smoke { 1 } else { 5 };
     let work = tempfile::Builder::new()
         .prefix("remote4d-bench-connect-")
         .tempdir()?;
@@ -81,10 +99,12 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
             .await
     })?;
     println!(
-        "project: {} files, {}; archive {}; server and clients on this machine (loopback, TLS)",
+        "project: {} files, {}; archive {}; server and clients on this machine (loopback, TLS{})",
         s.files,
         mb(s.bytes),
-        mb(archive.len() as u64)
+        mb(archive.len() as u64),
+        link.map(|r| format!(", limited to {r}"))
+            .unwrap_or_default()
     );
 
     // The reference: nginx serves the same file; curl downloads it, unzip unpacks it.
@@ -149,23 +169,45 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
     reference.sort();
     let reference = reference[reference.len() / 2];
 
+    // Cold connects, unpacking during the download (the default) and after it, in alternating
+    // order, each into a new folder, all kept to the end (removing some would hand the next run
+    // memory and disk blocks others do not get).
     let mut cold = Vec::new();
+    let mut cold_after = Vec::new();
     for i in 0..runs {
-        let client_home = work.path().join(format!("client-{i}"));
-        settle()?;
-        let start = Instant::now();
-        let conn = rt.block_on(connect(options(&authority, &client_home), &|_| {}))?;
-        cold.push(start.elapsed());
-        anyhow::ensure!(
-            matches!(conn.fetched, Fetched::Full { .. }),
-            "expected a full download"
-        );
-        rt.block_on(conn.close());
+        let order = if i % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for overlap in order {
+            let client_home = work.path().join(format!("cold-{i}-{overlap}"));
+            let mut o = options(&authority, &client_home);
+            o.unpack_while_downloading = overlap;
+            settle()?;
+            let start = Instant::now();
+            let conn = rt.block_on(connect(o, &|_| {}))?;
+            let took = start.elapsed();
+            anyhow::ensure!(
+                matches!(conn.fetched, Fetched::Full { .. }),
+                "expected a full download"
+            );
+            rt.block_on(conn.close());
+            if overlap {
+                cold.push(took);
+            } else {
+                cold_after.push(took);
+            }
+        }
     }
     cold.sort();
+    cold_after.sort();
     let cold = cold[cold.len() / 2];
+    let cold_after = cold_after[cold_after.len() / 2];
 
-    let client_home = work.path().join("client-0");
+    // The client of the warm and delta runs: the first cold one.
+    let client_home = work.path().join("cold-0-true");
+
     let mut warm = Vec::new();
     for _ in 0..5 {
         settle()?;
@@ -205,6 +247,11 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
         secs(cold),
         secs(reference),
         cold.as_secs_f64() / reference.as_secs_f64()
+    );
+    println!(
+        "              unpacking after the download instead: {:>9}   ratio {:.2}",
+        secs(cold_after),
+        cold_after.as_secs_f64() / reference.as_secs_f64()
     );
     println!(
         "warm connect  remote4d {:>9}   (median of 5; target < 50 ms)",

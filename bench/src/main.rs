@@ -6,6 +6,7 @@
 //! cargo run --release -p remote4d-bench -- archive --smoke    # 1/100 of it, seconds
 //! ../shared/tools/netns-run target/release/remote4d-bench serve     # server vs nginx (wrk)
 //! ../shared/tools/netns-run target/release/remote4d-bench connect   # client vs curl + unzip
+//! ../shared/tools/netns-run target/release/remote4d-bench connect --link 1gbit   # over a 1 Gbit/s link
 //! ```
 
 mod archive;
@@ -26,7 +27,14 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("archive") => archive::run(smoke),
         Some("serve") => serve::run(smoke),
-        Some("connect") => connect::run(smoke),
+        Some("connect") => {
+            let link = args
+                .iter()
+                .position(|a| a == "--link")
+                .and_then(|i| args.get(i + 1))
+                .cloned();
+            connect::run(smoke, link.as_deref())
+        }
         Some("serve-child") if args.len() == 3 => serve::child(&args[1], &args[2]),
         Some("apply") => {
             // Times the client's delta application on the synthetic project.
@@ -67,7 +75,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: remote4d-bench archive|serve|connect [--smoke]   (run inside ../shared/tools/netns-run)"
+                "usage: remote4d-bench archive|serve|connect [--smoke] [--link RATE]   (run inside ../shared/tools/netns-run)"
             );
             std::process::exit(2);
         }

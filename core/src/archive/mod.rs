@@ -14,6 +14,7 @@ mod build;
 mod compress;
 mod delta;
 mod error;
+mod follow;
 mod names;
 mod read;
 mod select;
@@ -28,6 +29,7 @@ pub use delta::{
     make_delta, update_folder,
 };
 pub use error::{ArchiveError, Result};
+pub use follow::FollowingUnpack;
 pub use names::{TOP_FOLDER, is_excluded};
 
 /// Checks that `path` is a safe relative path (no `..`, absolute paths, drive letters, ...).

@@ -162,7 +162,7 @@ pub(crate) fn swap_into_place(fresh: &Path, target: &Path) -> Result<()> {
 }
 
 /// Removes temporary folders an interrupted unpack of `target` left beside it.
-fn remove_leftovers(target: &Path) {
+pub(crate) fn remove_leftovers(target: &Path) {
     let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
         return;
     };

@@ -299,7 +299,16 @@ pub async fn connect(
     }
     let fetched = match fetched {
         Some(f) => f,
-        None => fetch_current(&api, &folder, &info, progress).await?,
+        None => {
+            fetch_current(
+                &api,
+                &folder,
+                &info,
+                opts.unpack_while_downloading,
+                progress,
+            )
+            .await?
+        }
     };
 
     let mut state = folder.state();
@@ -355,13 +364,29 @@ async fn fetch_current(
     api: &ApiClient,
     folder: &SystemFolder,
     info: &ServerInfo,
+    overlap: bool,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Fetched, ConnectError> {
-    match fetch::fetch(api, folder, info.stamp, info.archive_size, progress).await {
+    match fetch::fetch(
+        api,
+        folder,
+        (info.stamp, info.archive_size),
+        overlap,
+        progress,
+    )
+    .await
+    {
         // The project was rebuilt (and the old build dropped) during the download: once more.
         Err(ConnectError::Api(e)) if e.code == ErrorCode::StampGone => {
             let fresh = api.info().await?;
-            fetch::fetch(api, folder, fresh.stamp, fresh.archive_size, progress).await
+            fetch::fetch(
+                api,
+                folder,
+                (fresh.stamp, fresh.archive_size),
+                overlap,
+                progress,
+            )
+            .await
         }
         other => other,
     }

@@ -13,8 +13,9 @@ use super::error::ConnectError;
 use super::index::{self, Damage};
 use super::pending;
 use super::{Fetched, Progress};
-use crate::archive::{self, Archive, Limits, Stamp};
+use crate::archive::{self, Archive, FollowingUnpack, Limits, Stamp};
 use crate::system_folder::SystemFolder;
+use sha2::{Digest, Sha256};
 
 /// Attempts of a full download (each resuming where the previous one stopped).
 const ATTEMPTS: u32 = 5;
@@ -23,12 +24,13 @@ fn part_path(folder: &SystemFolder) -> PathBuf {
     folder.path().join("project.4dz.part")
 }
 
-/// Gets the build `stamp` (of `size` bytes) of the server into `folder`.
+/// Gets the build `stamp` (of `size` bytes) of the server into `folder`; a full download is
+/// unpacked as it arrives when `overlap`.
 pub(crate) async fn fetch(
     api: &ApiClient,
     folder: &SystemFolder,
-    stamp: Stamp,
-    size: u64,
+    (stamp, size): (Stamp, u64),
+    overlap: bool,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Fetched, ConnectError> {
     let state = folder.state();
@@ -91,8 +93,8 @@ pub(crate) async fn fetch(
         }
     }
     let part = part_path(folder);
-    let bytes = download(api, folder, stamp, size, progress).await?;
-    install(folder, &part, stamp, progress).await?;
+    let (bytes, unpacked) = download(api, folder, (stamp, size), overlap, progress).await?;
+    install_with(folder, &part, stamp, progress, unpacked).await?;
     Ok(Fetched::Full { bytes })
 }
 
@@ -171,15 +173,30 @@ fn apply_delta_here(dir: &Path, new: Stamp) -> Result<(), String> {
     Ok(())
 }
 
+/// A download from the first byte: hashed as it arrives, and unpacked as it arrives.
+struct Streaming {
+    hasher: Sha256,
+    unpack: Option<FollowingUnpack>,
+}
+
+/// Abandons an unpack that followed a download (its thread waits for its writes to end: not
+/// on the async runtime).
+fn abandon<T: Send + 'static>(what: Option<T>) {
+    if let Some(what) = what {
+        tokio::task::spawn_blocking(move || drop(what));
+    }
+}
+
 /// Downloads build `stamp` into `project.4dz.part`, resuming a previous part of the same build,
-/// retrying with backoff, and verifying the SHA-256. Returns the bytes transferred.
+/// retrying with backoff, and verifying the SHA-256. Returns the bytes transferred and, when
+/// the archive was unpacked as it arrived, that unpack (to check and put in place).
 async fn download(
     api: &ApiClient,
     folder: &SystemFolder,
-    stamp: Stamp,
-    size: u64,
+    (stamp, size): (Stamp, u64),
+    overlap: bool,
     progress: &(dyn Fn(Progress) + Send + Sync),
-) -> Result<u64, ConnectError> {
+) -> Result<(u64, Option<FollowingUnpack>), ConnectError> {
     let part = part_path(folder);
     let part_stamp = folder.path().join("project.4dz.part.stamp");
     if std::fs::read_to_string(&part_stamp)
@@ -194,6 +211,7 @@ async fn download(
     let mut transferred = 0u64;
     let mut last_error = String::new();
     let mut damaged_once = false;
+    let mut streaming: Option<Streaming> = None;
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
             let wait = Duration::from_millis(500 * (1 << (attempt - 1)).min(8));
@@ -204,26 +222,49 @@ async fn download(
             });
             tokio::time::sleep(wait).await;
         }
-        match download_once(api, &part, stamp, size, progress, &mut transferred).await {
+        let project_dir = folder.project_dir();
+        let once = download_once(
+            api,
+            &part,
+            overlap.then_some(project_dir.as_path()),
+            (stamp, size),
+            progress,
+            &mut transferred,
+            &mut streaming,
+        )
+        .await;
+        match once {
             Ok(()) => {}
-            Err(Attempt::Fatal(e)) => return Err(e),
+            Err(Attempt::Fatal(e)) => {
+                abandon(streaming.take());
+                return Err(e);
+            }
             Err(Attempt::Retry(reason)) => {
+                abandon(streaming.take());
                 last_error = reason;
                 continue;
             }
         }
         progress(Progress::Verifying);
-        let p = part.clone();
-        let got = tokio::task::spawn_blocking(move || Stamp::of_file(&p))
-            .await
-            .map_err(|e| ConnectError::Io {
-                path: part.clone(),
-                detail: e.to_string(),
-            })?
-            .map_err(|e| ConnectError::io(&part, &e))?;
+        let (got, unpacked) = match streaming.take() {
+            // Hashed as it arrived: no second read.
+            Some(s) => (Stamp::from_bytes(s.hasher.finalize().into()), s.unpack),
+            None => {
+                let p = part.clone();
+                let got = tokio::task::spawn_blocking(move || Stamp::of_file(&p))
+                    .await
+                    .map_err(|e| ConnectError::Io {
+                        path: part.clone(),
+                        detail: e.to_string(),
+                    })?
+                    .map_err(|e| ConnectError::io(&part, &e))?;
+                (got, None)
+            }
+        };
         if got == stamp {
-            return Ok(transferred);
+            return Ok((transferred, unpacked));
         }
+        abandon(unpacked);
         let _ = std::fs::remove_file(&part);
         if damaged_once {
             return Err(ConnectError::Damaged {
@@ -245,13 +286,16 @@ enum Attempt {
     Retry(String),
 }
 
+/// One attempt of [`download`]; a download from the first byte is unpacked as it arrives into
+/// `unpack_into` when given.
 async fn download_once(
     api: &ApiClient,
     part: &Path,
-    stamp: Stamp,
-    size: u64,
+    unpack_into: Option<&Path>,
+    (stamp, size): (Stamp, u64),
     progress: &(dyn Fn(Progress) + Send + Sync),
     transferred: &mut u64,
+    streaming: &mut Option<Streaming>,
 ) -> Result<(), Attempt> {
     let have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
     if have == size && size > 0 {
@@ -279,6 +323,16 @@ async fn download_once(
         StatusCode::OK => {
             let f = std::fs::File::create(part)
                 .map_err(|e| Attempt::Fatal(ConnectError::io(part, &e)))?;
+            // From the first byte: hash it and unpack it as it arrives.
+            let unpack = unpack_into.and_then(|target| {
+                FollowingUnpack::start(part, "Project/", target, Limits::default())
+                    .inspect_err(|e| tracing::debug!(%e, "not unpacking during the download"))
+                    .ok()
+            });
+            abandon(streaming.replace(Streaming {
+                hasher: Sha256::new(),
+                unpack,
+            }));
             (f, 0)
         }
         _ => {
@@ -322,6 +376,12 @@ async fn download_once(
         if buffer.len() >= (1 << 20) {
             file.write_all(&buffer)
                 .map_err(|e| Attempt::Fatal(ConnectError::io(part, &e)))?;
+            if let Some(s) = streaming.as_mut() {
+                s.hasher.update(&buffer);
+                if let Some(u) = &s.unpack {
+                    u.grew(done);
+                }
+            }
             buffer.clear();
         }
         if last.elapsed() >= Duration::from_millis(100) {
@@ -338,6 +398,9 @@ async fn download_once(
         .map_err(|e| Attempt::Fatal(ConnectError::io(part, &e)))?;
     file.flush()
         .map_err(|e| Attempt::Fatal(ConnectError::io(part, &e)))?;
+    if let Some(s) = streaming.as_mut() {
+        s.hasher.update(&buffer);
+    }
     let secs = started.elapsed().as_secs_f64().max(1e-3);
     progress(Progress::Downloading {
         done,
@@ -374,12 +437,29 @@ async fn install(
     stamp: Stamp,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<(), ConnectError> {
+    install_with(folder, source, stamp, progress, None).await
+}
+
+/// [`install`], using the unpack that followed the download when it holds exactly the
+/// archive's entries.
+async fn install_with(
+    folder: &SystemFolder,
+    source: &Path,
+    stamp: Stamp,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+    unpacked: Option<FollowingUnpack>,
+) -> Result<(), ConnectError> {
     progress(Progress::Unpacking);
     let src = source.to_path_buf();
     let target = folder.project_dir();
     tokio::task::spawn_blocking(move || {
         let a = Archive::open(&src, &Limits::default())?;
         a.check_project_layout()?;
+        if let Some(unpacked) = unpacked
+            && unpacked.finish(&a)?
+        {
+            return Ok(());
+        }
         a.unpack_subtree_to("Project/", &target).map(|_| ())
     })
     .await

@@ -71,6 +71,9 @@ pub struct ConnectOptions {
     pub allow_offline: bool,
     /// Use the server's archive even on the server's own machine (no automatic development mode).
     pub force_remote: bool,
+    /// Unpack a full download as it arrives (default), rather than after it: the files are
+    /// checked against the verified archive either way.
+    pub unpack_while_downloading: bool,
     /// The local name of the project (the Custom tab's "Project name"), used in Recent.
     pub display_name: Option<String>,
     /// How long to look for a server by name.
@@ -98,6 +101,7 @@ impl ConnectOptions {
             shared_project_folder: None,
             allow_offline: false,
             force_remote: false,
+            unpack_while_downloading: true,
             display_name: None,
             discovery_timeout: Duration::from_secs(4),
             env,

@@ -1,0 +1,559 @@
+//! Unpacking an archive while it is being written (downloaded), so that unpacking overlaps the
+//! download.
+//!
+//! A thread follows the growing file: it reads each local header as soon as its bytes are
+//! there and, once an entry's data is complete, hands the entry to the thread pool, which
+//! decompresses it (size and CRC checked) into a new folder beside the target. Nothing is
+//! trusted yet: when the download is complete and verified, [`FollowingUnpack::finish`]
+//! compares what was unpacked with the archive's central directory, as [`Archive::open`]
+//! checked it; only an exact match puts the folder in place. Anything unexpected (a data
+//! descriptor, an entry outside the prefix, an interrupted download) abandons the folder, and
+//! the caller unpacks the verified archive the usual way.
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle;
+
+use super::Limits;
+use super::error::{ArchiveError, Result};
+use super::names::check_name;
+use super::read::{Archive, Entry, inflate_entry};
+use super::unpack::{remove_leftovers, swap_into_place};
+use super::write::Method;
+use crate::fsutil::{read_exact_at, temp_sibling};
+
+const LOCAL_SIG: [u8; 4] = [0x50, 0x4b, 0x03, 0x04];
+const CENTRAL_SIG: [u8; 4] = [0x50, 0x4b, 0x01, 0x02];
+const EOCD_SIG: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
+
+enum Signal {
+    /// The file has at least this many bytes.
+    Grew(u64),
+    /// The file is complete, with this many bytes.
+    Complete(u64),
+}
+
+/// An unpack following a file being written. Dropping it abandons the unpack.
+pub struct FollowingUnpack {
+    tx: Option<mpsc::Sender<Signal>>,
+    thread: Option<JoinHandle<std::result::Result<Vec<Entry>, String>>>,
+    staging: PathBuf,
+    target: PathBuf,
+}
+
+impl FollowingUnpack {
+    /// Starts unpacking the entries under `prefix` of `archive` (being written, from its first
+    /// byte) for `target`, into a new folder beside it.
+    ///
+    /// # Errors
+    /// [`ArchiveError::Io`] when the folder cannot be made or the file opened.
+    pub fn start(archive: &Path, prefix: &str, target: &Path, limits: Limits) -> Result<Self> {
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent).map_err(ArchiveError::io(&parent))?;
+        remove_leftovers(target);
+        let staging = temp_sibling(target, "unpack");
+        fs::create_dir(&staging).map_err(ArchiveError::io(&staging))?;
+        let file = match File::open(archive) {
+            Ok(f) => Arc::new(f),
+            Err(e) => {
+                let _ = fs::remove_dir(&staging);
+                return Err(ArchiveError::io(archive)(e));
+            }
+        };
+        let (tx, rx) = mpsc::channel();
+        let follower = Follower {
+            file,
+            rx,
+            root: staging.clone(),
+            prefix: prefix.to_owned(),
+            limits,
+        };
+        let thread = std::thread::Builder::new()
+            .name("remote4d-unpack".into())
+            .spawn(move || follower.run())
+            .map_err(ArchiveError::io(&staging))?;
+        Ok(Self {
+            tx: Some(tx),
+            thread: Some(thread),
+            staging,
+            target: target.to_path_buf(),
+        })
+    }
+
+    /// The file now has at least `len` bytes (written and flushed).
+    pub fn grew(&self, len: u64) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Signal::Grew(len));
+        }
+    }
+
+    /// The download is complete and `archive` (the same file, opened and checked) verified:
+    /// waits for the unpack and, when it holds exactly the archive's entries, puts it in place
+    /// of the target. Returns false when it did not (the caller unpacks `archive` itself).
+    ///
+    /// # Errors
+    /// [`ArchiveError::Io`] when the folder cannot be put in place (the target is then
+    /// unchanged).
+    pub fn finish(mut self, archive: &Archive) -> Result<bool> {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Signal::Complete(archive.length()));
+        }
+        let unpacked = match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(Ok(entries))) => entries,
+            Some(Ok(Err(reason))) => {
+                tracing::debug!(%reason, "unpacking during the download stopped");
+                return Ok(false);
+            }
+            _ => return Ok(false),
+        };
+        if unpacked != archive.entries() {
+            tracing::warn!("the entries unpacked during the download differ from the archive's");
+            return Ok(false);
+        }
+        swap_into_place(&self.staging, &self.target)?;
+        Ok(true)
+    }
+}
+
+impl Drop for FollowingUnpack {
+    fn drop(&mut self) {
+        // Closing the channel stops the thread, which waits for its writes to end.
+        self.tx.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        if self.staging.exists() {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+struct Follower {
+    file: Arc<File>,
+    rx: mpsc::Receiver<Signal>,
+    root: PathBuf,
+    prefix: String,
+    limits: Limits,
+}
+
+/// A local header read from the file.
+struct Local {
+    name: String,
+    method: Method,
+    crc32: u32,
+    size: u64,
+    compressed_size: u64,
+    data_start: u64,
+}
+
+impl Follower {
+    fn run(self) -> std::result::Result<Vec<Entry>, String> {
+        let (done_tx, done_rx) = mpsc::channel::<Result<()>>();
+        // Writers of their own (the thread pool's wake-ups cost more than small files).
+        let (job_tx, job_rx) = mpsc::channel::<Job>();
+        let job_rx = Arc::new(std::sync::Mutex::new(job_rx));
+        let writers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+        let mut handles = Vec::new();
+        for _ in 0..writers {
+            let rx = Arc::clone(&job_rx);
+            let file = Arc::clone(&self.file);
+            let done = done_tx.clone();
+            let spawned = std::thread::Builder::new()
+                .name("remote4d-unpack-writer".into())
+                .spawn(move || {
+                    loop {
+                        let job = rx
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .recv();
+                        let Ok((entry, path)) = job else { break };
+                        let _ = done.send(write_file(&file, &entry, &path));
+                    }
+                });
+            if let Ok(h) = spawned {
+                handles.push(h);
+            }
+        }
+        let mut jobs = 0usize;
+        let t = std::time::Instant::now();
+        let result = if handles.is_empty() {
+            Err("no writer thread".to_owned())
+        } else {
+            self.follow(&job_tx, &mut jobs)
+        };
+        tracing::debug!(
+            ms = t.elapsed().as_millis() as u64,
+            jobs,
+            "followed to the end"
+        );
+        drop(job_tx);
+        drop(done_tx);
+        // Every job ends (and stops writing into the folder) before the result is known.
+        let mut failed = None;
+        for _ in 0..jobs {
+            match done_rx.recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => failed = failed.or(Some(e.to_string())),
+                Err(_) => failed = failed.or(Some("an unpack job was lost".into())),
+            }
+        }
+        for h in handles {
+            let _ = h.join();
+        }
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "unpack jobs done");
+        let entries = result?;
+        match failed {
+            Some(reason) => Err(reason),
+            None => Ok(entries),
+        }
+    }
+
+    fn follow(
+        &self,
+        queue: &mpsc::Sender<Job>,
+        jobs: &mut usize,
+    ) -> std::result::Result<Vec<Entry>, String> {
+        let mut entries = Vec::new();
+        let mut folders: HashSet<PathBuf> = HashSet::new();
+        let mut total = 0u64;
+        let mut pos = 0u64;
+        let mut available = 0u64;
+        let mut complete = false;
+        loop {
+            match self.next_local(pos, available)? {
+                Next::Entry(local) => {
+                    pos = local.data_start + local.compressed_size;
+                    entries.push(self.unpack(local, &mut folders, &mut total, queue, jobs)?);
+                    if entries.len() as u64 > self.limits.max_entries {
+                        return Err("too many entries".into());
+                    }
+                    continue;
+                }
+                Next::End => {
+                    if complete {
+                        return Ok(entries);
+                    }
+                }
+                Next::NeedMore if complete => {
+                    return Err("the file ends inside an entry".into());
+                }
+                Next::NeedMore => {}
+            }
+            match self.rx.recv() {
+                Ok(Signal::Grew(len)) => available = available.max(len),
+                Ok(Signal::Complete(len)) => {
+                    tracing::debug!(pos, "download complete");
+                    available = len;
+                    complete = true;
+                }
+                Err(_) => return Err("abandoned".into()),
+            }
+        }
+    }
+
+    /// The entry at `pos` if its header and data are all within `available` bytes.
+    fn next_local(&self, pos: u64, available: u64) -> std::result::Result<Next, String> {
+        let read = |buf: &mut [u8], at: u64| {
+            read_exact_at(&self.file, buf, at).map_err(|e| format!("cannot read: {e}"))
+        };
+        if pos + 4 > available {
+            return Ok(Next::NeedMore);
+        }
+        let mut sig = [0u8; 4];
+        read(&mut sig, pos)?;
+        if sig == CENTRAL_SIG || sig == EOCD_SIG {
+            return Ok(Next::End);
+        }
+        if sig != LOCAL_SIG {
+            return Err(format!("unexpected bytes at offset {pos}"));
+        }
+        if pos + 30 > available {
+            return Ok(Next::NeedMore);
+        }
+        let mut h = [0u8; 30];
+        read(&mut h, pos)?;
+        let u16_at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]);
+        let u32_at = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+        let flags = u16_at(6);
+        if flags & 0x0009 != 0 {
+            return Err("encrypted entry or data descriptor".into());
+        }
+        let method = match u16_at(8) {
+            0 => Method::Stored,
+            8 => Method::Deflated,
+            m => return Err(format!("compression method {m}")),
+        };
+        let name_len = u64::from(u16_at(26));
+        let extra_len = u64::from(u16_at(28));
+        let data_start = pos + 30 + name_len + extra_len;
+        if data_start > available {
+            return Ok(Next::NeedMore);
+        }
+        let mut name = vec![0u8; name_len as usize];
+        read(&mut name, pos + 30)?;
+        let mut extra = vec![0u8; extra_len as usize];
+        read(&mut extra, pos + 30 + name_len)?;
+        let name = String::from_utf8(name).map_err(|_| "a name is not UTF-8".to_owned())?;
+        let (mut size, mut compressed_size) = (u64::from(u32_at(22)), u64::from(u32_at(18)));
+        if size == 0xFFFF_FFFF || compressed_size == 0xFFFF_FFFF {
+            (size, compressed_size) = zip64_sizes(&extra).ok_or("a zip64 entry without sizes")?;
+        }
+        if data_start.saturating_add(compressed_size) > available {
+            return Ok(Next::NeedMore);
+        }
+        Ok(Next::Entry(Local {
+            name,
+            method,
+            crc32: u32_at(14),
+            size,
+            compressed_size,
+            data_start,
+        }))
+    }
+
+    /// Checks `local` and unpacks it: a folder at once, a file by a job of the thread pool.
+    fn unpack(
+        &self,
+        local: Local,
+        folders: &mut HashSet<PathBuf>,
+        total: &mut u64,
+        queue: &mpsc::Sender<Job>,
+        jobs: &mut usize,
+    ) -> std::result::Result<Entry, String> {
+        check_name(&local.name).map_err(|e| e.to_string())?;
+        let rel = local
+            .name
+            .strip_prefix(&self.prefix)
+            .ok_or_else(|| format!("{} is outside {}", local.name, self.prefix))?
+            .trim_end_matches('/')
+            .to_owned();
+        *total = total.saturating_add(local.size);
+        if *total > self.limits.max_total_size {
+            return Err("the archive is larger than allowed".into());
+        }
+        if local.method == Method::Stored && local.size != local.compressed_size {
+            return Err(format!("{} is stored with a wrong size", local.name));
+        }
+        let is_dir = local.name.ends_with('/');
+        let entry = Entry {
+            is_dir,
+            size: local.size,
+            compressed_size: local.compressed_size,
+            method: local.method,
+            crc32: local.crc32,
+            data_start: local.data_start,
+            name: local.name,
+        };
+        if rel.is_empty() {
+            return Ok(entry);
+        }
+        let path = self.root.join(&rel);
+        let folder = if is_dir {
+            Some(path.as_path())
+        } else {
+            path.parent()
+        };
+        if let Some(folder) = folder
+            && !folders.contains(folder)
+        {
+            fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+            folders.insert(folder.to_path_buf());
+        }
+        if !is_dir {
+            queue
+                .send((entry.clone(), path))
+                .map_err(|_| "the writers stopped".to_owned())?;
+            *jobs += 1;
+        }
+        Ok(entry)
+    }
+}
+
+/// A file to write: the entry and where.
+type Job = (Entry, PathBuf);
+
+enum Next {
+    Entry(Local),
+    NeedMore,
+    End,
+}
+
+fn write_file(file: &File, e: &Entry, path: &Path) -> Result<()> {
+    let out = File::create(path).map_err(ArchiveError::io(path))?;
+    let mut out = BufWriter::with_capacity(256 * 1024, out);
+    inflate_entry(file, e, &mut out)?;
+    out.flush().map_err(ArchiveError::io(path))
+}
+
+/// Uncompressed and compressed sizes from a local header's zip64 extra field.
+fn zip64_sizes(extra: &[u8]) -> Option<(u64, u64)> {
+    let mut rest = extra;
+    while rest.len() >= 4 {
+        let id = u16::from_le_bytes([rest[0], rest[1]]);
+        let len = usize::from(u16::from_le_bytes([rest[2], rest[3]]));
+        let body = rest.get(4..4 + len)?;
+        if id == 1 && body.len() >= 16 {
+            let size = u64::from_le_bytes(body[0..8].try_into().ok()?);
+            let compressed = u64::from_le_bytes(body[8..16].try_into().ok()?);
+            return Some((size, compressed));
+        }
+        rest = &rest[4 + len..];
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::{BuildOptions, build};
+
+    fn project(root: &Path) {
+        let write = |rel: &str, body: Vec<u8>| {
+            let p = root.join(rel);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, body).unwrap();
+        };
+        write("Project/Demo.4DProject", b"{}".to_vec());
+        for i in 0..200u32 {
+            write(
+                &format!("Project/Sources/Methods/m{i:03}.4dm"),
+                format!("// method {i}\n")
+                    .repeat(i as usize * 10)
+                    .into_bytes(),
+            );
+        }
+        // Incompressible: stored.
+        let noise: Vec<u8> = (0..300_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        write("Project/Resources/noise.bin", noise);
+        fs::create_dir_all(root.join("Project/Sources/Classes")).unwrap();
+    }
+
+    fn listing(root: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for e in fs::read_dir(&dir).unwrap() {
+                let e = e.unwrap();
+                let rel = e.path().strip_prefix(root).unwrap().display().to_string();
+                if e.file_type().unwrap().is_dir() {
+                    out.push((rel + "/", Vec::new()));
+                    stack.push(e.path());
+                } else {
+                    out.push((rel, fs::read(e.path()).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Writes `bytes` into `path` in pieces, telling `u` after each.
+    fn download(bytes: &[u8], path: &Path, u: &FollowingUnpack, upto: usize) {
+        let mut f = fs::OpenOptions::new().append(true).open(path).unwrap();
+        let mut done = 0;
+        for piece in bytes[..upto].chunks(7_919) {
+            f.write_all(piece).unwrap();
+            done += piece.len();
+            u.grew(done as u64);
+        }
+    }
+
+    #[test]
+    fn unpacks_as_the_file_grows_exactly_like_an_unpack_after() {
+        let dir = tempfile::tempdir().unwrap();
+        project(&dir.path().join("p"));
+        let built = dir.path().join("built.4dz");
+        build(&dir.path().join("p"), &built, &BuildOptions::default()).unwrap();
+        let bytes = fs::read(&built).unwrap();
+        let part = dir.path().join("project.4dz.part");
+        fs::write(&part, b"").unwrap();
+        let target = dir.path().join("cache/Project");
+        let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
+        download(&bytes, &part, &u, bytes.len());
+        let archive = Archive::open(&part, &Limits::default()).unwrap();
+        assert!(u.finish(&archive).unwrap());
+        let reference = dir.path().join("reference");
+        archive.unpack_subtree_to("Project/", &reference).unwrap();
+        assert_eq!(listing(&target), listing(&reference));
+        assert!(
+            listing(&target)
+                .iter()
+                .any(|(n, _)| n == "Sources/Classes/")
+        );
+        // Nothing left beside it.
+        assert_eq!(fs::read_dir(dir.path().join("cache")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn an_interrupted_download_leaves_the_previous_content() {
+        let dir = tempfile::tempdir().unwrap();
+        project(&dir.path().join("p"));
+        let built = dir.path().join("built.4dz");
+        build(&dir.path().join("p"), &built, &BuildOptions::default()).unwrap();
+        let bytes = fs::read(&built).unwrap();
+        let part = dir.path().join("project.4dz.part");
+        fs::write(&part, b"").unwrap();
+        let target = dir.path().join("cache/Project");
+        fs::create_dir_all(&target).unwrap();
+        fs::write(target.join("previous.txt"), b"kept").unwrap();
+        let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
+        download(&bytes, &part, &u, bytes.len() / 2);
+        drop(u);
+        assert_eq!(
+            listing(&target),
+            vec![("previous.txt".into(), b"kept".to_vec())]
+        );
+        assert_eq!(fs::read_dir(dir.path().join("cache")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn an_archive_that_differs_from_what_was_unpacked_is_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        project(&dir.path().join("p"));
+        let built = dir.path().join("built.4dz");
+        build(&dir.path().join("p"), &built, &BuildOptions::default()).unwrap();
+        let bytes = fs::read(&built).unwrap();
+        let part = dir.path().join("project.4dz.part");
+        fs::write(&part, b"").unwrap();
+        let target = dir.path().join("cache/Project");
+        let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
+        download(&bytes, &part, &u, bytes.len());
+        // Another archive (one file more) is what the caller verified.
+        fs::write(
+            dir.path().join("p/Project/Sources/Methods/extra.4dm"),
+            b"//\n",
+        )
+        .unwrap();
+        let other = dir.path().join("other.4dz");
+        build(&dir.path().join("p"), &other, &BuildOptions::default()).unwrap();
+        let archive = Archive::open(&other, &Limits::default()).unwrap();
+        assert!(!u.finish(&archive).unwrap());
+        assert!(!target.exists());
+        assert_eq!(fs::read_dir(dir.path().join("cache")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn entries_outside_the_prefix_stop_the_unpack() {
+        let dir = tempfile::tempdir().unwrap();
+        let part = dir.path().join("x.zip");
+        let mut w = zip::ZipWriter::new(File::create(&part).unwrap());
+        w.start_file("Elsewhere/a.txt", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(b"a").unwrap();
+        w.finish().unwrap();
+        let target = dir.path().join("cache/Project");
+        let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
+        u.grew(fs::metadata(&part).unwrap().len());
+        let archive = Archive::open(&part, &Limits::default()).unwrap();
+        assert!(!u.finish(&archive).unwrap());
+        assert!(!target.exists());
+    }
+}
