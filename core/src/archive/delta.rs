@@ -18,6 +18,7 @@ use super::build::{BuildReport, BuiltEntry};
 use super::compress::compress;
 use super::error::{ArchiveError, Result};
 use super::read::{Archive, Entry};
+use super::resumable::{Checkpoint, Checkpoints};
 use super::splice::Splice;
 use super::stamp::Stamp;
 use super::write::{Central, Header, ZipWriter, local_header, local_header_len};
@@ -208,16 +209,36 @@ pub fn apply_opened(old: &Archive, d: &Archive, out: &Path) -> Result<(DeltaPlan
 
 /// Checks, without writing anything, that `d` applied to `old` gives exactly the archive its
 /// plan names: the SHA-256 of the archive it describes (old entries and delta entries, read
-/// where they are) must be the plan's `to` stamp. The archive itself can be written later with
+/// where they are) must be the plan's `to` stamp. With `known`, the checkpoints of the old
+/// archive, the bytes the two archives begin with are not hashed again. Returns the plan and
+/// the checkpoints of the new archive. The archive itself can be written later with
 /// [`apply_opened`].
 ///
 /// # Errors
 /// As [`apply_delta`].
-pub fn check_delta(old: &Archive, d: &Archive) -> Result<DeltaPlan> {
+pub fn check_delta(
+    old: &Archive,
+    d: &Archive,
+    known: Option<&Checkpoints>,
+) -> Result<(DeltaPlan, Checkpoints)> {
     let (plan, splice) = splice_of(old, d)?;
-    let stamp = splice.hash().map_err(ArchiveError::io(d.path()))?;
+    let from = known
+        .filter(|k| k.stamp == plan.from)
+        .and_then(|k| k.at_or_before(splice.prefix_from(old.file())));
+    let (stamp, mut states) = splice.hash_from(from).map_err(ArchiveError::io(d.path()))?;
     expect_stamp(d, &plan, stamp)?;
-    Ok(plan)
+    if let (Some(known), Some(from)) = (known, from) {
+        // The states before the resumed one are the old archive's, the same bytes.
+        let mut before: Vec<Checkpoint> = known
+            .states
+            .iter()
+            .take_while(|c| c.offset <= from.offset)
+            .copied()
+            .collect();
+        before.append(&mut states);
+        states = before;
+    }
+    Ok((plan, Checkpoints { stamp, states }))
 }
 
 fn expect_stamp(d: &Archive, plan: &DeltaPlan, stamp: Stamp) -> Result<()> {

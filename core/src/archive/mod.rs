@@ -17,6 +17,7 @@ mod error;
 mod follow;
 mod names;
 mod read;
+mod resumable;
 mod select;
 mod splice;
 mod stamp;
@@ -40,6 +41,9 @@ pub fn check_relative_path(path: &str) -> Result<()> {
     names::check_name(path).map(|_| ())
 }
 pub use read::{Archive, Entry, VerifyReport};
+pub(crate) use resumable::ResumableSha256;
+pub use resumable::{CHECKPOINT_EVERY, Checkpoint, Checkpoints};
+
 pub use stamp::{BadStamp, Stamp};
 pub use unpack::{UnpackReport, unpack};
 pub use write::Method;

@@ -11,8 +11,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use sha2::{Digest, Sha256};
-
+use super::resumable::{Checkpoint, ResumableSha256};
 use super::stamp::Stamp;
 use crate::fsutil::read_exact_at;
 
@@ -84,7 +83,7 @@ impl<'a> Splice<'a> {
             let t = std::time::Instant::now();
             let stop = &stop;
             let hashing = scope.spawn(move || {
-                let r = self.hash_until(stop);
+                let r = self.hash_until(None, stop).map(|(stamp, _)| stamp);
                 tracing::debug!(ms = t.elapsed().as_millis() as u64, "splice hashed");
                 r
             });
@@ -129,26 +128,58 @@ impl<'a> Splice<'a> {
         file.flush()
     }
 
-    /// The SHA-256 of the file described, read from its sources; nothing is written.
+    /// How many first bytes of the file described are the first bytes of `file`.
+    pub(crate) fn prefix_from(&self, file: &File) -> u64 {
+        match self.pieces.first() {
+            Some(Piece::Range {
+                file: f,
+                offset: 0,
+                len,
+            }) if std::ptr::eq(*f, file) => *len,
+            _ => 0,
+        }
+    }
+
+    /// The SHA-256 of the file described, read from its sources (nothing is written), resumed
+    /// at `from` (a state of the same first bytes) when given; with the checkpoints on the way.
     ///
     /// # Errors
     /// As [`Splice::write_hashed`].
-    pub(crate) fn hash(&self) -> io::Result<Stamp> {
-        self.hash_until(&AtomicBool::new(false))
+    pub(crate) fn hash_from(
+        &self,
+        from: Option<Checkpoint>,
+    ) -> io::Result<(Stamp, Vec<Checkpoint>)> {
+        self.hash_until(from, &AtomicBool::new(false))
     }
 
-    fn hash_until(&self, stop: &AtomicBool) -> io::Result<Stamp> {
+    fn hash_until(
+        &self,
+        from: Option<Checkpoint>,
+        stop: &AtomicBool,
+    ) -> io::Result<(Stamp, Vec<Checkpoint>)> {
         const CHUNK: u64 = 1 << 20;
-        let mut hasher = Sha256::new();
+        let (mut hasher, mut skip) = match from {
+            Some(c) => (ResumableSha256::resume(c), c.offset),
+            None => (ResumableSha256::new(), 0),
+        };
         let mut buf = vec![0u8; CHUNK as usize];
         for piece in &self.pieces {
             if stop.load(Ordering::Relaxed) {
                 return Err(io::Error::other("stopped"));
             }
+            let len = match piece {
+                Piece::Bytes(b) => b.len() as u64,
+                Piece::Range { len, .. } => *len,
+            };
+            if skip >= len {
+                skip -= len;
+                continue;
+            }
+            let start = std::mem::take(&mut skip);
             match *piece {
-                Piece::Bytes(ref b) => hasher.update(b),
+                Piece::Bytes(ref b) => hasher.update(&b[start as usize..]),
                 Piece::Range { file, offset, len } => {
-                    let mut done = 0;
+                    let mut done = start;
                     while done < len {
                         let n = (len - done).min(CHUNK) as usize;
                         read_exact_at(file, &mut buf[..n], offset + done)?;
@@ -158,7 +189,8 @@ impl<'a> Splice<'a> {
                 }
             }
         }
-        Ok(Stamp::from_bytes(hasher.finalize().into()))
+        let (digest, checkpoints) = hasher.finish();
+        Ok((Stamp::from_bytes(digest), checkpoints))
     }
 }
 

@@ -610,3 +610,69 @@ fn unpack_subtree_strips_the_prefix() {
     assert!(target.join("Sources/Methods/method00.4dm").is_file());
     assert!(target.join("Sources/Classes").is_dir());
 }
+
+#[test]
+fn delta_check_resumes_from_the_old_archive_checkpoints() {
+    use super::resumable::ResumableSha256;
+    use super::{Checkpoints, check_delta};
+    let p = tempfile::tempdir().unwrap();
+    sample_project(p.path());
+    // 3 MB that do not compress, sorted before the methods: the archives share them.
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let noise: Vec<u8> = (0..3_000_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    write(p.path(), "Project/Assets/noise.bin", &noise);
+    let out = tempfile::tempdir().unwrap();
+    let checkpoints_of = |path: &Path| {
+        let mut h = ResumableSha256::new();
+        h.update(&fs::read(path).unwrap());
+        let (digest, states) = h.finish();
+        Checkpoints {
+            stamp: Stamp::from_bytes(digest),
+            states,
+        }
+    };
+    let v1 = out.path().join("v1.4dz");
+    let r1 = build(p.path(), &v1, &BuildOptions::default()).unwrap();
+    let k1 = checkpoints_of(&v1);
+    assert_eq!(k1.stamp, r1.stamp);
+    assert!(
+        k1.states.len() >= 2,
+        "{} checkpoints in {} bytes",
+        k1.states.len(),
+        r1.archive_size
+    );
+    write(
+        p.path(),
+        "Project/Sources/Methods/method03.4dm",
+        b"// edited\n",
+    );
+    let v2 = out.path().join("v2.4dz");
+    let r2 = build(p.path(), &v2, &BuildOptions::default()).unwrap();
+    let delta = out.path().join("d.zip");
+    make_delta(&r1, &r2, &v2, &delta).unwrap();
+    let old = Archive::open(&v1, &Limits::default()).unwrap();
+    let d = Archive::open(&delta, &Limits::default()).unwrap();
+    // Resumed or not, the same answer, and the new archive's checkpoints.
+    let (plan, k2) = check_delta(&old, &d, Some(&k1)).unwrap();
+    assert_eq!(plan.to, r2.stamp);
+    assert_eq!(k2, checkpoints_of(&v2));
+    let (_, full) = check_delta(&old, &d, None).unwrap();
+    assert_eq!(full, k2);
+    // Checkpoints of another build are not used; wrong ones can only fail the check.
+    let mut other = k1.clone();
+    other.stamp = r2.stamp;
+    assert_eq!(check_delta(&old, &d, Some(&other)).unwrap().1, k2);
+    let mut wrong = k1;
+    for c in &mut wrong.states {
+        c.state[3] ^= 1;
+    }
+    let err = check_delta(&old, &d, Some(&wrong)).unwrap_err();
+    assert!(matches!(err, ArchiveError::Corrupt { .. }), "{err:?}");
+}

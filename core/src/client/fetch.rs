@@ -11,11 +11,10 @@ use reqwest::{Method, StatusCode, header};
 use super::api::ApiClient;
 use super::error::ConnectError;
 use super::index::{self, Damage};
-use super::pending;
 use super::{Fetched, Progress};
-use crate::archive::{self, Archive, FollowingUnpack, Limits, Stamp};
+use super::{hashstate, pending};
+use crate::archive::{self, Archive, Checkpoints, FollowingUnpack, Limits, ResumableSha256, Stamp};
 use crate::system_folder::SystemFolder;
-use sha2::{Digest, Sha256};
 
 /// Attempts of a full download (each resuming where the previous one stopped).
 const ATTEMPTS: u32 = 5;
@@ -93,9 +92,10 @@ pub(crate) async fn fetch(
         }
     }
     let part = part_path(folder);
-    let (bytes, unpacked) = download(api, folder, (stamp, size), overlap, progress).await?;
-    install_with(folder, &part, stamp, progress, unpacked).await?;
-    Ok(Fetched::Full { bytes })
+    let got = download(api, folder, (stamp, size), overlap, progress).await?;
+    install_with(folder, &part, stamp, progress, got.unpacked).await?;
+    hashstate::write(folder.path(), got.checkpoints.as_ref());
+    Ok(Fetched::Full { bytes: got.bytes })
 }
 
 /// Fetches the delta from `old`, rebuilds the new archive from it (checked against `new`),
@@ -149,7 +149,9 @@ fn apply_delta_here(dir: &Path, new: Stamp) -> Result<(), String> {
     let old = Archive::open(&archive, &Limits::default()).map_err(|e| e.to_string())?;
     let d = Archive::open(&delta_file, &Limits::default()).map_err(|e| e.to_string())?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "archives opened");
-    let plan = archive::check_delta(&old, &d).map_err(|e| e.to_string())?;
+    let known = hashstate::read(dir);
+    let (plan, checkpoints) =
+        archive::check_delta(&old, &d, known.as_ref()).map_err(|e| e.to_string())?;
     if plan.to != new {
         return Err(format!(
             "the delta leads to {} instead of {}",
@@ -168,6 +170,7 @@ fn apply_delta_here(dir: &Path, new: Stamp) -> Result<(), String> {
         "project folder updated"
     );
     pending::record(dir, &delta_file, new).map_err(|e| e.to_string())?;
+    hashstate::write(dir, Some(&checkpoints));
     index::update(dir, &new, &written, &removed).map_err(|e| e.to_string())?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "index updated");
     Ok(())
@@ -175,7 +178,7 @@ fn apply_delta_here(dir: &Path, new: Stamp) -> Result<(), String> {
 
 /// A download from the first byte: hashed as it arrives, and unpacked as it arrives.
 struct Streaming {
-    hasher: Sha256,
+    hasher: ResumableSha256,
     unpack: Option<FollowingUnpack>,
 }
 
@@ -187,16 +190,25 @@ fn abandon<T: Send + 'static>(what: Option<T>) {
     }
 }
 
+/// A verified download.
+struct Downloaded {
+    /// Bytes transferred.
+    bytes: u64,
+    /// The unpack that followed the download, to check and put in place.
+    unpacked: Option<FollowingUnpack>,
+    /// The archive's SHA-256 checkpoints, when it was hashed as it arrived.
+    checkpoints: Option<Checkpoints>,
+}
+
 /// Downloads build `stamp` into `project.4dz.part`, resuming a previous part of the same build,
-/// retrying with backoff, and verifying the SHA-256. Returns the bytes transferred and, when
-/// the archive was unpacked as it arrived, that unpack (to check and put in place).
+/// retrying with backoff, and verifying the SHA-256.
 async fn download(
     api: &ApiClient,
     folder: &SystemFolder,
     (stamp, size): (Stamp, u64),
     overlap: bool,
     progress: &(dyn Fn(Progress) + Send + Sync),
-) -> Result<(u64, Option<FollowingUnpack>), ConnectError> {
+) -> Result<Downloaded, ConnectError> {
     let part = part_path(folder);
     let part_stamp = folder.path().join("project.4dz.part.stamp");
     if std::fs::read_to_string(&part_stamp)
@@ -246,9 +258,12 @@ async fn download(
             }
         }
         progress(Progress::Verifying);
-        let (got, unpacked) = match streaming.take() {
+        let (got, unpacked, states) = match streaming.take() {
             // Hashed as it arrived: no second read.
-            Some(s) => (Stamp::from_bytes(s.hasher.finalize().into()), s.unpack),
+            Some(s) => {
+                let (digest, states) = s.hasher.finish();
+                (Stamp::from_bytes(digest), s.unpack, states)
+            }
             None => {
                 let p = part.clone();
                 let got = tokio::task::spawn_blocking(move || Stamp::of_file(&p))
@@ -258,11 +273,15 @@ async fn download(
                         detail: e.to_string(),
                     })?
                     .map_err(|e| ConnectError::io(&part, &e))?;
-                (got, None)
+                (got, None, Vec::new())
             }
         };
         if got == stamp {
-            return Ok((transferred, unpacked));
+            return Ok(Downloaded {
+                bytes: transferred,
+                unpacked,
+                checkpoints: (!states.is_empty()).then_some(Checkpoints { stamp, states }),
+            });
         }
         abandon(unpacked);
         let _ = std::fs::remove_file(&part);
@@ -330,7 +349,7 @@ async fn download_once(
                     .ok()
             });
             abandon(streaming.replace(Streaming {
-                hasher: Sha256::new(),
+                hasher: ResumableSha256::new(),
                 unpack,
             }));
             (f, 0)

@@ -12,6 +12,7 @@ mod connect;
 pub mod devmode;
 mod error;
 mod fetch;
+mod hashstate;
 mod index;
 mod pending;
 pub mod session;

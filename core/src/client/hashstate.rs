@@ -1,0 +1,37 @@
+//! The SHA-256 checkpoints of the cached archive (`project.4dz.sha`), so that the next delta
+//! hashes only from the first byte that changed (see [`crate::archive::Checkpoints`]).
+//!
+//! A cache file: missing, unreadable or for another build, it is ignored and the next delta
+//! hashes the whole archive. A wrong state can only make a good delta look bad (and the
+//! client download the whole archive), never a bad one look good: the stamp is still the
+//! SHA-256 of every byte, and the archive written afterwards is hashed again.
+
+use std::path::Path;
+
+use crate::archive::Checkpoints;
+
+const FILE: &str = "project.4dz.sha";
+
+/// The checkpoints saved in `dir`, if any.
+pub(crate) fn read(dir: &Path) -> Option<Checkpoints> {
+    let bytes = std::fs::read(dir.join(FILE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Saves `checkpoints` in `dir` (none: removes the file).
+pub(crate) fn write(dir: &Path, checkpoints: Option<&Checkpoints>) {
+    let path = dir.join(FILE);
+    let result = match checkpoints.map(serde_json::to_vec) {
+        Some(Ok(bytes)) => crate::fsutil::replace_cache_file(&path, &bytes),
+        _ => std::fs::remove_file(&path).or_else(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        }),
+    };
+    if let Err(err) = result {
+        tracing::debug!(%err, "archive checkpoints not saved");
+    }
+}
