@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -733,15 +733,11 @@ async fn a_failed_update_keeps_the_previous_version_usable() {
     t.server.reload().await.unwrap();
     let cache = c.home.path().join("cache");
     let folder = cache.read_dir().unwrap().next().unwrap().unwrap().path();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let locked = Unwritable::new(&folder);
     let result = connect(c.options(&t.authority()), &|_| {}).await;
-    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
-    if nix_is_root() {
-        eprintln!(
-            "note: running as root, permissions do not stop writes; the failure path is not exercised"
-        );
-    } else {
+    let exercised = locked.is_some();
+    drop(locked);
+    if exercised {
         let e = result.unwrap_err();
         assert!(
             matches!(e, ConnectError::Io { .. } | ConnectError::DiskFull { .. }),
@@ -752,6 +748,108 @@ async fn a_failed_update_keeps_the_previous_version_usable() {
         root.join("Project/Sources/Methods/m04.4dm").is_file(),
         "the previous version is intact"
     );
+    t.server.shutdown().await;
+}
+
+/// Makes `folder` unwritable until dropped: mode 0555 for a user; for root (whom modes do not
+/// stop), the immutable attribute (`chattr +i`, which stops root too). None when neither works
+/// here (a file system without attributes), said on stderr.
+struct Unwritable(PathBuf, bool);
+
+impl Unwritable {
+    fn new(folder: &Path) -> Option<Self> {
+        use std::os::unix::fs::PermissionsExt;
+        if !nix_is_root() {
+            std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o555)).unwrap();
+            return Some(Self(folder.to_path_buf(), false));
+        }
+        let ok = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(folder)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!(
+                "note: running as root where chattr +i does not work: the permission failure is not exercised"
+            );
+            return None;
+        }
+        Some(Self(folder.to_path_buf(), true))
+    }
+}
+
+impl Drop for Unwritable {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.1 {
+            let _ = std::process::Command::new("chattr")
+                .arg("-i")
+                .arg(&self.0)
+                .status();
+        } else {
+            let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_update_without_write_permission_leaves_the_installed_client_working() {
+    let install = tempfile::tempdir().unwrap();
+    let exe = install.path().join("remote4d");
+    std::fs::write(&exe, b"the installed client").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let build = dir.path().join("new-client");
+    std::fs::write(&build, noise(64 * 1024, 5)).unwrap();
+    let mut cfg = config();
+    cfg.client_update = Some(remote4d_core::server::config::ClientUpdateConfig {
+        min_version: Some("99.0".into()),
+        max_version: None,
+        version: "99.0".into(),
+        build,
+    });
+    let t = start(dir.path(), cfg).await;
+    let c = Client::new();
+    let e = connect(c.options(&t.authority()), &|_| {})
+        .await
+        .unwrap_err();
+    let ConnectError::ClientVersion {
+        offer: Some(offer),
+        address,
+        fingerprint,
+        ..
+    } = e
+    else {
+        panic!("expected a client-version refusal, got {e:?}")
+    };
+    let api = remote4d_core::client::ApiClient::new(&address, Some(&fingerprint)).unwrap();
+    let Some(locked) = Unwritable::new(install.path()) else {
+        t.server.shutdown().await;
+        return;
+    };
+    let err = remote4d_core::client::update::install(&api, &offer, &exe)
+        .await
+        .unwrap_err();
+    drop(locked);
+    let text = err.to_string();
+    assert!(
+        matches!(
+            err,
+            remote4d_core::client::update::UpdateError::Install { .. }
+        ),
+        "{err:?}"
+    );
+    assert!(text.contains("may not write in"), "{text}");
+    assert!(text.contains("unchanged"), "{text}");
+    assert_eq!(std::fs::read(&exe).unwrap(), b"the installed client");
+    assert!(!install.path().join("remote4d.new").exists());
+    assert!(!install.path().join("remote4d.previous").exists());
+    // Once the folder is writable again, the same offer installs.
+    let previous = remote4d_core::client::update::install(&api, &offer, &exe)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&previous).unwrap(), b"the installed client");
+    assert_eq!(std::fs::read(&exe).unwrap(), noise(64 * 1024, 5));
     t.server.shutdown().await;
 }
 

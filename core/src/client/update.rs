@@ -69,6 +69,21 @@ fn sibling(exe: &Path, suffix: &str) -> PathBuf {
     exe.with_file_name(name)
 }
 
+/// What to tell the user when the update cannot be written beside `exe`.
+fn install_failure(exe: &Path, e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let folder = exe.parent().unwrap_or(Path::new(".")).display();
+    match e.kind() {
+        ErrorKind::StorageFull => "the disk is full: free some space and connect again".into(),
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => format!(
+            "this user may not write in {folder} ({e}): the update must be installed by whoever \
+             installed this client (an administrator, the package manager), or run the client \
+             from a folder you own"
+        ),
+        _ => e.to_string(),
+    }
+}
+
 /// Downloads `offer` and replaces `exe` with it; returns where the previous version was kept.
 ///
 /// # Errors
@@ -82,11 +97,7 @@ pub async fn install(
     let previous = sibling(exe, ".previous");
     let io = |path: &Path, e: &std::io::Error| UpdateError::Install {
         path: path.to_path_buf(),
-        detail: if e.raw_os_error() == Some(28) {
-            "the disk is full".into()
-        } else {
-            e.to_string()
-        },
+        detail: install_failure(exe, e),
     };
     let resp = api
         .request(Method::GET, "/api/v1/client/update/binary")
