@@ -81,6 +81,9 @@ fn describe(p: &Progress) -> String {
         Progress::UpToDate => "the cached project is current: nothing to download".into(),
         Progress::Repairing { reason } => format!("repairing the cache ({reason})…"),
         Progress::Delta { bytes } => format!("downloaded an update of {}", output::bytes(*bytes)),
+        Progress::Resources { bytes } => {
+            format!("updated the Resources folder ({})", output::bytes(*bytes))
+        }
         Progress::Downloading {
             done,
             total,

@@ -57,6 +57,10 @@ impl Connecting {
                 Progress::Repairing { reason } => {
                     (format!("{}: {reason}", tr.phase_repairing), None)
                 }
+                Progress::Resources { bytes } => (
+                    format!("{} ({} KB)", tr.phase_resources, bytes / 1000),
+                    Some(1.0),
+                ),
                 Progress::Delta { bytes } => (
                     format!("{} ({} KB)", tr.phase_downloading, bytes / 1000),
                     Some(1.0),

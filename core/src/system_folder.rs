@@ -125,6 +125,8 @@ pub struct FolderState {
     pub address: Option<String>,
     /// Last successful connection, ms since the epoch.
     pub last_connection_ms: Option<u64>,
+    /// Stamp of the server's `Resources/` folder copied into `Resources/`.
+    pub resources_stamp: Option<Stamp>,
 }
 
 /// A system folder held by this process (released on drop).

@@ -209,6 +209,94 @@ async fn cold_warm_delta_repair_offline() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_resources_folder_follows_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let logo = noise(40_000, 9);
+    write(dir.path(), "Resources/Images/logo.png", &logo);
+    write(
+        dir.path(),
+        "Resources/en.lproj/strings.xlf",
+        b"<xliff>v1</xliff>",
+    );
+    let t = start(dir.path(), config()).await;
+    let info = t.server.info();
+    let offered = info
+        .resources
+        .expect("the server offers its Resources folder");
+    let c = Client::new();
+
+    // Cold: copied beside Project/.
+    let (log, progress) = recorder();
+    let conn = connect(c.options(&t.authority()), &progress).await.unwrap();
+    let resources = conn.folder.path().join("Resources");
+    assert_eq!(
+        std::fs::read(resources.join("Images/logo.png")).unwrap(),
+        logo
+    );
+    assert_eq!(
+        std::fs::read(resources.join("en.lproj/strings.xlf")).unwrap(),
+        b"<xliff>v1</xliff>"
+    );
+    assert!(
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|p| matches!(p, Progress::Resources { bytes } if *bytes == offered.size))
+    );
+    assert_eq!(conn.folder.state().resources_stamp, Some(offered.stamp));
+    drop(conn);
+
+    // Warm: nothing copied again.
+    let (log, progress) = recorder();
+    let conn = connect(c.options(&t.authority()), &progress).await.unwrap();
+    assert_eq!(conn.fetched, Fetched::UpToDate);
+    assert!(
+        !log.lock()
+            .unwrap()
+            .iter()
+            .any(|p| matches!(p, Progress::Resources { .. }))
+    );
+    drop(conn);
+
+    // Only a resource changes: the project stays, the folder is copied again.
+    write(
+        dir.path(),
+        "Resources/en.lproj/strings.xlf",
+        b"<xliff>v2</xliff>",
+    );
+    std::fs::remove_file(dir.path().join("Resources/Images/logo.png")).unwrap();
+    t.server.reload().await.unwrap();
+    let second = t.server.info().resources.unwrap();
+    assert_ne!(second.stamp, offered.stamp);
+    let (log, progress) = recorder();
+    let conn = connect(c.options(&t.authority()), &progress).await.unwrap();
+    assert_eq!(conn.fetched, Fetched::UpToDate);
+    assert!(
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|p| matches!(p, Progress::Resources { .. }))
+    );
+    assert_eq!(
+        std::fs::read(resources.join("en.lproj/strings.xlf")).unwrap(),
+        b"<xliff>v2</xliff>"
+    );
+    assert!(!resources.join("Images/logo.png").exists());
+    drop(conn);
+
+    // The project has no Resources folder any more: neither has the copy.
+    std::fs::remove_dir_all(dir.path().join("Resources")).unwrap();
+    t.server.reload().await.unwrap();
+    assert_eq!(t.server.info().resources, None);
+    let conn = connect(c.options(&t.authority()), &|_| {}).await.unwrap();
+    assert!(!resources.exists());
+    assert_eq!(conn.folder.state().resources_stamp, None);
+    drop(conn);
+    t.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_download_resumes_after_the_connection_dies() {
     let dir = tempfile::tempdir().unwrap();
     project(dir.path());

@@ -55,6 +55,14 @@ async fn archive_is_served_with_etag_conditional_requests_and_ranges() {
     assert_eq!(info.publication_name, "Shop");
     assert!(!info.login_required);
     assert_eq!(c.seen_fingerprint().unwrap(), info.fingerprint);
+    // No Resources folder: none offered.
+    assert_eq!(info.resources, None);
+    let resp = c
+        .request(Method::GET, "/api/v1/project/resources")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 
     let resp = c
         .request(Method::GET, "/api/v1/project/archive")
@@ -165,6 +173,55 @@ async fn archive_is_served_with_etag_conditional_requests_and_ranges() {
         .unwrap();
     assert_eq!(resp.version(), reqwest::Version::HTTP_11);
     assert_eq!(resp.status(), StatusCode::OK);
+    t.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_resources_folder_is_served_as_a_verified_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    write(dir.path(), "Resources/Images/logo.svg", b"<svg/>");
+    let t = start(dir.path(), config()).await;
+    let c = t.client();
+    let offered = c.info().await.unwrap().resources.unwrap();
+    let resp = c
+        .request(Method::GET, "/api/v1/project/resources")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let etag = resp.headers()[header::ETAG].to_str().unwrap().to_owned();
+    let bytes = resp.bytes().await.unwrap();
+    assert_eq!(Stamp::of_bytes(&bytes), offered.stamp);
+    assert_eq!(bytes.len() as u64, offered.size);
+    let zip = dir.path().join("r.zip");
+    std::fs::write(&zip, &bytes).unwrap();
+    let a = archive::Archive::open(&zip, &Limits::default()).unwrap();
+    let names: Vec<&str> = a.entries().iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Resources/",
+            "Resources/Images/",
+            "Resources/Images/logo.svg"
+        ]
+    );
+    let resp = c
+        .request(Method::GET, "/api/v1/project/resources")
+        .header(header::IF_NONE_MATCH, &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
+    let resp = c
+        .request(
+            Method::GET,
+            &format!("/api/v1/project/resources?stamp={}", "0".repeat(64)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::GONE);
     t.server.shutdown().await;
 }
 

@@ -23,6 +23,9 @@ pub struct BuildOptions {
     pub level: u32,
     /// Bytes of file content prepared in parallel before being written, bounding memory use.
     pub batch_bytes: u64,
+    /// The folder of the project archived: `Project` (a `.4dz`), or `Resources` (the project's
+    /// resources, which clients keep beside it).
+    pub top_folder: String,
 }
 
 impl Default for BuildOptions {
@@ -30,6 +33,7 @@ impl Default for BuildOptions {
         Self {
             level: 6,
             batch_bytes: 64 * 1024 * 1024,
+            top_folder: super::names::TOP_FOLDER.to_owned(),
         }
     }
 }
@@ -127,7 +131,7 @@ pub fn build_incremental(
     previous: Option<Previous<'_>>,
 ) -> Result<BuildReport> {
     let started_ns = now_ns();
-    let sources = collect(root)?;
+    let sources = collect(root, &options.top_folder)?;
     let reuse = previous.and_then(|p| ReuseSource::open(p).ok());
     let tmp = temp_sibling(out, "building");
     let result = write_all(&sources, &tmp, options, reuse.as_ref(), started_ns);

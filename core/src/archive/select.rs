@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use super::error::{ArchiveError, Result};
-use super::names::{TOP_FOLDER, is_excluded};
+use super::names::is_excluded;
 
 /// A file or folder of the project to archive.
 #[derive(Debug, Clone)]
@@ -22,10 +22,11 @@ pub(crate) struct Source {
     pub is_dir: bool,
 }
 
-/// Every file and folder under `root/Project` that the archive keeps, sorted by entry name.
-/// Symbolic links are skipped (they could point outside the project).
-pub(crate) fn collect(root: &Path) -> Result<Vec<Source>> {
-    let top = root.join(TOP_FOLDER);
+/// Every file and folder under `root/<top_folder>` (`Project`, `Resources`) that the archive
+/// keeps, sorted by entry name. Symbolic links are skipped (they could point outside the
+/// project).
+pub(crate) fn collect(root: &Path, top_folder: &str) -> Result<Vec<Source>> {
+    let top = root.join(top_folder);
     let meta = fs::metadata(&top).map_err(|_| ArchiveError::NotAProject {
         path: root.to_path_buf(),
     })?;
@@ -35,13 +36,13 @@ pub(crate) fn collect(root: &Path) -> Result<Vec<Source>> {
         });
     }
     let mut out = vec![Source {
-        name: format!("{TOP_FOLDER}/"),
+        name: format!("{top_folder}/"),
         path: top.clone(),
         size: 0,
         mtime_ns: 0,
         is_dir: true,
     }];
-    let mut stack = vec![(top, TOP_FOLDER.to_owned())];
+    let mut stack = vec![(top, top_folder.to_owned())];
     while let Some((dir, rel)) = stack.pop() {
         let entries = fs::read_dir(&dir).map_err(ArchiveError::io(&dir))?;
         for entry in entries {

@@ -310,6 +310,9 @@ pub async fn connect(
             .await?
         }
     };
+    if mode == Mode::Remote {
+        super::resources::sync(&api, &folder, info.resources, progress).await?;
+    }
 
     let mut state = folder.state();
     state.fingerprint = Some(seen.clone());

@@ -15,6 +15,7 @@ mod fetch;
 mod hashstate;
 mod index;
 mod pending;
+mod resources;
 pub mod session;
 pub mod tls;
 pub mod trust;
@@ -145,6 +146,11 @@ pub enum Progress {
     /// A delta was downloaded.
     Delta {
         /// Its size.
+        bytes: u64,
+    },
+    /// The project's `Resources/` folder changed on the server and was copied again.
+    Resources {
+        /// Bytes downloaded.
         bytes: u64,
     },
     /// Downloading the archive.

@@ -54,6 +54,20 @@ pub struct ServerInfo {
     pub login_required: bool,
     /// The server machine's host name.
     pub host_name: String,
+    /// The project's `Resources/` folder, which clients keep beside the project (absent when
+    /// the project has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourcesInfo>,
+}
+
+/// The current archive of the project's `Resources/` folder
+/// (`GET /api/v1/project/resources`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourcesInfo {
+    /// SHA-256 of the archive.
+    pub stamp: Stamp,
+    /// Its size in bytes.
+    pub size: u64,
 }
 
 /// The product name in [`ServerInfo::product`].

@@ -24,6 +24,7 @@ pub struct Builds {
     root: PathBuf,
     dir: PathBuf,
     keep: usize,
+    options: BuildOptions,
     state: RwLock<VecDeque<Arc<Build>>>,
     /// Held during a build; holds when the last build started.
     build_lock: tokio::sync::Mutex<Option<Instant>>,
@@ -58,12 +59,30 @@ impl Builds {
     /// # Errors
     /// [`archive::ArchiveError`] when the project cannot be built.
     pub fn open(root: &Path, dir: &Path, keep: usize) -> Result<Self, archive::ArchiveError> {
+        Self::open_folder(root, dir, keep, archive::TOP_FOLDER)
+    }
+
+    /// [`Builds::open`] for another folder of the project (`Resources`): archives of
+    /// `root/<top_folder>`, kept in `dir`.
+    ///
+    /// # Errors
+    /// As [`Builds::open`].
+    pub fn open_folder(
+        root: &Path,
+        dir: &Path,
+        keep: usize,
+        top_folder: &str,
+    ) -> Result<Self, archive::ArchiveError> {
         std::fs::create_dir_all(dir).map_err(archive::ArchiveError::io(dir))?;
         let mut kept = load_kept(dir);
         let builds = Self {
             root: root.to_path_buf(),
             dir: dir.to_path_buf(),
             keep: keep.max(1),
+            options: BuildOptions {
+                top_folder: top_folder.to_owned(),
+                ..BuildOptions::default()
+            },
             state: RwLock::new(VecDeque::new()),
             build_lock: tokio::sync::Mutex::new(None),
             delta_lock: tokio::sync::Mutex::new(()),
@@ -115,14 +134,13 @@ impl Builds {
             archive: &b.path,
             report: &b.report,
         });
-        let report =
-            match archive::build_incremental(&self.root, &tmp, &BuildOptions::default(), prev) {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = std::fs::remove_file(&tmp);
-                    return Err(e);
-                }
-            };
+        let report = match archive::build_incremental(&self.root, &tmp, &self.options, prev) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
         let path = archive_path(&self.dir, &report.stamp);
         std::fs::rename(&tmp, &path).map_err(archive::ArchiveError::io(&path))?;
         let json = report_path(&self.dir, &report.stamp);

@@ -57,6 +57,9 @@ pub(crate) struct State {
     pub port: u16,
     pub config: ServerConfig,
     pub builds: Arc<Builds>,
+    /// Archives of the project's `Resources/` folder (none while it has none).
+    pub resources: RwLock<Option<Arc<Builds>>>,
+    pub resources_dir: PathBuf,
     pub sessions: Sessions,
     pub directory: RwLock<Directory>,
     pub hooks: Hooks,
@@ -85,6 +88,61 @@ impl State {
             fingerprint: self.fingerprint.clone(),
             login_required: !self.directory().is_open_access(),
             host_name: self.host_name.clone(),
+            resources: self.resources_builds().map(|b| {
+                let current = b.current();
+                crate::protocol::ResourcesInfo {
+                    stamp: current.stamp,
+                    size: current.report.archive_size,
+                }
+            }),
+        }
+    }
+
+    /// The builds of `Resources/`, if the project has that folder.
+    pub fn resources_builds(&self) -> Option<Arc<Builds>> {
+        self.resources
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Brings the archive of `Resources/` up to date (made when the folder appears, dropped
+    /// when it goes). Clients get it at their next connection, as 4D's Resources folder.
+    async fn rebuild_resources(&self, changed_at: Instant) {
+        if !self.root.join(RESOURCES).is_dir() {
+            if self
+                .resources
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+                .is_some()
+            {
+                tracing::info!("the project has no Resources folder any more");
+            }
+            return;
+        }
+        let result = match self.resources_builds() {
+            Some(b) => b.rebuild_for(changed_at).await.map(|_| ()),
+            None => {
+                let (root, dir) = (self.root.clone(), self.resources_dir.clone());
+                match tokio::task::spawn_blocking(move || open_resources(&root, &dir)).await {
+                    Ok(Ok(b)) => {
+                        *self
+                            .resources
+                            .write()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(b));
+                        Ok(())
+                    }
+                    Ok(Err(e)) => Err(e),
+                    Err(e) => Err(crate::archive::ArchiveError::Io {
+                        path: self.resources_dir.clone(),
+                        source: std::io::Error::other(e),
+                    }),
+                }
+            }
+        };
+        if let Err(err) = result {
+            tracing::error!(%err, "the Resources folder could not be archived; clients keep the previous one");
         }
     }
 
@@ -105,6 +163,7 @@ impl State {
         &self,
         changed_at: Instant,
     ) -> Result<Rebuilt, crate::archive::ArchiveError> {
+        self.rebuild_resources(changed_at).await;
         let rebuilt = self.builds.rebuild_for(changed_at).await?;
         // A coalesced request (`built` false) was answered by a build that already told everyone.
         if rebuilt.changed && rebuilt.built {
@@ -247,13 +306,22 @@ impl Server {
         let keep = config.keep_builds;
         let build_root = root.clone();
         let build_dir = data_dir.join("builds");
-        let builds =
-            tokio::task::spawn_blocking(move || Builds::open(&build_root, &build_dir, keep))
-                .await
-                .map_err(|e| ServerError::Io {
-                    path: root.clone(),
-                    source: std::io::Error::other(e),
-                })??;
+        let resources_dir = data_dir.join("resources-builds");
+        let res_dir = resources_dir.clone();
+        let (builds, resources) = tokio::task::spawn_blocking(move || {
+            let builds = Builds::open(&build_root, &build_dir, keep)?;
+            let resources = if build_root.join(RESOURCES).is_dir() {
+                Some(Arc::new(open_resources(&build_root, &res_dir)?))
+            } else {
+                None
+            };
+            Ok::<_, crate::archive::ArchiveError>((builds, resources))
+        })
+        .await
+        .map_err(|e| ServerError::Io {
+            path: root.clone(),
+            source: std::io::Error::other(e),
+        })??;
         let listeners = listener::bind(&config.bind, port).await?;
         let addresses: Vec<SocketAddr> = listeners
             .iter()
@@ -306,6 +374,8 @@ impl Server {
             port: actual_port,
             throttle: auth::LoginThrottle::new(config.login.clone()),
             builds: Arc::new(builds),
+            resources: RwLock::new(resources),
+            resources_dir,
             sessions: Sessions::new(),
             directory: RwLock::new(project.directory.clone()),
             hooks,
@@ -466,6 +536,14 @@ impl Server {
         let _ = std::fs::remove_file(&self.token_path);
         tracing::info!("server stopped");
     }
+}
+
+/// The project folder whose archive clients keep beside the project.
+const RESOURCES: &str = "Resources";
+
+fn open_resources(root: &Path, dir: &Path) -> Result<Builds, crate::archive::ArchiveError> {
+    // Two builds: the current one and the one a download in progress may still need.
+    Builds::open_folder(root, dir, 2, RESOURCES)
 }
 
 async fn rebuild_on_change(state: Arc<State>, mut rx: tokio_watch::Receiver<Option<Instant>>) {

@@ -14,13 +14,16 @@ pub struct Watcher {
     _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
 }
 
-/// True when a change at `path` (under `root`) can change the archive.
+/// True when a change at `path` (under `root`) can change an archive (`Project/`, `Resources/`).
 pub fn relevant(root: &Path, path: &Path) -> bool {
     let Ok(rel) = path.strip_prefix(root) else {
         return false;
     };
     let rel = rel.to_string_lossy().replace('\\', "/");
-    (rel == "Project" || rel.starts_with("Project/")) && !is_excluded(&rel)
+    ["Project", "Resources"]
+        .iter()
+        .any(|top| rel == *top || rel.starts_with(&format!("{top}/")))
+        && !is_excluded(&rel)
 }
 
 /// Watches `root` and, after each burst of relevant changes (`debounce` quiet), sets `tx` to the
@@ -69,6 +72,7 @@ mod tests {
         ));
         assert!(!relevant(root, Path::new("/p/Project/DerivedData/x")));
         assert!(!relevant(root, Path::new("/p/Data/data.4DD")));
+        assert!(relevant(root, Path::new("/p/Resources/images/logo.png")));
         assert!(!relevant(
             root,
             Path::new("/p/Project/Sources/Methods/a.4dm~")

@@ -40,6 +40,7 @@ pub(super) fn router(state: Arc<State>) -> Router {
         )
         .route("/api/v1/project/archive", get(project::archive))
         .route("/api/v1/project/manifest", get(project::manifest))
+        .route("/api/v1/project/resources", get(project::resources))
         .route("/api/v1/project/delta", get(project::delta))
         .route("/api/v1/project/reload", post(project::reload))
         .route("/api/v1/devmode/proof", post(devmode::proof))

@@ -16,7 +16,7 @@ use super::{Failure, bearer, fail};
 use crate::archive::Stamp;
 use crate::protocol::{ErrorCode, Manifest, ReloadResult};
 use crate::server::State;
-use crate::server::builds::Build;
+use crate::server::builds::{Build, Builds};
 use crate::server::sessions::same_secret;
 
 type Shared = AxState<Arc<State>>;
@@ -49,13 +49,17 @@ pub(super) struct StampQuery {
 }
 
 fn which_build(state: &State, stamp: Option<&str>) -> Result<Arc<Build>, Failure> {
+    build_of(&state.builds, stamp)
+}
+
+fn build_of(builds: &Builds, stamp: Option<&str>) -> Result<Arc<Build>, Failure> {
     match stamp {
-        None => Ok(state.builds.current()),
+        None => Ok(builds.current()),
         Some(s) => {
             let s: Stamp = s
                 .parse()
                 .map_err(|_| fail(ErrorCode::BadRequest, "stamp must be 64 hexadecimal digits"))?;
-            state.builds.find(&s).ok_or_else(|| {
+            builds.find(&s).ok_or_else(|| {
                 fail(
                     ErrorCode::StampGone,
                     "the server no longer keeps that build; download the current archive",
@@ -200,6 +204,34 @@ pub(super) async fn archive(
     if let Ok(v) = HeaderValue::from_str(&name) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
+    if etag_matches(&headers, header::IF_NONE_MATCH, &build.stamp) {
+        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
+    }
+    send_file(&build.path, &headers, h, &build.stamp).await
+}
+
+/// `GET /api/v1/project/resources`: the archive of the project's `Resources/` folder, served
+/// as the project archive (ETag, conditional requests, ranges).
+pub(super) async fn resources(
+    AxState(state): Shared,
+    headers: HeaderMap,
+    Query(q): Query<StampQuery>,
+) -> Result<Response, Failure> {
+    may_read_project(&state, &headers)?;
+    let builds = state
+        .resources_builds()
+        .ok_or_else(|| fail(ErrorCode::NotFound, "the project has no Resources folder"))?;
+    let build = build_of(&builds, q.stamp.as_deref())?;
+    let mut h = HeaderMap::new();
+    h.insert(header::ETAG, etag(&build.stamp));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if q.stamp.is_some() {
+            "private, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        }),
+    );
     if etag_matches(&headers, header::IF_NONE_MATCH, &build.stamp) {
         return Ok((StatusCode::NOT_MODIFIED, h).into_response());
     }
