@@ -69,6 +69,7 @@ impl FollowingUnpack {
         let (tx, rx) = mpsc::channel();
         let follower = Follower {
             file,
+            stop: Arc::default(),
             rx,
             root: staging.clone(),
             prefix: prefix.to_owned(),
@@ -136,6 +137,8 @@ impl Drop for FollowingUnpack {
 
 struct Follower {
     file: Arc<File>,
+    /// Set when the unpack is abandoned: the writers skip what is queued.
+    stop: Arc<std::sync::atomic::AtomicBool>,
     rx: mpsc::Receiver<Signal>,
     root: PathBuf,
     prefix: String,
@@ -162,6 +165,7 @@ impl Follower {
         let mut handles = Vec::new();
         for _ in 0..writers {
             let rx = Arc::clone(&job_rx);
+            let stop = Arc::clone(&self.stop);
             let file = Arc::clone(&self.file);
             let done = done_tx.clone();
             let spawned = std::thread::Builder::new()
@@ -173,7 +177,13 @@ impl Follower {
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
                             .recv();
                         let Ok((entry, path)) = job else { break };
-                        let _ = done.send(write_file(&file, &entry, &path));
+                        // Abandoned: the queued files are not written (the folder goes away).
+                        let result = if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            Ok(())
+                        } else {
+                            write_file(&file, &entry, &path)
+                        };
+                        let _ = done.send(result);
                     }
                 });
             if let Ok(h) = spawned {
@@ -187,6 +197,9 @@ impl Follower {
         } else {
             self.follow(&job_tx, &mut jobs)
         };
+        if result.is_err() {
+            self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         tracing::debug!(
             ms = t.elapsed().as_millis() as u64,
             jobs,
@@ -252,7 +265,10 @@ impl Follower {
                     available = len;
                     complete = true;
                 }
-                Err(_) => return Err("abandoned".into()),
+                Err(_) => {
+                    self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return Err("abandoned".into());
+                }
             }
         }
     }
