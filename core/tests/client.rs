@@ -259,6 +259,24 @@ async fn the_resources_folder_follows_the_server() {
     );
     drop(conn);
 
+    // A cached resource edited or removed by hand: noticed and copied again.
+    std::fs::write(resources.join("Images/logo.png"), b"tampered").unwrap();
+    std::fs::remove_file(resources.join("en.lproj/strings.xlf")).unwrap();
+    let (log, progress) = recorder();
+    let conn = connect(c.options(&t.authority()), &progress).await.unwrap();
+    assert!(
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|p| matches!(p, Progress::Resources { .. }))
+    );
+    assert_eq!(
+        std::fs::read(resources.join("Images/logo.png")).unwrap(),
+        logo
+    );
+    assert!(resources.join("en.lproj/strings.xlf").is_file());
+    drop(conn);
+
     // Only a resource changes: the project stays, the folder is copied again.
     write(
         dir.path(),

@@ -50,9 +50,7 @@ fn files_under(root: &Path) -> Vec<(String, u64, u128)> {
 pub(crate) fn write(folder: &Path, stamp: &Stamp) -> std::io::Result<()> {
     let archive = std::fs::metadata(folder.join("project.4dz"))?;
     let mut text = format!("{stamp}\t{}\t{}\n", archive.len(), mtime_ns(&archive));
-    for (rel, size, mtime) in files_under(&folder.join("Project")) {
-        text.push_str(&format!("{size}\t{mtime}\t{rel}\n"));
-    }
+    text.push_str(&listing(&folder.join("Project")));
     crate::fsutil::replace_cache_file(&folder.join(FILE), text.as_bytes())
 }
 
@@ -80,15 +78,31 @@ pub(crate) fn check(folder: &Path, stamp: &Stamp) -> Result<(), Damage> {
     if archive.len().to_string() != head[1] || mtime_ns(&archive).to_string() != head[2] {
         return Err(Damage::Archive);
     }
+    check_listing(&folder.join("Project"), lines)
+}
+
+/// The files under `dir` as index lines (size, modification time, relative path).
+pub(crate) fn listing(dir: &Path) -> String {
+    let mut text = String::new();
+    for (rel, size, mtime) in files_under(dir) {
+        text.push_str(&format!("{size}\t{mtime}\t{rel}\n"));
+    }
+    text
+}
+
+/// Checks index `lines` (as [`listing`] makes them) against `dir`, in parallel.
+pub(crate) fn check_listing<'a>(
+    dir: &Path,
+    lines: impl Iterator<Item = &'a str>,
+) -> Result<(), Damage> {
     let entries: Vec<&str> = lines.collect();
-    let project = folder.join("Project");
     entries.par_iter().try_for_each(|line| {
         let mut parts = line.splitn(3, '\t');
         let (Some(size), Some(mtime), Some(rel)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(Damage::NoIndex);
         };
-        match std::fs::metadata(project.join(rel)) {
+        match std::fs::metadata(dir.join(rel)) {
             Ok(m) if m.len().to_string() == size && mtime_ns(&m).to_string() == mtime => Ok(()),
             _ => Err(Damage::File(rel.to_owned())),
         }

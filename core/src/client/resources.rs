@@ -13,11 +13,14 @@ use sha2::{Digest, Sha256};
 use super::Progress;
 use super::api::ApiClient;
 use super::error::ConnectError;
+use super::index;
 use crate::archive::{Archive, Limits, Stamp};
 use crate::protocol::ResourcesInfo;
 use crate::system_folder::SystemFolder;
 
 const FOLDER: &str = "Resources";
+/// Sizes and times of the copied files, to notice a local change (as `index.tsv` for `Project/`).
+const INDEX: &str = "resources.tsv";
 
 /// Brings `folder/Resources` to the server's `offered` version (none: removes it).
 pub(crate) async fn sync(
@@ -31,13 +34,22 @@ pub(crate) async fn sync(
     let Some(offered) = offered else {
         if state.resources_stamp.is_some() || target.exists() {
             remove(&target)?;
+            let _ = std::fs::remove_file(folder.path().join(INDEX));
             state.resources_stamp = None;
             folder.save_state(&state)?;
         }
         return Ok(());
     };
     if state.resources_stamp == Some(offered.stamp) && target.is_dir() {
-        return Ok(());
+        match intact(folder.path(), &offered.stamp) {
+            Ok(()) => return Ok(()),
+            Err(damage) => {
+                tracing::warn!(
+                    ?damage,
+                    "the cached Resources folder changed: copying it again"
+                );
+            }
+        }
     }
     let zip = folder.path().join("resources.zip");
     let bytes = download(api, &zip, offered).await?;
@@ -62,8 +74,20 @@ pub(crate) async fn sync(
         .map_err(ConnectError::from)?;
     state.resources_stamp = Some(offered.stamp);
     folder.save_state(&state)?;
+    let index = format!("{}\n{}", offered.stamp, index::listing(&target));
+    let _ = crate::fsutil::replace_cache_file(&folder.path().join(INDEX), index.as_bytes());
     progress(Progress::Resources { bytes });
     Ok(())
+}
+
+/// Whether `dir/Resources` is still exactly as copied for `stamp` (sizes and times).
+fn intact(dir: &Path, stamp: &Stamp) -> Result<(), index::Damage> {
+    let text = std::fs::read_to_string(dir.join(INDEX)).map_err(|_| index::Damage::NoIndex)?;
+    let mut lines = text.lines();
+    if lines.next() != Some(stamp.to_string().as_str()) {
+        return Err(index::Damage::NoIndex);
+    }
+    index::check_listing(&dir.join(FOLDER), lines)
 }
 
 /// Downloads the archive of `offered` into `zip`, checking its SHA-256.
