@@ -219,6 +219,18 @@ async fn the_resources_folder_follows_the_server() {
         "Resources/en.lproj/strings.xlf",
         b"<xliff>v1</xliff>",
     );
+    // The server's TLS identity lives in Resources/ too (as in 4D): it must never be sent.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    write(dir.path(), "Resources/cert.pem", cert.pem().as_bytes());
+    write(
+        dir.path(),
+        "Resources/key.pem",
+        key.serialize_pem().as_bytes(),
+    );
     let t = start(dir.path(), config()).await;
     let info = t.server.info();
     let offered = info
@@ -245,6 +257,11 @@ async fn the_resources_folder_follows_the_server() {
             .any(|p| matches!(p, Progress::Resources { bytes } if *bytes == offered.size))
     );
     assert_eq!(conn.folder.state().resources_stamp, Some(offered.stamp));
+    assert!(
+        !resources.join("key.pem").exists(),
+        "the server's private key stays on the server"
+    );
+    assert!(!resources.join("cert.pem").exists());
     drop(conn);
 
     // Warm: nothing copied again.

@@ -6,12 +6,16 @@ use super::error::ArchiveError;
 pub const TOP_FOLDER: &str = "Project";
 
 /// True when the project-relative path `rel` (`/`-separated, e.g. `Project/DerivedData/x`)
-/// is left out of the archive: `Project/DerivedData`, `Project/Trash`, `userPreferences.*`,
-/// version-control folders, editor back-ups and desktop clutter.
+/// is left out of the archives: `Project/DerivedData`, `Project/Trash`, the server's TLS
+/// identity (`Resources/key.pem`, `Resources/cert.pem`: a private key never leaves the server),
+/// `userPreferences.*`, version-control folders, editor back-ups and desktop clutter.
 ///
 /// The file watcher uses the same rule, so changes there never trigger a rebuild.
 pub fn is_excluded(rel: &str) -> bool {
     let rel = rel.trim_start_matches("./").trim_end_matches('/');
+    if matches!(rel, "Resources/key.pem" | "Resources/cert.pem") {
+        return true;
+    }
     let mut parts = rel.split('/');
     if parts.next() == Some(TOP_FOLDER) && matches!(parts.next(), Some("DerivedData" | "Trash")) {
         return true;
@@ -114,10 +118,13 @@ mod tests {
             "Project/Sources/Methods/.a.4dm.swp",
             "Project/.DS_Store",
             "Project/._a.4dm",
+            "Resources/key.pem",
+            "Resources/cert.pem",
         ] {
             assert!(is_excluded(rel), "{rel} must be excluded");
         }
         for rel in [
+            "Resources/Images/key.pem.png",
             "Project",
             "Project/Sources/Methods/a.4dm",
             "Project/Sources/DerivedData/x",
