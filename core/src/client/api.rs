@@ -160,6 +160,12 @@ impl ApiClient {
         self.seen.get()
     }
 
+    /// True when a certificate authority this machine trusts vouched for the server's
+    /// certificate (after a request).
+    pub fn verified_by_authority(&self) -> bool {
+        self.seen.verified_by_authority()
+    }
+
     /// `host:port`.
     pub fn authority(&self) -> &str {
         &self.authority

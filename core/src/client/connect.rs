@@ -193,7 +193,7 @@ pub async fn connect(
         &opts,
         &info,
         &authority,
-        &seen,
+        (&seen, probe.verified_by_authority()),
         expected_fp.as_deref(),
         pinned_id.as_deref(),
     )?;
@@ -399,7 +399,7 @@ fn check_identity(
     opts: &ConnectOptions,
     info: &ServerInfo,
     authority: &str,
-    seen: &str,
+    (seen, by_authority): (&str, bool),
     expected_fp: Option<&str>,
     pinned_id: Option<&str>,
 ) -> Result<(), ConnectError> {
@@ -423,6 +423,11 @@ fn check_identity(
     match verdict {
         Verdict::Trusted => {}
         Verdict::New if opts.trust_new => {}
+        // A certificate authority this machine trusts vouches for it: nothing to confirm, and
+        // a renewed certificate is the same server (its server id is still checked above).
+        Verdict::New | Verdict::Changed { .. } if by_authority => {
+            tracing::info!(%authority, fingerprint = %seen, "certificate verified by a trusted authority");
+        }
         Verdict::New => {
             return Err(ConnectError::NewIdentity {
                 name: info.publication_name.clone(),

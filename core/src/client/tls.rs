@@ -1,8 +1,13 @@
 //! TLS for the client: the server's certificate is checked against a pinned fingerprint (trust on
-//! first use), and the fingerprint it presented is recorded for the caller to decide.
+//! first use), and the fingerprint it presented is recorded for the caller to decide — with
+//! whether a certificate authority this machine trusts vouches for it (the system's roots, or
+//! `SSL_CERT_FILE` / `SSL_CERT_DIR`): such a server needs no confirmation, and its renewed
+//! certificate is not a "changed identity".
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use rustls::RootCertStore;
+use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -13,23 +18,45 @@ use crate::server::identity::fingerprint_of;
 
 /// The fingerprint the server presented in the last handshake.
 #[derive(Debug, Clone, Default)]
-pub struct SeenFingerprint(Arc<Mutex<Option<String>>>);
+pub struct SeenFingerprint(Arc<Mutex<Option<(String, bool)>>>);
 
 impl SeenFingerprint {
     /// The fingerprint (`AB:CD:...`), once a handshake happened.
     pub fn get(&self) -> Option<String> {
+        self.lock().as_ref().map(|(fp, _)| fp.clone())
+    }
+
+    /// True when a certificate authority this machine trusts vouched for that certificate
+    /// (valid chain, valid for the address connected to).
+    pub fn verified_by_authority(&self) -> bool {
+        self.lock().as_ref().is_some_and(|(_, ca)| *ca)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(String, bool)>> {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
     }
 
-    fn set(&self, fp: String) {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(fp);
+    fn set(&self, fp: String, by_authority: bool) {
+        *self.lock() = Some((fp, by_authority));
     }
+}
+
+/// The certificate authorities this machine trusts, read once per process.
+fn trusted_roots() -> Option<Arc<RootCertStore>> {
+    static ROOTS: OnceLock<Option<Arc<RootCertStore>>> = OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            let found = rustls_native_certs::load_native_certs();
+            for err in &found.errors {
+                tracing::debug!(%err, "a trusted certificate could not be read");
+            }
+            let mut store = RootCertStore::empty();
+            let (added, _) = store.add_parsable_certificates(found.certs);
+            (added > 0).then(|| Arc::new(store))
+        })
+        .clone()
 }
 
 #[derive(Debug)]
@@ -37,21 +64,27 @@ struct PinningVerifier {
     pinned: Option<String>,
     seen: SeenFingerprint,
     algorithms: WebPkiSupportedAlgorithms,
+    authority: Option<Arc<WebPkiServerVerifier>>,
 }
 
 impl ServerCertVerifier for PinningVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let fp = fingerprint_of(end_entity);
-        self.seen.set(fp.clone());
+        let by_authority = self.authority.as_ref().is_some_and(|v| {
+            v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+                .is_ok()
+        });
+        self.seen.set(fp.clone(), by_authority);
         match &self.pinned {
-            Some(p) if normalize_fingerprint(p) != normalize_fingerprint(&fp) => {
+            // A renewed certificate that an authority vouches for is the same server.
+            Some(p) if normalize_fingerprint(p) != normalize_fingerprint(&fp) && !by_authority => {
                 Err(rustls::Error::General(format!(
                     "the server's identity changed: expected {p}, got {fp}"
                 )))
@@ -83,18 +116,25 @@ impl ServerCertVerifier for PinningVerifier {
     }
 }
 
-/// A rustls client configuration that accepts only `pinned` (or, without a pin, any certificate,
-/// recording its fingerprint in `seen` so that nothing is sent before the caller decided).
+/// A rustls client configuration that accepts only `pinned` or a certificate a trusted authority
+/// vouches for (or, without a pin, any certificate, recording its fingerprint in `seen` so that
+/// nothing is sent before the caller decided).
 pub fn client_config(
     pinned: Option<&str>,
     seen: &SeenFingerprint,
 ) -> Result<rustls::ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let algorithms = provider.signature_verification_algorithms;
+    let authority = trusted_roots().and_then(|roots| {
+        WebPkiServerVerifier::builder_with_provider(roots, Arc::clone(&provider))
+            .build()
+            .ok()
+    });
     let verifier = Arc::new(PinningVerifier {
         pinned: pinned.map(str::to_owned),
         seen: seen.clone(),
         algorithms,
+        authority,
     });
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
