@@ -352,6 +352,11 @@ async fn follow_session(c: &Connection) {
                 None => break,
                 Some(SessionUpdate::Event(e)) => match e {
                     SessionEvent::ProjectUpdated { stamp, .. } => println!("a new version of the project is available ({}): reconnect to get it", stamp.short()),
+                    SessionEvent::ResourcesUpdated { .. } => match c.update_resources(&|_| {}).await {
+                        Ok(true) => println!("the Resources folder changed on the server: copied again"),
+                        Ok(false) => {}
+                        Err(e) => eprintln!("the Resources folder changed on the server but could not be copied: {e}"),
+                    },
                     SessionEvent::Message { text } => println!("message from the server: {text}"),
                     SessionEvent::Shutdown { in_seconds, message } => println!("the server stops in {in_seconds} s{}", message.map(|m| format!(": {m}")).unwrap_or_default()),
                     SessionEvent::StorageChanged { storage } => println!("storage: {storage}"),

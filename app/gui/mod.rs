@@ -557,7 +557,10 @@ impl App {
         };
         match update {
             SessionUpdate::Event(e) => match e {
-                SessionEvent::ProjectUpdated { .. } => view.new_version = true,
+                // Resources are part of the project: reconnecting copies them again.
+                SessionEvent::ProjectUpdated { .. } | SessionEvent::ResourcesUpdated { .. } => {
+                    view.new_version = true;
+                }
                 SessionEvent::Message { text } => view.messages.insert(0, text),
                 SessionEvent::Shutdown { in_seconds, .. } => view.shutdown_in = Some(in_seconds),
                 SessionEvent::Dropped { reason } => view.dropped = Some(reason),

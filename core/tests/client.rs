@@ -320,6 +320,44 @@ async fn the_resources_folder_follows_the_server() {
     assert!(!resources.join("Images/logo.png").exists());
     drop(conn);
 
+    // During a session: the server tells, the client copies the folder again at once.
+    let conn = connect(c.options(&t.authority()), &|_| {}).await.unwrap();
+    let (api, s) = (conn.api.clone().unwrap(), conn.session.clone().unwrap());
+    let (_follower, mut updates) = follow(api, s.session.id.clone(), s.token.clone());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    write(
+        dir.path(),
+        "Resources/en.lproj/strings.xlf",
+        b"<xliff>v3</xliff>",
+    );
+    let stamp = t
+        .server
+        .reload()
+        .await
+        .map(|_| t.server.info().resources.unwrap().stamp)
+        .unwrap();
+    loop {
+        match next_update(&mut updates).await {
+            SessionUpdate::Event(SessionEvent::ResourcesUpdated { stamp: s }) => {
+                assert_eq!(s, Some(stamp));
+                break;
+            }
+            SessionUpdate::Event(SessionEvent::Heartbeat) => {}
+            other => panic!("expected resources-updated, got {other:?}"),
+        }
+    }
+    assert!(conn.update_resources(&|_| {}).await.unwrap());
+    assert_eq!(
+        std::fs::read(resources.join("en.lproj/strings.xlf")).unwrap(),
+        b"<xliff>v3</xliff>"
+    );
+    assert!(
+        !conn.update_resources(&|_| {}).await.unwrap(),
+        "nothing more to copy"
+    );
+    conn.close().await;
+    drop(conn);
+
     // The project has no Resources folder any more: neither has the copy.
     std::fs::remove_dir_all(dir.path().join("Resources")).unwrap();
     t.server.reload().await.unwrap();

@@ -256,6 +256,24 @@ impl Connection {
         pending::settle(self.folder.path())
     }
 
+    /// Copies the server's `Resources/` folder again if it changed (after a
+    /// `resources-updated` event: 4D's "Update Resources folder during a session"). Returns
+    /// whether anything changed; nothing to do in development mode or offline.
+    ///
+    /// # Errors
+    /// A [`ConnectError`] when the server cannot be asked or the copy fails; the previous
+    /// copy then stays as it was.
+    pub async fn update_resources(
+        &self,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<bool, ConnectError> {
+        let Some(api) = self.api.as_ref().filter(|_| self.mode == Mode::Remote) else {
+            return Ok(false);
+        };
+        let info = api.info().await?;
+        resources::sync(api, &self.folder, info.resources, progress).await
+    }
+
     /// Closes the session (the server runs its close hook).
     pub async fn close(&self) {
         if let (Some(api), Some(s)) = (&self.api, &self.session) {

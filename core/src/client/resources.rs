@@ -22,13 +22,14 @@ const FOLDER: &str = "Resources";
 /// Sizes and times of the copied files, to notice a local change (as `index.tsv` for `Project/`).
 const INDEX: &str = "resources.tsv";
 
-/// Brings `folder/Resources` to the server's `offered` version (none: removes it).
+/// Brings `folder/Resources` to the server's `offered` version (none: removes it). Returns
+/// whether anything changed.
 pub(crate) async fn sync(
     api: &ApiClient,
     folder: &SystemFolder,
     offered: Option<ResourcesInfo>,
     progress: &(dyn Fn(Progress) + Send + Sync),
-) -> Result<(), ConnectError> {
+) -> Result<bool, ConnectError> {
     let target = folder.path().join(FOLDER);
     let mut state = folder.state();
     let Some(offered) = offered else {
@@ -37,12 +38,13 @@ pub(crate) async fn sync(
             let _ = std::fs::remove_file(folder.path().join(INDEX));
             state.resources_stamp = None;
             folder.save_state(&state)?;
+            return Ok(true);
         }
-        return Ok(());
+        return Ok(false);
     };
     if state.resources_stamp == Some(offered.stamp) && target.is_dir() {
         match intact(folder.path(), &offered.stamp) {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(false),
             Err(damage) => {
                 tracing::warn!(
                     ?damage,
@@ -77,7 +79,7 @@ pub(crate) async fn sync(
     let index = format!("{}\n{}", offered.stamp, index::listing(&target));
     let _ = crate::fsutil::replace_cache_file(&folder.path().join(INDEX), index.as_bytes());
     progress(Progress::Resources { bytes });
-    Ok(())
+    Ok(true)
 }
 
 /// Whether `dir/Resources` is still exactly as copied for `stamp` (sizes and times).

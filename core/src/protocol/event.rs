@@ -15,6 +15,12 @@ pub enum SessionEvent {
         /// The new archive's size.
         archive_size: u64,
     },
+    /// The project's `Resources/` folder changed (`None`: the project has none any more); the
+    /// client may copy it again now (4D's "Update Resources folder during a session").
+    ResourcesUpdated {
+        /// The stamp of its new archive.
+        stamp: Option<Stamp>,
+    },
     /// A message from the administrator.
     Message {
         /// The text.
@@ -46,6 +52,7 @@ impl SessionEvent {
     pub fn name(&self) -> &'static str {
         match self {
             Self::ProjectUpdated { .. } => "project-updated",
+            Self::ResourcesUpdated { .. } => "resources-updated",
             Self::Message { .. } => "message",
             Self::Shutdown { .. } => "shutdown",
             Self::Dropped { .. } => "dropped",

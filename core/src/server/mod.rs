@@ -107,7 +107,7 @@ impl State {
     }
 
     /// Brings the archive of `Resources/` up to date (made when the folder appears, dropped
-    /// when it goes). Clients get it at their next connection, as 4D's Resources folder.
+    /// when it goes) and tells connected clients, which may copy it again at once.
     async fn rebuild_resources(&self, changed_at: Instant) {
         if !self.root.join(RESOURCES).is_dir() {
             if self
@@ -118,19 +118,30 @@ impl State {
                 .is_some()
             {
                 tracing::info!("the project has no Resources folder any more");
+                self.sessions
+                    .broadcast(&SessionEvent::ResourcesUpdated { stamp: None });
             }
             return;
         }
         let result = match self.resources_builds() {
-            Some(b) => b.rebuild_for(changed_at).await.map(|_| ()),
+            Some(b) => b.rebuild_for(changed_at).await.map(|r| {
+                if r.changed && r.built {
+                    self.sessions.broadcast(&SessionEvent::ResourcesUpdated {
+                        stamp: Some(r.build.stamp),
+                    });
+                }
+            }),
             None => {
                 let (root, dir) = (self.root.clone(), self.resources_dir.clone());
                 match tokio::task::spawn_blocking(move || open_resources(&root, &dir)).await {
                     Ok(Ok(b)) => {
+                        let stamp = b.current().stamp;
                         *self
                             .resources
                             .write()
                             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(b));
+                        self.sessions
+                            .broadcast(&SessionEvent::ResourcesUpdated { stamp: Some(stamp) });
                         Ok(())
                     }
                     Ok(Err(e)) => Err(e),
