@@ -355,7 +355,15 @@ impl App {
         let Some(conn) = self.conn.take().and_then(|h| h.take()) else {
             return Task::none();
         };
-        Task::perform(async move { conn.close().await }, |()| Message::Done)
+        Task::perform(
+            async move {
+                conn.close().await;
+                // After a delta the new archive may still be being written (in the background):
+                // finish it before the app can quit, so the next delta starts from it.
+                let _ = tokio::task::spawn_blocking(move || conn.settle_cache()).await;
+            },
+            |()| Message::Done,
+        )
     }
 
     fn connected(&mut self, handle: ConnHandle) -> Task<Message> {
