@@ -353,6 +353,12 @@ impl Follower {
         if *total > self.limits.max_total_size {
             return Err("the archive is larger than allowed".into());
         }
+        // The same bomb check as `Archive::open`, before anything is inflated.
+        if local.size > self.limits.ratio_floor
+            && local.size / local.compressed_size.max(1) > self.limits.max_ratio
+        {
+            return Err(format!("{} is compressed suspiciously well", local.name));
+        }
         if local.method == Method::Stored && local.size != local.compressed_size {
             return Err(format!("{} is stored with a wrong size", local.name));
         }
@@ -551,6 +557,30 @@ mod tests {
         let other = dir.path().join("other.4dz");
         build(&dir.path().join("p"), &other, &BuildOptions::default()).unwrap();
         let archive = Archive::open(&other, &Limits::default()).unwrap();
+        assert!(!u.finish(&archive).unwrap());
+        assert!(!target.exists());
+        assert_eq!(fs::read_dir(dir.path().join("cache")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_bomb_is_refused_before_it_is_inflated() {
+        let dir = tempfile::tempdir().unwrap();
+        let part = dir.path().join("bomb.zip");
+        let mut w = zip::ZipWriter::new(File::create(&part).unwrap());
+        let deflated = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        w.start_file("Project/zeros.bin", deflated).unwrap();
+        w.write_all(&vec![0u8; 40 << 20]).unwrap();
+        w.finish().unwrap();
+        let target = dir.path().join("cache/Project");
+        let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
+        u.grew(fs::metadata(&part).unwrap().len());
+        // Even if the caller's own check let it through, the unpack that followed refused it.
+        let lenient = Limits {
+            max_ratio: u64::MAX,
+            ..Limits::default()
+        };
+        let archive = Archive::open(&part, &lenient).unwrap();
         assert!(!u.finish(&archive).unwrap());
         assert!(!target.exists());
         assert_eq!(fs::read_dir(dir.path().join("cache")).unwrap().count(), 0);
