@@ -2,33 +2,12 @@
 //! installs it atomically (keeping the previous version) and runs it; a damaged build or a
 //! refused update leaves the installed client as it was.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::{Server, free_port, text, wait_for_port};
 
 #[test]
 fn an_old_client_updates_itself_or_cannot_connect() {
@@ -69,11 +48,7 @@ fn an_old_client_updates_itself_or_cannot_connect() {
             .spawn()
             .unwrap(),
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_port(port);
     // An installed client (a copy of this build, version 0.1.0).
     let client = w.join("bin/remote4d");
     std::fs::create_dir_all(client.parent().unwrap()).unwrap();

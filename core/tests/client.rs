@@ -220,17 +220,7 @@ async fn the_resources_folder_follows_the_server() {
         b"<xliff>v1</xliff>",
     );
     // The server's TLS identity lives in Resources/ too (as in 4D): it must never be sent.
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["localhost".into()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    write(dir.path(), "Resources/cert.pem", cert.pem().as_bytes());
-    write(
-        dir.path(),
-        "Resources/key.pem",
-        key.serialize_pem().as_bytes(),
-    );
+    project_certificate(dir.path(), "localhost");
     let t = start(dir.path(), config()).await;
     let info = t.server.info();
     let offered = info
@@ -912,6 +902,46 @@ async fn a_failed_update_keeps_the_previous_version_usable() {
     t.server.shutdown().await;
 }
 
+/// A server (on a project in `dir`) that accepts only clients 99.0 and up and offers `build`;
+/// this client's connection is refused with that offer. Returns the server, the offer, and an
+/// API client pinned to it.
+async fn refused_with_an_update(
+    dir: &Path,
+    build: Vec<u8>,
+) -> (
+    TestServer,
+    remote4d_core::protocol::UpdateOffer,
+    remote4d_core::client::ApiClient,
+) {
+    project(dir);
+    let path = dir.join("new-client");
+    std::fs::write(&path, build).unwrap();
+    let mut cfg = config();
+    cfg.client_update = Some(remote4d_core::server::config::ClientUpdateConfig {
+        min_version: Some("99.0".into()),
+        max_version: None,
+        version: "99.0".into(),
+        build: path,
+    });
+    let t = start(dir, cfg).await;
+    let c = Client::new();
+    let e = connect(c.options(&t.authority()), &|_| {})
+        .await
+        .unwrap_err();
+    let ConnectError::ClientVersion {
+        offer: Some(offer),
+        address,
+        fingerprint,
+        message,
+    } = e
+    else {
+        panic!("expected a client-version refusal, got {e:?}")
+    };
+    assert!(message.contains("99.0"), "{message}");
+    let api = remote4d_core::client::ApiClient::new(&address, Some(&fingerprint)).unwrap();
+    (t, *offer, api)
+}
+
 /// Makes `folder` unwritable until dropped: mode 0555 for a user; for root (whom modes do not
 /// stop), the immutable attribute (`chattr +i`, which stops root too). None when neither works
 /// here (a file system without attributes), said on stderr.
@@ -959,31 +989,7 @@ async fn a_client_update_without_write_permission_leaves_the_installed_client_wo
     let exe = install.path().join("remote4d");
     std::fs::write(&exe, b"the installed client").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    project(dir.path());
-    let build = dir.path().join("new-client");
-    std::fs::write(&build, noise(64 * 1024, 5)).unwrap();
-    let mut cfg = config();
-    cfg.client_update = Some(remote4d_core::server::config::ClientUpdateConfig {
-        min_version: Some("99.0".into()),
-        max_version: None,
-        version: "99.0".into(),
-        build,
-    });
-    let t = start(dir.path(), cfg).await;
-    let c = Client::new();
-    let e = connect(c.options(&t.authority()), &|_| {})
-        .await
-        .unwrap_err();
-    let ConnectError::ClientVersion {
-        offer: Some(offer),
-        address,
-        fingerprint,
-        ..
-    } = e
-    else {
-        panic!("expected a client-version refusal, got {e:?}")
-    };
-    let api = remote4d_core::client::ApiClient::new(&address, Some(&fingerprint)).unwrap();
+    let (t, offer, api) = refused_with_an_update(dir.path(), noise(64 * 1024, 5)).await;
     let Some(locked) = Unwritable::new(install.path()) else {
         t.server.shutdown().await;
         return;
@@ -1042,32 +1048,7 @@ fn a_client_update_that_does_not_fit_leaves_the_installed_client_working() {
         let exe = disk.path().join("remote4d");
         std::fs::write(&exe, b"the installed client").unwrap();
         let dir = tempfile::tempdir().unwrap();
-        project(dir.path());
-        let build = dir.path().join("new-client");
-        std::fs::write(&build, noise(512 * 1024, 3)).unwrap();
-        let mut cfg = config();
-        cfg.client_update = Some(remote4d_core::server::config::ClientUpdateConfig {
-            min_version: Some("99.0".into()),
-            max_version: None,
-            version: "99.0".into(),
-            build,
-        });
-        let t = start(dir.path(), cfg).await;
-        let c = Client::new();
-        let e = connect(c.options(&t.authority()), &|_| {})
-            .await
-            .unwrap_err();
-        let ConnectError::ClientVersion {
-            offer: Some(offer),
-            address,
-            fingerprint,
-            message,
-        } = e
-        else {
-            panic!("expected a client-version refusal, got {e:?}")
-        };
-        assert!(message.contains("99.0"), "{message}");
-        let api = remote4d_core::client::ApiClient::new(&address, Some(&fingerprint)).unwrap();
+        let (t, offer, api) = refused_with_an_update(dir.path(), noise(512 * 1024, 3)).await;
         let err = remote4d_core::client::update::install(&api, &offer, &exe)
             .await
             .unwrap_err();

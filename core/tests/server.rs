@@ -992,22 +992,12 @@ async fn identity_and_builds_survive_a_restart_and_two_servers_coexist() {
 async fn project_certificate_is_used_when_present() {
     let dir = tempfile::tempdir().unwrap();
     project(dir.path());
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["shop.example".into()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    write(dir.path(), "Resources/cert.pem", cert.pem().as_bytes());
-    write(
-        dir.path(),
-        "Resources/key.pem",
-        key.serialize_pem().as_bytes(),
-    );
+    let cert = project_certificate(dir.path(), "shop.example");
     let t = start(dir.path(), config()).await;
     assert!(t.server.uses_project_certificate());
     assert_eq!(
         t.server.info().fingerprint,
-        remote4d_core::server::identity::fingerprint_of(cert.der())
+        remote4d_core::server::identity::fingerprint_of(&cert)
     );
     // A client pinned to another identity is refused at the TLS level.
     let wrong =

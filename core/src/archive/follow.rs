@@ -477,6 +477,20 @@ mod tests {
         out
     }
 
+    /// A built project archive (its bytes), an empty part file to write them into, and the
+    /// target folder, in a temporary folder.
+    fn a_download() -> (tempfile::TempDir, Vec<u8>, PathBuf, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        project(&dir.path().join("p"));
+        let built = dir.path().join("built.4dz");
+        build(&dir.path().join("p"), &built, &BuildOptions::default()).unwrap();
+        let bytes = fs::read(&built).unwrap();
+        let part = dir.path().join("project.4dz.part");
+        fs::write(&part, b"").unwrap();
+        let target = dir.path().join("cache/Project");
+        (dir, bytes, part, target)
+    }
+
     /// Writes `bytes` into `path` in pieces, telling `u` after each.
     fn download(bytes: &[u8], path: &Path, u: &FollowingUnpack, upto: usize) {
         let mut f = fs::OpenOptions::new().append(true).open(path).unwrap();
@@ -490,14 +504,7 @@ mod tests {
 
     #[test]
     fn unpacks_as_the_file_grows_exactly_like_an_unpack_after() {
-        let dir = tempfile::tempdir().unwrap();
-        project(&dir.path().join("p"));
-        let built = dir.path().join("built.4dz");
-        build(&dir.path().join("p"), &built, &BuildOptions::default()).unwrap();
-        let bytes = fs::read(&built).unwrap();
-        let part = dir.path().join("project.4dz.part");
-        fs::write(&part, b"").unwrap();
-        let target = dir.path().join("cache/Project");
+        let (dir, bytes, part, target) = a_download();
         let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
         download(&bytes, &part, &u, bytes.len());
         let archive = Archive::open(&part, &Limits::default()).unwrap();
@@ -516,14 +523,7 @@ mod tests {
 
     #[test]
     fn an_interrupted_download_leaves_the_previous_content() {
-        let dir = tempfile::tempdir().unwrap();
-        project(&dir.path().join("p"));
-        let built = dir.path().join("built.4dz");
-        build(&dir.path().join("p"), &built, &BuildOptions::default()).unwrap();
-        let bytes = fs::read(&built).unwrap();
-        let part = dir.path().join("project.4dz.part");
-        fs::write(&part, b"").unwrap();
-        let target = dir.path().join("cache/Project");
+        let (dir, bytes, part, target) = a_download();
         fs::create_dir_all(&target).unwrap();
         fs::write(target.join("previous.txt"), b"kept").unwrap();
         let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
@@ -538,14 +538,7 @@ mod tests {
 
     #[test]
     fn an_archive_that_differs_from_what_was_unpacked_is_not_used() {
-        let dir = tempfile::tempdir().unwrap();
-        project(&dir.path().join("p"));
-        let built = dir.path().join("built.4dz");
-        build(&dir.path().join("p"), &built, &BuildOptions::default()).unwrap();
-        let bytes = fs::read(&built).unwrap();
-        let part = dir.path().join("project.4dz.part");
-        fs::write(&part, b"").unwrap();
-        let target = dir.path().join("cache/Project");
+        let (dir, bytes, part, target) = a_download();
         let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
         download(&bytes, &part, &u, bytes.len());
         // Another archive (one file more) is what the caller verified.

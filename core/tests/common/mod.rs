@@ -176,3 +176,16 @@ pub fn fixtures() -> Option<PathBuf> {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"));
     dir.is_dir().then_some(dir)
 }
+
+/// Writes a self-signed certificate for `name` as the project's TLS identity
+/// (`Resources/cert.pem` + `key.pem`, as in 4D); returns the certificate's DER bytes.
+pub fn project_certificate(root: &Path, name: &str) -> Vec<u8> {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec![name.to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    write(root, "Resources/cert.pem", cert.pem().as_bytes());
+    write(root, "Resources/key.pem", key.serialize_pem().as_bytes());
+    cert.der().to_vec()
+}
