@@ -902,6 +902,34 @@ async fn a_failed_update_keeps_the_previous_version_usable() {
     t.server.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_update_download_is_retried() {
+    let install = tempfile::tempdir().unwrap();
+    let exe = install.path().join("remote4d");
+    std::fs::write(&exe, b"the installed client").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let build = noise(256 * 1024, 7);
+    let (t, offer, _) = refused_with_an_update(dir.path(), build.clone()).await;
+    // 128 KB/s: the first attempt takes 2 s, and the connection is cut after 0.7 s.
+    let (port, cut) = relay_with_rate(t.server.port(), Some(128 * 1024)).await;
+    let api = remote4d_core::client::ApiClient::new(
+        &format!("127.0.0.1:{port}"),
+        Some(&t.server.info().fingerprint),
+    )
+    .unwrap();
+    let cutter = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        cut.send(1).unwrap();
+    });
+    let previous = remote4d_core::client::update::install(&api, &offer, &exe)
+        .await
+        .unwrap();
+    cutter.await.unwrap();
+    assert_eq!(std::fs::read(&exe).unwrap(), build);
+    assert_eq!(std::fs::read(previous).unwrap(), b"the installed client");
+    t.server.shutdown().await;
+}
+
 /// A server (on a project in `dir`) that accepts only clients 99.0 and up and offers `build`;
 /// this client's connection is refused with that offer. Returns the server, the offer, and an
 /// API client pinned to it.

@@ -84,6 +84,41 @@ fn install_failure(exe: &Path, e: &std::io::Error) -> String {
     }
 }
 
+/// Attempts of the download of an update.
+const DOWNLOAD_ATTEMPTS: u32 = 3;
+
+/// Downloads the offered build into `new` and checks its SHA-256.
+async fn download(
+    api: &ApiClient,
+    offer: &UpdateOffer,
+    new: &Path,
+    io: &(dyn Fn(&Path, &std::io::Error) -> UpdateError + Sync),
+) -> Result<(), UpdateError> {
+    let resp = api
+        .request(Method::GET, "/api/v1/client/update/binary")
+        .send()
+        .await
+        .map_err(|e| api.transport_error(&e))?;
+    let resp = api.check(resp).await?;
+    let mut file = std::fs::File::create(new).map_err(|e| io(new, &e))?;
+    let mut hasher = Sha256::new();
+    let mut body = resp.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| UpdateError::Download(api.transport_error(&e)))?;
+        hasher.update(&chunk);
+        file.write_all(&chunk).map_err(|e| io(new, &e))?;
+    }
+    file.sync_all().map_err(|e| io(new, &e))?;
+    let got = hex::encode(hasher.finalize());
+    if !got.eq_ignore_ascii_case(&offer.sha256) {
+        return Err(UpdateError::Damaged {
+            expected: offer.sha256.clone(),
+            got,
+        });
+    }
+    Ok(())
+}
+
 /// Downloads `offer` and replaces `exe` with it; returns where the previous version was kept.
 ///
 /// # Errors
@@ -99,29 +134,19 @@ pub async fn install(
         path: path.to_path_buf(),
         detail: install_failure(exe, e),
     };
-    let resp = api
-        .request(Method::GET, "/api/v1/client/update/binary")
-        .send()
-        .await
-        .map_err(|e| api.transport_error(&e))?;
-    let resp = api.check(resp).await?;
     let result = async {
-        let mut file = std::fs::File::create(&new).map_err(|e| io(&new, &e))?;
-        let mut hasher = Sha256::new();
-        let mut body = resp.bytes_stream();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| UpdateError::Download(api.transport_error(&e)))?;
-            hasher.update(&chunk);
-            file.write_all(&chunk).map_err(|e| io(&new, &e))?;
-        }
-        file.sync_all().map_err(|e| io(&new, &e))?;
-        let got = hex::encode(hasher.finalize());
-        if !got.eq_ignore_ascii_case(&offer.sha256) {
-            return Err(UpdateError::Damaged {
-                expected: offer.sha256.clone(),
-                got,
-            });
-        }
+        // A lost connection is retried (the build is small: from the start each time).
+        let mut attempt = 0;
+        loop {
+            match download(api, offer, &new, &io).await {
+                Err(UpdateError::Download(e)) if attempt < DOWNLOAD_ATTEMPTS - 1 => {
+                    attempt += 1;
+                    tracing::info!(%e, attempt, "the update download was interrupted; again");
+                    tokio::time::sleep(std::time::Duration::from_millis(300 << attempt)).await;
+                }
+                other => break other,
+            }
+        }?;
         if let Ok(meta) = std::fs::metadata(exe) {
             std::fs::set_permissions(&new, meta.permissions()).map_err(|e| io(&new, &e))?;
         }
