@@ -1,15 +1,11 @@
 //! The command line as a newcomer uses it from the README.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn remote4d(args: &[&str], home: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_remote4d"))
-        .args(args)
-        .env("REMOTE4D_HOME", home)
-        .output()
-        .expect("run remote4d")
-}
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::remote4d;
 
 fn text(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -2,24 +2,12 @@
 //! server started with no argument serves its project; the client reaches it with nothing to
 //! choose (headless here), remembers it, and falls back to it. In a private network namespace.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn remote4d(args: &[&str], home: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_remote4d"))
-        .args(args)
-        .env("REMOTE4D_HOME", home)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{remote4d, text};
 
 fn write(root: &Path, rel: &str, content: &str) {
     let p = root.join(rel);
@@ -92,33 +80,26 @@ fn build_run_and_connect_merged_applications() {
     );
     assert!(app.join("remote4d-app.toml").is_file());
 
-    let o = remote4d(
-        &[
-            "build",
-            "client",
-            "--link",
-            link.to_str().unwrap(),
-            "--out",
-            w.join("dist").to_str().unwrap(),
-        ],
-        &home,
-    );
+    let build_client = || {
+        remote4d(
+            &[
+                "build",
+                "client",
+                "--link",
+                link.to_str().unwrap(),
+                "--out",
+                w.join("dist").to_str().unwrap(),
+            ],
+            &home,
+        )
+    };
+    let o = build_client();
     assert!(o.status.success(), "{}", text(&o));
     let client_exe = String::from_utf8_lossy(&o.stdout).trim().to_owned();
     let client_dir = w.join("dist/ShopClient");
     assert!(client_dir.join("EnginedServer.4DLink").is_file());
     // Building over an existing application is refused.
-    let o = remote4d(
-        &[
-            "build",
-            "client",
-            "--link",
-            link.to_str().unwrap(),
-            "--out",
-            w.join("dist").to_str().unwrap(),
-        ],
-        &home,
-    );
+    let o = build_client();
     assert!(!o.status.success() && text(&o).contains("already exists"));
 
     let script = format!(

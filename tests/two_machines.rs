@@ -3,9 +3,13 @@
 //! otherwise). Discovery by name across the cable, a cold download interrupted by killing the
 //! server (resumed after its restart), then a delta after a method changes.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::text;
 
 fn is_root() -> bool {
     Command::new("id")
@@ -92,14 +96,6 @@ fn serve(pair: &Pair, project: &Path, home: &Path) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn part_size(cache: &Path) -> u64 {

@@ -140,23 +140,7 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
             let dir = prepare(&out, &name)?;
             let exe = copy_self(&dir, &name)?;
             l.write(&dir.join(LINK_NAME))?;
-            write_manifest(
-                &dir,
-                &AppManifest {
-                    name: name.clone(),
-                    server_selection_allowed: allow_server_selection,
-                    version: env!("CARGO_PKG_VERSION").into(),
-                },
-            )?;
-            if let Some(icon) = icon {
-                std::fs::copy(
-                    &icon,
-                    dir.join(format!(
-                        "{name}.{}",
-                        icon.extension().and_then(|e| e.to_str()).unwrap_or("png")
-                    )),
-                )?;
-            }
+            finish_app(&dir, &name, allow_server_selection, icon.as_deref())?;
             println!("{}", exe.display());
             eprintln!(
                 "merged client \"{name}\" for \"{project}\" at {}: double-click it to connect",
@@ -184,23 +168,7 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
                 &dir.join(SERVER_DATABASE).join(root_name),
                 "",
             )?;
-            write_manifest(
-                &dir,
-                &AppManifest {
-                    name: name.clone(),
-                    server_selection_allowed: false,
-                    version: env!("CARGO_PKG_VERSION").into(),
-                },
-            )?;
-            if let Some(icon) = icon {
-                std::fs::copy(
-                    &icon,
-                    dir.join(format!(
-                        "{name}.{}",
-                        icon.extension().and_then(|e| e.to_str()).unwrap_or("png")
-                    )),
-                )?;
-            }
+            finish_app(&dir, &name, false, icon.as_deref())?;
             println!("{}", exe.display());
             eprintln!(
                 "merged server \"{name}\" with {files} files of \"{project_name}\": start it with no argument"
@@ -208,4 +176,26 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the application's manifest and copies its icon (named after the application).
+fn finish_app(
+    dir: &Path,
+    name: &str,
+    server_selection_allowed: bool,
+    icon: Option<&Path>,
+) -> anyhow::Result<()> {
+    write_manifest(
+        dir,
+        &AppManifest {
+            name: name.to_owned(),
+            server_selection_allowed,
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+    )?;
+    if let Some(icon) = icon {
+        let ext = icon.extension().and_then(|e| e.to_str()).unwrap_or("png");
+        std::fs::copy(icon, dir.join(format!("{name}.{ext}")))?;
+    }
+    Ok(())
 }

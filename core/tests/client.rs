@@ -56,18 +56,6 @@ fn recorder() -> (Log, impl Fn(Progress) + Send + Sync) {
     (log, move |p| l.lock().unwrap().push(p))
 }
 
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn cold_warm_delta_repair_offline() {
     let dir = tempfile::tempdir().unwrap();
@@ -208,6 +196,14 @@ async fn cold_warm_delta_repair_offline() {
     );
 }
 
+/// Whether the recorded progress says the Resources folder was copied.
+fn copied_resources(log: &Log) -> bool {
+    log.lock()
+        .unwrap()
+        .iter()
+        .any(|p| matches!(p, Progress::Resources { .. }))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_resources_folder_follows_the_server() {
     let dir = tempfile::tempdir().unwrap();
@@ -258,12 +254,7 @@ async fn the_resources_folder_follows_the_server() {
     let (log, progress) = recorder();
     let conn = connect(c.options(&t.authority()), &progress).await.unwrap();
     assert_eq!(conn.fetched, Fetched::UpToDate);
-    assert!(
-        !log.lock()
-            .unwrap()
-            .iter()
-            .any(|p| matches!(p, Progress::Resources { .. }))
-    );
+    assert!(!copied_resources(&log));
     drop(conn);
 
     // A cached resource edited or removed by hand: noticed and copied again.
@@ -271,12 +262,7 @@ async fn the_resources_folder_follows_the_server() {
     std::fs::remove_file(resources.join("en.lproj/strings.xlf")).unwrap();
     let (log, progress) = recorder();
     let conn = connect(c.options(&t.authority()), &progress).await.unwrap();
-    assert!(
-        log.lock()
-            .unwrap()
-            .iter()
-            .any(|p| matches!(p, Progress::Resources { .. }))
-    );
+    assert!(copied_resources(&log));
     assert_eq!(
         std::fs::read(resources.join("Images/logo.png")).unwrap(),
         logo
@@ -297,12 +283,7 @@ async fn the_resources_folder_follows_the_server() {
     let (log, progress) = recorder();
     let conn = connect(c.options(&t.authority()), &progress).await.unwrap();
     assert_eq!(conn.fetched, Fetched::UpToDate);
-    assert!(
-        log.lock()
-            .unwrap()
-            .iter()
-            .any(|p| matches!(p, Progress::Resources { .. }))
-    );
+    assert!(copied_resources(&log));
     assert_eq!(
         std::fs::read(resources.join("en.lproj/strings.xlf")).unwrap(),
         b"<xliff>v2</xliff>"

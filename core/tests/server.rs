@@ -609,15 +609,7 @@ async fn hostile_requests_get_clear_errors_and_others_keep_being_served() {
     let dir = tempfile::tempdir().unwrap();
     project(dir.path());
     // A few MB of incompressible data so that a download takes many TCP windows.
-    let mut x = 0x1234_5678_9abc_def1u64;
-    let noise: Vec<u8> = (0..6_000_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
+    let noise = noise(6_000_000, 0x1234_5678_9abc_def1);
     write(
         dir.path(),
         "Project/Sources/Forms/Main/Images/big.png",

@@ -1,9 +1,19 @@
-//! Helpers shared by the root tests that run `remote4d serve` as a process.
+//! Helpers shared by the root tests, which run this build's `remote4d` as a process.
 
 #![allow(dead_code)]
 
-use std::process::{Child, Output};
+use std::path::Path;
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
+
+/// Runs this build's `remote4d` with `args`, its folders under `home`.
+pub fn remote4d(args: &[&str], home: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_remote4d"))
+        .args(args)
+        .env("REMOTE4D_HOME", home)
+        .output()
+        .expect("run remote4d")
+}
 
 /// Everything a command printed.
 pub fn text(o: &Output) -> String {

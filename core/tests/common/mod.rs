@@ -189,3 +189,16 @@ pub fn project_certificate(root: &Path, name: &str) -> Vec<u8> {
     write(root, "Resources/key.pem", key.serialize_pem().as_bytes());
     cert.der().to_vec()
 }
+
+/// `len` bytes that do not compress (xorshift from `seed`).
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
