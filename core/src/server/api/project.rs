@@ -189,14 +189,12 @@ pub(super) async fn archive(
 ) -> Result<Response, Failure> {
     may_read_project(&state, &headers)?;
     let build = which_build(&state, q.stamp.as_deref())?;
-    let mut h = HeaderMap::new();
-    h.insert(header::ETAG, etag(&build.stamp));
     let cache = match (q.stamp.is_some(), state.directory().is_open_access()) {
         (true, true) => "public, max-age=31536000, immutable",
         (true, false) => "private, max-age=31536000, immutable",
         (false, _) => "no-cache",
     };
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    let mut h = HeaderMap::new();
     let name = format!(
         "attachment; filename=\"{}.4dz\"",
         state.project_name.replace(['"', '\\'], "_")
@@ -204,10 +202,23 @@ pub(super) async fn archive(
     if let Ok(v) = HeaderValue::from_str(&name) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    if etag_matches(&headers, header::IF_NONE_MATCH, &build.stamp) {
+    serve_build(&build, &headers, cache, h).await
+}
+
+/// Serves the archive of `build` with its ETag and `cache` policy (plus headers `h`):
+/// `304` when the client has it, else the file (ranges honoured).
+async fn serve_build(
+    build: &Build,
+    headers: &HeaderMap,
+    cache: &'static str,
+    mut h: HeaderMap,
+) -> Result<Response, Failure> {
+    h.insert(header::ETAG, etag(&build.stamp));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if etag_matches(headers, header::IF_NONE_MATCH, &build.stamp) {
         return Ok((StatusCode::NOT_MODIFIED, h).into_response());
     }
-    send_file(&build.path, &headers, h, &build.stamp).await
+    send_file(&build.path, headers, h, &build.stamp).await
 }
 
 /// `GET /api/v1/project/resources`: the archive of the project's `Resources/` folder, served
@@ -222,20 +233,12 @@ pub(super) async fn resources(
         .resources_builds()
         .ok_or_else(|| fail(ErrorCode::NotFound, "the project has no Resources folder"))?;
     let build = build_of(&builds, q.stamp.as_deref())?;
-    let mut h = HeaderMap::new();
-    h.insert(header::ETAG, etag(&build.stamp));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(if q.stamp.is_some() {
-            "private, max-age=31536000, immutable"
-        } else {
-            "no-cache"
-        }),
-    );
-    if etag_matches(&headers, header::IF_NONE_MATCH, &build.stamp) {
-        return Ok((StatusCode::NOT_MODIFIED, h).into_response());
-    }
-    send_file(&build.path, &headers, h, &build.stamp).await
+    let cache = if q.stamp.is_some() {
+        "private, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    serve_build(&build, &headers, cache, HeaderMap::new()).await
 }
 
 pub(super) async fn manifest(
