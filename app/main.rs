@@ -10,21 +10,29 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    restore_sigpipe();
+    // SIGPIPE stays ignored (Rust's default): a peer that resets a socket must never kill a
+    // server or a client; a closed standard output ends a command quietly (`cli::output`).
     let args = cli::Cli::parse();
     init_logging(args.verbose);
     match args.command {
         Some(command) => match cli::run(command) {
             Ok(code) => code,
+            Err(err) if cli::output::is_broken_pipe(&err) => ExitCode::SUCCESS,
             Err(err) => {
-                eprintln!("error: {err}");
+                crate::errln!("error: {err}");
                 for cause in err.chain().skip(1) {
-                    eprintln!("  because: {cause}");
+                    crate::errln!("  because: {cause}");
                 }
                 ExitCode::FAILURE
             }
         },
         None => {
+            if let Some(file) = &args.file {
+                if let Err(message) = cli::check_shortcut_argument(file) {
+                    crate::errln!("error: {message}");
+                    return ExitCode::from(2);
+                }
+            }
             let result = if args.file.is_none() {
                 run_merged(args.choose, args.headless)
             } else {
@@ -40,7 +48,7 @@ fn main() -> ExitCode {
             match result {
                 Ok(code) => code,
                 Err(err) => {
-                    eprintln!("error: {err:#}");
+                    crate::errln!("error: {err:#}");
                     ExitCode::FAILURE
                 }
             }
@@ -60,7 +68,7 @@ fn run_merged(choose: bool, headless: bool) -> Option<anyhow::Result<ExitCode>> 
         let env = remote4d_core::environment::Environment::from_system()?;
         match merged {
             merged::Merged::Server { name, project, dir } => {
-                eprintln!("{name}: serving its project");
+                crate::errln!("{name}: serving its project");
                 let config = dir.join("server.toml");
                 cli::serve::run(cli::serve::ServeArgs {
                     project,
@@ -138,16 +146,3 @@ fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .try_init();
 }
-
-/// Lets `remote4d ... | head` end quietly instead of failing on a closed pipe.
-#[cfg(unix)]
-fn restore_sigpipe() {
-    // SAFETY: setting SIGPIPE's disposition to the default at start-up, before any thread exists.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
-#[cfg(not(unix))]
-fn restore_sigpipe() {}

@@ -101,7 +101,7 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
                 } else {
                     for v in &list {
                         let info: SessionInfo = serde_json::from_value(v["info"].clone())?;
-                        println!(
+                        crate::outln!(
                             "{:<36}  {:<15}  {:<16}  {:<20}  {:<9}  {}",
                             info.id,
                             info.kind,
@@ -118,14 +118,14 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
                 client
                     .send(Method::POST, "/api/v1/admin/message", Some(&body))
                     .await?;
-                println!("message sent");
+                crate::outln!("message sent");
             }
             AdminAction::Drop { session } => {
                 let body = serde_json::json!({"session_id": session});
                 client
                     .send(Method::POST, "/api/v1/admin/drop", Some(&body))
                     .await?;
-                println!("session {session} ended");
+                crate::outln!("session {session} ended");
             }
             AdminAction::Shutdown {
                 in_seconds,
@@ -135,7 +135,7 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
                 client
                     .send(Method::POST, "/api/v1/admin/shutdown", Some(&body))
                     .await?;
-                println!("the server stops in {in_seconds} s; clients are warned");
+                crate::outln!("the server stops in {in_seconds} s; clients are warned");
             }
         }
         anyhow::Ok(())
@@ -154,11 +154,11 @@ pub fn reload(args: &ReloadArgs) -> anyhow::Result<ExitCode> {
         };
         if args.no_wait {
             client.send::<()>(Method::POST, path, None).await?;
-            println!("reload started");
+            crate::outln!("reload started");
         } else {
             let r: ReloadResult = client.json::<(), _>(Method::POST, path, None).await?;
-            println!("{}", r.stamp);
-            eprintln!(
+            crate::outln!("{}", r.stamp);
+            crate::errln!(
                 "{} in {} ms",
                 if r.changed { "rebuilt" } else { "unchanged" },
                 r.build_ms

@@ -63,8 +63,8 @@ pub fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
             let report = archive::build(&location.root, &output, &options).with_context(|| {
                 format!("cannot build the archive of {}", location.root.display())
             })?;
-            println!("{}", report.stamp);
-            eprintln!(
+            crate::outln!("{}", report.stamp);
+            crate::errln!(
                 "built {} ({} files, {} -> {}) in {:.2} s",
                 output.display(),
                 report.file_count(),
@@ -88,13 +88,16 @@ pub fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                         Method::Stored => "stored",
                         Method::Deflated => "deflate",
                     };
-                    println!(
+                    crate::outln!(
                         "{:>12}  {:>12}  {:<7}  {}",
-                        e.size, e.compressed_size, method, e.name
+                        e.size,
+                        e.compressed_size,
+                        method,
+                        e.name
                     );
                 }
                 let files = a.entries().iter().filter(|e| !e.is_dir).count();
-                println!(
+                crate::outln!(
                     "{} entries ({files} files), {} unpacked, {} packed; stamp {stamp}",
                     a.entries().len(),
                     output::bytes(a.total_size()),
@@ -106,7 +109,7 @@ pub fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
             let a = Archive::open(&file, &Limits::default())?;
             let report = a.verify()?;
             let layout = a.check_project_layout();
-            println!(
+            crate::outln!(
                 "ok: {} files, {} folders, {} checked; stamp {}",
                 report.files,
                 report.folders,
@@ -114,13 +117,13 @@ pub fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
                 Stamp::of_file(&file)?
             );
             if let Err(e) = layout {
-                println!("note: {e}");
+                crate::outln!("note: {e}");
             }
         }
         ArchiveCommand::Unpack { file, dir } => {
             let start = Instant::now();
             let report = archive::unpack(&file, &dir, &Limits::default())?;
-            println!(
+            crate::outln!(
                 "unpacked {} files ({}) into {} in {:.2} s",
                 report.files,
                 output::bytes(report.bytes),

@@ -32,6 +32,7 @@ fn marker(store: &TrustStore, s: &DiscoveredServer) -> &'static str {
             &s.authority().unwrap_or_default(),
             &s.publication_name,
             fp,
+            true,
         ) {
             Verdict::Trusted => "pinned",
             Verdict::New => "new",
@@ -70,12 +71,12 @@ pub fn run(args: &BrowseArgs) -> anyhow::Result<ExitCode> {
                     e = events.next() => {
                         let Some(e) = e else { break };
                         if args.json {
-                            println!("{}", serde_json::to_string(&e)?);
+                            crate::outln!("{}", serde_json::to_string(&e)?);
                         } else {
                             match &e {
-                                DiscoveryEvent::Added(s) => println!("+ {}", line(&store, s)),
-                                DiscoveryEvent::Updated(s) => println!("~ {}", line(&store, s)),
-                                DiscoveryEvent::Removed { fullname } => println!("- {fullname}"),
+                                DiscoveryEvent::Added(s) => crate::outln!("+ {}", line(&store, s)),
+                                DiscoveryEvent::Updated(s) => crate::outln!("~ {}", line(&store, s)),
+                                DiscoveryEvent::Removed { fullname } => crate::outln!("- {fullname}"),
                             }
                         }
                     }
@@ -99,10 +100,10 @@ pub fn run(args: &BrowseArgs) -> anyhow::Result<ExitCode> {
         if args.json {
             output::json(&found)?;
         } else if found.is_empty() {
-            println!("no server found on the network in {} s", args.timeout);
+            crate::outln!("no server found on the network in {} s", args.timeout);
         } else {
             for s in &found {
-                println!("{}", line(&store, s));
+                crate::outln!("{}", line(&store, s));
             }
         }
         anyhow::Ok(())

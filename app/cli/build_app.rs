@@ -141,8 +141,8 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
             let exe = copy_self(&dir, &name)?;
             l.write(&dir.join(LINK_NAME))?;
             finish_app(&dir, &name, allow_server_selection, icon.as_deref())?;
-            println!("{}", exe.display());
-            eprintln!(
+            crate::outln!("{}", exe.display());
+            crate::errln!(
                 "merged client \"{name}\" for \"{project}\" at {}: double-click it to connect",
                 l.address()
             );
@@ -169,8 +169,8 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
                 "",
             )?;
             finish_app(&dir, &name, false, icon.as_deref())?;
-            println!("{}", exe.display());
-            eprintln!(
+            crate::outln!("{}", exe.display());
+            crate::errln!(
                 "merged server \"{name}\" with {files} files of \"{project_name}\": start it with no argument"
             );
         }

@@ -1,6 +1,6 @@
 //! `remote4d connect`: the headless client.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -120,8 +120,7 @@ fn ask(question: &str) -> Option<String> {
     if !std::io::stdin().is_terminal() {
         return None;
     }
-    eprint!("{question} ");
-    let _ = std::io::stderr().flush();
+    output::prompt(question);
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).ok()?;
     Some(line.trim().to_owned())
@@ -173,12 +172,12 @@ async fn update_and_restart(
     let exe = std::env::current_exe()?;
     // Only from the server whose identity the connection checked.
     let api = remote4d_core::client::ApiClient::new(address, Some(fingerprint))?;
-    eprintln!(
+    crate::errln!(
         "installing Remote4D {} offered by the server…",
         offer.version
     );
     let previous = remote4d_core::client::update::install(&api, offer, &exe).await?;
-    eprintln!(
+    crate::errln!(
         "updated; the previous version is kept as {}",
         previous.display()
     );
@@ -206,9 +205,9 @@ pub fn run_with(
     let mut fallbacks: Vec<Link> = fallbacks.to_vec();
     let progress = move |p: Progress| {
         if json {
-            eprintln!("{}", serde_json::to_string(&p).unwrap_or_default());
+            crate::errln!("{}", serde_json::to_string(&p).unwrap_or_default());
         } else {
-            eprintln!("{}", describe(&p));
+            crate::errln!("{}", describe(&p));
         }
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -227,11 +226,11 @@ pub fn run_with(
             match connect(opts.clone(), &progress).await {
                 Ok(c) => break c,
                 Err(ConnectError::NewIdentity { name, fingerprint, .. }) => {
-                    eprintln!("first connection to \"{name}\"; its certificate fingerprint is\n  {fingerprint}");
+                    crate::errln!("first connection to \"{name}\"; its certificate fingerprint is\n  {fingerprint}");
                     match ask("Trust this server? Compare with the fingerprint the server printed at start [y/N]") {
                         Some(a) if a.eq_ignore_ascii_case("y") || a.eq_ignore_ascii_case("yes") => opts.trust_new = true,
                         _ => {
-                            eprintln!("not trusted: run again with --trust-new once you have checked the fingerprint");
+                            crate::errln!("not trusted: run again with --trust-new once you have checked the fingerprint");
                             return Ok(ExitCode::from(3));
                         }
                     }
@@ -242,7 +241,7 @@ pub fn run_with(
                         match ask(&format!("{prompt}:")) {
                             Some(a) => answer = Some(a),
                             None => {
-                                eprintln!("the server asks: {prompt}\nrun again with --answer TEXT");
+                                crate::errln!("the server asks: {prompt}\nrun again with --answer TEXT");
                                 return Ok(ExitCode::from(3));
                             }
                         }
@@ -250,7 +249,7 @@ pub fn run_with(
                     opts.challenge = None;
                 }
                 Err(ConnectError::Login(e)) if opts.password.is_none() && std::io::stdin().is_terminal() => {
-                    eprintln!("{e}");
+                    crate::errln!("{e}");
                     if opts.user.is_none() {
                         opts.user = ask("User:");
                     }
@@ -262,23 +261,23 @@ pub fn run_with(
                     address,
                     fingerprint,
                 }) if accept_update && std::env::var_os("REMOTE4D_UPDATED").is_none() => {
-                    eprintln!("{message}");
+                    crate::errln!("{message}");
                     return update_and_restart(&address, &fingerprint, &offer).await;
                 }
                 Err(ConnectError::ClientVersion { message, offer, .. }) => {
-                    eprintln!("error: {message}");
+                    crate::errln!("error: {message}");
                     if offer.is_some() {
-                        eprintln!("run again with --accept-update to install it (the current version is kept as a fallback)");
+                        crate::errln!("run again with --accept-update to install it (the current version is kept as a fallback)");
                     }
                     return Ok(ExitCode::from(3));
                 }
                 Err(e) if !fallbacks.is_empty() && !matches!(e, ConnectError::IdentityChanged { .. }) => {
-                    eprintln!("error: {e}\ntrying the last server reached…");
+                    crate::errln!("error: {e}\ntrying the last server reached…");
                     let next = fallbacks.remove(0);
                     opts.target = Target::Link(Box::new(next));
                 }
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    crate::errln!("error: {e}");
                     let code = match e {
                         ConnectError::NewIdentity { .. }
                         | ConnectError::IdentityChanged { .. }
@@ -296,10 +295,10 @@ pub fn run_with(
                 let _ = std::fs::create_dir_all(dir);
             }
             if let Err(e) = connection.link.write(path) {
-                eprintln!("note: could not remember this server: {e}");
+                crate::errln!("note: could not remember this server: {e}");
             }
         }
-        println!("{}", connection.project_root.display());
+        crate::outln!("{}", connection.project_root.display());
         if follow {
             follow_session(&connection).await;
         }
@@ -307,7 +306,7 @@ pub fn run_with(
         // After a delta the new archive is still being written in the background: finish it, so
         // the next delta starts from it.
         if let Err(reason) = connection.settle_cache() {
-            eprintln!("note: {reason} (the next update will download the whole project)");
+            crate::errln!("note: {reason} (the next update will download the whole project)");
         }
         anyhow::Ok(ExitCode::SUCCESS)
     })
@@ -329,14 +328,15 @@ fn report(c: &Connection) {
         Fetched::Direct => "used in place".into(),
         Fetched::Offline => "cached copy".into(),
     };
-    eprintln!(
+    crate::errln!(
         "connected to \"{}\" at {}: {mode}; project {fetched}",
-        c.name, c.address
+        c.name,
+        c.address
     );
     if let Some(s) = &c.session {
-        eprintln!("session {} as {}", s.session.id, s.session.user_name);
+        crate::errln!("session {} as {}", s.session.id, s.session.user_name);
     }
-    eprintln!("system folder {}", c.folder.path().display());
+    crate::errln!("system folder {}", c.folder.path().display());
 }
 
 async fn follow_session(c: &Connection) {
@@ -344,29 +344,29 @@ async fn follow_session(c: &Connection) {
         return;
     };
     let (_follower, mut updates) = follow(api.clone(), s.session.id.clone(), s.token.clone());
-    eprintln!("following the session; Ctrl+C to disconnect");
+    crate::errln!("following the session; Ctrl+C to disconnect");
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             u = updates.next() => match u {
                 None => break,
                 Some(SessionUpdate::Event(e)) => match e {
-                    SessionEvent::ProjectUpdated { stamp, .. } => println!("a new version of the project is available ({}): reconnect to get it", stamp.short()),
+                    SessionEvent::ProjectUpdated { stamp, .. } => crate::outln!("a new version of the project is available ({}): reconnect to get it", stamp.short()),
                     SessionEvent::ResourcesUpdated { .. } => match c.update_resources(&|_| {}).await {
-                        Ok(true) => println!("the Resources folder changed on the server: copied again"),
+                        Ok(true) => crate::outln!("the Resources folder changed on the server: copied again"),
                         Ok(false) => {}
-                        Err(e) => eprintln!("the Resources folder changed on the server but could not be copied: {e}"),
+                        Err(e) => crate::errln!("the Resources folder changed on the server but could not be copied: {e}"),
                     },
-                    SessionEvent::Message { text } => println!("message from the server: {text}"),
-                    SessionEvent::Shutdown { in_seconds, message } => println!("the server stops in {in_seconds} s{}", message.map(|m| format!(": {m}")).unwrap_or_default()),
-                    SessionEvent::StorageChanged { storage } => println!("storage: {storage}"),
-                    SessionEvent::Dropped { reason } => println!("disconnected by the server: {reason}"),
+                    SessionEvent::Message { text } => crate::outln!("message from the server: {text}"),
+                    SessionEvent::Shutdown { in_seconds, message } => crate::outln!("the server stops in {in_seconds} s{}", message.map(|m| format!(": {m}")).unwrap_or_default()),
+                    SessionEvent::StorageChanged { storage } => crate::outln!("storage: {storage}"),
+                    SessionEvent::Dropped { reason } => crate::outln!("disconnected by the server: {reason}"),
                     SessionEvent::Heartbeat => {}
                 },
-                Some(SessionUpdate::Reconnecting { attempt, wait_ms, reason }) => eprintln!("connection lost ({reason}); reconnecting (attempt {attempt}) in {wait_ms} ms"),
-                Some(SessionUpdate::Resumed) => eprintln!("reconnected: same session"),
+                Some(SessionUpdate::Reconnecting { attempt, wait_ms, reason }) => crate::errln!("connection lost ({reason}); reconnecting (attempt {attempt}) in {wait_ms} ms"),
+                Some(SessionUpdate::Resumed) => crate::errln!("reconnected: same session"),
                 Some(SessionUpdate::Ended { reason }) => {
-                    println!("session ended: {reason}");
+                    crate::outln!("session ended: {reason}");
                     break;
                 }
             },

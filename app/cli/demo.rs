@@ -93,7 +93,7 @@ pub fn install(dir: &Path, reset: bool) -> anyhow::Result<PathBuf> {
 pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::from_system()?;
     let root = install(&env.data_dir.join("demo"), args.reset)?;
-    eprintln!("demo project: {}", root.display());
+    crate::errln!("demo project: {}", root.display());
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<u16>>();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let config = ServerConfig {
@@ -124,7 +124,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             {
                 Ok(s) => Ok(s),
                 Err(e) if config.port != Some(0) => {
-                    eprintln!("port {:?} is busy ({e}); using another one", config.port);
+                    crate::errln!("port {:?} is busy ({e}); using another one", config.port);
                     config.port = Some(0);
                     Server::start(ServerOptions {
                         project: root,
@@ -148,7 +148,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         });
     });
     let port = ready_rx.recv().context("the demo server did not start")??;
-    eprintln!("demo server on port {port}; opening the app");
+    crate::errln!("demo server on port {port}; opening the app");
     let result = gui::run(gui::Launch {
         auto: Some(gui::AutoConnect {
             address: format!("127.0.0.1:{port}"),

@@ -69,9 +69,9 @@ pub fn run(command: LinkCommand) -> anyhow::Result<ExitCode> {
             match output {
                 Some(path) => {
                     link.write(&path)?;
-                    eprintln!("wrote {}", path.display());
+                    crate::errln!("wrote {}", path.display());
                 }
-                None => print!("{}", link.to_xml()),
+                None => output::raw(&link.to_xml()),
             }
         }
     }

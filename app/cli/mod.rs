@@ -7,7 +7,7 @@ mod build_app;
 pub mod connect;
 mod demo;
 mod link;
-mod output;
+pub mod output;
 mod project;
 mod recent;
 pub mod serve;
@@ -22,7 +22,6 @@ use clap::{Parser, Subcommand};
 /// With no command, opens the desktop app; with a .4DLink file, connects to its server.
 #[derive(Debug, Parser)]
 #[command(name = "remote4d", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("REMOTE4D_COMMIT"), ")"))]
-#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// A .4DLink shortcut file to open (what a double-click runs).
     pub file: Option<PathBuf>,
@@ -69,6 +68,58 @@ pub enum Command {
     /// Build a merged client or server application from this executable.
     #[command(subcommand)]
     Build(build_app::BuildCommand),
+}
+
+/// Checks that a bare argument is a shortcut to open: a name ending in `.4DLink` (any case) or an
+/// existing file. Anything else is a mistyped command, answered with the closest ones.
+///
+/// # Errors
+/// The message to print (an unknown command, with suggestions).
+pub fn check_shortcut_argument(arg: &std::path::Path) -> Result<(), String> {
+    if remote4d_core::link::is_link_path(arg) || arg.is_file() {
+        return Ok(());
+    }
+    let word = arg.to_string_lossy();
+    let command = <Cli as clap::CommandFactory>::command();
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    let mut close: Vec<(usize, &String)> = names
+        .iter()
+        .map(|n| (edit_distance(&word.to_lowercase(), n), n))
+        .filter(|(d, n)| *d <= 2.max(n.len() / 3) || n.starts_with(&*word.to_lowercase()))
+        .collect();
+    close.sort();
+    let hint = match close.first() {
+        Some((_, n)) => format!("\n\n  tip: a similar command exists: '{n}'"),
+        None => String::new(),
+    };
+    let what = if word.contains(['/', '\\', '.']) {
+        format!("'{word}' is neither a command nor an existing .4DLink file")
+    } else {
+        format!("unrecognized command '{word}'")
+    };
+    Err(format!(
+        "{what}{hint}\n\nCommands: {}. See 'remote4d --help'.",
+        names.join(", ")
+    ))
+}
+
+/// Levenshtein distance, for suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// Runs a command; the exit code says how it went.

@@ -1,6 +1,101 @@
 //! Printing results for people (aligned text) or scripts (JSON).
+//!
+//! Everything the command line prints goes through [`line`] / [`err_line`] (the `outln!` and
+//! `errln!` macros): control characters are removed from the text first, so a hostile server's
+//! names, messages or errors cannot drive the terminal (escape sequences, cursor moves, title
+//! changes), and a reader that goes away (`remote4d … | head`) ends the command quietly instead of
+//! killing it with SIGPIPE — a signal the process ignores, so that a peer resetting a socket can
+//! never kill a server.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::io::Write;
+
+/// Prints a line on standard output (see the module documentation).
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::cli::output::line(format_args!("")) };
+    ($($t:tt)*) => { $crate::cli::output::line(format_args!($($t)*)) };
+}
+
+/// Prints a line on standard error (see the module documentation).
+#[macro_export]
+macro_rules! errln {
+    ($($t:tt)*) => { $crate::cli::output::err_line(format_args!($($t)*)) };
+}
+
+/// `text` without control characters (but newlines and tabs): what a terminal shows as text.
+pub fn clean(text: &str) -> Cow<'_, str> {
+    let bad = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if text.chars().any(bad) {
+        Cow::Owned(text.chars().filter(|c| !bad(*c)).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Writes `args` and a newline on standard output, cleaned; exits quietly (status 0) when the
+/// reader has gone away, as `head` expects.
+pub fn line(args: fmt::Arguments<'_>) {
+    let text = fmt::format(args);
+    let mut out = std::io::stdout().lock();
+    let result = out
+        .write_all(clean(&text).as_bytes())
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    if let Err(err) = result {
+        exit_if_gone(&err);
+    }
+}
+
+/// Writes `text` as is (no newline added), cleaned; as [`line`] otherwise.
+pub fn raw(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(err) = out
+        .write_all(clean(text).as_bytes())
+        .and_then(|()| out.flush())
+    {
+        exit_if_gone(&err);
+    }
+}
+
+/// Writes `args` and a newline on standard error, cleaned; a closed standard error is ignored
+/// (a server keeps running when its terminal goes away).
+pub fn err_line(args: fmt::Arguments<'_>) {
+    let text = fmt::format(args);
+    let mut err = std::io::stderr().lock();
+    let _ = err
+        .write_all(clean(&text).as_bytes())
+        .and_then(|()| err.write_all(b"\n"));
+}
+
+/// A prompt on standard error, without a newline.
+pub fn prompt(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err
+        .write_all(clean(text).as_bytes())
+        .and_then(|()| err.write_all(b" "))
+        .and_then(|()| err.flush());
+}
+
+fn exit_if_gone(err: &std::io::Error) {
+    if err.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+}
+
+/// True when `err` (an error of the command line) is a reader of standard output that went away.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(|e| e.io_error_kind())
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
 
 /// Prints `value` as pretty JSON on stdout.
 pub fn json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
@@ -19,7 +114,7 @@ pub fn rows<S: AsRef<str>>(rows: &[(S, String)]) {
         .unwrap_or(0);
     for (label, value) in rows {
         let label = label.as_ref();
-        println!("{label:<width$}  {value}");
+        crate::outln!("{label:<width$}  {value}");
     }
 }
 
@@ -36,5 +131,20 @@ pub fn bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_removed_but_lines_and_tabs_kept() {
+        assert_eq!(clean("plain"), "plain");
+        assert!(matches!(clean("plain"), Cow::Borrowed(_)));
+        assert_eq!(
+            clean("a\u{1b}[2J\u{1b}]0;owned\u{7}b\n\tc\r\u{9b}d"),
+            "a[2J]0;ownedb\n\tcd"
+        );
     }
 }

@@ -82,7 +82,7 @@ pub fn run(command: ProjectCommand) -> anyhow::Result<ExitCode> {
         ),
     ]);
     for t in &p.catalog.tables {
-        println!(
+        crate::outln!(
             "\ntable [{}] {}",
             t.id.map_or("?".into(), |i| i.to_string()),
             t.name
@@ -107,7 +107,7 @@ pub fn run(command: ProjectCommand) -> anyhow::Result<ExitCode> {
             } else {
                 format!("  [{}]", flags.join(", "))
             };
-            println!("  {:<24} {}{len}{flags}", f.name, f.type_name);
+            crate::outln!("  {:<24} {}{len}{flags}", f.name, f.type_name);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -23,7 +23,7 @@ pub fn run(args: &RecentArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         output::json(&list)?;
     } else if list.is_empty() {
-        println!(
+        crate::outln!(
             "no Recent projects yet (they are saved in {})",
             recent.dir().display()
         );
@@ -35,7 +35,7 @@ pub fn run(args: &RecentArgs) -> anyhow::Result<ExitCode> {
             } else {
                 addr.authority()
             };
-            println!("{:<40}  {:<28}  {}", e.name, addr, e.path.display());
+            crate::outln!("{:<40}  {:<28}  {}", e.name, addr, e.path.display());
         }
     }
     Ok(ExitCode::SUCCESS)

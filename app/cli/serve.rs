@@ -68,7 +68,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await?;
         print_banner(&server);
         wait_for_stop(&server).await;
-        eprintln!("stopping: telling clients, sending goodbyes…");
+        crate::errln!("stopping: telling clients, sending goodbyes…");
         server.shutdown().await;
         anyhow::Ok(())
     })?;
@@ -105,7 +105,7 @@ fn print_banner(server: &Server) {
     } else {
         "self-signed, kept in the server's data folder"
     };
-    println!(
+    crate::outln!(
         "Remote4D server for {} ({})",
         info.project_name,
         server.root().display()
@@ -140,7 +140,7 @@ fn print_banner(server: &Server) {
             server.admin_token_path().display().to_string(),
         ),
     ]);
-    println!("Press Ctrl+C to stop.");
+    crate::outln!("Press Ctrl+C to stop.");
 }
 
 async fn wait_for_stop(server: &Server) {

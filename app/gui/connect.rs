@@ -379,6 +379,7 @@ impl Connect {
                 &s.authority().unwrap_or_default(),
                 &s.publication_name,
                 fp,
+                true,
             ) {
                 Verdict::Trusted => tr.pinned,
                 Verdict::New => tr.new_identity_marker,

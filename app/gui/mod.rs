@@ -65,6 +65,7 @@ pub struct AutoConnect {
 
 /// Runs the app until its window closes.
 pub fn run(launch: Launch) -> anyhow::Result<()> {
+    check_display()?;
     let env = Environment::from_system()?;
     let prefs = Prefs::load(&env.config_dir);
     let size = Size::new(prefs.width, prefs.height);
@@ -87,6 +88,22 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
         ..window::Settings::default()
     })
     .run()?;
+    Ok(())
+}
+
+/// Refuses to start without a graphical session, with one line that says what to do (the
+/// windowing library would panic instead).
+fn check_display() -> anyhow::Result<()> {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    {
+        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        if !set("DISPLAY") && !set("WAYLAND_DISPLAY") {
+            anyhow::bail!(
+                "no display: the desktop app needs a graphical session (DISPLAY or WAYLAND_DISPLAY is not set); \
+                 every action is also a command, see 'remote4d --help'"
+            );
+        }
+    }
     Ok(())
 }
 
@@ -343,7 +360,7 @@ impl App {
                 };
                 let mut opts = self.options(client::Target::Address(address));
                 opts.project = Some(server.publication_name.clone());
-                opts.expected_fingerprint = server.fingerprint.clone();
+                opts.announced_fingerprint = server.fingerprint.clone();
                 opts.development = development;
                 self.start(opts, server.publication_name.clone())
             }

@@ -109,8 +109,10 @@ fn a_discovered_server_is_selected_and_connected() {
     assert!(matches!(app.screen(), Screen::Connecting(_)));
     let attempt = app.attempt.as_ref().unwrap();
     assert_eq!(attempt.opts.project.as_deref(), Some("Shop"));
+    // The announced fingerprint is a hint, never a pin: the connection will ask.
+    assert_eq!(attempt.opts.expected_fingerprint, None);
     assert_eq!(
-        attempt.opts.expected_fingerprint.as_deref(),
+        attempt.opts.announced_fingerprint.as_deref(),
         Some("ab".repeat(32).as_str())
     );
     // The server leaves: it disappears from the list.

@@ -1,4 +1,5 @@
-//! Whether another process is still running (for stale locks).
+//! The process and its peers: whether another process is still running (for stale locks), and
+//! the limit of open files.
 
 /// True when process `pid` runs and, where the platform tells, runs `exe`.
 #[cfg(unix)]
@@ -38,4 +39,41 @@ pub(crate) fn is_running(pid: u32, exe: &str) -> bool {
 #[cfg(not(unix))]
 pub(crate) fn is_running(pid: u32, _exe: &str) -> bool {
     pid != 0
+}
+
+/// Raises this process's limit of open files to the hard limit (a server holds one per
+/// connection; the usual soft limit of 1024 would make it stop accepting long before its
+/// configured connection limit). Returns the limit in force.
+#[cfg(unix)]
+pub(crate) fn raise_open_files_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we own; no other memory is touched.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) };
+    if rc != 0 {
+        return None;
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: setrlimit reads the struct we own.
+        #[allow(unsafe_code)]
+        let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const raised) };
+        if rc == 0 {
+            limit = raised;
+        }
+    }
+    #[allow(clippy::useless_conversion)]
+    Some(u64::from(limit.rlim_cur))
+}
+
+/// Elsewhere the limit is left as it is (and not known).
+#[cfg(not(unix))]
+pub(crate) fn raise_open_files_limit() -> Option<u64> {
+    None
 }

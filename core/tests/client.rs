@@ -821,9 +821,15 @@ fn find_by_name_across_the_network() {
         let mut o = ConnectOptions::new(Target::Link(Box::new(link)), c.env());
         o.force_remote = true;
         o.client_exe = "/opt/remote4d-test".into();
-        // The fingerprint comes from discovery: no trust question.
-        let conn = connect(o, &|_| {}).await.unwrap();
+        // The fingerprint discovery announces is never a reason to trust: a first contact asks.
+        let e = connect(o.clone(), &|_| {}).await.unwrap_err();
+        assert!(matches!(e, ConnectError::NewIdentity { .. }), "{e:?}");
+        o.trust_new = true;
+        let conn = connect(o.clone(), &|_| {}).await.unwrap();
         assert_eq!(conn.info.as_ref().unwrap().publication_name, "Shop");
+        drop(conn);
+        o.trust_new = false;
+        connect(o.clone(), &|_| {}).await.unwrap();
         // A second server with the same name is never joined silently.
         let other = tempfile::tempdir().unwrap();
         project(other.path());
@@ -845,7 +851,32 @@ fn find_by_name_across_the_network() {
             .unwrap();
         assert_eq!(found.port, t.server.port());
         t2.server.shutdown().await;
+
+        // An impostor: the trusted server goes away and another one, with its own certificate,
+        // publishes the same name (and whatever it likes in its announcement). Found by name,
+        // it is refused as a changed identity, and the real pin stays.
+        let known = std::fs::read(c.env().data_dir.join("known_servers.json")).unwrap();
         t.server.shutdown().await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let impostor_dir = tempfile::tempdir().unwrap();
+        project(impostor_dir.path());
+        let mut cfg = config();
+        cfg.publish = true;
+        let impostor = start(impostor_dir.path(), cfg).await;
+        let mut by_name = o.clone();
+        by_name.target =
+            Target::Address(ServerPath::parse(&format!(":{}", impostor.server.port())).unwrap());
+        by_name.project = Some("Shop".into());
+        for attempt in [o.clone(), by_name] {
+            let e = connect(attempt, &|_| {}).await.unwrap_err();
+            assert!(matches!(e, ConnectError::IdentityChanged { .. }), "{e:?}");
+        }
+        assert_eq!(
+            std::fs::read(c.env().data_dir.join("known_servers.json")).unwrap(),
+            known,
+            "the pin of the real server is kept"
+        );
+        impostor.server.shutdown().await;
     });
 }
 

@@ -13,7 +13,11 @@ pub const TOP_FOLDER: &str = "Project";
 /// The file watcher uses the same rule, so changes there never trigger a rebuild.
 pub fn is_excluded(rel: &str) -> bool {
     let rel = rel.trim_start_matches("./").trim_end_matches('/');
-    if matches!(rel, "Resources/key.pem" | "Resources/cert.pem") {
+    // Case-insensitively: on macOS and Windows `Resources/Key.pem` is the same file.
+    if ["Resources/key.pem", "Resources/cert.pem"]
+        .iter()
+        .any(|identity| rel.eq_ignore_ascii_case(identity))
+    {
         return true;
     }
     let mut parts = rel.split('/');
@@ -120,6 +124,9 @@ mod tests {
             "Project/._a.4dm",
             "Resources/key.pem",
             "Resources/cert.pem",
+            "Resources/Key.pem",
+            "resources/KEY.PEM",
+            "Resources/Cert.PEM",
         ] {
             assert!(is_excluded(rel), "{rel} must be excluded");
         }

@@ -2,12 +2,24 @@
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::tls::{SeenFingerprint, client_config};
 use crate::protocol::{ApiError, ErrorBody, ErrorCode, ServerInfo};
+
+/// Longest wait for the next bytes of an answer.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest wait for `/api/v1/info`, asked before the server's identity is decided.
+const INFO_TIMEOUT: Duration = Duration::from_secs(15);
+/// Largest `/api/v1/info` answer accepted.
+const MAX_INFO: usize = 64 << 10;
+/// Largest error body read.
+const MAX_ERROR_BODY: usize = 64 << 10;
+/// Largest JSON answer of the API read whole (session storage is capped well below it).
+pub const MAX_JSON_ANSWER: usize = 8 << 20;
 
 /// Why a request failed, in terms a user understands.
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +148,9 @@ impl ApiClient {
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(config)
             .connect_timeout(Duration::from_secs(10))
+            // A server that stops sending (event streams carry a heartbeat every 15 s) is a
+            // lost connection, not a reason to wait for ever.
+            .read_timeout(READ_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(60))
             .no_proxy()
             .build()
@@ -211,13 +226,45 @@ impl ApiClient {
         }
     }
 
+    /// Reads a whole answer of at most `limit` bytes: a server announcing or sending more is
+    /// refused before it can make this client spend the memory.
+    ///
+    /// # Errors
+    /// [`RequestError::NotRemote4d`] when the answer is larger; transport errors.
+    pub async fn read_limited(
+        &self,
+        resp: reqwest::Response,
+        limit: usize,
+    ) -> Result<bytes::Bytes, RequestError> {
+        let too_large = || RequestError::NotRemote4d {
+            address: self.authority.clone(),
+            detail: format!("its answer is larger than {limit} bytes"),
+        };
+        if resp.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = resp.bytes_stream();
+        let mut out = bytes::BytesMut::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| self.transport_error(&e))?;
+            if out.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out.freeze())
+    }
+
     /// Turns a non-success response into an error.
     pub async fn check(&self, resp: reqwest::Response) -> Result<reqwest::Response, RequestError> {
         if resp.status().is_success() || resp.status() == StatusCode::NOT_MODIFIED {
             return Ok(resp);
         }
         let status = resp.status();
-        let body = resp.bytes().await.unwrap_or_default();
+        let body = self
+            .read_limited(resp, MAX_ERROR_BODY)
+            .await
+            .unwrap_or_default();
         match serde_json::from_slice::<ErrorBody>(&body) {
             Ok(b) => Err(RequestError::Api(b.error)),
             Err(_) => Err(RequestError::NotRemote4d {
@@ -243,7 +290,7 @@ impl ApiClient {
         }
         let resp = r.send().await.map_err(|e| self.transport_error(&e))?;
         let resp = self.check(resp).await?;
-        let bytes = resp.bytes().await.map_err(|e| self.transport_error(&e))?;
+        let bytes = self.read_limited(resp, MAX_JSON_ANSWER).await?;
         serde_json::from_slice(&bytes).map_err(|e| RequestError::NotRemote4d {
             address: self.authority.clone(),
             detail: format!("unexpected answer: {e}"),
@@ -273,9 +320,20 @@ impl ApiClient {
     /// # Errors
     /// [`RequestError::NotRemote4d`] when something else answers.
     pub async fn info(&self) -> Result<ServerInfo, RequestError> {
-        let info: ServerInfo = self
-            .json::<(), _>(Method::GET, "/api/v1/info", None)
-            .await?;
+        // Before its identity is decided, a server gets little: a small answer, soon.
+        let resp = self
+            .request(Method::GET, "/api/v1/info")
+            .timeout(INFO_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        let resp = self.check(resp).await?;
+        let bytes = self.read_limited(resp, MAX_INFO).await?;
+        let info: ServerInfo =
+            serde_json::from_slice(&bytes).map_err(|e| RequestError::NotRemote4d {
+                address: self.authority.clone(),
+                detail: format!("unexpected answer: {e}"),
+            })?;
         if info.product != crate::protocol::PRODUCT {
             return Err(RequestError::NotRemote4d {
                 address: self.authority.clone(),

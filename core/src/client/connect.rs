@@ -130,10 +130,14 @@ pub async fn connect(
         .or_else(|| link.server_database_name.clone())
         .filter(|n| !n.is_empty());
     let mut address: ServerPath = link.address();
-    let mut expected_fp = opts
+    // A pin the user holds (the identity saved with a Recent entry or a shortcut, or one given
+    // explicitly); what discovery announces is only a hint: anyone on the network can announce.
+    let expected_fp = opts
         .expected_fingerprint
         .clone()
         .or_else(|| link.remote4d_fingerprint.clone());
+    let mut announced_fp = opts.announced_fingerprint.clone();
+    let mut found_by_name = false;
     let pinned_id = link.remote4d_server_id.clone();
     if address.find_by_name() {
         let name = wanted_name.clone().ok_or(ConnectError::NoProjectName)?;
@@ -147,9 +151,8 @@ pub async fn connect(
             address: authority.clone(),
             detail: e.to_string(),
         })?;
-        if expected_fp.is_none() {
-            expected_fp = found.fingerprint;
-        }
+        announced_fp = found.fingerprint;
+        found_by_name = true;
     }
     let authority = address.authority();
     progress(Progress::Connecting {
@@ -189,13 +192,21 @@ pub async fn connect(
     progress(Progress::CheckingIdentity {
         fingerprint: seen.clone(),
     });
+    if let Some(hint) = announced_fp.as_deref() {
+        if normalize_fingerprint(hint) != normalize_fingerprint(&seen) {
+            tracing::warn!(%authority, announced = hint, presented = %seen, "the server presents another fingerprint than the one announced on the network");
+        }
+    }
     check_identity(
         &opts,
         &info,
         &authority,
         (&seen, probe.verified_by_authority()),
-        expected_fp.as_deref(),
-        pinned_id.as_deref(),
+        Expectation {
+            fingerprint: expected_fp.as_deref(),
+            server_id: pinned_id.as_deref(),
+            by_name: found_by_name || opts.announced_fingerprint.is_some(),
+        },
     )?;
     let api = ApiClient::new(&authority, Some(&seen))?;
 
@@ -395,30 +406,55 @@ async fn fetch_current(
     }
 }
 
+/// What the client expects of the server's identity before it sees it.
+struct Expectation<'a> {
+    /// A fingerprint the user holds (Recent, a shortcut, given explicitly).
+    fingerprint: Option<&'a str>,
+    /// A server id the user holds.
+    server_id: Option<&'a str>,
+    /// The server was found by its name (discovery): a server trusted under that name is
+    /// expected, wherever it is now.
+    by_name: bool,
+}
+
+/// Decides whether to go on with the server that presented `seen`: a pinned identity always
+/// wins, whatever path found the server; a first contact asks (unless the user said yes, or an
+/// authority this machine trusts vouches for the certificate); a change is refused unless the
+/// user accepted it. Only then is the identity pinned.
 fn check_identity(
     opts: &ConnectOptions,
     info: &ServerInfo,
     authority: &str,
     (seen, by_authority): (&str, bool),
-    expected_fp: Option<&str>,
-    pinned_id: Option<&str>,
+    expect: Expectation<'_>,
 ) -> Result<(), ConnectError> {
     let store = TrustStore::new(&opts.env.data_dir);
     let changed = |expected: &str| ConnectError::IdentityChanged {
         expected: expected.to_owned(),
         presented: seen.to_owned(),
     };
-    if let Some(id) = pinned_id {
+    if let Some(id) = expect.server_id {
         if id != info.server_id && !opts.accept_changed_identity {
             return Err(changed(&format!("server {id}")));
         }
     }
-    let verdict = match expected_fp {
-        Some(fp) if normalize_fingerprint(fp) == normalize_fingerprint(seen) => Verdict::Trusted,
-        Some(fp) => Verdict::Changed {
-            expected: fp.to_owned(),
-        },
-        None => store.verdict(&info.server_id, authority, &info.publication_name, seen),
+    let pinned = store.verdict(
+        &info.server_id,
+        authority,
+        &info.publication_name,
+        seen,
+        expect.by_name,
+    );
+    // Every pin must match: the trust store's and the one the user holds (a shortcut's).
+    let verdict = match (pinned, expect.fingerprint) {
+        (changed @ Verdict::Changed { .. }, _) => changed,
+        (_, Some(fp)) if normalize_fingerprint(fp) != normalize_fingerprint(seen) => {
+            Verdict::Changed {
+                expected: fp.to_owned(),
+            }
+        }
+        (_, Some(_)) => Verdict::Trusted,
+        (verdict, None) => verdict,
     };
     match verdict {
         Verdict::Trusted => {}

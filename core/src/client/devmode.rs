@@ -1,10 +1,12 @@
 //! Development mode, client side: proving that the server's project folder is the same folder
 //! here, edit locks, and Save all.
 //!
-//! The proof: the server writes a random secret in a new file at the root of its project folder
-//! and says which; the client reads it back through its own path to that folder (the server's
-//! path on the same machine, or a shared folder) and returns it. An address alone is not enough
-//! (containers, NAT, port forwarding).
+//! The proof: the server writes a random secret and its own certificate fingerprint in a new file
+//! at the root of its project folder and says which; the client reads it back through its own path
+//! to that folder (the server's path on the same machine, or a shared folder), checks that the
+//! fingerprint is the one of the server it is talking to, and returns a hash of the secret bound
+//! to that fingerprint. An address alone is not enough (containers, NAT, port forwarding), and a
+//! hostile server cannot relay a real server's proof through a client on that server's machine.
 //!
 //! In development mode the client works on the project files directly, except
 //! `catalog.4DCatalog` and `directory.json`, which only the server writes: the client sends them.
@@ -14,7 +16,9 @@
 use std::path::{Path, PathBuf};
 
 use super::api::{ApiClient, RequestError};
-use crate::protocol::{ErrorCode, ReloadResult};
+use crate::protocol::{
+    ErrorCode, ProofAnswer, ProofFile, ReloadResult, normalize_fingerprint, proof_answer,
+};
 pub use crate::protocol::{LockInfo, ProofRequest, SERVER_WRITTEN};
 use reqwest::Method;
 
@@ -37,8 +41,9 @@ pub async fn prove(
     }
     let root = shared.map_or_else(|| PathBuf::from(&req.project_root), Path::to_path_buf);
     let file = root.join(&req.proof_file);
-    let secret = match std::fs::read(&file) {
-        Ok(b) if b.len() <= 256 => String::from_utf8_lossy(&b).trim().to_owned(),
+    let proof: ProofFile = match std::fs::read(&file) {
+        Ok(b) if b.len() <= 1024 => serde_json::from_slice(&b)
+            .map_err(|_| "the proof file is not what the server wrote".to_owned())?,
         Ok(_) => return Err("the proof file is not what the server wrote".into()),
         Err(_) => {
             return Err(format!(
@@ -47,10 +52,22 @@ pub async fn prove(
             ));
         }
     };
+    // Answer only the server that wrote the file: a server relaying another one's proof (to
+    // borrow this machine's access to that server's folder) presents another identity.
+    let seen = api.seen_fingerprint().unwrap_or_default();
+    if normalize_fingerprint(&seen) != normalize_fingerprint(&proof.fingerprint) {
+        tracing::warn!(%seen, wrote = %proof.fingerprint, "a proof file written by another server");
+        return Err(
+            "the proof file was written by another server than the one connected to; not answered"
+                .into(),
+        );
+    }
     api.send(
         Method::POST,
         "/api/v1/devmode/confirm",
-        Some(&serde_json::json!({ "secret": secret })),
+        Some(&ProofAnswer {
+            answer: proof_answer(&proof.secret, &seen),
+        }),
     )
     .await
     .map_err(|e| e.to_string())?;

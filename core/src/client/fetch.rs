@@ -76,7 +76,7 @@ pub(crate) async fn fetch(
         }
     } else if let Some(old) = state.stamp {
         if archive.is_file() {
-            match delta(api, folder, old, stamp, progress).await {
+            match delta(api, folder, old, (stamp, size), progress).await {
                 Ok(bytes) => {
                     let mut state = folder.state();
                     state.stamp = Some(stamp);
@@ -104,7 +104,7 @@ async fn delta(
     api: &ApiClient,
     folder: &SystemFolder,
     old: Stamp,
-    new: Stamp,
+    (new, size): (Stamp, u64),
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<u64, String> {
     let resp = api
@@ -115,7 +115,12 @@ async fn delta(
     if resp.status() != StatusCode::OK {
         return Err(format!("the server answered {}", resp.status()));
     }
-    let body = resp.bytes().await.map_err(|e| e.to_string())?;
+    // A delta larger than the whole archive is no delta: refused before it fills the memory.
+    let limit = usize::try_from(size.max(1 << 20)).unwrap_or(usize::MAX);
+    let body = api
+        .read_limited(resp, limit)
+        .await
+        .map_err(|e| e.to_string())?;
     let bytes = body.len() as u64;
     progress(Progress::Delta { bytes });
     let delta_file = folder.path().join("delta.zip");
@@ -332,6 +337,13 @@ async fn download_once(
         .await
         .map_err(|e| Attempt::Retry(api.transport_error(&e).to_string()))?;
     let (mut file, start) = match resp.status() {
+        StatusCode::PARTIAL_CONTENT if !range_is(&resp, have, size) => {
+            // Not the bytes asked for: start again from the first byte (verified at the end).
+            let _ = std::fs::remove_file(part);
+            return Err(Attempt::Retry(
+                "the server answered another range than the one asked for".into(),
+            ));
+        }
         StatusCode::PARTIAL_CONTENT => {
             let f = std::fs::OpenOptions::new()
                 .append(true)
@@ -432,6 +444,31 @@ async fn download_once(
         )));
     }
     Ok(())
+}
+
+/// True when a 206 answer holds bytes `have..` of an archive of `size` bytes, as asked.
+fn range_is(resp: &reqwest::Response, have: u64, size: u64) -> bool {
+    if have == 0 {
+        return false;
+    }
+    let Some(range) = resp
+        .headers()
+        .get(header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Some((span, total)) = range
+        .trim()
+        .strip_prefix("bytes ")
+        .and_then(|r| r.split_once('/'))
+    else {
+        return false;
+    };
+    let start = span
+        .split_once('-')
+        .and_then(|(a, _)| a.parse::<u64>().ok());
+    start == Some(have) && total.parse::<u64>().ok() == Some(size)
 }
 
 fn finish(folder: &SystemFolder, source: &Path, stamp: Stamp) -> Result<(), ConnectError> {

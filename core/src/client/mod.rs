@@ -61,8 +61,12 @@ pub struct ConnectOptions {
     pub trust_new: bool,
     /// Accept a changed identity (the user confirmed the new fingerprint explicitly).
     pub accept_changed_identity: bool,
-    /// A fingerprint known beforehand (from discovery or a Recent entry).
+    /// A fingerprint the user holds beforehand (a Recent entry's, or one given explicitly):
+    /// a server presenting another one is refused as a changed identity.
     pub expected_fingerprint: Option<String>,
+    /// The fingerprint a DNS-SD announcement carried: a hint (logged when it differs), never a
+    /// reason to trust — anyone on the network can announce anything.
+    pub announced_fingerprint: Option<String>,
     /// The answer to the server hook's question.
     pub challenge: Option<ChallengeAnswer>,
     /// "Activate development mode".
@@ -98,6 +102,7 @@ impl ConnectOptions {
             trust_new: false,
             accept_changed_identity: false,
             expected_fingerprint: None,
+            announced_fingerprint: None,
             challenge: None,
             development: false,
             shared_project_folder: None,

@@ -60,19 +60,31 @@ impl TrustStore {
     }
 
     /// Judges `fingerprint`, presented by a server claiming `server_id`, reached at `address`:
-    /// an entry with that id, or else with that address and publication name, must match.
+    /// an entry with that id, or else with that address and publication name, must match. With
+    /// `by_name` (the server was found by its name, at an address it announced itself), an entry
+    /// with that publication name anywhere must match too.
     pub fn verdict(
         &self,
         server_id: &str,
         address: &str,
         name: &str,
         fingerprint: &str,
+        by_name: bool,
     ) -> Verdict {
         let list = self.list();
-        let known = list.iter().find(|k| k.server_id == server_id).or_else(|| {
-            list.iter()
-                .find(|k| k.publication_name == name && k.addresses.iter().any(|a| a == address))
-        });
+        let known = list
+            .iter()
+            .find(|k| k.server_id == server_id)
+            .or_else(|| {
+                list.iter().find(|k| {
+                    k.publication_name == name && k.addresses.iter().any(|a| a == address)
+                })
+            })
+            .or_else(|| {
+                by_name
+                    .then(|| list.iter().find(|k| k.publication_name == name))
+                    .flatten()
+            });
         match known {
             None => Verdict::New,
             Some(k)
@@ -142,33 +154,57 @@ mod tests {
     fn first_use_then_pinned_then_changed() {
         let dir = tempfile::tempdir().unwrap();
         let t = TrustStore::new(dir.path());
-        assert_eq!(t.verdict("id1", "h:1", "Shop", "AA:BB"), Verdict::New);
-        t.trust("id1", "h:1", "Shop", "AA:BB").unwrap();
-        assert_eq!(t.verdict("id1", "h:1", "Shop", "aabb"), Verdict::Trusted);
         assert_eq!(
-            t.verdict("id1", "other:1", "Shop", "AA:BB"),
+            t.verdict("id1", "h:1", "Shop", "AA:BB", false),
+            Verdict::New
+        );
+        t.trust("id1", "h:1", "Shop", "AA:BB").unwrap();
+        assert_eq!(
+            t.verdict("id1", "h:1", "Shop", "aabb", false),
             Verdict::Trusted
         );
         assert_eq!(
-            t.verdict("id1", "h:1", "Shop", "CC:DD"),
+            t.verdict("id1", "other:1", "Shop", "AA:BB", false),
+            Verdict::Trusted
+        );
+        assert_eq!(
+            t.verdict("id1", "h:1", "Shop", "CC:DD", false),
             Verdict::Changed {
                 expected: "AA:BB".into()
             }
         );
         // Another id at the same address with the same name: still the pinned one is expected.
         assert_eq!(
-            t.verdict("id2", "h:1", "Shop", "CC:DD"),
+            t.verdict("id2", "h:1", "Shop", "CC:DD", false),
             Verdict::Changed {
                 expected: "AA:BB".into()
             }
         );
-        assert_eq!(t.verdict("id3", "x:1", "Other", "CC:DD"), Verdict::New);
+        assert_eq!(
+            t.verdict("id3", "x:1", "Other", "CC:DD", false),
+            Verdict::New
+        );
+        // Found by name at another address, with another id: the server trusted under that
+        // name is expected (an announcement is not a reason to trust).
+        assert_eq!(
+            t.verdict("id9", "x:1", "Shop", "EE:FF", false),
+            Verdict::New
+        );
+        assert_eq!(
+            t.verdict("id9", "x:1", "Shop", "EE:FF", true),
+            Verdict::Changed {
+                expected: "AA:BB".into()
+            }
+        );
         t.trust("id2", "h:1", "Shop", "CC:DD").unwrap();
-        assert_eq!(t.verdict("id2", "h:1", "Shop", "CC:DD"), Verdict::Trusted);
+        assert_eq!(
+            t.verdict("id2", "h:1", "Shop", "CC:DD", false),
+            Verdict::Trusted
+        );
         assert_eq!(t.list().len(), 1, "the replaced identity is forgotten");
         std::fs::write(dir.path().join("known_servers.json"), "garbage").unwrap();
         assert_eq!(
-            t.verdict("id2", "h:1", "Shop", "CC:DD"),
+            t.verdict("id2", "h:1", "Shop", "CC:DD", false),
             Verdict::New,
             "a damaged store never trusts"
         );

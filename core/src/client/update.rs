@@ -51,7 +51,7 @@ pub async fn offer(api: &ApiClient) -> Result<Option<UpdateOffer>, RequestError>
         return Ok(None);
     }
     let resp = api.check(resp).await?;
-    let bytes = resp.bytes().await.map_err(|e| api.transport_error(&e))?;
+    let bytes = api.read_limited(resp, 64 << 10).await?;
     serde_json::from_slice(&bytes)
         .map(Some)
         .map_err(|e| RequestError::NotRemote4d {

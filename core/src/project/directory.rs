@@ -14,6 +14,9 @@ pub struct Directory {
     pub users: Vec<User>,
     /// Groups, in file order.
     pub groups: Vec<Group>,
+    /// `settings.designAccessGroup`: the group whose members may use the Design environment
+    /// (development mode), besides the Designer and the Administrator (`*` or empty: none more).
+    pub design_access_group: Option<String>,
 }
 
 /// A 4D user.
@@ -43,6 +46,11 @@ impl User {
     /// True for the Designer (key `designer`).
     pub fn is_designer(&self) -> bool {
         self.key.eq_ignore_ascii_case("designer")
+    }
+
+    /// True for the Administrator (key `administrator`).
+    pub fn is_administrator(&self) -> bool {
+        self.key.eq_ignore_ascii_case("administrator")
     }
 
     /// The kind of the stored hash.
@@ -76,6 +84,8 @@ struct RawDirectory {
     users: serde_json::Map<String, serde_json::Value>,
     #[serde(default)]
     groups: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    settings: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -139,7 +149,107 @@ impl Directory {
                 }
             })
             .collect();
-        Ok(Self { users, groups })
+        let design_access_group = raw
+            .settings
+            .get("designAccessGroup")
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|g| !g.is_empty() && *g != "*")
+            .map(str::to_owned);
+        Ok(Self {
+            users,
+            groups,
+            design_access_group,
+        })
+    }
+
+    /// Checks a `directory.json` a client wants the server to write, against the users in force:
+    /// it must be a JSON object whose `users` and `groups` are objects of objects, every password
+    /// a hash 4D can check (bcrypt, or the digest of earlier versions), and — when the project
+    /// had someone with design rights — someone must keep them (the Designer, the Administrator
+    /// or a member of the design access group), or nobody could administer the project again.
+    ///
+    /// # Errors
+    /// What is wrong, in words for the developer who sent it.
+    pub fn validate_replacement(&self, bytes: &[u8]) -> std::result::Result<Self, String> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("it is not JSON: {e}"))?;
+        let object = value
+            .as_object()
+            .ok_or("it must be a JSON object with \"users\" and \"groups\"")?;
+        for key in ["users", "groups"] {
+            if let Some(v) = object.get(key) {
+                let map = v
+                    .as_object()
+                    .ok_or_else(|| format!("\"{key}\" must be an object"))?;
+                if let Some((name, _)) = map.iter().find(|(_, e)| !e.is_object()) {
+                    return Err(format!("\"{key}\".\"{name}\" must be an object"));
+                }
+            }
+        }
+        if let Some(users) = object.get("users").and_then(serde_json::Value::as_object) {
+            for (name, entry) in users {
+                match entry.get("password") {
+                    None | Some(serde_json::Value::Null) => {}
+                    Some(serde_json::Value::String(p)) if p.is_empty() => {}
+                    Some(serde_json::Value::String(p)) => {
+                        let probe = User {
+                            key: name.clone(),
+                            name: name.clone(),
+                            password_hash: Some(p.clone()),
+                        };
+                        if probe.hash_kind() == Some(HashKind::Unknown) {
+                            return Err(format!(
+                                "the password of \"{name}\" is not a 4D password hash (bcrypt $2y$…); \
+                                 set passwords with 4D's editor or SET USER PROPERTIES"
+                            ));
+                        }
+                    }
+                    Some(_) => return Err(format!("the password of \"{name}\" must be a string")),
+                }
+            }
+        }
+        let fresh = Self::parse(bytes).map_err(|e| format!("it is not valid: {e}"))?;
+        if self.has_designers() && !fresh.has_designers() {
+            return Err(
+                "it removes the last user with design rights (the Designer, the \
+                        Administrator, or a member of the design access group); nobody could \
+                        administer the project any more"
+                    .into(),
+            );
+        }
+        Ok(fresh)
+    }
+
+    /// True when `user` may work in development mode (4D's Design environment): anyone when the
+    /// project has no passwords; otherwise the Designer, the Administrator, and the members of
+    /// the design access group.
+    pub fn may_design(&self, user: &str) -> bool {
+        if self.is_open_access() {
+            return true;
+        }
+        let Some(u) = self.user(user) else {
+            return false;
+        };
+        u.is_designer() || u.is_administrator() || self.members_include(u)
+    }
+
+    /// True when at least one user has design rights (see [`Directory::may_design`]).
+    fn has_designers(&self) -> bool {
+        self.users
+            .iter()
+            .any(|u| u.is_designer() || u.is_administrator() || self.members_include(u))
+    }
+
+    fn members_include(&self, u: &User) -> bool {
+        self.design_access_group.as_ref().is_some_and(|g| {
+            self.members().get(g).is_some_and(|members| {
+                members
+                    .iter()
+                    .any(|m| m.eq_ignore_ascii_case(&u.name) || m.eq_ignore_ascii_case(&u.key))
+            })
+        })
     }
 
     /// The user logging in as `name` (matched on name or key, case-insensitively as 4D does).
@@ -180,5 +290,80 @@ impl Directory {
                 self.collect(sg, users, seen);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "$2y$04$abcdefghijklmnopqrstuu5Ek1pW2Grj0hZQZXg5s2WiQb4Y8mN1S";
+
+    fn dir(json: &str) -> Directory {
+        Directory::parse(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn design_rights_follow_4d() {
+        let d = dir(&format!(
+            r#"{{"users":{{"designer":{{"alias":"Designer","password":"{HASH}"}},
+                "administrator":{{"alias":"Administrator"}},"ann":{{"password":"{HASH}"}},
+                "bob":{{"password":"{HASH}"}}}},
+              "groups":{{"devs":{{"users":["ann"]}},"all":{{"groups":["devs"],"users":["bob"]}}}},
+              "settings":{{"designAccessGroup":"devs"}}}}"#
+        ));
+        assert!(d.may_design("Designer"));
+        assert!(d.may_design("administrator"));
+        assert!(d.may_design("Ann"), "a member of the design access group");
+        assert!(!d.may_design("bob"), "not in the design access group");
+        assert!(!d.may_design("nobody"));
+        let open = dir(r#"{"users":{"bob":{}}}"#);
+        assert!(open.may_design("bob"), "no passwords: everyone, as in 4D");
+        let star = dir(&format!(
+            r#"{{"users":{{"bob":{{"password":"{HASH}"}}}},"settings":{{"designAccessGroup":"*"}}}}"#
+        ));
+        assert!(!star.may_design("bob"));
+    }
+
+    #[test]
+    fn a_replacement_is_validated_and_cannot_remove_the_last_designer() {
+        let d = dir(&format!(
+            r#"{{"users":{{"designer":{{"alias":"Designer","password":"{HASH}"}},"bob":{{"password":"{HASH}"}}}}}}"#
+        ));
+        let ok = format!(
+            r#"{{"users":{{"designer":{{"alias":"Designer","password":"{HASH}"}},"bob":{{}}}}}}"#
+        );
+        assert!(d.validate_replacement(ok.as_bytes()).is_ok());
+        for (bad, why) in [
+            (r#"{"users":{}}"#.to_owned(), "last user with design rights"),
+            (
+                r#"{"users":{"bob":{}}}"#.to_owned(),
+                "last user with design rights",
+            ),
+            ("[]".to_owned(), "JSON object"),
+            ("{".to_owned(), "not JSON"),
+            (
+                r#"{"users":{"designer":3}}"#.to_owned(),
+                "must be an object",
+            ),
+            (r#"{"users":[]}"#.to_owned(), "must be an object"),
+            (
+                r#"{"users":{"designer":{"password":"secret"}}}"#.to_owned(),
+                "not a 4D password hash",
+            ),
+            (
+                r#"{"users":{"designer":{"password":5}}}"#.to_owned(),
+                "must be a string",
+            ),
+        ] {
+            let err = d.validate_replacement(bad.as_bytes()).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        // A project without any design user yet may get one, or none.
+        assert!(
+            Directory::default()
+                .validate_replacement(br#"{"users":{}}"#)
+                .is_ok()
+        );
     }
 }

@@ -181,16 +181,7 @@ impl Project {
                 settings = settings.or(Settings::read(&file)?);
             }
         }
-        let directory_file = [
-            root.join("Data/Settings/directory.json"),
-            root.join("Settings/directory.json"),
-        ]
-        .into_iter()
-        .find(|p| p.is_file());
-        let directory = match &directory_file {
-            Some(f) => Directory::read(f)?,
-            None => Directory::default(),
-        };
+        let (directory, directory_file) = read_directory(root)?;
         let content = Content::scan(&sources);
         Ok(Self {
             location,
@@ -216,6 +207,27 @@ impl Project {
     pub fn publication_port(&self) -> u16 {
         self.settings.publication_port.unwrap_or(DEFAULT_PORT)
     }
+}
+
+/// Where a project's users may be: `Data/Settings/directory.json` (wins) or
+/// `Settings/directory.json`, relative to the project's root.
+pub const DIRECTORY_FILES: [&str; 2] = ["Data/Settings/directory.json", "Settings/directory.json"];
+
+/// Reads the users of the project whose root folder is `root`, and which file they came from
+/// (empty users and `None` when it has no `directory.json`).
+///
+/// # Errors
+/// [`ProjectError::Io`] or [`ProjectError::Json`] for the file found.
+pub fn read_directory(root: &Path) -> Result<(Directory, Option<PathBuf>)> {
+    let file = DIRECTORY_FILES
+        .iter()
+        .map(|rel| root.join(rel))
+        .find(|p| p.is_file());
+    let directory = match &file {
+        Some(f) => Directory::read(f)?,
+        None => Directory::default(),
+    };
+    Ok((directory, file))
 }
 
 #[cfg(test)]

@@ -35,6 +35,10 @@ pub enum ErrorCode {
     ShuttingDown,
     /// The client's version is not accepted.
     ClientVersion,
+    /// The server is at one of its limits (sessions, connections); try again later.
+    Busy,
+    /// The session storage would exceed the server's limits.
+    StorageFull,
     /// Anything else.
     Internal,
 }
@@ -56,7 +60,8 @@ impl ErrorCode {
             Self::ClientVersion => 426,
             Self::TooManyAttempts => 429,
             Self::BuildFailed | Self::Internal => 500,
-            Self::ShuttingDown => 503,
+            Self::ShuttingDown | Self::Busy => 503,
+            Self::StorageFull => 507,
         }
     }
 }

@@ -9,7 +9,7 @@ mod update;
 
 use serde::{Deserialize, Serialize};
 
-pub use devmode::{LockInfo, ProofRequest, SERVER_WRITTEN};
+pub use devmode::{LockInfo, ProofAnswer, ProofFile, ProofRequest, SERVER_WRITTEN, proof_answer};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use event::{SessionEvent, SseDecoder, encode_sse};
 pub use session::{

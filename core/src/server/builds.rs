@@ -273,9 +273,11 @@ impl Builds {
             let name = entry.file_name().to_string_lossy().into_owned();
             let keep = if let Some(rest) = name.strip_prefix("delta-") {
                 // delta-<from>-<to>.zip|json: keep only deltas to the current build from kept ones.
-                rest.len() > 129
-                    && kept.contains(&rest[..64].to_owned())
-                    && rest[65..129] == current
+                // `get` instead of slicing: a foreign file with a multi-byte name must not panic.
+                rest.get(..64)
+                    .is_some_and(|from| kept.iter().any(|k| k == from))
+                    && rest.get(64..65) == Some("-")
+                    && rest.get(65..129) == Some(current.as_str())
             } else if name.starts_with("building-") {
                 continue;
             } else {
@@ -378,5 +380,20 @@ mod tests {
         assert_eq!(a.build.stamp, b.build.stamp);
         assert_ne!(a.build.stamp, later.build.stamp);
         assert_eq!([a.built, b.built].iter().filter(|x| **x).count(), 1);
+    }
+
+    #[test]
+    fn foreign_files_with_multibyte_names_do_not_panic_the_pruning() {
+        let project = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        self::project(project.path(), "// m");
+        let builds = Builds::open(project.path(), dir.path(), 2).unwrap();
+        // 64 bytes then a multi-byte character across the slicing points of a delta name.
+        let odd = format!("delta-{}é{}", "a".repeat(63), "ü".repeat(40));
+        std::fs::write(dir.path().join(&odd), "x").unwrap();
+        std::fs::write(dir.path().join("delta-é"), "x").unwrap();
+        builds.prune_files();
+        assert!(!dir.path().join(&odd).exists());
+        assert!(builds.current().report.archive_size > 0);
     }
 }

@@ -4,8 +4,15 @@
 //! port = 19813                  # else the project's publication port, else 19813
 //! bind = ["0.0.0.0"]            # default: every address, IPv6 and IPv4
 //! publish = true                # DNS-SD publication (4D's "Publish database at startup")
-//! inactivity_timeout_secs = 0   # end sessions idle this long (0 = unlimited)
-//! resume_grace_secs = 300       # a lost client may resume its session this long
+//! inactivity_timeout_secs = 3600  # end sessions with no connection idle this long (0 = 48 h)
+//! resume_grace_secs = 300       # a lost client may resume its session this long (48 h at most)
+//!
+//! [limits]                      # what clients can make the server spend
+//! max_sessions = 10000          # at the limit, the longest idle session without a connection ends
+//! session_storage_bytes = 262144          # one session's storage, as JSON
+//! session_storage_total_bytes = 67108864  # all sessions' storage together
+//! max_connections = 4096        # open connections in all
+//! max_connections_per_address = 512
 //!
 //! [hooks]
 //! open_connection = ["/path/to/on-open", "--flag"]
@@ -18,7 +25,8 @@
 //! deny = "*"
 //!
 //! [login]
-//! max_failures = 5              # per address, within window_secs
+//! max_failures = 5              # per address (IPv6: per /64 network), within window_secs
+//! max_failures_per_user = 10    # per user name, from any address, within window_secs
 //! window_secs = 60
 //! ```
 
@@ -41,10 +49,13 @@ pub struct ServerConfig {
     pub publication_name: Option<String>,
     /// Where the server keeps its identity and builds (default: the platform data folder).
     pub data_dir: Option<PathBuf>,
-    /// Seconds of inactivity after which a session ends (0 = never).
+    /// Seconds a session without a live connection (no event stream, no request) lives
+    /// (0 = as long as 4D keeps a sleeping session, 48 h; never longer).
     pub inactivity_timeout_secs: u64,
-    /// Seconds a client that lost its connection may resume its session.
+    /// Seconds a client that lost its connection may resume its session (48 h at most).
     pub resume_grace_secs: u64,
+    /// What clients can make the server spend.
+    pub limits: Limits,
     /// Seconds between heartbeats on event streams.
     pub heartbeat_secs: u64,
     /// Previous builds kept for deltas and resumed downloads.
@@ -85,8 +96,9 @@ impl Default for ServerConfig {
             publish: true,
             publication_name: None,
             data_dir: None,
-            inactivity_timeout_secs: 0,
+            inactivity_timeout_secs: 3600,
             resume_grace_secs: 300,
+            limits: Limits::default(),
             heartbeat_secs: 15,
             keep_builds: 8,
             watch: true,
@@ -95,6 +107,35 @@ impl Default for ServerConfig {
             access: Vec::new(),
             login: LoginConfig::default(),
             client_update: None,
+        }
+    }
+}
+
+/// Limits on what clients can make the server spend (memory, connections).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Sessions held at most; at the limit the longest idle one without a connection ends, and
+    /// when all are live a new one is refused (busy).
+    pub max_sessions: usize,
+    /// Largest storage of one session, as JSON bytes.
+    pub session_storage_bytes: usize,
+    /// Largest storage of all sessions together.
+    pub session_storage_total_bytes: usize,
+    /// Open connections at most (further ones are closed at once).
+    pub max_connections: usize,
+    /// Open connections from one address at most (IPv6: one /64 network).
+    pub max_connections_per_address: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_sessions: super::sessions::DEFAULT_MAX_SESSIONS,
+            session_storage_bytes: 256 << 10,
+            session_storage_total_bytes: 64 << 20,
+            max_connections: 4096,
+            max_connections_per_address: 512,
         }
     }
 }
@@ -135,8 +176,10 @@ pub struct AccessRule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LoginConfig {
-    /// Failures allowed per address within the window.
+    /// Failures allowed per address (IPv6: per /64 network) within the window.
     pub max_failures: u32,
+    /// Failures allowed per user name, from any address, within the window.
+    pub max_failures_per_user: u32,
     /// The window, in seconds.
     pub window_secs: u64,
 }
@@ -145,6 +188,7 @@ impl Default for LoginConfig {
     fn default() -> Self {
         Self {
             max_failures: 5,
+            max_failures_per_user: 10,
             window_secs: 60,
         }
     }
@@ -211,6 +255,8 @@ allow = "192.168.1.*"
 deny = "*"
 [login]
 max_failures = 3
+[limits]
+max_connections_per_address = 20
 "#,
         )
         .unwrap();
@@ -224,6 +270,8 @@ max_failures = 3
         assert_eq!(c.login.max_failures, 3);
         assert_eq!(c.login.window_secs, 60);
         assert_eq!(c.resume_grace_secs, 300);
+        assert_eq!(c.limits.max_connections_per_address, 20);
+        assert_eq!(c.limits.max_sessions, 10_000);
         let err = toml::from_str::<ServerConfig>("prot = 1").unwrap_err();
         assert!(err.to_string().contains("prot"), "{err}");
     }

@@ -49,8 +49,8 @@ impl DevState {
         }
     }
 
-    /// Checks the answer; on success the session is a development session. The proof file is
-    /// removed either way.
+    /// Checks the answer (`secret` is the answer expected, see [`crate::protocol::proof_answer`]);
+    /// on success the session is a development session. The proof file is removed either way.
     pub fn confirm(&self, session: &str, secret: &str) -> bool {
         let Some(proof) = lock(&self.proofs).remove(session) else {
             return false;

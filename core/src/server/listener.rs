@@ -1,7 +1,8 @@
 //! Accepting TLS connections and serving HTTP/1.1 and HTTP/2 on them.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -11,12 +12,90 @@ use tokio_io_timeout::TimeoutStream;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use super::auth::Source;
 use super::identity::Identity;
 
 /// How long a TLS handshake may take.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client that does not read (or write) for this long is disconnected.
-const STALL_TIMEOUT: Duration = Duration::from_secs(120);
+const STALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a connection may wait for (the headers of) its next request.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Open connections, counted in all and per address (IPv6: per /64), so that one peer cannot
+/// take every socket the server has.
+pub(super) struct ConnectionLimits {
+    max_total: usize,
+    max_per_source: usize,
+    open: Mutex<(usize, HashMap<Source, usize>)>,
+}
+
+/// One admitted connection; dropping it gives its place back.
+pub(super) struct Admitted {
+    limits: Arc<ConnectionLimits>,
+    source: Source,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut open = self
+            .limits
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        open.0 = open.0.saturating_sub(1);
+        if let Some(n) = open.1.get_mut(&self.source) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.1.remove(&self.source);
+            }
+        }
+    }
+}
+
+impl ConnectionLimits {
+    /// Limits from the configuration, within what the process may open (file descriptors).
+    pub(super) fn new(limits: &super::config::Limits) -> Arc<Self> {
+        let descriptors = crate::process::raise_open_files_limit()
+            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        // Keep some descriptors for files, builds, hooks and the watcher.
+        let max_total = limits
+            .max_connections
+            .min(descriptors.saturating_sub(128))
+            .max(16);
+        if max_total < limits.max_connections {
+            tracing::info!(
+                max_total,
+                descriptors,
+                "connections limited by the open files limit (ulimit -n)"
+            );
+        }
+        Arc::new(Self {
+            max_total,
+            max_per_source: limits.max_connections_per_address.max(1),
+            open: Mutex::new((0, HashMap::new())),
+        })
+    }
+
+    /// A place for a connection from `ip`, if one is left.
+    pub(super) fn admit(self: &Arc<Self>, ip: std::net::IpAddr) -> Option<Admitted> {
+        let source = Source::from(ip);
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mine = open.1.get(&source).copied().unwrap_or(0);
+        if open.0 >= self.max_total || mine >= self.max_per_source {
+            return None;
+        }
+        open.0 += 1;
+        *open.1.entry(source).or_insert(0) += 1;
+        Some(Admitted {
+            limits: Arc::clone(self),
+            source,
+        })
+    }
+}
 
 /// The rustls configuration: the identity, HTTP/2 and HTTP/1.1 by ALPN.
 pub(super) fn tls_config(identity: &Identity) -> Result<Arc<rustls::ServerConfig>, rustls::Error> {
@@ -34,6 +113,7 @@ pub(super) async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     router: axum::Router,
+    limits: Arc<ConnectionLimits>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
@@ -50,11 +130,17 @@ pub(super) async fn serve(
             },
             () = stopped(&mut stop) => break,
         };
+        let Some(admitted) = limits.admit(peer.ip()) else {
+            tracing::debug!(%peer, "connection refused: too many open connections");
+            drop(tcp);
+            continue;
+        };
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let router = router.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let _admitted = admitted;
             let mut timed = TimeoutStream::new(tcp);
             timed.set_read_timeout(Some(STALL_TIMEOUT));
             timed.set_write_timeout(Some(STALL_TIMEOUT));
@@ -83,7 +169,7 @@ pub(super) async fn serve(
             builder
                 .http1()
                 .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(30))
+                .header_read_timeout(IDLE_TIMEOUT)
                 .max_buf_size(64 * 1024);
             builder
                 .http2()

@@ -174,17 +174,11 @@ impl State {
         &self,
         changed_at: Instant,
     ) -> Result<Rebuilt, crate::archive::ArchiveError> {
+        self.reload_users().await;
         self.rebuild_resources(changed_at).await;
         let rebuilt = self.builds.rebuild_for(changed_at).await?;
         // A coalesced request (`built` false) was answered by a build that already told everyone.
         if rebuilt.changed && rebuilt.built {
-            // Users may have changed too (directory.json): re-read them.
-            if let Ok(p) = Project::open(&self.root) {
-                *self
-                    .directory
-                    .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = p.directory;
-            }
             self.sessions.broadcast(&SessionEvent::ProjectUpdated {
                 stamp: rebuilt.build.stamp,
                 archive_size: rebuilt.build.report.archive_size,
@@ -203,11 +197,55 @@ impl State {
         Ok(rebuilt)
     }
 
+    /// Reads the project's users again (`directory.json`): new logins use them at once, and the
+    /// sessions of users that were removed end. A file that cannot be read keeps the previous
+    /// users (and says so).
+    pub async fn reload_users(&self) {
+        let root = self.root.clone();
+        let read = tokio::task::spawn_blocking(move || crate::project::read_directory(&root)).await;
+        let fresh = match read {
+            Ok(Ok((d, _))) => d,
+            Ok(Err(err)) => {
+                tracing::error!(%err, "the users file cannot be read; the previous users stay in force");
+                return;
+            }
+            Err(_) => return,
+        };
+        let changed = {
+            let mut current = self
+                .directory
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if *current == fresh {
+                false
+            } else {
+                *current = fresh.clone();
+                true
+            }
+        };
+        if !changed {
+            return;
+        }
+        tracing::info!(users = fresh.users.len(), "the project's users changed");
+        if fresh.is_open_access() {
+            return;
+        }
+        for s in self.sessions.all() {
+            let user = s.info().user_name;
+            if fresh.user(&user).is_none() {
+                self.end_session(&s.id, "this user was removed from the project")
+                    .await;
+            }
+        }
+    }
+
     /// Ends a session: tells it why, removes it, runs the close hook.
     pub async fn end_session(&self, id: &str, reason: &str) -> bool {
         let Some(session) = self.sessions.remove(id) else {
             return false;
         };
+        // Its edit locks, proof and development flag go with it: other developers may edit.
+        self.dev.forget(id);
         session.send(SessionEvent::Dropped {
             reason: reason.into(),
         });
@@ -387,7 +425,13 @@ impl Server {
             builds: Arc::new(builds),
             resources: RwLock::new(resources),
             resources_dir,
-            sessions: Sessions::new(),
+            sessions: Sessions::with_limits(
+                sessions::StorageLimits {
+                    per_session: config.limits.session_storage_bytes,
+                    total: config.limits.session_storage_total_bytes,
+                },
+                config.limits.max_sessions,
+            ),
             directory: RwLock::new(project.directory.clone()),
             hooks,
             challenges: Mutex::new(HashMap::new()),
@@ -400,12 +444,14 @@ impl Server {
             config,
         });
         let router = api::router(Arc::clone(&state));
+        let limits = listener::ConnectionLimits::new(&state.config.limits);
         let mut tasks = Vec::new();
         for l in listeners {
             tasks.push(tokio::spawn(listener::serve(
                 l,
                 Arc::clone(&tls),
                 router.clone(),
+                Arc::clone(&limits),
                 state.stop.subscribe(),
             )));
         }

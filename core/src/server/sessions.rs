@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::protocol::{ApiError, ErrorCode};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -14,6 +16,12 @@ use crate::protocol::{SessionEvent, SessionInfo, SessionState};
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// The longest a session lives without a live connection (4D keeps a "sleeping" session 48 h).
+pub const SLEEPING_LIMIT: Duration = Duration::from_secs(48 * 3600);
+
+/// Sessions a server holds at most by default.
+pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
 
 /// A random secret as 64 hex digits.
 pub(crate) fn new_token() -> String {
@@ -43,6 +51,10 @@ pub struct Session {
     token: String,
     info: Mutex<SessionInfo>,
     storage: Mutex<Value>,
+    /// Size of `storage` as JSON.
+    storage_bytes: AtomicUsize,
+    /// Every session's storage, counted together.
+    total: Arc<StorageTotal>,
     events: broadcast::Sender<SessionEvent>,
     streams: AtomicUsize,
     last_seen: Mutex<Instant>,
@@ -66,22 +78,51 @@ impl Session {
     }
 
     /// Replaces the storage (must be an object) and tells the client.
-    pub fn set_storage(&self, value: Value) {
-        *lock(&self.storage) = value.clone();
-        self.send(SessionEvent::StorageChanged { storage: value });
+    ///
+    /// # Errors
+    /// [`ErrorCode::PayloadTooLarge`] or [`ErrorCode::StorageFull`] past the limits; the storage
+    /// is then unchanged.
+    pub fn set_storage(&self, value: Value) -> Result<Value, ApiError> {
+        let mut s = lock(&self.storage);
+        self.commit(&mut s, value.clone())?;
+        drop(s);
+        self.send(SessionEvent::StorageChanged {
+            storage: value.clone(),
+        });
+        Ok(value)
     }
 
     /// Applies a JSON merge patch (RFC 7396) to the storage and tells the client.
-    pub fn patch_storage(&self, patch: &Value) -> Value {
+    ///
+    /// # Errors
+    /// As [`Session::set_storage`].
+    pub fn patch_storage(&self, patch: &Value) -> Result<Value, ApiError> {
         let updated = {
             let mut s = lock(&self.storage);
-            merge_patch(&mut s, patch);
-            s.clone()
+            let mut next = s.clone();
+            merge_patch(&mut next, patch);
+            self.commit(&mut s, next.clone())?;
+            next
         };
         self.send(SessionEvent::StorageChanged {
             storage: updated.clone(),
         });
-        updated
+        Ok(updated)
+    }
+
+    /// Replaces `current` by `next` if the limits allow it.
+    fn commit(&self, current: &mut Value, next: Value) -> Result<(), ApiError> {
+        let size = json_size(&next);
+        let old = self.storage_bytes.load(Ordering::SeqCst);
+        self.total.reserve(old, size)?;
+        self.storage_bytes.store(size, Ordering::SeqCst);
+        *current = next;
+        Ok(())
+    }
+
+    /// Size of the storage as JSON, in bytes.
+    pub fn storage_size(&self) -> usize {
+        self.storage_bytes.load(Ordering::SeqCst)
     }
 
     /// Sends an event to the session's event streams.
@@ -119,6 +160,73 @@ impl Session {
     /// Open event streams.
     pub fn stream_count(&self) -> usize {
         self.streams.load(Ordering::SeqCst)
+    }
+}
+
+/// Limits of the session storage (4D's `Session.storage`): per session and for all together, so
+/// that clients cannot make the server spend its memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageLimits {
+    /// Largest storage of one session, as JSON.
+    pub per_session: usize,
+    /// Largest storage of all sessions together.
+    pub total: usize,
+}
+
+impl Default for StorageLimits {
+    fn default() -> Self {
+        Self {
+            per_session: 256 << 10,
+            total: 64 << 20,
+        }
+    }
+}
+
+/// The storage of all sessions, counted.
+#[derive(Debug)]
+struct StorageTotal {
+    used: Mutex<usize>,
+    limits: StorageLimits,
+}
+
+impl StorageTotal {
+    /// Makes room for a storage going from `old` to `new` bytes.
+    fn reserve(&self, old: usize, new: usize) -> Result<(), ApiError> {
+        if new > self.limits.per_session {
+            return Err(ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "the session storage would take {new} bytes; this server keeps at most {} per session",
+                    self.limits.per_session
+                ),
+            ));
+        }
+        let mut used = lock(&self.used);
+        let next = used.saturating_sub(old) + new;
+        if new > old && next > self.limits.total {
+            return Err(ApiError::new(
+                ErrorCode::StorageFull,
+                "the server's session storage is full; try again later or store less",
+            ));
+        }
+        *used = next;
+        Ok(())
+    }
+
+    fn release(&self, bytes: usize) {
+        let mut used = lock(&self.used);
+        *used = used.saturating_sub(bytes);
+    }
+}
+
+fn json_size(v: &Value) -> usize {
+    serde_json::to_vec(v).map_or(usize::MAX, |b| b.len())
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.total
+            .release(self.storage_bytes.load(Ordering::SeqCst));
     }
 }
 
@@ -168,6 +276,8 @@ pub struct NewSession {
 pub struct Sessions {
     map: Mutex<HashMap<String, Arc<Session>>>,
     stored_procedure: SessionInfo,
+    storage: Arc<StorageTotal>,
+    max_sessions: usize,
 }
 
 impl Default for Sessions {
@@ -177,10 +287,20 @@ impl Default for Sessions {
 }
 
 impl Sessions {
-    /// No sessions yet (but the virtual `storedProcedure` one).
+    /// No sessions yet (but the virtual `storedProcedure` one), with the default limits.
     pub fn new() -> Self {
+        Self::with_limits(StorageLimits::default(), DEFAULT_MAX_SESSIONS)
+    }
+
+    /// No sessions yet, with these limits of storage and of open sessions.
+    pub fn with_limits(storage: StorageLimits, max_sessions: usize) -> Self {
         let id = uuid::Uuid::new_v4().to_string();
         Self {
+            storage: Arc::new(StorageTotal {
+                used: Mutex::new(0),
+                limits: storage,
+            }),
+            max_sessions: max_sessions.max(1),
             map: Mutex::new(HashMap::new()),
             stored_procedure: SessionInfo {
                 kind: "storedProcedure".into(),
@@ -199,16 +319,28 @@ impl Sessions {
         }
     }
 
-    /// Opens a session; returns it and its token.
-    pub fn open(&self, new: NewSession) -> (Arc<Session>, String) {
+    /// Opens a session; returns it and its token. An initial storage past the limits is
+    /// replaced by an empty object (and logged).
+    ///
+    /// # Errors
+    /// [`ErrorCode::Busy`] when the server holds as many sessions as it may, all of them live.
+    pub fn open(&self, new: NewSession) -> Result<(Arc<Session>, String), ApiError> {
+        self.make_room()?;
         let id = new.id;
         let token = new_token();
         let (events, _) = broadcast::channel(64);
-        let storage = if new.storage.is_object() {
+        let mut storage = if new.storage.is_object() {
             new.storage
         } else {
             Value::Object(serde_json::Map::new())
         };
+        let mut size = json_size(&storage);
+        if let Err(err) = self.storage.reserve(0, size) {
+            tracing::warn!(%err, session = %id, "the initial session storage is not kept");
+            storage = Value::Object(serde_json::Map::new());
+            size = 2;
+            self.storage.reserve(0, size)?;
+        }
         let session = Arc::new(Session {
             id: id.clone(),
             token: token.clone(),
@@ -225,13 +357,47 @@ impl Sessions {
                 persistent_id: new.persistent_id,
             }),
             storage: Mutex::new(storage),
+            storage_bytes: AtomicUsize::new(size),
+            total: Arc::clone(&self.storage),
             events,
             streams: AtomicUsize::new(0),
             last_seen: Mutex::new(Instant::now()),
             disconnected_at: Mutex::new(None),
         });
         lock(&self.map).insert(id, Arc::clone(&session));
-        (session, token)
+        Ok((session, token))
+    }
+
+    /// At the limit of sessions, ends the one idle the longest without an event stream (an
+    /// abandoned client); refuses when every session is live.
+    fn make_room(&self) -> Result<(), ApiError> {
+        let mut map = lock(&self.map);
+        if map.len() < self.max_sessions {
+            return Ok(());
+        }
+        let oldest = map
+            .values()
+            .filter(|s| s.stream_count() == 0)
+            .min_by_key(|s| *lock(&s.last_seen))
+            .map(|s| s.id.clone());
+        match oldest {
+            Some(id) => {
+                if let Some(s) = map.remove(&id) {
+                    tracing::warn!(session = %id, "too many sessions: the longest idle one ends");
+                    s.send(SessionEvent::Dropped {
+                        reason: "the server had too many sessions; this idle one ended".into(),
+                    });
+                }
+                Ok(())
+            }
+            None => Err(ApiError::new(
+                ErrorCode::Busy,
+                format!(
+                    "the server holds {} sessions, its limit; try again later",
+                    map.len()
+                ),
+            )),
+        }
     }
 
     /// The session `id` if `token` is its token.
@@ -279,24 +445,37 @@ impl Sessions {
     }
 
     /// Sessions to end now: postponed longer than `grace`, or idle longer than `inactivity`
-    /// (when not zero) without an open event stream.
+    /// (when not zero; never longer than [`SLEEPING_LIMIT`]) without an open event stream.
     pub fn expired(
         &self,
         grace: Duration,
         inactivity: Duration,
     ) -> Vec<(Arc<Session>, &'static str)> {
-        let now = Instant::now();
+        self.expired_at(Instant::now(), grace, inactivity)
+    }
+
+    fn expired_at(
+        &self,
+        now: Instant,
+        grace: Duration,
+        inactivity: Duration,
+    ) -> Vec<(Arc<Session>, &'static str)> {
         let mut out = Vec::new();
         for s in self.all() {
             let since_lost = *lock(&s.disconnected_at);
             let idle = now.duration_since(*lock(&s.last_seen));
             if let Some(at) = since_lost {
-                if now.duration_since(at) > grace {
+                if now.duration_since(at) > grace.min(SLEEPING_LIMIT) {
                     out.push((s, "the connection was lost and not resumed in time"));
                     continue;
                 }
             }
-            if !inactivity.is_zero() && s.stream_count() == 0 && idle > inactivity {
+            let limit = if inactivity.is_zero() {
+                SLEEPING_LIMIT
+            } else {
+                inactivity.min(SLEEPING_LIMIT)
+            };
+            if s.stream_count() == 0 && idle > limit {
                 out.push((s, "inactivity timeout"));
             }
         }
@@ -321,16 +500,18 @@ mod tests {
     #[test]
     fn tokens_and_lifecycle() {
         let sessions = Sessions::new();
-        let (s, token) = sessions.open(NewSession {
-            id: "s1".into(),
-            user_name: "Designer".into(),
-            machine_name: "m".into(),
-            system_user_name: "u".into(),
-            ip: "127.0.0.1".parse().unwrap(),
-            host_type: "linux".into(),
-            persistent_id: "p".into(),
-            storage: json!(null),
-        });
+        let (s, token) = sessions
+            .open(NewSession {
+                id: "s1".into(),
+                user_name: "Designer".into(),
+                machine_name: "m".into(),
+                system_user_name: "u".into(),
+                ip: "127.0.0.1".parse().unwrap(),
+                host_type: "linux".into(),
+                persistent_id: "p".into(),
+                storage: json!(null),
+            })
+            .unwrap();
         assert_eq!(token.len(), 64);
         assert!(sessions.get(&s.id, &token).is_some());
         assert!(sessions.get(&s.id, "nope").is_none());
@@ -347,5 +528,100 @@ mod tests {
         );
         assert_eq!(sessions.expired(Duration::ZERO, Duration::ZERO).len(), 1);
         assert!(same_secret("abc", "abc") && !same_secret("abc", "abd") && !same_secret("a", "ab"));
+    }
+
+    fn new_session(id: &str) -> NewSession {
+        NewSession {
+            id: id.into(),
+            user_name: "Designer".into(),
+            machine_name: "m".into(),
+            system_user_name: "u".into(),
+            ip: "127.0.0.1".parse().unwrap(),
+            host_type: "linux".into(),
+            persistent_id: "p".into(),
+            storage: json!({}),
+        }
+    }
+
+    #[test]
+    fn storage_is_capped_per_session_and_in_total() {
+        let sessions = Sessions::with_limits(
+            StorageLimits {
+                per_session: 1000,
+                total: 2500,
+            },
+            100,
+        );
+        let (a, _) = sessions.open(new_session("a")).unwrap();
+        let (b, _) = sessions.open(new_session("b")).unwrap();
+        let (c, _) = sessions.open(new_session("c")).unwrap();
+        let big = json!({ "x": "y".repeat(900) });
+        a.set_storage(big.clone()).unwrap();
+        assert_eq!(
+            a.patch_storage(&json!({ "z": "y".repeat(200) }))
+                .unwrap_err()
+                .code,
+            ErrorCode::PayloadTooLarge
+        );
+        assert_eq!(
+            a.storage(),
+            big,
+            "a refused change leaves the storage as it was"
+        );
+        b.set_storage(big.clone()).unwrap();
+        assert_eq!(
+            c.set_storage(big.clone()).unwrap_err().code,
+            ErrorCode::StorageFull
+        );
+        // Shrinking is always allowed, and an ended session gives its room back.
+        b.set_storage(json!({})).unwrap();
+        c.set_storage(big.clone()).unwrap();
+        drop(sessions.remove("a"));
+        drop(a);
+        sessions
+            .get_unchecked("b")
+            .unwrap()
+            .set_storage(big)
+            .unwrap();
+    }
+
+    #[test]
+    fn at_the_session_limit_the_longest_idle_one_ends() {
+        let sessions = Sessions::with_limits(StorageLimits::default(), 2);
+        let (a, _) = sessions.open(new_session("a")).unwrap();
+        let (b, _) = sessions.open(new_session("b")).unwrap();
+        a.stream_opened();
+        b.touch();
+        sessions.open(new_session("c")).unwrap();
+        assert!(sessions.get_unchecked("b").is_none(), "b was idle");
+        assert!(sessions.get_unchecked("a").is_some(), "a has a live stream");
+        sessions.get_unchecked("c").unwrap().stream_opened();
+        assert_eq!(
+            sessions.open(new_session("d")).unwrap_err().code,
+            ErrorCode::Busy
+        );
+    }
+
+    #[test]
+    fn sessions_without_a_connection_never_outlive_the_sleeping_limit() {
+        let sessions = Sessions::new();
+        let (a, _) = sessions.open(new_session("a")).unwrap();
+        let later = Instant::now() + SLEEPING_LIMIT + Duration::from_secs(1);
+        let grace = Duration::from_secs(300);
+        assert!(sessions.expired(grace, Duration::ZERO).is_empty());
+        assert_eq!(
+            sessions.expired_at(later, grace, Duration::ZERO).len(),
+            1,
+            "0 (unlimited) still ends a session with no connection after 48 h"
+        );
+        assert_eq!(
+            sessions
+                .expired_at(later, grace, Duration::from_secs(100 * 3600))
+                .len(),
+            1,
+            "a longer setting is capped at 48 h"
+        );
+        a.stream_opened();
+        assert!(sessions.expired_at(later, grace, Duration::ZERO).is_empty());
     }
 }

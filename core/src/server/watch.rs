@@ -1,4 +1,5 @@
-//! Watching the project folder: a debounced signal when something the archive contains changes.
+//! Watching the project folder: a debounced signal when something the archive contains changes,
+//! or the project's users (`directory.json`).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -20,6 +21,10 @@ pub fn relevant(root: &Path, path: &Path) -> bool {
         return false;
     };
     let rel = rel.to_string_lossy().replace('\\', "/");
+    // The users: not in any archive, but a change must reach the server at once.
+    if crate::project::DIRECTORY_FILES.contains(&rel.as_str()) {
+        return true;
+    }
     ["Project", "Resources"]
         .iter()
         .any(|top| rel == *top || rel.starts_with(&format!("{top}/")))
@@ -72,6 +77,9 @@ mod tests {
         ));
         assert!(!relevant(root, Path::new("/p/Project/DerivedData/x")));
         assert!(!relevant(root, Path::new("/p/Data/data.4DD")));
+        assert!(relevant(root, Path::new("/p/Settings/directory.json")));
+        assert!(relevant(root, Path::new("/p/Data/Settings/directory.json")));
+        assert!(!relevant(root, Path::new("/p/Settings/other.json")));
         assert!(relevant(root, Path::new("/p/Resources/images/logo.png")));
         assert!(!relevant(
             root,

@@ -2,15 +2,16 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{Query, State as AxState};
+use axum::extract::{Query, Request, State as AxState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{Failure, Json, bearer, fail};
+use super::{Failure, Json, MAX_FILE, bearer, fail};
 use crate::protocol::{ErrorCode, ReloadResult};
-use crate::protocol::{LockInfo, ProofRequest, SERVER_WRITTEN};
+use crate::protocol::{
+    LockInfo, ProofAnswer, ProofFile, ProofRequest, SERVER_WRITTEN, proof_answer,
+};
 use crate::server::State;
 use crate::server::sessions::{Session, new_token};
 
@@ -31,31 +32,57 @@ fn session_of(state: &State, headers: &HeaderMap) -> Result<Arc<Session>, Failur
         })
 }
 
-fn dev_session_of(state: &State, headers: &HeaderMap) -> Result<Arc<Session>, Failure> {
-    let s = session_of(state, headers)?;
-    if state.dev.is_development(&s.id) {
-        Ok(s)
+/// Refuses users without design rights (4D's Design environment: the Designer, the
+/// Administrator, the design access group) when the project has passwords.
+fn may_design(state: &State, s: &Session) -> Result<(), Failure> {
+    let user = s.info().user_name;
+    if state.directory().may_design(&user) {
+        Ok(())
     } else {
         Err(fail(
             ErrorCode::NotAuthorized,
-            "this session is not in development mode (prove access to the project folder first)",
+            format!(
+                "{user} may not work in development mode: it needs the Designer, the Administrator \
+                 or a member of the project's design access group"
+            ),
         ))
     }
 }
 
+fn dev_session_of(state: &State, headers: &HeaderMap) -> Result<Arc<Session>, Failure> {
+    let s = session_of(state, headers)?;
+    if !state.dev.is_development(&s.id) {
+        return Err(fail(
+            ErrorCode::NotAuthorized,
+            "this session is not in development mode (prove access to the project folder first)",
+        ));
+    }
+    // The users may have changed since: the right is checked at every request.
+    may_design(state, &s)?;
+    Ok(s)
+}
+
 pub(super) async fn proof(AxState(state): Shared, headers: HeaderMap) -> Result<Response, Failure> {
     let s = session_of(&state, &headers)?;
+    may_design(&state, &s)?;
     state.dev.expire_proofs();
     let name = format!(".remote4d-proof-{}", &new_token()[..16]);
     let secret = new_token();
     let file = state.root.join(&name);
-    crate::fsutil::write_atomic(&file, secret.as_bytes()).map_err(|e| {
+    let content = serde_json::to_vec(&ProofFile {
+        secret: secret.clone(),
+        fingerprint: state.fingerprint.clone(),
+    })
+    .map_err(|e| fail(ErrorCode::Internal, e.to_string()))?;
+    crate::fsutil::write_atomic(&file, &content).map_err(|e| {
         fail(
             ErrorCode::Internal,
             format!("cannot write the proof in the project folder: {e}"),
         )
     })?;
-    state.dev.add_proof(&s.id, file, secret);
+    state
+        .dev
+        .add_proof(&s.id, file, proof_answer(&secret, &state.fingerprint));
     Ok(axum::Json(ProofRequest {
         project_root: state.root.display().to_string(),
         proof_file: name,
@@ -63,18 +90,14 @@ pub(super) async fn proof(AxState(state): Shared, headers: HeaderMap) -> Result<
     .into_response())
 }
 
-#[derive(Deserialize)]
-pub(super) struct Confirm {
-    secret: String,
-}
-
 pub(super) async fn confirm(
     AxState(state): Shared,
     headers: HeaderMap,
-    Json(c): Json<Confirm>,
+    Json(c): Json<ProofAnswer>,
 ) -> Result<StatusCode, Failure> {
     let s = session_of(&state, &headers)?;
-    if state.dev.confirm(&s.id, &c.secret) {
+    may_design(&state, &s)?;
+    if state.dev.confirm(&s.id, &c.answer) {
         tracing::info!(session = %s.id, user = %s.info().user_name, "development mode");
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -146,12 +169,13 @@ pub(super) struct FileQuery {
     path: String,
 }
 
-/// Writes `catalog.4DCatalog` or `directory.json` for a development client, then reloads.
+/// Writes `catalog.4DCatalog` or `directory.json` for a development client, then reloads. The
+/// session and its rights are checked before a byte of the body is read.
 pub(super) async fn put_file(
     AxState(state): Shared,
     headers: HeaderMap,
     Query(q): Query<FileQuery>,
-    body: Bytes,
+    request: Request,
 ) -> Result<Response, Failure> {
     dev_session_of(&state, &headers)?;
     check_path(&q.path)?;
@@ -161,13 +185,30 @@ pub(super) async fn put_file(
             "only catalog.4DCatalog and directory.json are written by the server; write other files directly",
         ));
     }
-    // Refuse what would break the project.
-    let valid = if q.path.ends_with(".json") {
-        crate::project::Directory::parse(&body).is_ok()
-    } else {
-        std::str::from_utf8(&body).is_ok_and(|t| t.contains("<base"))
-    };
-    if !valid {
+    let body = axum::body::to_bytes(request.into_body(), MAX_FILE)
+        .await
+        .map_err(|_| {
+            fail(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "{} is larger than {} MiB, or its upload was cut",
+                    q.path,
+                    MAX_FILE >> 20
+                ),
+            )
+        })?;
+    // Refuse what would break the project (or lock everybody out of it).
+    if q.path.ends_with(".json") {
+        state
+            .directory()
+            .validate_replacement(&body)
+            .map_err(|why| {
+                fail(
+                    ErrorCode::BadRequest,
+                    format!("{} was not written: {why}", q.path),
+                )
+            })?;
+    } else if !std::str::from_utf8(&body).is_ok_and(|t| t.contains("<base")) {
         return Err(fail(
             ErrorCode::BadRequest,
             format!("{} is not valid; nothing was written", q.path),

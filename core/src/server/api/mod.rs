@@ -21,7 +21,7 @@ use crate::protocol::{ApiError, ErrorBody, ErrorCode};
 /// JSON bodies are small; larger ones are refused with 413.
 const MAX_JSON: usize = 1 << 20;
 /// Files a development client sends (catalog, directory) may be larger.
-const MAX_FILE: usize = 64 << 20;
+pub(super) const MAX_FILE: usize = 64 << 20;
 
 pub(super) fn router(state: Arc<State>) -> Router {
     Router::new()

@@ -84,7 +84,8 @@ pub(super) async fn open(
             ));
         }
     }
-    state.throttle.check(ip)?;
+    let claimed = req.user_name.as_deref().unwrap_or("");
+    state.throttle.check(ip, claimed)?;
     let directory = state.directory();
     let user_name = match auth::check_login(
         &directory,
@@ -94,13 +95,11 @@ pub(super) async fn open(
     ) {
         Ok(u) => u,
         Err(e) => {
-            state
-                .throttle
-                .failed(ip, req.user_name.as_deref().unwrap_or(""));
+            state.throttle.failed(ip, claimed);
             return Err(Failure(e));
         }
     };
-    state.throttle.succeeded(ip);
+    state.throttle.succeeded(ip, claimed);
     let client_id = clip(&req.client_id, 64);
     let mut info = SessionInfo {
         kind: "remote".into(),
@@ -171,18 +170,21 @@ pub(super) async fn open(
             );
         }
     };
-    let (session, token) = state.sessions.open(NewSession {
-        id: info.id.clone(),
-        user_name: info.user_name.clone(),
-        machine_name: info.machine_name.clone(),
-        system_user_name: info.system_user_name.clone(),
-        ip,
-        host_type: info.host_type.clone(),
-        persistent_id: info.persistent_id.clone(),
-        storage: storage
-            .filter(Value::is_object)
-            .unwrap_or_else(|| Value::Object(serde_json::Map::new())),
-    });
+    let (session, token) = state
+        .sessions
+        .open(NewSession {
+            id: info.id.clone(),
+            user_name: info.user_name.clone(),
+            machine_name: info.machine_name.clone(),
+            system_user_name: info.system_user_name.clone(),
+            ip,
+            host_type: info.host_type.clone(),
+            persistent_id: info.persistent_id.clone(),
+            storage: storage
+                .filter(Value::is_object)
+                .unwrap_or_else(|| Value::Object(serde_json::Map::new())),
+        })
+        .map_err(Failure)?;
     tracing::info!(session = %session.id, user = %info.user_name, %ip, machine = %info.machine_name, "session opened");
     Ok(opened(&session, token, false))
 }
@@ -260,8 +262,7 @@ pub(super) async fn storage_put(
             "the session storage is a JSON object",
         ));
     }
-    s.set_storage(value);
-    Ok(axum::Json(s.storage()).into_response())
+    Ok(axum::Json(s.set_storage(value)?).into_response())
 }
 
 pub(super) async fn storage_patch(
@@ -277,7 +278,7 @@ pub(super) async fn storage_patch(
             "a merge patch of the storage is a JSON object",
         ));
     }
-    Ok(axum::Json(s.patch_storage(&patch)).into_response())
+    Ok(axum::Json(s.patch_storage(&patch)?).into_response())
 }
 
 /// Marks the session postponed when the event stream ends.
