@@ -31,6 +31,10 @@ pub struct AppManifest {
     pub server_selection_allowed: bool,
     /// Versions of clients the merged server accepts (informational here).
     pub version: String,
+    /// The publisher's key (`remote4d-ed25519:…`): the only signer of updates this client
+    /// installs. Written by `remote4d build client`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_public_key: Option<String>,
 }
 
 /// A merged application found beside the executable.
@@ -142,6 +146,29 @@ pub fn detect_in(dir: &Path) -> Result<Option<Merged>, String> {
         link: Box::new(link),
         selection_allowed: manifest.server_selection_allowed,
     }))
+}
+
+/// The key that signs the updates this client may install: built in at compile time
+/// (`REMOTE4D_UPDATE_PUBLIC_KEY`), else the `update_public_key` of the `remote4d-app.toml` beside
+/// the executable. None: this client installs no update from a server.
+pub fn update_key() -> Option<remote4d_core::signing::PublicKey> {
+    let text = match option_env!("REMOTE4D_UPDATE_PUBLIC_KEY") {
+        Some(built_in) => built_in.to_owned(),
+        None => {
+            let exe = std::env::current_exe().ok()?;
+            let manifest: AppManifest =
+                toml::from_str(&std::fs::read_to_string(exe.parent()?.join(MANIFEST)).ok()?)
+                    .ok()?;
+            manifest.update_public_key?
+        }
+    };
+    match text.parse() {
+        Ok(key) => Some(key),
+        Err(err) => {
+            tracing::warn!(%err, "the update key of this application is damaged: no update will be installed");
+            None
+        }
+    }
 }
 
 /// Where a merged client remembers the last server it reached (4D's `lastServer.xml`).

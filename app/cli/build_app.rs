@@ -34,6 +34,22 @@ pub enum BuildCommand {
         /// An icon file to put beside the application.
         #[arg(long)]
         icon: Option<PathBuf>,
+        /// The key that signs this client's updates (made on first use; default: one per
+        /// application name in Remote4D's data folder). Keep it: updates signed with another
+        /// key are refused by the clients built now.
+        #[arg(long)]
+        update_key: Option<PathBuf>,
+    },
+    /// Sign a client build that a server will offer as an update (writes BUILD.sig).
+    SignUpdate {
+        /// The signing key (the one the clients were built with).
+        #[arg(long)]
+        key: PathBuf,
+        /// The version of the build (as the server's [client_update] version says).
+        #[arg(long)]
+        version: String,
+        /// The client executable.
+        build: PathBuf,
     },
     /// A merged server: serves its own copy of a project.
     Server {
@@ -124,6 +140,7 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
             cache_folder_name,
             allow_server_selection,
             icon,
+            update_key,
         } => {
             let mut l = Link::read(&link)?;
             if l.kind() != LinkKind::Remote {
@@ -137,11 +154,34 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
             }
             let project = l.server_database_name.clone().unwrap_or_default();
             let name = name.unwrap_or_else(|| format!("{project}Client"));
+            let key_file = match update_key {
+                Some(k) => k,
+                None => remote4d_core::environment::Environment::from_system()?
+                    .data_dir
+                    .join("update-keys")
+                    .join(format!("{}.key", safe_name(&name))),
+            };
+            let key = signing_key(&key_file)?;
             let dir = prepare(&out, &name)?;
             let exe = copy_self(&dir, &name)?;
             l.write(&dir.join(LINK_NAME))?;
-            finish_app(&dir, &name, allow_server_selection, icon.as_deref())?;
+            finish_app(
+                &dir,
+                &AppManifest {
+                    name: name.clone(),
+                    server_selection_allowed: allow_server_selection,
+                    version: env!("CARGO_PKG_VERSION").into(),
+                    update_public_key: Some(key.public_key().to_string()),
+                },
+                icon.as_deref(),
+            )?;
+            let sig = sign_file(&key, env!("CARGO_PKG_VERSION"), &exe)?;
             crate::outln!("{}", exe.display());
+            crate::errln!(
+                "its updates must be signed with {} (this build's signature: {})",
+                key_file.display(),
+                sig.display()
+            );
             crate::errln!(
                 "merged client \"{name}\" for \"{project}\" at {}: double-click it to connect",
                 l.address()
@@ -168,31 +208,82 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
                 &dir.join(SERVER_DATABASE).join(root_name),
                 "",
             )?;
-            finish_app(&dir, &name, false, icon.as_deref())?;
+            finish_app(
+                &dir,
+                &AppManifest {
+                    name: name.clone(),
+                    server_selection_allowed: false,
+                    version: env!("CARGO_PKG_VERSION").into(),
+                    update_public_key: None,
+                },
+                icon.as_deref(),
+            )?;
             crate::outln!("{}", exe.display());
             crate::errln!(
                 "merged server \"{name}\" with {files} files of \"{project_name}\": start it with no argument"
             );
         }
+        BuildCommand::SignUpdate {
+            key,
+            version,
+            build,
+        } => {
+            let key = remote4d_core::signing::SigningKey::read(&key)?;
+            let sig = sign_file(&key, &version, &build)?;
+            crate::outln!("{}", sig.display());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// A name usable as a file name.
+fn safe_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The signing key in `file`, made there first when there is none yet.
+fn signing_key(file: &Path) -> anyhow::Result<remote4d_core::signing::SigningKey> {
+    use remote4d_core::signing::SigningKey;
+    if file.exists() {
+        return Ok(SigningKey::read(file)?);
+    }
+    let key = SigningKey::generate()?;
+    key.write_new(file)?;
+    crate::errln!(
+        "made a new update signing key: {} (keep it safe; back it up)",
+        file.display()
+    );
+    Ok(key)
+}
+
+/// Signs `build` as `version`, in `<build>.sig`; returns that file.
+fn sign_file(
+    key: &remote4d_core::signing::SigningKey,
+    version: &str,
+    build: &Path,
+) -> anyhow::Result<PathBuf> {
+    let sha = remote4d_core::archive::Stamp::of_file(build)
+        .with_context(|| format!("cannot read {}", build.display()))?;
+    let mut name = build.as_os_str().to_owned();
+    name.push(".sig");
+    let sig = PathBuf::from(name);
+    std::fs::write(&sig, format!("{}\n", key.sign(version, &sha.to_string())))
+        .with_context(|| format!("cannot write {}", sig.display()))?;
+    Ok(sig)
+}
+
 /// Writes the application's manifest and copies its icon (named after the application).
-fn finish_app(
-    dir: &Path,
-    name: &str,
-    server_selection_allowed: bool,
-    icon: Option<&Path>,
-) -> anyhow::Result<()> {
-    write_manifest(
-        dir,
-        &AppManifest {
-            name: name.to_owned(),
-            server_selection_allowed,
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-    )?;
+fn finish_app(dir: &Path, manifest: &AppManifest, icon: Option<&Path>) -> anyhow::Result<()> {
+    write_manifest(dir, manifest)?;
+    let name = &manifest.name;
     if let Some(icon) = icon {
         let ext = icon.extension().and_then(|e| e.to_str()).unwrap_or("png");
         std::fs::copy(icon, dir.join(format!("{name}.{ext}")))?;

@@ -167,16 +167,23 @@ pub fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
 async fn update_and_restart(
     address: &str,
     fingerprint: &str,
+    token: Option<&str>,
     offer: &remote4d_core::protocol::UpdateOffer,
 ) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe()?;
+    let key = crate::merged::update_key();
+    // Signed by this client's publisher, or nothing is downloaded.
+    remote4d_core::client::update::check_offer(offer, key.as_ref())?;
     // Only from the server whose identity the connection checked.
-    let api = remote4d_core::client::ApiClient::new(address, Some(fingerprint))?;
+    let mut api = remote4d_core::client::ApiClient::new(address, Some(fingerprint))?;
+    if let Some(token) = token {
+        api = api.with_token(token);
+    }
     crate::errln!(
         "installing Remote4D {} offered by the server…",
         offer.version
     );
-    let previous = remote4d_core::client::update::install(&api, offer, &exe).await?;
+    let previous = remote4d_core::client::update::install(&api, offer, &exe, key.as_ref()).await?;
     crate::errln!(
         "updated; the previous version is kept as {}",
         previous.display()
@@ -260,9 +267,10 @@ pub fn run_with(
                     offer: Some(offer),
                     address,
                     fingerprint,
+                    update_token,
                 }) if accept_update && std::env::var_os("REMOTE4D_UPDATED").is_none() => {
                     crate::errln!("{message}");
-                    return update_and_restart(&address, &fingerprint, &offer).await;
+                    return update_and_restart(&address, &fingerprint, update_token.as_deref(), &offer).await;
                 }
                 Err(ConnectError::ClientVersion { message, offer, .. }) => {
                     crate::errln!("error: {message}");

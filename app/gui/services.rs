@@ -124,14 +124,21 @@ pub struct UpdateInfo {
     pub address: String,
     /// Its checked fingerprint (the update is fetched only from it).
     pub fingerprint: String,
+    /// The token the server gave after the login, to fetch the update with.
+    pub token: Option<String>,
 }
 
 /// Installs the offered build in place of this program, then starts it again (and this one
 /// quits). On failure, the installed program is unchanged.
 pub async fn update_and_relaunch(info: UpdateInfo) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let api = ApiClient::new(&info.address, Some(&info.fingerprint)).map_err(|e| e.to_string())?;
-    remote4d_core::client::update::install(&api, &info.offer, &exe)
+    let mut api =
+        ApiClient::new(&info.address, Some(&info.fingerprint)).map_err(|e| e.to_string())?;
+    if let Some(token) = &info.token {
+        api = api.with_token(token.clone());
+    }
+    let key = crate::merged::update_key();
+    remote4d_core::client::update::install(&api, &info.offer, &exe, key.as_ref())
         .await
         .map_err(|e| e.to_string())?;
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -174,11 +181,13 @@ fn outcome(result: Result<Connection, ConnectError>) -> Outcome {
             offer: Some(offer),
             address,
             fingerprint,
+            update_token,
         }) => Outcome::Update(Box::new(UpdateInfo {
             message,
             offer: *offer,
             address,
             fingerprint,
+            token: update_token,
         })),
         Err(e) => Outcome::Failed {
             offline: e.allows_offline(),

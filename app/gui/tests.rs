@@ -444,9 +444,11 @@ fn a_required_client_update_is_offered_and_installed_on_request() {
             size: 10,
             min_version: Some("9.0.0".into()),
             max_version: None,
+            signature: None,
         },
         address: "10.0.0.5:19813".into(),
         fingerprint: "AA".into(),
+        token: None,
     };
     let _ = app.update(Message::Connecting(
         app.generation,

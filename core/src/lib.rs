@@ -28,6 +28,7 @@ pub mod project;
 pub mod protocol;
 pub mod recent;
 pub mod server;
+pub mod signing;
 pub mod system_folder;
 pub mod time;
 mod xml;

@@ -170,6 +170,11 @@ impl ApiClient {
         self
     }
 
+    /// The bearer token sent, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// The fingerprint the server presented (after a request).
     pub fn seen_fingerprint(&self) -> Option<String> {
         self.seen.get()

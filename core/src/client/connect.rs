@@ -252,16 +252,20 @@ pub async fn connect(
             });
         }
         Err(RequestError::Api(e)) if e.code == ErrorCode::ClientVersion => {
-            let offer = super::update::offer(&api)
-                .await
-                .ok()
-                .flatten()
-                .map(Box::new);
+            let offer = match &e.update_token {
+                Some(token) => super::update::offer(&api.clone().with_token(token.clone()))
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(Box::new),
+                None => None,
+            };
             return Err(ConnectError::ClientVersion {
                 message: e.message,
                 offer,
                 address: authority,
                 fingerprint: seen,
+                update_token: e.update_token,
             });
         }
         Err(e) => return Err(e.into()),

@@ -146,6 +146,8 @@ pub enum ConnectError {
         address: String,
         /// Its trusted fingerprint: fetch the update only from it.
         fingerprint: String,
+        /// The token the server gave after the login, to fetch the update with.
+        update_token: Option<String>,
     },
     /// Development mode is not possible for this connection.
     #[error("development mode is not possible: {0}")]

@@ -1,6 +1,8 @@
-//! Replacing this client by the newer build a server offers: downloaded, verified (SHA-256),
-//! then swapped in atomically with the previous version kept beside it (`<exe>.previous`), so a
-//! failure at any step leaves the installed client working.
+//! Replacing this client by the newer build a server offers: its signature checked against the
+//! publisher's key built into this client (before a byte is downloaded), downloaded, verified
+//! (SHA-256, the signed one), then swapped in atomically with the previous version kept beside
+//! it (`<exe>.previous`), so a failure at any step leaves the installed client working. A
+//! client without a publisher key installs no update: it is updated by whoever installed it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,25 @@ use crate::protocol::UpdateOffer;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum UpdateError {
+    /// This client carries no publisher key: it accepts no update from a server.
+    #[error(
+        "this client has no update key (only applications made with `remote4d build client` have one): \
+         install the new version the way this one was installed"
+    )]
+    NoKey,
+    /// The offer is not signed by this client's publisher.
+    #[error(transparent)]
+    Unsigned(#[from] crate::signing::SigningError),
+    /// The offered build is not newer than this client.
+    #[error(
+        "the server offers version {offered}, not newer than this client ({current}); nothing was installed"
+    )]
+    NotNewer {
+        /// Offered.
+        offered: String,
+        /// Running.
+        current: String,
+    },
     /// The download failed.
     #[error("the update could not be downloaded: {0}; the installed client is unchanged")]
     Download(#[from] RequestError),
@@ -119,7 +140,30 @@ async fn download(
     Ok(())
 }
 
-/// Downloads `offer` and replaces `exe` with it; returns where the previous version was kept.
+/// Checks that `offer` may be installed by a client with publisher `key`: signed by it, and
+/// newer than this client.
+///
+/// # Errors
+/// [`UpdateError::NoKey`], [`UpdateError::Unsigned`] or [`UpdateError::NotNewer`].
+pub fn check_offer(
+    offer: &UpdateOffer,
+    key: Option<&crate::signing::PublicKey>,
+) -> Result<(), UpdateError> {
+    let key = key.ok_or(UpdateError::NoKey)?;
+    key.verify(&offer.version, &offer.sha256, offer.signature.as_deref())?;
+    let current = env!("CARGO_PKG_VERSION");
+    if crate::protocol::compare_versions(&offer.version, current) != std::cmp::Ordering::Greater {
+        return Err(UpdateError::NotNewer {
+            offered: offer.version.clone(),
+            current: current.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Downloads `offer` and replaces `exe` with it, after [`check_offer`] with the publisher's
+/// `key`; returns where the previous version was kept. `api` carries the session's (or the
+/// update) token.
 ///
 /// # Errors
 /// An [`UpdateError`]; `exe` is then unchanged.
@@ -127,7 +171,9 @@ pub async fn install(
     api: &ApiClient,
     offer: &UpdateOffer,
     exe: &Path,
+    key: Option<&crate::signing::PublicKey>,
 ) -> Result<PathBuf, UpdateError> {
+    check_offer(offer, key)?;
     let new = sibling(exe, ".new");
     let previous = sibling(exe, ".previous");
     let io = |path: &Path, e: &std::io::Error| UpdateError::Install {

@@ -74,6 +74,10 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// What happened and what to do, in plain words.
     pub message: String,
+    /// With [`ErrorCode::ClientVersion`], after a successful login: a short-lived token that
+    /// lets this client fetch the update the server offers (and nothing else).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_token: Option<String>,
 }
 
 /// The JSON body of an error response.
@@ -89,6 +93,7 @@ impl ApiError {
         Self {
             code,
             message: message.into(),
+            update_token: None,
         }
     }
 }

@@ -15,6 +15,10 @@ pub struct UpdateOffer {
     pub min_version: Option<String>,
     /// Newest client version accepted.
     pub max_version: Option<String>,
+    /// The publisher's Ed25519 signature of the version and SHA-256 (base64; see
+    /// [`crate::signing`]): a client installs nothing without a valid one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// Compares dotted versions numerically (`0.10.0` > `0.9.1`); non-numeric parts compare as text.

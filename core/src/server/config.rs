@@ -86,6 +86,9 @@ pub struct ClientUpdateConfig {
     pub version: String,
     /// The client executable offered.
     pub build: PathBuf,
+    /// Its signature, made with the key of `remote4d build client` (default: `<build>.sig`).
+    /// Clients install nothing unsigned.
+    pub signature: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {

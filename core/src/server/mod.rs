@@ -65,6 +65,8 @@ pub(crate) struct State {
     pub hooks: Hooks,
     pub throttle: auth::LoginThrottle,
     pub challenges: Mutex<HashMap<String, PendingChallenge>>,
+    /// Tokens that let a logged-in client of a refused version fetch the offered update.
+    pub update_tokens: Mutex<HashMap<String, Instant>>,
     pub admin_token: String,
     pub stop: tokio_watch::Sender<bool>,
     pub shutting_down: std::sync::atomic::AtomicBool,
@@ -394,6 +396,18 @@ impl Server {
                         source,
                     })?;
                 let size = std::fs::metadata(&build).map(|m| m.len()).unwrap_or(0);
+                let sig_file = u.signature.clone().unwrap_or_else(|| {
+                    let mut name = build.clone().into_os_string();
+                    name.push(".sig");
+                    PathBuf::from(name)
+                });
+                let signature = match std::fs::read_to_string(&sig_file) {
+                    Ok(s) => Some(s.trim().to_owned()),
+                    Err(err) => {
+                        tracing::warn!(file = %sig_file.display(), %err, "the offered client build has no signature: clients will refuse it (sign it with `remote4d build sign-update`)");
+                        None
+                    }
+                };
                 Some((
                     crate::protocol::UpdateOffer {
                         version: u.version.clone(),
@@ -401,6 +415,7 @@ impl Server {
                         size,
                         min_version: u.min_version.clone(),
                         max_version: u.max_version.clone(),
+                        signature,
                     },
                     build,
                 ))
@@ -435,6 +450,7 @@ impl Server {
             directory: RwLock::new(project.directory.clone()),
             hooks,
             challenges: Mutex::new(HashMap::new()),
+            update_tokens: Mutex::new(HashMap::new()),
             admin_token,
             stop,
             shutting_down: std::sync::atomic::AtomicBool::new(false),
@@ -628,5 +644,10 @@ async fn reaper(state: Arc<State>) {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .retain(|_, c| c.expires > Instant::now());
+        state
+            .update_tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, expires| *expires > Instant::now());
     }
 }

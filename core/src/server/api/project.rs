@@ -357,8 +357,33 @@ pub(super) async fn reload(
         .into_response())
 }
 
+/// The update is for logged-in clients: a session's token, or the update token a refused client
+/// received after its login.
+fn update_authorized(state: &State, headers: &HeaderMap) -> Result<(), Failure> {
+    let token = bearer(headers).unwrap_or_default();
+    let by_update_token = !token.is_empty()
+        && state
+            .update_tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(token)
+            .is_some_and(|expires| *expires > std::time::Instant::now());
+    if by_update_token || state.sessions.all().iter().any(|s| s.token_matches(token)) {
+        Ok(())
+    } else {
+        Err(fail(
+            ErrorCode::UnknownSession,
+            "the client update is given to logged-in clients only: connect first",
+        ))
+    }
+}
+
 /// `GET /api/v1/client/update`: the client build offered (404 when none).
-pub(super) async fn update_offer(AxState(state): Shared) -> Result<Response, Failure> {
+pub(super) async fn update_offer(
+    AxState(state): Shared,
+    headers: HeaderMap,
+) -> Result<Response, Failure> {
+    update_authorized(&state, &headers)?;
     match &state.update {
         Some((offer, _)) => Ok(axum::Json(offer.clone()).into_response()),
         None => Err(fail(
@@ -373,6 +398,7 @@ pub(super) async fn update_binary(
     AxState(state): Shared,
     headers: HeaderMap,
 ) -> Result<Response, Failure> {
+    update_authorized(&state, &headers)?;
     let Some((offer, path)) = &state.update else {
         return Err(fail(
             ErrorCode::NotFound,

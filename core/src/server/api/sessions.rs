@@ -23,6 +23,8 @@ use crate::server::{PendingChallenge, State, auth};
 type Shared = AxState<Arc<State>>;
 
 const CHALLENGE_LIFETIME: Duration = Duration::from_secs(300);
+/// How long a refused client may fetch the offered update after its login.
+const UPDATE_TOKEN_LIFETIME: Duration = Duration::from_secs(600);
 
 fn clip(s: &str, n: usize) -> String {
     s.chars().filter(|c| !c.is_control()).take(n).collect()
@@ -59,31 +61,6 @@ pub(super) async fn open(
         tracing::info!(session = %session.id, %ip, "session resumed");
         return Ok(opened(&session, resume.token.clone(), true));
     }
-    if let Some(u) = state.config.client_update.as_ref() {
-        if !crate::protocol::in_range(
-            &req.client_version,
-            u.min_version.as_deref(),
-            u.max_version.as_deref(),
-        ) {
-            let range = format!(
-                "{} to {}",
-                u.min_version.as_deref().unwrap_or("any"),
-                u.max_version.as_deref().unwrap_or("any")
-            );
-            return Err(fail(
-                ErrorCode::ClientVersion,
-                format!(
-                    "this server accepts Remote4D clients {range}; this one is {}. Version {} is offered: accept the update to connect",
-                    if req.client_version.is_empty() {
-                        "unknown"
-                    } else {
-                        &req.client_version
-                    },
-                    u.version
-                ),
-            ));
-        }
-    }
     let claimed = req.user_name.as_deref().unwrap_or("");
     state.throttle.check(ip, claimed)?;
     let directory = state.directory();
@@ -100,6 +77,41 @@ pub(super) async fn open(
         }
     };
     state.throttle.succeeded(ip, claimed);
+    // A client of a version the server does not accept may fetch the offered update, once
+    // logged in (the build is the project publisher's, not for anyone who asks).
+    if let Some(u) = state.config.client_update.as_ref() {
+        if !crate::protocol::in_range(
+            &req.client_version,
+            u.min_version.as_deref(),
+            u.max_version.as_deref(),
+        ) {
+            let range = format!(
+                "{} to {}",
+                u.min_version.as_deref().unwrap_or("any"),
+                u.max_version.as_deref().unwrap_or("any")
+            );
+            let mut refusal = crate::protocol::ApiError::new(
+                ErrorCode::ClientVersion,
+                format!(
+                    "this server accepts Remote4D clients {range}; this one is {}. Version {} is offered: accept the update to connect",
+                    if req.client_version.is_empty() {
+                        "unknown"
+                    } else {
+                        &req.client_version
+                    },
+                    u.version
+                ),
+            );
+            let token = crate::server::sessions::new_token();
+            state
+                .update_tokens
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(token.clone(), Instant::now() + UPDATE_TOKEN_LIFETIME);
+            refusal.update_token = Some(token);
+            return Err(Failure(refusal));
+        }
+    }
     let client_id = clip(&req.client_id, 64);
     let mut info = SessionInfo {
         kind: "remote".into(),
