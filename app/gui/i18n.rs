@@ -97,6 +97,9 @@ pub struct Strings {
     pub update_version: &'static str,
     pub update_now: &'static str,
     pub updating: &'static str,
+    pub unsaved_title: &'static str,
+    pub unsaved_text: &'static str,
+    pub discard: &'static str,
 }
 
 /// English.
@@ -195,6 +198,9 @@ pub const EN: Strings = Strings {
     update_version: "The server offers version",
     update_now: "Update and restart",
     updating: "Updating…",
+    unsaved_title: "Save your changes?",
+    unsaved_text: "Changed files not saved yet:",
+    discard: "Discard",
 };
 
 /// French.
@@ -293,6 +299,9 @@ pub const FR: Strings = Strings {
     update_version: "Le serveur propose la version",
     update_now: "Mettre à jour et redémarrer",
     updating: "Mise à jour…",
+    unsaved_title: "Enregistrer vos modifications ?",
+    unsaved_text: "Fichiers modifiés non enregistrés :",
+    discard: "Ne pas enregistrer",
 };
 
 /// The strings for the system locale (`LC_ALL`, `LC_MESSAGES`, `LANG`; French for `fr*`).

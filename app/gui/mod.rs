@@ -140,6 +140,28 @@ pub struct App {
     session: Option<SessionKey>,
     window: Option<window::Id>,
     merged: Option<MergedClient>,
+    /// What the user asked for while development-mode edits were unsaved (done after the
+    /// Save all / Discard question).
+    leaving: Option<Leave>,
+}
+
+/// Something that leaves the open project: asked first when edits are not saved.
+#[derive(Debug, Clone)]
+enum Leave {
+    /// Quit the app (menu, Ctrl+Q, closing the window).
+    Quit,
+    /// Disconnect (back to the connection window).
+    Disconnect,
+    /// Connect again (the update banner).
+    Reconnect,
+    /// File > Close.
+    Close,
+    /// File > Open > Remote Project…: the connection window.
+    OpenRemote,
+    /// A Recent project from the menu.
+    OpenRecent(usize),
+    /// A shortcut file picked in the dialog.
+    OpenShortcut(PathBuf),
 }
 
 /// Keyboard shortcuts.
@@ -235,6 +257,7 @@ impl App {
             session: None,
             window: None,
             merged: launch.merged.clone(),
+            leaving: None,
         };
         let mut tasks = vec![load.map(Message::Connect)];
         if let Some(m) = launch.merged {
@@ -528,6 +551,9 @@ impl App {
 
     fn on_dialog(&mut self, event: dialog::Event) -> Task<Message> {
         let dialog = self.dialog.take();
+        if matches!(dialog, Some(Dialog::Unsaved(_))) && event == dialog::Event::Cancelled {
+            self.leaving = None;
+        }
         match event {
             // A merged client without server selection has nothing else to offer.
             dialog::Event::Cancelled
@@ -573,6 +599,72 @@ impl App {
                 self.retry(|o| o.challenge = Some(ChallengeAnswer { id: c.id, answer }))
             }
             dialog::Event::OpenOffline => self.retry(|o| o.allow_offline = true),
+            dialog::Event::SaveThenLeave => {
+                // Leaves once the save succeeded (see `Message::Saved`).
+                self.update(Message::Project(project::Message::SaveAll))
+            }
+            dialog::Event::DiscardThenLeave => {
+                if let Screen::Project(view) = &mut self.screen {
+                    view.edits.clear();
+                }
+                match self.leaving.take() {
+                    Some(action) => self.perform_leave(action),
+                    None => Task::none(),
+                }
+            }
+        }
+    }
+
+    /// Does `action`, after asking Save all / Discard / Cancel when development-mode edits are
+    /// not saved yet (as every editor does): nothing typed is lost without the user's word.
+    fn leave(&mut self, action: Leave) -> Task<Message> {
+        if let Screen::Project(view) = &self.screen {
+            if !view.edits.is_empty() {
+                self.dialog = Some(Dialog::Unsaved(dialog::unsaved::Unsaved {
+                    files: view.edits.keys().cloned().collect(),
+                }));
+                self.leaving = Some(action);
+                return Task::none();
+            }
+        }
+        self.perform_leave(action)
+    }
+
+    fn perform_leave(&mut self, action: Leave) -> Task<Message> {
+        match action {
+            Leave::Quit => self.quit(),
+            Leave::Disconnect => {
+                self.screen = Screen::Connect;
+                self.close_connection()
+            }
+            Leave::Reconnect => self.reconnect(),
+            Leave::Close => {
+                if self.conn.is_some() {
+                    self.screen = Screen::Connect;
+                    self.close_connection()
+                } else {
+                    self.quit()
+                }
+            }
+            Leave::OpenRemote => {
+                let _ = self.cancel_attempt();
+                self.screen = Screen::Connect;
+                self.connect.reload_recent().map(Message::Connect)
+            }
+            Leave::OpenRecent(i) => match self.connect.recent().get(i).cloned() {
+                Some(e) => {
+                    let close = self.close_connection();
+                    let mut opts = self.options(client::Target::Link(Box::new(e.link.clone())));
+                    opts.development = e.link.remote4d_development_mode == Some(true);
+                    opts.display_name = Some(e.name.clone());
+                    Task::batch([close, self.start(opts, e.name)])
+                }
+                None => Task::none(),
+            },
+            Leave::OpenShortcut(path) => {
+                let close = self.close_connection();
+                Task::batch([close, self.open_link_file(&path)])
+            }
         }
     }
 
@@ -672,11 +764,8 @@ impl App {
                         ),
                         None => Task::none(),
                     },
-                    Some(project::Event::Reconnect) => self.reconnect(),
-                    Some(project::Event::Disconnect) => {
-                        self.screen = Screen::Connect;
-                        self.close_connection()
-                    }
+                    Some(project::Event::Reconnect) => self.leave(Leave::Reconnect),
+                    Some(project::Event::Disconnect) => self.leave(Leave::Disconnect),
                     Some(project::Event::OpenWith(program, folder)) => {
                         if let Err(e) = project::open_with(&program, &folder) {
                             self.dialog = Some(Dialog::Error(dialog::error::ErrorDialog {
@@ -696,16 +785,18 @@ impl App {
                 }
             }
             Message::Session(u) => self.on_session(u),
-            Message::ShortcutPicked(Some(path)) => {
-                let close = self.close_connection();
-                Task::batch([close, self.open_link_file(&path)])
-            }
+            Message::ShortcutPicked(Some(path)) => self.leave(Leave::OpenShortcut(path)),
             Message::ShortcutPicked(None) | Message::Done => Task::none(),
             Message::Saved(result) => {
+                let ok = result.is_ok();
                 if let Screen::Project(view) = &mut self.screen {
                     view.saved(result);
                 }
-                self.load_locks()
+                match self.leaving.take() {
+                    // Saved: now do what was asked. A failed save stays, with its error.
+                    Some(action) if ok => self.perform_leave(action),
+                    _ => self.load_locks(),
+                }
             }
             Message::Locks(locks) => {
                 if let Screen::Project(view) = &mut self.screen {
@@ -753,11 +844,7 @@ impl App {
 
     fn on_menu(&mut self, action: menu::Action) -> Task<Message> {
         match action {
-            menu::Action::OpenRemote => {
-                let _ = self.cancel_attempt();
-                self.screen = Screen::Connect;
-                self.connect.reload_recent().map(Message::Connect)
-            }
+            menu::Action::OpenRemote => self.leave(Leave::OpenRemote),
             menu::Action::OpenShortcut => Task::perform(
                 async {
                     rfd::AsyncFileDialog::new()
@@ -768,25 +855,9 @@ impl App {
                 },
                 Message::ShortcutPicked,
             ),
-            menu::Action::OpenRecent(i) => match self.connect.recent().get(i).cloned() {
-                Some(e) => {
-                    let close = self.close_connection();
-                    let mut opts = self.options(client::Target::Link(Box::new(e.link.clone())));
-                    opts.development = e.link.remote4d_development_mode == Some(true);
-                    opts.display_name = Some(e.name.clone());
-                    Task::batch([close, self.start(opts, e.name)])
-                }
-                None => Task::none(),
-            },
-            menu::Action::Close => {
-                if self.conn.is_some() {
-                    self.screen = Screen::Connect;
-                    self.close_connection()
-                } else {
-                    self.quit()
-                }
-            }
-            menu::Action::Quit => self.quit(),
+            menu::Action::OpenRecent(i) => self.leave(Leave::OpenRecent(i)),
+            menu::Action::Close => self.leave(Leave::Close),
+            menu::Action::Quit => self.leave(Leave::Quit),
             menu::Action::About => {
                 self.dialog = Some(Dialog::About);
                 Task::none()
@@ -798,10 +869,12 @@ impl App {
     fn on_key(&mut self, s: Shortcut) -> Task<Message> {
         match s {
             Shortcut::Open => self.on_menu(menu::Action::OpenRemote),
-            Shortcut::Quit => self.quit(),
+            Shortcut::Quit => self.leave(Leave::Quit),
             Shortcut::Save => self.update(Message::Project(project::Message::SaveAll)),
             Shortcut::Escape => {
                 if self.dialog.take().is_some() {
+                    // Escape cancels a dialog, and what it was asking about.
+                    self.leaving = None;
                     return Task::none();
                 }
                 match self.screen {
@@ -842,7 +915,7 @@ impl App {
                 self.prefs.y = Some(p.y);
                 Task::none()
             }
-            window::Event::CloseRequested => self.quit(),
+            window::Event::CloseRequested => self.leave(Leave::Quit),
             _ => Task::none(),
         }
     }

@@ -161,7 +161,7 @@ pub enum ConnectUpdate {
     Done(Outcome),
 }
 
-fn outcome(result: Result<Connection, ConnectError>) -> Outcome {
+fn outcome(result: Result<Connection, ConnectError>, opts: &ConnectOptions) -> Outcome {
     match result {
         Ok(c) => Outcome::Connected(ConnHandle(Arc::new(Mutex::new(Some(c))))),
         Err(ConnectError::NewIdentity {
@@ -189,8 +189,9 @@ fn outcome(result: Result<Connection, ConnectError>) -> Outcome {
             fingerprint,
             token: update_token,
         })),
+        // "Open the last version" only when there is one, verified.
         Err(e) => Outcome::Failed {
-            offline: e.allows_offline(),
+            offline: e.allows_offline() && remote4d_core::client::offline_copy_exists(opts),
             message: e.to_string(),
         },
     }
@@ -203,11 +204,17 @@ pub fn connecting(opts: ConnectOptions) -> impl Stream<Item = ConnectUpdate> + S
         let (tx, rx) = tokio::sync::mpsc::channel(256);
         let task = tokio::spawn(async move {
             let progress_tx = tx.clone();
-            let result = connect(opts, &move |p| {
+            let result = connect(opts.clone(), &move |p| {
                 let _ = progress_tx.try_send(ConnectUpdate::Progress(p));
             })
             .await;
-            let _ = tx.send(ConnectUpdate::Done(outcome(result))).await;
+            let done = tokio::task::spawn_blocking(move || outcome(result, &opts))
+                .await
+                .unwrap_or(Outcome::Failed {
+                    message: "the connection attempt failed".into(),
+                    offline: false,
+                });
+            let _ = tx.send(ConnectUpdate::Done(done)).await;
         });
         futures::stream::unfold((rx, AbortOnDrop(task)), |(mut rx, guard)| async move {
             let u = rx.recv().await?;

@@ -470,3 +470,104 @@ fn a_required_client_update_is_offered_and_installed_on_request() {
     )));
     assert!(shows(&app, "the update is damaged; nothing was replaced"));
 }
+
+/// A development-mode project with one unsaved edit.
+fn edited_app() -> (App, tempfile::TempDir) {
+    let (mut app, home) = project_app(Mode::Development);
+    act(&mut app, |ui| {
+        ui.click("hello").unwrap();
+    });
+    let _ = app.update(Message::Project(project::Message::Edit(
+        iced::widget::text_editor::Action::Edit(iced::widget::text_editor::Edit::Insert('!')),
+    )));
+    assert!(shows(&app, "Save all (1)"));
+    (app, home)
+}
+
+fn edits(app: &App) -> usize {
+    match app.screen() {
+        Screen::Project(v) => v.edits.len(),
+        _ => 0,
+    }
+}
+
+#[test]
+fn unsaved_edits_are_never_lost_without_asking() {
+    // Every way out of the project asks first: Ctrl+Q, closing the window, File > Quit and
+    // Close, Disconnect, Reconnect. Cancel (or Escape) keeps everything as it was.
+    let ways: Vec<(&str, Message)> = vec![
+        ("Ctrl+Q", Message::Key(Shortcut::Quit)),
+        ("File > Quit", Message::Menu(menu::Action::Quit)),
+        ("File > Close", Message::Menu(menu::Action::Close)),
+        ("File > Open", Message::Menu(menu::Action::OpenRemote)),
+        (
+            "close the window",
+            Message::Window(window::Id::unique(), window::Event::CloseRequested),
+        ),
+        ("Disconnect", Message::Project(project::Message::Disconnect)),
+        ("Reconnect", Message::Project(project::Message::Reconnect)),
+    ];
+    for (what, message) in ways {
+        let (mut app, _home) = edited_app();
+        let _ = app.update(message);
+        assert!(
+            matches!(app.dialog(), Some(Dialog::Unsaved(d)) if d.files == ["Project/Sources/Methods/hello.4dm"]),
+            "{what}: asks first"
+        );
+        assert!(shows(&app, "Save your changes?"), "{what}");
+        assert!(
+            matches!(app.screen(), Screen::Project(_)),
+            "{what}: still open"
+        );
+        act(&mut app, |ui| {
+            ui.click("Cancel").unwrap();
+        });
+        assert!(app.dialog().is_none(), "{what}");
+        assert!(matches!(app.screen(), Screen::Project(_)), "{what}: stays");
+        assert_eq!(edits(&app), 1, "{what}: the edit is kept");
+        assert!(app.leaving.is_none(), "{what}: nothing pending");
+        // Escape cancels too; a later Save all does not leave.
+        let _ = app.update(Message::Project(project::Message::Disconnect));
+        let _ = app.update(Message::Key(Shortcut::Escape));
+        assert!(app.leaving.is_none(), "{what}: Escape cancels");
+    }
+}
+
+#[test]
+fn discard_leaves_and_save_all_leaves_once_saved() {
+    let (mut app, _home) = edited_app();
+    let _ = app.update(Message::Project(project::Message::Disconnect));
+    act(&mut app, |ui| {
+        ui.click("Discard").unwrap();
+    });
+    assert!(matches!(app.screen(), Screen::Connect), "disconnected");
+
+    let (mut app, _home) = edited_app();
+    let _ = app.update(Message::Project(project::Message::Disconnect));
+    // Enter is the default button: Save all.
+    let _ = app.update(Message::Key(Shortcut::Enter));
+    let Screen::Project(v) = app.screen() else {
+        panic!("waits for the save")
+    };
+    assert!(v.saving);
+    // A failed save keeps the project open, with the edit and the error.
+    let _ = app.update(Message::Saved(Err("the disk is full".into())));
+    assert!(matches!(app.screen(), Screen::Project(_)));
+    assert_eq!(edits(&app), 1);
+    assert!(app.leaving.is_none());
+    // Asked again, saved this time: then it disconnects.
+    let _ = app.update(Message::Project(project::Message::Disconnect));
+    act(&mut app, |ui| {
+        ui.click("Save all").unwrap();
+    });
+    let _ = app.update(Message::Saved(Ok("abc123".into())));
+    assert!(matches!(app.screen(), Screen::Connect), "left after saving");
+}
+
+#[test]
+fn without_unsaved_edits_nothing_is_asked() {
+    let (mut app, _home) = project_app(Mode::Development);
+    let _ = app.update(Message::Project(project::Message::Disconnect));
+    assert!(app.dialog().is_none());
+    assert!(matches!(app.screen(), Screen::Connect));
+}

@@ -326,3 +326,30 @@ async fn session_storage_is_limited() {
     assert_eq!(put(2, 9_000).await, 200);
     t.server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_offline_copy_is_offered_only_when_there_is_a_verified_one() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let t = start(dir.path(), config()).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut o = options(&home, &t.authority());
+    o.project = Some("Shop".into());
+    assert!(
+        !remote4d_core::client::offline_copy_exists(&o),
+        "never reached: nothing to open"
+    );
+    let conn = connect(o.clone(), &|_| {}).await.unwrap();
+    let root = conn.project_root.clone();
+    conn.close().await;
+    drop(conn);
+    t.server.shutdown().await;
+    assert!(remote4d_core::client::offline_copy_exists(&o));
+    // A damaged copy is not offered either.
+    std::fs::remove_file(root.join("Project/Sources/Methods/m01.4dm")).unwrap();
+    assert!(!remote4d_core::client::offline_copy_exists(&o));
+    // Another server, never reached, at another port.
+    let mut other = options(&home, "127.0.0.1:9");
+    other.project = Some("Shop".into());
+    assert!(!remote4d_core::client::offline_copy_exists(&other));
+}

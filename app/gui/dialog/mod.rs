@@ -5,6 +5,7 @@ pub mod challenge;
 pub mod error;
 pub mod identity;
 pub mod login;
+pub mod unsaved;
 pub mod update;
 
 use iced::widget::{center, container, opaque, stack};
@@ -27,6 +28,8 @@ pub enum Dialog {
     Error(error::ErrorDialog),
     /// The server needs a newer client.
     Update(update::UpdateDialog),
+    /// Development-mode edits not saved yet, before leaving the project.
+    Unsaved(unsaved::Unsaved),
     /// About Remote4D.
     About,
 }
@@ -44,6 +47,8 @@ pub enum Message {
     Error(error::Message),
     /// Update dialog.
     Update(update::Message),
+    /// Unsaved edits dialog.
+    Unsaved(unsaved::Message),
     /// About dialog closed.
     CloseAbout,
 }
@@ -74,6 +79,10 @@ pub enum Event {
     Select,
     /// Install the offered client build.
     Update,
+    /// Save the edits, then do what was asked.
+    SaveThenLeave,
+    /// Drop the edits, then do what was asked.
+    DiscardThenLeave,
 }
 
 impl Dialog {
@@ -86,6 +95,7 @@ impl Dialog {
             (Dialog::Challenge(d), Message::Challenge(m)) => d.update(m),
             (Dialog::Error(d), Message::Error(m)) => d.update(m),
             (Dialog::Update(d), Message::Update(m)) => d.update(m),
+            (Dialog::Unsaved(d), Message::Unsaved(m)) => d.update(m),
             (Dialog::About, Message::CloseAbout) => Some(Event::Cancelled),
             _ => None,
         }
@@ -99,6 +109,7 @@ impl Dialog {
             Dialog::Challenge(d) => d.update(challenge::Message::Submit),
             Dialog::Error(_) | Dialog::About => Some(Event::Cancelled),
             Dialog::Update(_) => None,
+            Dialog::Unsaved(d) => d.update(unsaved::Message::Save),
         }
     }
 
@@ -111,6 +122,7 @@ impl Dialog {
             Dialog::Challenge(d) => d.view(tr).map(Message::Challenge),
             Dialog::Error(d) => d.view(tr).map(Message::Error),
             Dialog::Update(d) => d.view(tr).map(Message::Update),
+            Dialog::Unsaved(d) => d.view(tr).map(Message::Unsaved),
             Dialog::About => about::view(tr),
         }
     }

@@ -484,6 +484,26 @@ fn check_identity(
     Ok(())
 }
 
+/// True when the target of `opts` has a complete, verified cached copy that could be opened
+/// offline (a server never reached has none; nor has one found by name only, whose address is
+/// not known without the network).
+pub fn offline_copy_exists(opts: &ConnectOptions) -> bool {
+    let link = match &opts.target {
+        Target::Link(l) => (**l).clone(),
+        Target::Address(a) => Link::remote(opts.project.clone().unwrap_or_default(), a.clone()),
+    };
+    let address = link.address();
+    let name = opts
+        .project
+        .clone()
+        .or_else(|| link.server_database_name.clone())
+        .filter(|n| !n.is_empty());
+    match name {
+        Some(name) if !address.find_by_name() => offline(opts, &link, &name, &address).is_some(),
+        _ => false,
+    }
+}
+
 /// The last good cached version, when the server cannot be reached.
 fn offline(
     opts: &ConnectOptions,

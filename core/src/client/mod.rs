@@ -27,7 +27,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use api::{ApiClient, RequestError};
-pub use connect::{connect, find_by_name, is_local_address};
+pub use connect::{connect, find_by_name, is_local_address, offline_copy_exists};
 pub use error::ConnectError;
 pub use tls::SeenFingerprint;
 
