@@ -9,79 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::netns::Pair;
 use common::text;
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n")
-}
-
-struct Pair {
-    name: String,
-}
-
-impl Pair {
-    fn up(name: &str) -> Self {
-        let run = |args: &[&str]| {
-            let s = Command::new("ip").args(args).status().expect("run ip");
-            assert!(s.success(), "ip {args:?}");
-        };
-        let (a, b) = (format!("{name}-a"), format!("{name}-b"));
-        let (va, vb) = (format!("{name}va"), format!("{name}vb"));
-        run(&["netns", "add", &a]);
-        run(&["netns", "add", &b]);
-        run(&["link", "add", &va, "type", "veth", "peer", "name", &vb]);
-        run(&["link", "set", &va, "netns", &a]);
-        run(&["link", "set", &vb, "netns", &b]);
-        run(&["-n", &a, "addr", "add", "10.78.0.1/24", "dev", &va]);
-        run(&["-n", &b, "addr", "add", "10.78.0.2/24", "dev", &vb]);
-        for ns in [&a, &b] {
-            run(&["-n", ns, "link", "set", "lo", "up"]);
-        }
-        run(&["-n", &a, "link", "set", &va, "up", "multicast", "on"]);
-        run(&["-n", &b, "link", "set", &vb, "up", "multicast", "on"]);
-        // 40 Mbit/s from the server: a download of some MB takes seconds.
-        let s = Command::new("ip")
-            .args([
-                "netns", "exec", &a, "tc", "qdisc", "add", "dev", &va, "root", "tbf", "rate",
-                "40mbit", "burst", "64kb", "latency", "400ms",
-            ])
-            .status()
-            .expect("run tc");
-        assert!(s.success());
-        Self {
-            name: name.to_owned(),
-        }
-    }
-
-    fn cmd(&self, host: &str, home: &Path) -> Command {
-        let mut c = Command::new("ip");
-        c.args([
-            "netns",
-            "exec",
-            &format!("{}-{host}", self.name),
-            env!("CARGO_BIN_EXE_remote4d"),
-        ]);
-        c.env("REMOTE4D_HOME", home);
-        c
-    }
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        for host in ["a", "b"] {
-            let ns = format!("{}-{host}", self.name);
-            if let Ok(o) = Command::new("ip").args(["netns", "pids", &ns]).output() {
-                for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
-                    let _ = Command::new("kill").args(["-9", pid]).status();
-                }
-            }
-            let _ = Command::new("ip").args(["netns", "del", &ns]).status();
-        }
-    }
-}
 
 fn write(root: &Path, rel: &str, content: &[u8]) {
     let p = root.join(rel);
@@ -114,11 +43,15 @@ fn part_size(cache: &Path) -> u64 {
 
 #[test]
 fn a_client_on_another_machine_finds_downloads_resumes_and_updates() {
-    if !is_root() || Command::new("tc").arg("-V").output().is_err() {
+    if !common::netns::available() || Command::new("tc").arg("-V").output().is_err() {
         eprintln!("skipped: needs root and iproute2 (ip, tc) to make two network namespaces");
         return;
     }
-    let pair = Pair::up(&format!("r4e{}", std::process::id() % 10_000));
+    let pair = Pair::up(
+        &format!("r4e{}", std::process::id() % 10_000),
+        78,
+        Some("40mbit"),
+    );
     let work = tempfile::tempdir().unwrap();
     let project: PathBuf = work.path().join("Shop");
     write(&project, "Project/Shop.4DProject", b"{}");
@@ -161,9 +94,11 @@ fn a_client_on_another_machine_finds_downloads_resumes_and_updates() {
     }
 
     // Cold connect by name; kill the server mid-download; restart it; the download resumes.
+    // A first contact: the fingerprint is checked (here: trusted at once), never taken from
+    // the announcement.
     let client = pair
         .cmd("b", &client_home)
-        .args(["connect", ":19813", "--project", "Shop"])
+        .args(["connect", ":19813", "--project", "Shop", "--trust-new"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -52,6 +52,7 @@ pub fn wait_for_port(port: u16) {
     }
 }
 
+pub mod netns;
 pub mod peer;
 
 /// Starts `remote4d serve PROJECT` on 127.0.0.1:`port` (not published), its folders under
