@@ -134,9 +134,11 @@ fn run_merged(choose: bool, headless: bool) -> Option<anyhow::Result<ExitCode>> 
 
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
+    // rustls warns about what peers send (an IP address as SNI, say): a peer must not be able
+    // to fill the server's log, so its warnings show only with -vv.
     let default = match verbose {
-        0 => "warn",
-        1 => "info,remote4d=info,remote4d_core=info",
+        0 => "warn,rustls=error",
+        1 => "info,remote4d=info,remote4d_core=info,rustls=error",
         _ => "debug",
     };
     let filter =

@@ -274,6 +274,59 @@ fn the_server_survives_cut_downloads_junk_and_hostile_peers_while_clients_downlo
         text(&o)
     );
     server.assert_healthy(&pair, "after the hostile peers");
+    assert!(
+        !server.logged().contains("Illegal SNI"),
+        "what peers send does not fill the server's log"
+    );
+
+    // 1,100 idle connections from one address: the server keeps answering everyone else
+    // (here, its own host), and closes the idle ones.
+    let mut idle = pair
+        .run("b", "python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/scripts/hostile_peers.py"
+        ))
+        .args([&pair.addr("a"), &PORT.to_string(), "14", "idle", "1100"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(idle.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("opened="), "{first}");
+    let o = pair
+        .run("a", "curl")
+        .args([
+            "-sk",
+            "--max-time",
+            "5",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+        ])
+        .arg(format!("https://127.0.0.1:{PORT}/api/v1/info"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.stdout, b"200",
+        "answers while one address holds 1,100 idle connections"
+    );
+    let o = idle.wait_with_output().unwrap();
+    let report = String::from_utf8_lossy(&o.stdout).into_owned();
+    eprintln!("idle connections: {first}{report}");
+    let closed: usize = report
+        .split("closed_by_server=")
+        .nth(1)
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(
+        closed >= 500,
+        "idle connections are closed by the server: {report}"
+    );
+    server.assert_healthy(&pair, "after 1,100 idle connections");
 }
 
 #[test]

@@ -1,7 +1,6 @@
 //! Client benchmark on the 20,000-file project: cold connect (download + verify + unpack) vs
 //! `curl` of the same archive from nginx followed by `unzip -q`; warm reconnect; one-file delta.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -61,29 +60,11 @@ pub fn run(smoke: bool, link: Option<&str>) -> anyhow::Result<()> {
         .tempdir()?;
     let root = work.path().join("Synthetic");
     let s = synth::generate(&root, scale)?;
+    let server = crate::serve::start_server(&root, work.path())?;
+    // `start_server` runs it with REMOTE4D_HOME there (its admin token is under it).
     let home = work.path().join("server-home");
-    let exe = std::env::current_exe()?;
-    let mut child = Command::new(&exe)
-        .args([
-            "serve-child",
-            &root.display().to_string(),
-            &home.display().to_string(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().context("child stdout")?).lines();
-    let port: u16 = lines
-        .next()
-        .context("server did not start")??
-        .trim_start_matches("PORT ")
-        .parse()?;
-    let data = lines
-        .next()
-        .context("server did not start")??
-        .trim_start_matches("DATA ")
-        .to_owned();
-    let _server = Killer(child);
+    let port = server.port;
+    let data = server.data.display().to_string();
     let authority = format!("127.0.0.1:{port}");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

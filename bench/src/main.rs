@@ -35,7 +35,6 @@ fn main() -> anyhow::Result<()> {
                 .cloned();
             connect::run(smoke, link.as_deref())
         }
-        Some("serve-child") if args.len() == 3 => serve::child(&args[1], &args[2]),
         Some("apply") => {
             // Times the client's delta application on the synthetic project.
             use remote4d_core::archive::{self, Archive, BuildOptions, Limits};

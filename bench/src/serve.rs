@@ -1,52 +1,93 @@
-//! Server benchmark: Remote4D's server and nginx (TLS, same file, same certificate) under the
-//! same wrk load: many clients downloading the archive, then many connections asking for info.
-//! Also: memory per open session (with its event stream).
+//! Server benchmark: Remote4D's server — the real `remote4d serve` process, as users run it — and
+//! nginx (TLS, same file, same certificate) under the same wrk load: many clients downloading
+//! the archive, then many connections asking for info. Also: memory per open session (with its
+//! event stream).
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use remote4d_core::client::ApiClient;
-use remote4d_core::environment::Environment;
 use remote4d_core::protocol::{OpenSession, OpenSessionResponse};
-use remote4d_core::server::{Server, ServerConfig, ServerOptions};
 use reqwest::Method;
 
 use crate::synth;
 use crate::timing::mb;
 
-/// The child process: a Remote4D server on loopback until stdin closes.
-pub fn child(root: &str, home: &str) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let server = Server::start(ServerOptions {
-            project: root.into(),
-            config: ServerConfig {
-                port: Some(0),
-                bind: vec!["127.0.0.1".parse()?],
-                publish: false,
-                watch: false,
-                ..ServerConfig::default()
-            },
-            env: Environment::portable(Path::new(home)),
-        })
-        .await?;
-        println!("PORT {}", server.port());
-        println!("DATA {}", server.data_dir().display());
-        std::io::stdout().flush()?;
-        let mut line = String::new();
-        let _ = tokio::io::AsyncBufReadExt::read_line(
-            &mut tokio::io::BufReader::new(tokio::io::stdin()),
-            &mut line,
-        )
-        .await;
-        server.shutdown().await;
-        anyhow::Ok(())
+/// The `remote4d` executable the benchmarks drive, as users run it: `REMOTE4D_BIN`, else the
+/// one built beside this benchmark (`cargo build --release` builds both).
+pub(crate) fn remote4d_exe() -> anyhow::Result<PathBuf> {
+    if let Some(p) = std::env::var_os("REMOTE4D_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let me = std::env::current_exe()?;
+    let exe = me.with_file_name(format!("remote4d{}", std::env::consts::EXE_SUFFIX));
+    anyhow::ensure!(
+        exe.is_file(),
+        "{} is missing: build it with `cargo build --release` (or set REMOTE4D_BIN)",
+        exe.display()
+    );
+    Ok(exe)
+}
+
+/// A running `remote4d serve` process (the real binary, its own process).
+pub(crate) struct ServerProcess {
+    /// Stops it when dropped.
+    pub(crate) _child: Killer,
+    /// Its process id (for its memory).
+    pub(crate) pid: u32,
+    /// Its port on 127.0.0.1.
+    pub(crate) port: u16,
+    /// Its data folder (identity: cert.pem, key.pem).
+    pub(crate) data: PathBuf,
+}
+
+/// Starts `remote4d serve ROOT` on 127.0.0.1, not published, not watching, with limits raised
+/// for a benchmark that comes from one address; waits until it answers.
+pub(crate) fn start_server(root: &Path, work: &Path) -> anyhow::Result<ServerProcess> {
+    let exe = remote4d_exe()?;
+    let port = free_port()?;
+    let data = work.join("server-data");
+    let config = work.join("server.toml");
+    std::fs::write(
+        &config,
+        "[limits]\nmax_connections = 20000\nmax_connections_per_address = 20000\n",
+    )?;
+    let cmd = format!(
+        "ulimit -n $(ulimit -Hn); exec '{}' serve '{}' --port {port} --bind 127.0.0.1 --no-publish --no-watch --data-dir '{}' --config '{}'",
+        exe.display(),
+        root.display(),
+        data.display(),
+        config.display()
+    );
+    let child = Command::new("sh")
+        .args(["-c", &cmd])
+        .env("REMOTE4D_HOME", work.join("server-home"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot start remote4d serve")?;
+    let pid = child.id();
+    let mut child = Killer(child);
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = child.0.try_wait()? {
+            bail!("remote4d serve ended: {status}");
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "remote4d serve did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(ServerProcess {
+        _child: child,
+        pid,
+        port,
+        data,
     })
 }
 
@@ -206,32 +247,9 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
         .tempdir()?;
     let root = work.path().join("Synthetic");
     synth::generate(&root, scale)?;
-    let home = work.path().join("home");
-    let exe = std::env::current_exe()?;
-    let cmd = format!(
-        "ulimit -n $(ulimit -Hn); exec '{}' serve-child '{}' '{}'",
-        exe.display(),
-        root.display(),
-        home.display()
-    );
-    let mut child = Command::new("sh")
-        .args(["-c", &cmd])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().context("child stdout")?).lines();
-    let port: u16 = lines
-        .next()
-        .context("server did not start")??
-        .trim_start_matches("PORT ")
-        .parse()?;
-    let data = lines
-        .next()
-        .context("server did not start")??
-        .trim_start_matches("DATA ")
-        .to_owned();
-    let server_pid = child.id();
-    let server = Killer(child);
+    let server = start_server(&root, work.path())?;
+    let (port, server_pid) = (server.port, server.pid);
+    let data = server.data.display().to_string();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -2,8 +2,9 @@
 """Hostile peers against a Remote4D server, for the fault tests: junk bytes, half-open TLS
 handshakes, slow-loris requests and oversized bodies, all at once, for a while.
 
-usage: hostile_peers.py HOST PORT SECONDS
-Prints one line of counts at the end. Never fails because the server refused something: that
+usage: hostile_peers.py HOST PORT SECONDS [idle N]
+Prints one line of counts at the end. With "idle N": only opens N TCP connections that send
+nothing, holds them SECONDS, and counts those the server closed. Never fails because the server refused something: that
 is the point. Uses only the standard library.
 """
 import os
@@ -15,6 +16,32 @@ import time
 
 HOST, PORT, SECONDS = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 END = time.time() + SECONDS
+
+if len(sys.argv) > 5 and sys.argv[4] == "idle":
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    conns = []
+    for _ in range(int(sys.argv[5])):
+        try:
+            conns.append(socket.create_connection((HOST, PORT), timeout=5))
+        except OSError:
+            break
+    print(f"opened={len(conns)}", flush=True)
+    time.sleep(SECONDS)
+    closed = 0
+    for c in conns:
+        c.setblocking(False)
+        try:
+            if c.recv(1) == b"":
+                closed += 1
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed += 1
+    print(f"opened={len(conns)} closed_by_server={closed}", flush=True)
+    sys.exit(0)
 counts = {"junk": 0, "half_open": 0, "slow_loris": 0, "oversized": 0}
 lock = threading.Lock()
 held = []
