@@ -200,6 +200,9 @@ fn kill_when(mut cmd: Command, when: impl Fn(&serde_json::Value) -> bool) -> boo
     false
 }
 
+/// When to kill a client: a test of its progress lines.
+type Stop = fn(&serde_json::Value) -> bool;
+
 fn phase(v: &serde_json::Value) -> &str {
     v["phase"].as_str().unwrap_or_default()
 }
@@ -354,7 +357,7 @@ fn clients_killed_at_any_moment_recover_and_end_with_the_servers_project() {
     let mut server = Served::start(&pair, &root, &server_home, &[]);
 
     // Mid-download, and mid-unpack (verifying/unpacking after the last byte).
-    let stops: [(&str, fn(&serde_json::Value) -> bool); 2] = [
+    let stops: [(&str, Stop); 2] = [
         ("mid-download", |v| {
             phase(v) == "downloading"
                 && v["done"].as_u64().unwrap_or(0) * 3 > v["total"].as_u64().unwrap_or(u64::MAX)

@@ -163,8 +163,7 @@ fn text_from_a_server_cannot_drive_the_terminal() {
     for c in all.chars() {
         assert!(
             !c.is_control() || c == '\n' || c == '\t',
-            "control character {:?} printed: {all:?}",
-            c
+            "control character {c:?} printed: {all:?}"
         );
     }
 }

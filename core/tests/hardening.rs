@@ -353,3 +353,122 @@ async fn the_offline_copy_is_offered_only_when_there_is_a_verified_one() {
     other.project = Some("Shop".into());
     assert!(!remote4d_core::client::offline_copy_exists(&other));
 }
+
+/// A hostile server with its own certificate, serving `router` on 127.0.0.1; returns its port.
+async fn hostile_tls_server(router: axum::Router) -> u16 {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["hostile".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let router = router.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        tower::ServiceExt::oneshot(router.clone(), req.map(axum::body::Body::new))
+                    },
+                );
+                let _ = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_server_cannot_relay_the_real_servers_proof() {
+    use axum::routing::post;
+    // The real server S runs on this machine; a client here can read S's project folder.
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let t = start(dir.path(), config()).await;
+    // The attacker has a session on S (open access) and runs H, a server of its own that the
+    // victim on S's machine connects to. H asks S for a proof and hands it to the victim,
+    // hoping to forward the victim's answer to S and get development mode there.
+    let attacker_home = tempfile::tempdir().unwrap();
+    let attacker = connect(options(&attacker_home, &t.authority()), &|_| {})
+        .await
+        .unwrap();
+    let to_s = attacker.api.clone().unwrap();
+    let forwarded = Arc::new(AtomicUsize::new(0));
+    let (s1, s2, f) = (to_s.clone(), to_s.clone(), Arc::clone(&forwarded));
+    let router = axum::Router::new()
+        .route(
+            "/api/v1/devmode/proof",
+            post(move || {
+                let s = s1.clone();
+                async move {
+                    let v: serde_json::Value = s
+                        .json::<(), _>(reqwest::Method::POST, "/api/v1/devmode/proof", None)
+                        .await
+                        .unwrap();
+                    axum::Json(v)
+                }
+            }),
+        )
+        .route(
+            "/api/v1/devmode/confirm",
+            post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+                let s = s2.clone();
+                let f = Arc::clone(&f);
+                async move {
+                    f.fetch_add(1, Ordering::SeqCst);
+                    let status = s
+                        .send(
+                            reqwest::Method::POST,
+                            "/api/v1/devmode/confirm",
+                            Some(&body),
+                        )
+                        .await
+                        .map_or(401, |s| s.as_u16());
+                    http::StatusCode::from_u16(status).unwrap()
+                }
+            }),
+        );
+    let port = hostile_tls_server(router).await;
+    let victim = remote4d_core::client::ApiClient::new(&format!("127.0.0.1:{port}"), None)
+        .unwrap()
+        .with_token("victim-session");
+    let e = remote4d_core::client::devmode::prove(&victim, "s", None)
+        .await
+        .unwrap_err();
+    assert!(e.contains("written by another server"), "{e}");
+    assert_eq!(
+        forwarded.load(Ordering::SeqCst),
+        0,
+        "the victim sent no answer to relay"
+    );
+    // The attacker's session on S did not become a development session.
+    let status = to_s
+        .request(reqwest::Method::GET, "/api/v1/devmode/locks")
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
+    t.server.shutdown().await;
+}
