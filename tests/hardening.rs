@@ -167,3 +167,86 @@ fn text_from_a_server_cannot_drive_the_terminal() {
         );
     }
 }
+
+#[test]
+fn idle_connections_close_and_listening_clients_stay() {
+    use std::io::{Read, Write};
+    let w = tempfile::tempdir().unwrap();
+    let root = w.path().join("Shop");
+    project(&root, 0);
+    let config = w.path().join("server.toml");
+    std::fs::write(
+        &config,
+        "heartbeat_secs = 1\n[limits]\nrequest_header_secs = 2\nconnection_idle_secs = 3\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let home = w.path().join("server");
+    let mut server = serve(&root, port, &home, &["--config", config.to_str().unwrap()]);
+    // Ends with EOF or an error within the socket's 20 s read timeout: closed by the server.
+    let closed = |s: &mut rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>| {
+        let mut buf = [0u8; 4096];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(e) => return e.kind() != std::io::ErrorKind::WouldBlock,
+            }
+        }
+    };
+    // A handshake, then nothing: closed.
+    let mut silent = peer::connect(port);
+    silent.conn.complete_io(&mut silent.sock).unwrap();
+    assert!(closed(&mut silent), "a silent connection is closed");
+    // Headers sent byte by byte, slowly: closed.
+    let mut slow = peer::connect(port);
+    let mut cut = false;
+    for b in b"GET /api/v1/info HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa" {
+        if slow.write_all(&[*b]).and_then(|()| slow.flush()).is_err() {
+            cut = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(cut || closed(&mut slow), "a slow-loris request is cut");
+    // A client that only listens to its event stream over HTTP/1.1 stays connected, twice the
+    // idle limit, receiving the heartbeats.
+    let o = remote4d(
+        &[
+            "connect",
+            &format!("127.0.0.1:{port}"),
+            "--trust-new",
+            "--remote",
+        ],
+        &w.path().join("client"),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let (status, body) = peer::post_json(port, "/api/v1/sessions", r#"{"client_id":"h1"}"#);
+    assert!(status.contains(" 201 "), "{status} {body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let (id, token) = (
+        v["session"]["ID"].as_str().unwrap(),
+        v["token"].as_str().unwrap(),
+    );
+    let mut events = peer::connect(port);
+    events
+        .write_all(
+            format!(
+                "GET /api/v1/sessions/{id}/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut beats = 0;
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < Duration::from_secs(7) {
+        let n = events.read(&mut buf).expect("the event stream stays open");
+        assert!(n > 0, "the event stream stays open");
+        beats += String::from_utf8_lossy(&buf[..n])
+            .matches("heartbeat")
+            .count();
+    }
+    assert!(beats >= 5, "heartbeats kept coming: {beats}");
+    server.assert_alive(&home.join("server.log"));
+}

@@ -64,3 +64,25 @@ pub fn get(port: u16, path: &str) -> (String, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+/// `POST path` with a JSON `body` on a fresh connection; returns the status line and the body.
+pub fn post_json(port: u16, path: &str, body: &str) -> (String, String) {
+    let mut s = connect(port);
+    s.write_all(
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.lines().next().unwrap_or_default().to_owned();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}

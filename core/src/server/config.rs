@@ -13,6 +13,8 @@
 //! session_storage_total_bytes = 67108864  # all sessions' storage together
 //! max_connections = 4096        # open connections in all
 //! max_connections_per_address = 512
+//! request_header_secs = 20      # a request's headers must arrive within this (slow-loris)
+//! connection_idle_secs = 60     # a connection with no byte either way for this long is closed
 //!
 //! [hooks]
 //! open_connection = ["/path/to/on-open", "--flag"]
@@ -129,6 +131,11 @@ pub struct Limits {
     pub max_connections: usize,
     /// Open connections from one address at most (IPv6: one /64 network).
     pub max_connections_per_address: usize,
+    /// Seconds a connection may wait for the headers of a request (its first one included).
+    pub request_header_secs: u64,
+    /// Seconds a connection may go without a byte either way once used (event streams send a
+    /// heartbeat every `heartbeat_secs`; never less than three of them).
+    pub connection_idle_secs: u64,
 }
 
 impl Default for Limits {
@@ -139,6 +146,8 @@ impl Default for Limits {
             session_storage_total_bytes: 64 << 20,
             max_connections: 4096,
             max_connections_per_address: 512,
+            request_header_secs: 20,
+            connection_idle_secs: 60,
         }
     }
 }

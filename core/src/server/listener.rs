@@ -17,10 +17,39 @@ use super::identity::Identity;
 
 /// How long a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// A client that does not read (or write) for this long is disconnected.
+/// A client that does not read what the server sends for this long is disconnected. (There is
+/// no read timeout on the socket: a client that only listens — an event stream over HTTP/1.1 —
+/// sends nothing for as long as it is connected. Slow requests are bounded by
+/// [`Timeouts::header`] for their headers and [`REQUEST_TIMEOUT`] for the rest.)
 const STALL_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a connection may wait for (the headers of) its next request.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a request may take to be answered (its body read, its handler run). The answer's
+/// body (an archive, an event stream) may then take as long as it needs.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(180);
+/// Timeouts of a connection (from the configuration's `[limits]`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Timeouts {
+    /// How long the headers of a request may take to arrive (before the first request: how
+    /// long a connection may stay silent).
+    pub header: Duration,
+    /// A connection with no byte either way for this long is closed.
+    pub idle: Duration,
+}
+
+impl Timeouts {
+    pub(super) fn of(config: &super::ServerConfig) -> Self {
+        let header = Duration::from_secs(config.limits.request_header_secs.max(1));
+        // At least three heartbeats of the event streams.
+        let idle = config
+            .limits
+            .connection_idle_secs
+            .max(config.heartbeat_secs.saturating_mul(3))
+            .max(1);
+        Self {
+            header,
+            idle: Duration::from_secs(idle),
+        }
+    }
+}
 
 /// Open connections, counted in all and per address (IPv6: per /64), so that one peer cannot
 /// take every socket the server has.
@@ -114,6 +143,7 @@ pub(super) async fn serve(
     tls: Arc<rustls::ServerConfig>,
     router: axum::Router,
     limits: Arc<ConnectionLimits>,
+    timeouts: Timeouts,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
@@ -142,7 +172,6 @@ pub(super) async fn serve(
         tokio::spawn(async move {
             let _admitted = admitted;
             let mut timed = TimeoutStream::new(tcp);
-            timed.set_read_timeout(Some(STALL_TIMEOUT));
             timed.set_write_timeout(Some(STALL_TIMEOUT));
             let tls =
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(Box::pin(timed)))
@@ -162,14 +191,23 @@ pub(super) async fn serve(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
                     req.extensions_mut()
                         .insert(axum::extract::ConnectInfo(peer));
-                    router.clone().oneshot(req.map(axum::body::Body::new))
+                    let answer = router.clone().oneshot(req.map(axum::body::Body::new));
+                    async move {
+                        match tokio::time::timeout(REQUEST_TIMEOUT, answer).await {
+                            Ok(result) => result,
+                            Err(_) => {
+                                tracing::debug!(%peer, "request timed out");
+                                Ok(request_timed_out())
+                            }
+                        }
+                    }
                 },
             );
             let mut builder = auto::Builder::new(TokioExecutor::new());
             builder
                 .http1()
                 .timer(TokioTimer::new())
-                .header_read_timeout(IDLE_TIMEOUT)
+                .header_read_timeout(timeouts.header)
                 .max_buf_size(64 * 1024);
             builder
                 .http2()
@@ -177,6 +215,8 @@ pub(super) async fn serve(
                 .keep_alive_interval(Some(Duration::from_secs(30)))
                 .max_concurrent_streams(64)
                 .max_header_list_size(64 * 1024);
+            // Above TLS: what counts is a request, not the handshake's bytes.
+            let tls = super::idle::IdleTimeout::new(tls, timeouts.header, timeouts.idle);
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
             if let Err(err) = watcher.watch(conn.into_owned()).await {
                 tracing::debug!(%peer, %err, "connection ended with an error");
@@ -190,6 +230,18 @@ pub(super) async fn serve(
     {
         tracing::info!("some connections were still open at shutdown; closing them");
     }
+}
+
+/// `408` with our error body: a request that took too long (a body sent too slowly).
+fn request_timed_out() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = super::api::fail(
+        crate::protocol::ErrorCode::BadRequest,
+        "the request took too long to arrive; send it again",
+    )
+    .into_response();
+    *response.status_mut() = http::StatusCode::REQUEST_TIMEOUT;
+    response
 }
 
 /// Resolves when `stop` turns true (or its sender is gone).

@@ -12,6 +12,7 @@ pub mod devmode;
 mod error;
 pub mod hooks;
 pub mod identity;
+mod idle;
 mod listener;
 pub mod sessions;
 pub mod watch;
@@ -468,6 +469,7 @@ impl Server {
                 Arc::clone(&tls),
                 router.clone(),
                 Arc::clone(&limits),
+                listener::Timeouts::of(&state.config),
                 state.stop.subscribe(),
             )));
         }
