@@ -167,6 +167,30 @@ fn connect(pair: &Pair, home: &Path, extra: &[&str]) -> Command {
     c
 }
 
+/// `n` new users connecting at the same moment, each with its own folders.
+fn spawn_clients(pair: &Pair, n: usize) -> Vec<(tempfile::TempDir, Child)> {
+    (0..n)
+        .map(|_| {
+            let home = tempfile::tempdir().unwrap();
+            let child = connect(pair, home.path(), &[])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (home, child)
+        })
+        .collect()
+}
+
+/// Every client connected, and holds exactly the server's project.
+fn assert_all_connected(clients: Vec<(tempfile::TempDir, Child)>, root: &Path, what: &str) {
+    for (i, (_home, child)) in clients.into_iter().enumerate() {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "client {i} {what}: {}", text(&o));
+        assert_same(root, &folder_of(&o), &format!("client {i} {what}"));
+    }
+}
+
 fn reload(pair: &Pair, home: &Path) {
     let o = pair
         .cmd("a", home)
@@ -253,22 +277,8 @@ fn the_server_survives_cut_downloads_junk_and_hostile_peers_while_clients_downlo
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    let clients: Vec<(tempfile::TempDir, Child)> = (0..5)
-        .map(|_| {
-            let home = tempfile::tempdir().unwrap();
-            let child = connect(&pair, home.path(), &[])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            (home, child)
-        })
-        .collect();
-    for (i, (_home, child)) in clients.into_iter().enumerate() {
-        let o = child.wait_with_output().unwrap();
-        assert!(o.status.success(), "client {i}: {}", text(&o));
-        assert_same(&root, &folder_of(&o), &format!("client {i} under attack"));
-    }
+    let clients = spawn_clients(&pair, 5);
+    assert_all_connected(clients, &root, "under attack");
     let o = peers.wait_with_output().unwrap();
     eprintln!("hostile peers: {}", text(&o));
     assert!(
@@ -546,22 +556,8 @@ fn fifty_clients_connect_at_the_same_moment() {
     let root = w.path().join("Shop");
     project(&root, 1 << 20);
     let mut server = Served::start(&pair, &root, &w.path().join("server"), &[]);
-    let clients: Vec<(tempfile::TempDir, Child)> = (0..50)
-        .map(|_| {
-            let home = tempfile::tempdir().unwrap();
-            let child = connect(&pair, home.path(), &[])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            (home, child)
-        })
-        .collect();
-    for (i, (_home, child)) in clients.into_iter().enumerate() {
-        let o = child.wait_with_output().unwrap();
-        assert!(o.status.success(), "client {i}: {}", text(&o));
-        assert_same(&root, &folder_of(&o), &format!("client {i} of 50"));
-    }
+    let clients = spawn_clients(&pair, 50);
+    assert_all_connected(clients, &root, "of 50 at once");
     server.assert_healthy(&pair, "after 50 clients at once");
 }
 

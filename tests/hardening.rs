@@ -9,6 +9,18 @@ use std::time::Duration;
 
 use common::{free_port, peer, project, remote4d, serve, text};
 
+/// A server on a small project in `w`, with `config` as its configuration file.
+fn serve_with(w: &tempfile::TempDir, config: &str) -> (u16, std::path::PathBuf, common::Server) {
+    let root = w.path().join("Shop");
+    project(&root, 0);
+    let file = w.path().join("server.toml");
+    std::fs::write(&file, config).unwrap();
+    let port = free_port();
+    let home = w.path().join("server");
+    let server = serve(&root, port, &home, &["--config", file.to_str().unwrap()]);
+    (port, home, server)
+}
+
 #[test]
 fn peers_that_reset_downloads_or_cut_bodies_never_kill_the_server() {
     let w = tempfile::tempdir().unwrap();
@@ -121,8 +133,6 @@ fn without_a_display_the_app_says_so_in_one_line() {
 #[test]
 fn text_from_a_server_cannot_drive_the_terminal() {
     let w = tempfile::tempdir().unwrap();
-    let root = w.path().join("Shop");
-    project(&root, 0);
     // The server's hook refuses with escape sequences: clear the screen, set the title, and a
     // fake "ready" line drawn over the real output.
     let hook = w.path().join("refuse.sh");
@@ -136,18 +146,13 @@ fn text_from_a_server_cannot_drive_the_terminal() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let config = w.path().join("server.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let (port, _home, _server) = serve_with(
+        &w,
+        &format!(
             "publication_name = \"Shop\\u001b[31m\"\n[hooks]\nopen_connection = [\"{}\"]\n",
             hook.display()
         ),
-    )
-    .unwrap();
-    let port = free_port();
-    let home = w.path().join("server");
-    let _server = serve(&root, port, &home, &["--config", config.to_str().unwrap()]);
+    );
     let o = remote4d(
         &[
             "connect",
@@ -172,17 +177,10 @@ fn text_from_a_server_cannot_drive_the_terminal() {
 fn idle_connections_close_and_listening_clients_stay() {
     use std::io::{Read, Write};
     let w = tempfile::tempdir().unwrap();
-    let root = w.path().join("Shop");
-    project(&root, 0);
-    let config = w.path().join("server.toml");
-    std::fs::write(
-        &config,
+    let (port, home, mut server) = serve_with(
+        &w,
         "heartbeat_secs = 1\n[limits]\nrequest_header_secs = 2\nconnection_idle_secs = 3\n",
-    )
-    .unwrap();
-    let port = free_port();
-    let home = w.path().join("server");
-    let mut server = serve(&root, port, &home, &["--config", config.to_str().unwrap()]);
+    );
     // Ends with EOF or an error within the socket's 20 s read timeout: closed by the server.
     let closed = |s: &mut rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>| {
         let mut buf = [0u8; 4096];

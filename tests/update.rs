@@ -26,6 +26,24 @@ fn offer_config(w: &Path, build: &Path) -> std::path::PathBuf {
     config
 }
 
+/// `remote4d build client` for `link` into `out`, its updates signed with `key` (made if new).
+fn build_client(link: &Path, out: &Path, key: &Path, home: &Path) {
+    let o = remote4d(
+        &[
+            "build",
+            "client",
+            "--link",
+            link.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--update-key",
+            key.to_str().unwrap(),
+        ],
+        home,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 fn sign(key: &Path, build: &Path, home: &Path) {
     let o = remote4d(
         &[
@@ -67,20 +85,7 @@ fn an_old_client_updates_itself_only_with_its_publishers_signature() {
     );
     assert!(o.status.success(), "{}", text(&o));
     let key = w.join("keys/shop-update.key");
-    let o = remote4d(
-        &[
-            "build",
-            "client",
-            "--link",
-            link.to_str().unwrap(),
-            "--out",
-            w.join("dist").to_str().unwrap(),
-            "--update-key",
-            key.to_str().unwrap(),
-        ],
-        &tools,
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    build_client(&link, &w.join("dist"), &key, &tools);
     assert!(key.is_file(), "the signing key was made");
     let client = w.join("dist/ShopClient/ShopClient");
     let original = std::fs::read(&client).unwrap();
@@ -107,20 +112,7 @@ fn an_old_client_updates_itself_only_with_its_publishers_signature() {
     let build = w.join("remote4d-9.0.0");
     std::fs::write(&build, NEW_BUILD).unwrap();
     let stranger = w.join("keys/stranger.key");
-    let o = remote4d(
-        &[
-            "build",
-            "client",
-            "--link",
-            link.to_str().unwrap(),
-            "--out",
-            w.join("other").to_str().unwrap(),
-            "--update-key",
-            stranger.to_str().unwrap(),
-        ],
-        &tools,
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    build_client(&link, &w.join("other"), &stranger, &tools);
     sign(&stranger, &build, &tools);
     let config = offer_config(w, &build);
     let server = serve(

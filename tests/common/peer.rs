@@ -49,33 +49,27 @@ pub fn cut_body(port: u16, announced: usize, sent: usize) {
 
 /// `GET path` on a fresh connection; returns the status line and the body.
 pub fn get(port: u16, path: &str) -> (String, String) {
-    let mut s = connect(port);
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    exchange(
+        port,
+        &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
     )
-    .unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text.lines().next().unwrap_or_default().to_owned();
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 /// `POST path` with a JSON `body` on a fresh connection; returns the status line and the body.
 pub fn post_json(port: u16, path: &str, body: &str) -> (String, String) {
-    let mut s = connect(port);
-    s.write_all(
-        format!(
+    exchange(
+        port,
+        &format!(
             "POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
-        )
-        .as_bytes(),
+        ),
     )
-    .unwrap();
+}
+
+/// Sends `request` on a fresh connection and reads the answer to its end.
+fn exchange(port: u16, request: &str) -> (String, String) {
+    let mut s = connect(port);
+    s.write_all(request.as_bytes()).unwrap();
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
     let text = String::from_utf8_lossy(&out).into_owned();

@@ -500,18 +500,9 @@ mod tests {
     #[test]
     fn tokens_and_lifecycle() {
         let sessions = Sessions::new();
-        let (s, token) = sessions
-            .open(NewSession {
-                id: "s1".into(),
-                user_name: "Designer".into(),
-                machine_name: "m".into(),
-                system_user_name: "u".into(),
-                ip: "127.0.0.1".parse().unwrap(),
-                host_type: "linux".into(),
-                persistent_id: "p".into(),
-                storage: json!(null),
-            })
-            .unwrap();
+        let mut new = new_session("s1");
+        new.storage = json!(null);
+        let (s, token) = sessions.open(new).unwrap();
         assert_eq!(token.len(), 64);
         assert!(sessions.get(&s.id, &token).is_some());
         assert!(sessions.get(&s.id, "nope").is_none());
