@@ -128,6 +128,17 @@ fn without_a_display_the_app_says_so_in_one_line() {
         assert!(all.contains("no display"), "{all}");
         assert_eq!(all.trim().lines().count(), 1, "one line: {all}");
     }
+    // A display that is named but not there.
+    let o = Command::new(env!("CARGO_BIN_EXE_remote4d"))
+        .env("REMOTE4D_HOME", home.path())
+        .env("DISPLAY", ":93")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{all}");
+    assert!(all.contains("cannot open the display :93"), "{all}");
+    assert_eq!(all.trim().lines().count(), 1, "one line: {all}");
 }
 
 #[test]

@@ -96,12 +96,30 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
 fn check_display() -> anyhow::Result<()> {
     #[cfg(all(unix, not(target_os = "macos")))]
     {
-        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-        if !set("DISPLAY") && !set("WAYLAND_DISPLAY") {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        let (display, wayland) = (var("DISPLAY"), var("WAYLAND_DISPLAY"));
+        if display.is_none() && wayland.is_none() {
             anyhow::bail!(
                 "no display: the desktop app needs a graphical session (DISPLAY or WAYLAND_DISPLAY is not set); \
                  every action is also a command, see 'remote4d --help'"
             );
+        }
+        // A Wayland socket that exists is good enough; else the X server must answer.
+        let wayland_ok = wayland.is_some_and(|w| {
+            let path = PathBuf::from(&w);
+            path.is_absolute()
+                || var("XDG_RUNTIME_DIR")
+                    .is_some_and(|d| std::path::Path::new(&d).join(&w).exists())
+        });
+        if !wayland_ok {
+            if let Some(d) = display {
+                if let Err(err) = x11rb::connect(None) {
+                    anyhow::bail!(
+                        "no display: cannot open the display {} ({err}); every action is also a command, see 'remote4d --help'",
+                        d.to_string_lossy()
+                    );
+                }
+            }
         }
     }
     Ok(())
