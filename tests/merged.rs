@@ -93,8 +93,46 @@ fn build_run_and_connect_merged_applications() {
             &home,
         )
     };
+    // A fingerprint that is not one is refused; without one, the builder is told what it means.
+    let o = remote4d(
+        &[
+            "build",
+            "client",
+            "--link",
+            link.to_str().unwrap(),
+            "--out",
+            w.join("pinned").to_str().unwrap(),
+            "--fingerprint",
+            "AB:CD",
+        ],
+        &home,
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("64 hexadecimal digits"), "{}", text(&o));
+    let fp = "AB:".repeat(31) + "AB";
+    let o = remote4d(
+        &[
+            "build",
+            "client",
+            "--link",
+            link.to_str().unwrap(),
+            "--out",
+            w.join("pinned").to_str().unwrap(),
+            "--fingerprint",
+            &fp,
+        ],
+        &home,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let pinned = std::fs::read_to_string(w.join("pinned/ShopClient/EnginedServer.4DLink")).unwrap();
+    assert!(pinned.contains(&fp), "the link carries the pin: {pinned}");
     let o = build_client();
     assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("will trust the first server that answers"),
+        "{}",
+        text(&o)
+    );
     let client_exe = String::from_utf8_lossy(&o.stdout).trim().to_owned();
     let client_dir = w.join("dist/ShopClient");
     assert!(client_dir.join("EnginedServer.4DLink").is_file());

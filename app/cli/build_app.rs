@@ -34,6 +34,11 @@ pub enum BuildCommand {
         /// An icon file to put beside the application.
         #[arg(long)]
         icon: Option<PathBuf>,
+        /// The server's certificate fingerprint (as `remote4d serve` prints it): the client
+        /// then trusts that server only, from its very first connection. Without it, the first
+        /// server that answers at the link's address is trusted (and pinned).
+        #[arg(long)]
+        fingerprint: Option<String>,
         /// The key that signs this client's updates (made on first use; default: one per
         /// application name in Remote4D's data folder). Keep it: updates signed with another
         /// key are refused by the clients built now.
@@ -140,9 +145,23 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
             cache_folder_name,
             allow_server_selection,
             icon,
+            fingerprint,
             update_key,
         } => {
             let mut l = Link::read(&link)?;
+            if let Some(fp) = fingerprint {
+                anyhow::ensure!(
+                    remote4d_core::protocol::normalize_fingerprint(&fp).len() == 64,
+                    "--fingerprint {fp}: a SHA-256 fingerprint has 64 hexadecimal digits (AB:CD:… as remote4d serve prints it)"
+                );
+                l.remote4d_fingerprint = Some(fp);
+            }
+            if l.remote4d_fingerprint.is_none() {
+                crate::errln!(
+                    "note: the link names no server fingerprint: the client will trust the first server that answers at {} (and pin it); pass --fingerprint to pin the real one from the start",
+                    l.address()
+                );
+            }
             if l.kind() != LinkKind::Remote {
                 bail!(
                     "{} is a local shortcut; a merged client needs a remote one (is_remote=\"true\")",
