@@ -43,23 +43,22 @@ impl<S> IdleTimeout<S> {
     }
 
     /// Pending unless the connection has been idle for the limit (then an error).
+    ///
+    /// The timer is moved only when it fires: traffic just records the time (no timer work on
+    /// every read and write), and a timer that fires early is set again to the real deadline.
     fn check(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let deadline = self.last + self.limit;
-        if Instant::now() >= deadline {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "no traffic on the connection for too long",
-            )));
-        }
-        if self.timer.deadline() != deadline {
+        loop {
+            if self.timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let deadline = self.last + self.limit;
+            if Instant::now() >= deadline {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "no traffic on the connection for too long",
+                )));
+            }
             self.timer.as_mut().reset(deadline);
-        }
-        match self.timer.as_mut().poll(cx) {
-            // The deadline passed between the two checks: idle.
-            Poll::Ready(()) if Instant::now() >= self.last + self.limit => Poll::Ready(Err(
-                io::Error::new(io::ErrorKind::TimedOut, "no traffic on the connection"),
-            )),
-            _ => Poll::Pending,
         }
     }
 }

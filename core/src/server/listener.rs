@@ -191,8 +191,14 @@ pub(super) async fn serve(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
                     req.extensions_mut()
                         .insert(axum::extract::ConnectInfo(peer));
+                    // A request with a body must arrive in time (a body sent a byte at a time
+                    // would hold the connection); others are answered at once anyway.
+                    let has_body = !hyper::body::Body::is_end_stream(req.body());
                     let answer = router.clone().oneshot(req.map(axum::body::Body::new));
                     async move {
+                        if !has_body {
+                            return answer.await;
+                        }
                         match tokio::time::timeout(REQUEST_TIMEOUT, answer).await {
                             Ok(result) => result,
                             Err(_) => {
