@@ -150,11 +150,10 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
         } => {
             let mut l = Link::read(&link)?;
             if let Some(fp) = fingerprint {
-                anyhow::ensure!(
-                    remote4d_core::protocol::normalize_fingerprint(&fp).len() == 64,
-                    "--fingerprint {fp}: a SHA-256 fingerprint has 64 hexadecimal digits (AB:CD:… as remote4d serve prints it)"
-                );
-                l.remote4d_fingerprint = Some(fp);
+                let fp: remote4d_core::protocol::Fingerprint = fp
+                    .parse()
+                    .context("--fingerprint: a SHA-256 fingerprint has 64 hexadecimal digits")?;
+                l.remote4d_fingerprint = Some(fp.to_string());
             }
             if l.remote4d_fingerprint.is_none() {
                 crate::errln!(

@@ -1167,3 +1167,35 @@ fn a_client_update_that_does_not_fit_leaves_the_installed_client_working() {
             .status();
     });
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_identity_is_reported_as_data() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let t = start(dir.path(), config()).await;
+    let pinned = "AB:".repeat(31) + "AB";
+    let api = remote4d_core::client::ApiClient::new(&t.authority(), Some(&pinned)).unwrap();
+    let e = api.info().await.unwrap_err();
+    let remote4d_core::client::RequestError::IdentityMismatch {
+        expected,
+        presented,
+        ..
+    } = &e
+    else {
+        panic!("expected a mismatch, got {e:?}")
+    };
+    assert_eq!(expected, &pinned);
+    assert_eq!(presented, &t.server.info().fingerprint);
+    let e = ConnectError::from(e);
+    assert!(
+        matches!(&e, ConnectError::IdentityChanged { presented, .. } if *presented == t.server.info().fingerprint),
+        "the new fingerprint, not a sentence: {e:?}"
+    );
+    // The right pin works on the same kind of client.
+    remote4d_core::client::ApiClient::new(&t.authority(), Some(&t.server.info().fingerprint))
+        .unwrap()
+        .info()
+        .await
+        .unwrap();
+    t.server.shutdown().await;
+}

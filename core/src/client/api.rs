@@ -37,13 +37,15 @@ pub enum RequestError {
     },
     /// The server's certificate is not the pinned one.
     #[error(
-        "the server at {address} presented another identity than the one trusted before: {detail}"
+        "the server at {address} presented another identity than the one trusted before: expected {expected}, got {presented}"
     )]
     IdentityMismatch {
         /// host:port.
         address: String,
-        /// Details.
-        detail: String,
+        /// The pinned fingerprint.
+        expected: String,
+        /// The fingerprint presented.
+        presented: String,
     },
     /// Something answered, but not a Remote4D server.
     #[error("{address} answered, but it is not a Remote4D server ({detail})")]
@@ -203,10 +205,15 @@ impl ApiClient {
     /// Maps a transport error to plain words.
     pub fn transport_error(&self, e: &reqwest::Error) -> RequestError {
         let detail = plain(e).unwrap_or_else(|| describe(e));
-        if detail.contains("identity changed") {
+        if let Some(m) = self
+            .seen
+            .mismatch()
+            .filter(|_| e.is_connect() || e.is_request())
+        {
             RequestError::IdentityMismatch {
                 address: self.authority.clone(),
-                detail,
+                expected: m.expected,
+                presented: m.presented,
             }
         } else if e.is_connect() || e.is_timeout() && !e.is_body() {
             if detail.contains("InvalidContentType")

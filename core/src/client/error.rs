@@ -209,9 +209,13 @@ impl From<RequestError> for ConnectError {
         match e {
             RequestError::Unreachable { address, detail } => Self::Unreachable { address, detail },
             RequestError::NotRemote4d { address, detail } => Self::NotRemote4d { address, detail },
-            RequestError::IdentityMismatch { detail, .. } => Self::IdentityChanged {
-                expected: String::new(),
-                presented: detail,
+            RequestError::IdentityMismatch {
+                expected,
+                presented,
+                ..
+            } => Self::IdentityChanged {
+                expected,
+                presented,
             },
             RequestError::Lost { detail, .. } => Self::DownloadInterrupted { detail },
             RequestError::Tls(e) => Self::Io {

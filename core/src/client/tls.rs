@@ -13,12 +13,23 @@ use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_t
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-use crate::protocol::normalize_fingerprint;
-use crate::server::identity::fingerprint_of;
+use crate::protocol::{Fingerprint, normalize_fingerprint};
 
-/// The fingerprint the server presented in the last handshake.
+/// A server presented another certificate than the pinned one (the handshake was refused).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The pinned fingerprint.
+    pub expected: String,
+    /// The one presented.
+    pub presented: String,
+}
+
+/// The fingerprint the server presented in the last handshake, and the last pin it failed.
 #[derive(Debug, Clone, Default)]
-pub struct SeenFingerprint(Arc<Mutex<Option<(String, bool)>>>);
+pub struct SeenFingerprint(
+    Arc<Mutex<Option<(String, bool)>>>,
+    Arc<Mutex<Option<Mismatch>>>,
+);
 
 impl SeenFingerprint {
     /// The fingerprint (`AB:CD:...`), once a handshake happened.
@@ -40,6 +51,29 @@ impl SeenFingerprint {
 
     fn set(&self, fp: String, by_authority: bool) {
         *self.lock() = Some((fp, by_authority));
+    }
+
+    /// The pin the last refused handshake failed, if any: a changed identity, as data (never
+    /// recognised from an error's text).
+    pub fn mismatch(&self) -> Option<Mismatch> {
+        self.1
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn accepted(&self) {
+        *self
+            .1
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
+    fn refused(&self, m: Mismatch) {
+        *self
+            .1
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(m);
     }
 }
 
@@ -76,7 +110,7 @@ impl ServerCertVerifier for PinningVerifier {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let fp = fingerprint_of(end_entity);
+        let fp = Fingerprint::of_certificate(end_entity).to_string();
         let by_authority = self.authority.as_ref().is_some_and(|v| {
             v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
                 .is_ok()
@@ -85,11 +119,18 @@ impl ServerCertVerifier for PinningVerifier {
         match &self.pinned {
             // A renewed certificate that an authority vouches for is the same server.
             Some(p) if normalize_fingerprint(p) != normalize_fingerprint(&fp) && !by_authority => {
+                self.seen.refused(Mismatch {
+                    expected: p.clone(),
+                    presented: fp.clone(),
+                });
                 Err(rustls::Error::General(format!(
                     "the server's identity changed: expected {p}, got {fp}"
                 )))
             }
-            _ => Ok(ServerCertVerified::assertion()),
+            _ => {
+                self.seen.accepted();
+                Ok(ServerCertVerified::assertion())
+            }
         }
     }
 

@@ -9,9 +9,12 @@ mod update;
 
 use serde::{Deserialize, Serialize};
 
+mod fingerprint;
+
 pub use devmode::{LockInfo, ProofAnswer, ProofFile, ProofRequest, SERVER_WRITTEN, proof_answer};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use event::{SessionEvent, SseDecoder, encode_sse};
+pub use fingerprint::{BadFingerprint, Fingerprint};
 pub use session::{
     Challenge, ChallengeAnswer, HostType, OpenSession, OpenSessionResponse, ResumeSession,
     SessionInfo, SessionOpened, SessionState,

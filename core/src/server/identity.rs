@@ -4,10 +4,9 @@ use std::path::Path;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use sha2::{Digest, Sha256};
 
 use super::error::ServerError;
-use crate::protocol::format_fingerprint;
+use crate::protocol::Fingerprint;
 
 /// Where the certificate came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +41,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ServerError + '_ {
 
 /// The SHA-256 fingerprint of a DER certificate.
 pub fn fingerprint_of(der: &[u8]) -> String {
-    format_fingerprint(&Sha256::digest(der))
+    Fingerprint::of_certificate(der).to_string()
 }
 
 impl Identity {
