@@ -155,3 +155,49 @@ fn archive_build_list_verify_unpack_and_project_show() {
     let o = remote4d(&["recent", "--json"], home.path());
     assert_eq!(text(&o).trim(), "[]");
 }
+
+#[test]
+fn the_admin_commands_drive_a_running_server() {
+    let w = tempfile::tempdir().unwrap();
+    let root = w.path().join("Shop");
+    common::project(&root, 0);
+    let port = common::free_port();
+    // Server and administrator are the same user: the same home holds the token.
+    let home = w.path().join("home");
+    let _server = common::serve(&root, port, &home, &[]);
+    let p = port.to_string();
+    let o = remote4d(&["admin", "--port", &p, "sessions", "--json"], &home);
+    assert!(o.status.success(), "{}", common::text(&o));
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["info"]["type"] == "storedProcedure"),
+        "{list}"
+    );
+    let o = remote4d(&["admin", "--port", &p, "message", "hello"], &home);
+    assert!(
+        o.status.success() && common::text(&o).contains("message sent"),
+        "{}",
+        common::text(&o)
+    );
+    let o = remote4d(&["admin", "--port", &p, "drop", "no-such-session"], &home);
+    assert!(!o.status.success(), "{}", common::text(&o));
+    let o = remote4d(&["reload", &format!("127.0.0.1:{port}")], &home);
+    assert!(o.status.success(), "{}", common::text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim().len(),
+        64,
+        "the stamp"
+    );
+    let o = remote4d(&["admin", "--port", &p, "shutdown"], &home);
+    assert!(o.status.success(), "{}", common::text(&o));
+    // Without a server there: a message naming the token file.
+    let o = remote4d(&["admin", "--port", "1", "sessions"], &home);
+    assert!(
+        common::text(&o).contains("no administration token"),
+        "{}",
+        common::text(&o)
+    );
+}

@@ -2,14 +2,10 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
-use remote4d_core::client::ApiClient;
+use remote4d_core::client::admin::AdminClient;
 use remote4d_core::environment::Environment;
 use remote4d_core::link::{DEFAULT_PORT, ServerPath};
-use remote4d_core::protocol::{ReloadResult, SessionInfo};
-use remote4d_core::server::admin::{read_token, token_path};
-use reqwest::Method;
 
 use super::output;
 
@@ -67,19 +63,8 @@ pub struct ReloadArgs {
     pub no_wait: bool,
 }
 
-fn admin_client(port: u16) -> anyhow::Result<ApiClient> {
-    let env = Environment::from_system()?;
-    let path = token_path(&env, port);
-    let token = read_token(&path).with_context(|| {
-        format!(
-            "no administration token at {} — is a Remote4D server running on port {port} as this user?",
-            path.display()
-        )
-    })?;
-    Ok(
-        ApiClient::new(&format!("127.0.0.1:{port}"), token.fingerprint.as_deref())?
-            .with_token(token.token),
-    )
+fn admin_client(port: u16) -> anyhow::Result<AdminClient> {
+    Ok(AdminClient::local(&Environment::from_system()?, port)?)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -93,14 +78,12 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async move {
         match args.action {
             AdminAction::Sessions { json } => {
-                let list: Vec<serde_json::Value> = client
-                    .json::<(), _>(Method::GET, "/api/v1/admin/sessions", None)
-                    .await?;
+                let list = client.sessions().await?;
                 if json {
                     output::json(&list)?;
                 } else {
-                    for v in &list {
-                        let info: SessionInfo = serde_json::from_value(v["info"].clone())?;
+                    for s in &list {
+                        let info = &s.info;
                         crate::outln!(
                             "{:<36}  {:<15}  {:<16}  {:<20}  {:<9}  {}",
                             info.id,
@@ -114,27 +97,18 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             AdminAction::Message { text, session } => {
-                let body = serde_json::json!({"text": text, "session_id": session});
-                client
-                    .send(Method::POST, "/api/v1/admin/message", Some(&body))
-                    .await?;
+                client.message(&text, session.as_deref()).await?;
                 crate::outln!("message sent");
             }
             AdminAction::Drop { session } => {
-                let body = serde_json::json!({"session_id": session});
-                client
-                    .send(Method::POST, "/api/v1/admin/drop", Some(&body))
-                    .await?;
+                client.drop_session(&session, None).await?;
                 crate::outln!("session {session} ended");
             }
             AdminAction::Shutdown {
                 in_seconds,
                 message,
             } => {
-                let body = serde_json::json!({"in_seconds": in_seconds, "message": message});
-                client
-                    .send(Method::POST, "/api/v1/admin/shutdown", Some(&body))
-                    .await?;
+                client.shutdown(in_seconds, message.as_deref()).await?;
                 crate::outln!("the server stops in {in_seconds} s; clients are warned");
             }
         }
@@ -147,22 +121,16 @@ pub fn reload(args: &ReloadArgs) -> anyhow::Result<ExitCode> {
     let address = ServerPath::parse(&args.address)?;
     let client = admin_client(address.port())?;
     runtime()?.block_on(async move {
-        let path = if args.no_wait {
-            "/api/v1/project/reload"
-        } else {
-            "/api/v1/project/reload?wait=true"
-        };
-        if args.no_wait {
-            client.send::<()>(Method::POST, path, None).await?;
-            crate::outln!("reload started");
-        } else {
-            let r: ReloadResult = client.json::<(), _>(Method::POST, path, None).await?;
-            crate::outln!("{}", r.stamp);
-            crate::errln!(
-                "{} in {} ms",
-                if r.changed { "rebuilt" } else { "unchanged" },
-                r.build_ms
-            );
+        match client.reload(!args.no_wait).await? {
+            None => crate::outln!("reload started"),
+            Some(r) => {
+                crate::outln!("{}", r.stamp);
+                crate::errln!(
+                    "{} in {} ms",
+                    if r.changed { "rebuilt" } else { "unchanged" },
+                    r.build_ms
+                );
+            }
         }
         anyhow::Ok(())
     })?;

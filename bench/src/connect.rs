@@ -6,10 +6,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use remote4d_core::client::admin::AdminClient;
 use remote4d_core::client::{ApiClient, ConnectOptions, Fetched, Target, connect};
 use remote4d_core::environment::Environment;
 use remote4d_core::link::ServerPath;
-use remote4d_core::server::admin::{read_token, token_path};
+use remote4d_core::protocol::paths;
 use reqwest::Method;
 
 use crate::serve::{Killer, free_port, nginx_conf};
@@ -73,7 +74,7 @@ pub fn run(smoke: bool, link: Option<&str>) -> anyhow::Result<()> {
     let info = rt.block_on(probe.info())?;
     let api = ApiClient::new(&authority, Some(&info.fingerprint))?;
     let archive = rt.block_on(async {
-        api.request(Method::GET, "/api/v1/project/archive")
+        api.request(Method::GET, paths::ARCHIVE)
             .send()
             .await?
             .bytes()
@@ -206,9 +207,8 @@ pub fn run(smoke: bool, link: Option<&str>) -> anyhow::Result<()> {
     let mut text = std::fs::read_to_string(&method)?;
     text.push_str("// one more line\n");
     std::fs::write(&method, text)?;
-    let token = read_token(&token_path(&Environment::portable(&home), port))?;
-    let admin = ApiClient::new(&authority, Some(&info.fingerprint))?.with_token(token.token);
-    rt.block_on(admin.send::<()>(Method::POST, "/api/v1/project/reload?wait=true", None))?;
+    let admin = AdminClient::local(&Environment::portable(&home), port)?;
+    rt.block_on(admin.reload(true))?;
     settle()?;
     let start = Instant::now();
     let conn = rt.block_on(connect(options(&authority, &client_home), &|_| {}))?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use remote4d_core::client::ApiClient;
-use remote4d_core::protocol::{OpenSession, OpenSessionResponse};
+use remote4d_core::protocol::{OpenSession, OpenSessionResponse, paths};
 use reqwest::Method;
 
 use crate::synth;
@@ -260,7 +260,7 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
     let client = ApiClient::new(&authority, Some(&info.fingerprint))?;
     let archive = rt.block_on(async {
         client
-            .request(Method::GET, "/api/v1/project/archive")
+            .request(Method::GET, paths::ARCHIVE)
             .send()
             .await?
             .bytes()
@@ -348,7 +348,7 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
                 ..OpenSession::default()
             };
             let OpenSessionResponse::Opened(s) = client
-                .json(Method::POST, "/api/v1/sessions", Some(&req))
+                .json(Method::POST, paths::SESSIONS, Some(&req))
                 .await?
             else {
                 bail!("unexpected challenge");
@@ -356,10 +356,7 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
             // Each session is its own client with its own connection, as in real use.
             let c = ApiClient::new(&authority, Some(&info.fingerprint))?.with_token(s.token);
             let resp = c
-                .request(
-                    Method::GET,
-                    &format!("/api/v1/sessions/{}/events", s.session.id),
-                )
+                .request(Method::GET, &paths::session_events(&s.session.id))
                 .send()
                 .await?;
             let mut body = resp.bytes_stream();

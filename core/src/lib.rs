@@ -17,6 +17,7 @@
 )]
 #![warn(missing_docs)]
 
+mod admin_token;
 pub mod archive;
 pub mod client;
 pub mod discovery;

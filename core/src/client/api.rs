@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::tls::{SeenFingerprint, client_config};
-use crate::protocol::{ApiError, ErrorBody, ErrorCode, ServerInfo};
+use crate::protocol::{ApiError, ErrorBody, ErrorCode, ServerInfo, paths};
 
 /// Longest wait for the next bytes of an answer.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
@@ -334,7 +334,7 @@ impl ApiClient {
     pub async fn info(&self) -> Result<ServerInfo, RequestError> {
         // Before its identity is decided, a server gets little: a small answer, soon.
         let resp = self
-            .request(Method::GET, "/api/v1/info")
+            .request(Method::GET, paths::INFO)
             .timeout(INFO_TIMEOUT)
             .send()
             .await

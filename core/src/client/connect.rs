@@ -13,7 +13,7 @@ use super::{ConnectOptions, Connection, Fetched, Mode, Progress, Target, devmode
 use crate::discovery::{DiscoveredServer, DiscoveryEvent, browse};
 use crate::link::{Link, LinkKind, ServerPath};
 use crate::protocol::{
-    ErrorCode, HostType, OpenSession, OpenSessionResponse, ServerInfo, normalize_fingerprint,
+    ErrorCode, HostType, OpenSession, OpenSessionResponse, ServerInfo, normalize_fingerprint, paths,
 };
 use crate::recent::Recent;
 use crate::system_folder::{FolderSpec, SystemFolder};
@@ -241,7 +241,7 @@ pub async fn connect(
         resume: None,
     };
     let opened = match api
-        .json(Method::POST, "/api/v1/sessions", Some(&request))
+        .json(Method::POST, paths::SESSIONS, Some(&request))
         .await
     {
         Ok(OpenSessionResponse::Opened(o)) => o,
@@ -293,11 +293,7 @@ pub async fn connect(
             }
             Err(reason) if opts.development || opts.shared_project_folder.is_some() => {
                 let _ = api
-                    .send::<()>(
-                        Method::DELETE,
-                        &format!("/api/v1/sessions/{}", opened.session.id),
-                        None,
-                    )
+                    .send::<()>(Method::DELETE, &paths::session(&opened.session.id), None)
                     .await;
                 return Err(ConnectError::Development(reason));
             }

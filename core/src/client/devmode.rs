@@ -16,6 +16,7 @@
 use std::path::{Path, PathBuf};
 
 use super::api::{ApiClient, RequestError};
+use crate::protocol::paths::{self, LockRequest};
 use crate::protocol::{
     ErrorCode, ProofAnswer, ProofFile, ReloadResult, normalize_fingerprint, proof_answer,
 };
@@ -33,7 +34,7 @@ pub async fn prove(
 ) -> Result<PathBuf, String> {
     let _ = session_id;
     let req: ProofRequest = api
-        .json::<(), _>(Method::POST, "/api/v1/devmode/proof", None)
+        .json::<(), _>(Method::POST, paths::DEVMODE_PROOF, None)
         .await
         .map_err(|e| e.to_string())?;
     if req.proof_file.contains(['/', '\\']) || !req.proof_file.starts_with(".remote4d-proof-") {
@@ -64,7 +65,7 @@ pub async fn prove(
     }
     api.send(
         Method::POST,
-        "/api/v1/devmode/confirm",
+        paths::DEVMODE_CONFIRM,
         Some(&ProofAnswer {
             answer: proof_answer(&proof.secret, &seen),
         }),
@@ -126,7 +127,7 @@ impl DevProject {
     /// A [`RequestError`].
     pub async fn locks(&self) -> Result<Vec<LockInfo>, RequestError> {
         self.api
-            .json::<(), _>(Method::GET, "/api/v1/devmode/locks", None)
+            .json::<(), _>(Method::GET, paths::DEVMODE_LOCKS, None)
             .await
     }
 
@@ -139,8 +140,10 @@ impl DevProject {
             .api
             .send(
                 Method::POST,
-                "/api/v1/devmode/locks",
-                Some(&serde_json::json!({ "path": path })),
+                paths::DEVMODE_LOCKS,
+                Some(&LockRequest {
+                    path: path.to_owned(),
+                }),
             )
             .await
         {
@@ -161,8 +164,10 @@ impl DevProject {
         self.api
             .send(
                 Method::DELETE,
-                "/api/v1/devmode/locks",
-                Some(&serde_json::json!({ "path": path })),
+                paths::DEVMODE_LOCKS,
+                Some(&LockRequest {
+                    path: path.to_owned(),
+                }),
             )
             .await
             .map(|_| ())
@@ -187,10 +192,7 @@ impl DevProject {
             if SERVER_WRITTEN.contains(&path.as_str()) {
                 let resp = self
                     .api
-                    .request(
-                        Method::PUT,
-                        &format!("/api/v1/devmode/file?path={}", urlencode(path)),
-                    )
+                    .request(Method::PUT, &paths::devmode_file(path))
                     .body(bytes.clone())
                     .send()
                     .await
@@ -212,18 +214,7 @@ impl DevProject {
         }
         Ok(self
             .api
-            .json::<(), _>(Method::POST, "/api/v1/project/reload?wait=true", None)
+            .json::<(), _>(Method::POST, &paths::reload_and_wait(), None)
             .await?)
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

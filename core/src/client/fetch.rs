@@ -14,6 +14,7 @@ use super::index::{self, Damage};
 use super::{Fetched, Progress};
 use super::{hashstate, pending};
 use crate::archive::{self, Archive, Checkpoints, FollowingUnpack, Limits, ResumableSha256, Stamp};
+use crate::protocol::paths;
 use crate::system_folder::SystemFolder;
 
 /// Attempts of a full download (each resuming where the previous one stopped).
@@ -39,10 +40,7 @@ pub(crate) async fn fetch(
             Ok(()) => {
                 // One conditional request confirms it.
                 let resp = api
-                    .request(
-                        Method::GET,
-                        &format!("/api/v1/project/archive?stamp={stamp}"),
-                    )
+                    .request(Method::GET, &paths::archive_of(&stamp))
                     .header(header::IF_NONE_MATCH, format!("\"{stamp}\""))
                     .send()
                     .await
@@ -108,7 +106,7 @@ async fn delta(
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<u64, String> {
     let resp = api
-        .request(Method::GET, &format!("/api/v1/project/delta?from={old}"))
+        .request(Method::GET, &paths::delta_from(&old))
         .send()
         .await
         .map_err(|e| e.to_string())?;
@@ -325,10 +323,7 @@ async fn download_once(
     if have == size && size > 0 {
         return Ok(());
     }
-    let mut req = api.request(
-        Method::GET,
-        &format!("/api/v1/project/archive?stamp={stamp}"),
-    );
+    let mut req = api.request(Method::GET, &paths::archive_of(&stamp));
     if have > 0 && have < size {
         req = req.header(header::RANGE, format!("bytes={have}-"));
     }

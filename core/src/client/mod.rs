@@ -7,6 +7,7 @@
 //! [`ConnectError`]s; the caller asks, then calls [`connect`] again with the answer in
 //! [`ConnectOptions`].
 
+pub mod admin;
 pub mod api;
 mod connect;
 pub mod devmode;
@@ -285,7 +286,7 @@ impl Connection {
             let _ = api
                 .send::<()>(
                     reqwest::Method::DELETE,
-                    &format!("/api/v1/sessions/{}", s.session.id),
+                    &crate::protocol::paths::session(&s.session.id),
                     None,
                 )
                 .await;

@@ -101,7 +101,7 @@ async fn download(
     let resp = api
         .request(
             Method::GET,
-            &format!("/api/v1/project/resources?stamp={}", offered.stamp),
+            &crate::protocol::paths::resources_of(&offered.stamp),
         )
         .send()
         .await

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use super::api::{ApiClient, RequestError};
 use crate::protocol::{
-    ErrorCode, OpenSession, OpenSessionResponse, ResumeSession, SessionEvent, SseDecoder,
+    ErrorCode, OpenSession, OpenSessionResponse, ResumeSession, SessionEvent, SseDecoder, paths,
 };
 
 /// What happens to a followed session.
@@ -64,7 +64,7 @@ async fn run(api: ApiClient, id: String, token: String, tx: mpsc::Sender<Session
     let mut attempt = 0u32;
     loop {
         let reason = match api
-            .request(Method::GET, &format!("/api/v1/sessions/{id}/events"))
+            .request(Method::GET, &paths::session_events(&id))
             .send()
             .await
         {
@@ -142,7 +142,7 @@ async fn run(api: ApiClient, id: String, token: String, tx: mpsc::Sender<Session
                 ..OpenSession::default()
             };
             match api
-                .json::<_, OpenSessionResponse>(Method::POST, "/api/v1/sessions", Some(&resume))
+                .json::<_, OpenSessionResponse>(Method::POST, paths::SESSIONS, Some(&resume))
                 .await
             {
                 Ok(_) => break,
@@ -167,7 +167,7 @@ async fn run(api: ApiClient, id: String, token: String, tx: mpsc::Sender<Session
 /// # Errors
 /// A [`RequestError`].
 pub async fn storage(api: &ApiClient, id: &str) -> Result<Value, RequestError> {
-    api.json::<(), _>(Method::GET, &format!("/api/v1/sessions/{id}/storage"), None)
+    api.json::<(), _>(Method::GET, &paths::session_storage(id), None)
         .await
 }
 
@@ -176,12 +176,8 @@ pub async fn storage(api: &ApiClient, id: &str) -> Result<Value, RequestError> {
 /// # Errors
 /// A [`RequestError`].
 pub async fn set_storage(api: &ApiClient, id: &str, value: &Value) -> Result<Value, RequestError> {
-    api.json(
-        Method::PUT,
-        &format!("/api/v1/sessions/{id}/storage"),
-        Some(value),
-    )
-    .await
+    api.json(Method::PUT, &paths::session_storage(id), Some(value))
+        .await
 }
 
 /// Applies a JSON merge patch to the session storage.
@@ -193,10 +189,6 @@ pub async fn patch_storage(
     id: &str,
     patch: &Value,
 ) -> Result<Value, RequestError> {
-    api.json(
-        Method::PATCH,
-        &format!("/api/v1/sessions/{id}/storage"),
-        Some(patch),
-    )
-    .await
+    api.json(Method::PATCH, &paths::session_storage(id), Some(patch))
+        .await
 }

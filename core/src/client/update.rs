@@ -64,7 +64,7 @@ pub enum UpdateError {
 /// A [`RequestError`] other than "none offered".
 pub async fn offer(api: &ApiClient) -> Result<Option<UpdateOffer>, RequestError> {
     let resp = api
-        .request(Method::GET, "/api/v1/client/update")
+        .request(Method::GET, crate::protocol::paths::CLIENT_UPDATE)
         .send()
         .await
         .map_err(|e| api.transport_error(&e))?;
@@ -116,7 +116,7 @@ async fn download(
     io: &(dyn Fn(&Path, &std::io::Error) -> UpdateError + Sync),
 ) -> Result<(), UpdateError> {
     let resp = api
-        .request(Method::GET, "/api/v1/client/update/binary")
+        .request(Method::GET, crate::protocol::paths::CLIENT_UPDATE_BINARY)
         .send()
         .await
         .map_err(|e| api.transport_error(&e))?;

@@ -10,6 +10,7 @@ mod update;
 use serde::{Deserialize, Serialize};
 
 mod fingerprint;
+pub mod paths;
 
 pub use devmode::{LockInfo, ProofAnswer, ProofFile, ProofRequest, SERVER_WRITTEN, proof_answer};
 pub use error::{ApiError, ErrorBody, ErrorCode};

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use axum::extract::State as AxState;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 
 use super::{Failure, Json, Peer, bearer, fail};
+use crate::protocol::paths::{AdminSession, DropRequest, MessageRequest, ShutdownRequest};
 use crate::protocol::{ErrorCode, SessionEvent};
 use crate::server::State;
 use crate::server::sessions::same_secret;
@@ -37,22 +37,16 @@ pub(super) async fn sessions(
     headers: HeaderMap,
 ) -> Result<Response, Failure> {
     authorize(&state, ip, &headers)?;
-    let list: Vec<serde_json::Value> = state
+    let list: Vec<AdminSession> = state
         .sessions
         .infos()
         .into_iter()
-        .map(|info| {
-            let storage = state.sessions.get_unchecked(&info.id).map(|s| s.storage());
-            serde_json::json!({"info": info, "storage": storage})
+        .map(|info| AdminSession {
+            storage: state.sessions.get_unchecked(&info.id).map(|s| s.storage()),
+            info,
         })
         .collect();
     Ok(axum::Json(list).into_response())
-}
-
-#[derive(Deserialize)]
-pub(super) struct MessageRequest {
-    text: String,
-    session_id: Option<String>,
 }
 
 pub(super) async fn message(
@@ -74,12 +68,6 @@ pub(super) async fn message(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-pub(super) struct DropRequest {
-    session_id: String,
-    reason: Option<String>,
-}
-
 pub(super) async fn drop_session(
     AxState(state): Shared,
     Peer(ip): Peer,
@@ -95,13 +83,6 @@ pub(super) async fn drop_session(
     } else {
         Err(fail(ErrorCode::NotFound, "no such session"))
     }
-}
-
-#[derive(Deserialize)]
-pub(super) struct ShutdownRequest {
-    #[serde(default)]
-    in_seconds: u64,
-    message: Option<String>,
 }
 
 pub(super) async fn shutdown(

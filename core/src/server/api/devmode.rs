@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{Failure, Json, MAX_FILE, bearer, fail};
+use crate::protocol::paths::LockRequest;
 use crate::protocol::{ErrorCode, ReloadResult};
 use crate::protocol::{
     LockInfo, ProofAnswer, ProofFile, ProofRequest, SERVER_WRITTEN, proof_answer,
@@ -111,11 +112,6 @@ pub(super) async fn confirm(
 pub(super) async fn locks(AxState(state): Shared, headers: HeaderMap) -> Result<Response, Failure> {
     dev_session_of(&state, &headers)?;
     Ok(axum::Json(state.dev.locks()).into_response())
-}
-
-#[derive(Deserialize)]
-pub(super) struct LockRequest {
-    path: String,
 }
 
 fn check_path(path: &str) -> Result<(), Failure> {

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use super::State;
-use crate::protocol::{ApiError, ErrorBody, ErrorCode};
+use crate::protocol::{ApiError, ErrorBody, ErrorCode, paths};
 
 /// JSON bodies are small; larger ones are refused with 413.
 const MAX_JSON: usize = 1 << 20;
@@ -25,42 +25,39 @@ pub(super) const MAX_FILE: usize = 64 << 20;
 
 pub(super) fn router(state: Arc<State>) -> Router {
     Router::new()
-        .route("/api/v1/info", get(project::info))
-        .route("/api/v1/sessions", post(sessions::open))
+        .route(paths::INFO, get(project::info))
+        .route(paths::SESSIONS, post(sessions::open))
+        .route(paths::SESSION, get(sessions::get).delete(sessions::close))
+        .route(paths::SESSION_EVENTS, get(sessions::events))
         .route(
-            "/api/v1/sessions/{id}",
-            get(sessions::get).delete(sessions::close),
-        )
-        .route("/api/v1/sessions/{id}/events", get(sessions::events))
-        .route(
-            "/api/v1/sessions/{id}/storage",
+            paths::SESSION_STORAGE,
             get(sessions::storage_get)
                 .put(sessions::storage_put)
                 .patch(sessions::storage_patch),
         )
-        .route("/api/v1/project/archive", get(project::archive))
-        .route("/api/v1/project/manifest", get(project::manifest))
-        .route("/api/v1/project/resources", get(project::resources))
-        .route("/api/v1/project/delta", get(project::delta))
-        .route("/api/v1/project/reload", post(project::reload))
-        .route("/api/v1/devmode/proof", post(devmode::proof))
-        .route("/api/v1/devmode/confirm", post(devmode::confirm))
+        .route(paths::ARCHIVE, get(project::archive))
+        .route(paths::MANIFEST, get(project::manifest))
+        .route(paths::RESOURCES, get(project::resources))
+        .route(paths::DELTA, get(project::delta))
+        .route(paths::RELOAD, post(project::reload))
+        .route(paths::DEVMODE_PROOF, post(devmode::proof))
+        .route(paths::DEVMODE_CONFIRM, post(devmode::confirm))
         .route(
-            "/api/v1/devmode/locks",
+            paths::DEVMODE_LOCKS,
             get(devmode::locks)
                 .post(devmode::acquire)
                 .delete(devmode::release),
         )
         .route(
-            "/api/v1/devmode/file",
+            paths::DEVMODE_FILE,
             axum::routing::put(devmode::put_file).layer(DefaultBodyLimit::max(MAX_FILE)),
         )
-        .route("/api/v1/client/update", get(project::update_offer))
-        .route("/api/v1/client/update/binary", get(project::update_binary))
-        .route("/api/v1/admin/sessions", get(admin::sessions))
-        .route("/api/v1/admin/message", post(admin::message))
-        .route("/api/v1/admin/drop", post(admin::drop_session))
-        .route("/api/v1/admin/shutdown", post(admin::shutdown))
+        .route(paths::CLIENT_UPDATE, get(project::update_offer))
+        .route(paths::CLIENT_UPDATE_BINARY, get(project::update_binary))
+        .route(paths::ADMIN_SESSIONS, get(admin::sessions))
+        .route(paths::ADMIN_MESSAGE, post(admin::message))
+        .route(paths::ADMIN_DROP, post(admin::drop_session))
+        .route(paths::ADMIN_SHUTDOWN, post(admin::shutdown))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_JSON))
         .with_state(state)

@@ -1,0 +1,167 @@
+//! Every path of the API (version 1), used by the server's router and by the client alike, and
+//! the small request bodies without a better home. See `docs/protocol.md`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::archive::Stamp;
+use crate::protocol::SessionInfo;
+
+/// `GET`: what the server says about itself.
+pub const INFO: &str = "/api/v1/info";
+/// `POST`: open (or resume) a session.
+pub const SESSIONS: &str = "/api/v1/sessions";
+/// Router pattern of one session (`GET` its info, `DELETE` it).
+pub const SESSION: &str = "/api/v1/sessions/{id}";
+/// Router pattern of a session's events (`GET`, server-sent events).
+pub const SESSION_EVENTS: &str = "/api/v1/sessions/{id}/events";
+/// Router pattern of a session's storage (`GET`, `PUT`, `PATCH`).
+pub const SESSION_STORAGE: &str = "/api/v1/sessions/{id}/storage";
+/// `GET`: the current project archive (`?stamp=` for a given build).
+pub const ARCHIVE: &str = "/api/v1/project/archive";
+/// `GET`: the entries of the archive.
+pub const MANIFEST: &str = "/api/v1/project/manifest";
+/// `GET`: the archive of the project's `Resources/`.
+pub const RESOURCES: &str = "/api/v1/project/resources";
+/// `GET`: a delta (`?from=STAMP`).
+pub const DELTA: &str = "/api/v1/project/delta";
+/// `POST`: rebuild now (`?wait=true` answers when it is ready).
+pub const RELOAD: &str = "/api/v1/project/reload";
+/// `POST`: ask for a same-folder proof.
+pub const DEVMODE_PROOF: &str = "/api/v1/devmode/proof";
+/// `POST`: answer the proof.
+pub const DEVMODE_CONFIRM: &str = "/api/v1/devmode/confirm";
+/// `GET` the edit locks, `POST` take one, `DELETE` release one ([`LockRequest`]).
+pub const DEVMODE_LOCKS: &str = "/api/v1/devmode/locks";
+/// `PUT`: a file only the server writes (`?path=`).
+pub const DEVMODE_FILE: &str = "/api/v1/devmode/file";
+/// `GET`: the client build offered.
+pub const CLIENT_UPDATE: &str = "/api/v1/client/update";
+/// `GET`: the offered build's bytes.
+pub const CLIENT_UPDATE_BINARY: &str = "/api/v1/client/update/binary";
+/// `GET`: every session (administration).
+pub const ADMIN_SESSIONS: &str = "/api/v1/admin/sessions";
+/// `POST` [`MessageRequest`] (administration).
+pub const ADMIN_MESSAGE: &str = "/api/v1/admin/message";
+/// `POST` [`DropRequest`] (administration).
+pub const ADMIN_DROP: &str = "/api/v1/admin/drop";
+/// `POST` [`ShutdownRequest`] (administration).
+pub const ADMIN_SHUTDOWN: &str = "/api/v1/admin/shutdown";
+
+/// One session's path.
+pub fn session(id: &str) -> String {
+    SESSION.replace("{id}", id)
+}
+
+/// One session's event stream.
+pub fn session_events(id: &str) -> String {
+    SESSION_EVENTS.replace("{id}", id)
+}
+
+/// One session's storage.
+pub fn session_storage(id: &str) -> String {
+    SESSION_STORAGE.replace("{id}", id)
+}
+
+/// The archive of build `stamp`.
+pub fn archive_of(stamp: &Stamp) -> String {
+    format!("{ARCHIVE}?stamp={stamp}")
+}
+
+/// The Resources archive of build `stamp`.
+pub fn resources_of(stamp: &Stamp) -> String {
+    format!("{RESOURCES}?stamp={stamp}")
+}
+
+/// The delta from build `from` to the current one.
+pub fn delta_from(from: &Stamp) -> String {
+    format!("{DELTA}?from={from}")
+}
+
+/// Rebuild, answering when the new archive is ready.
+pub fn reload_and_wait() -> String {
+    format!("{RELOAD}?wait=true")
+}
+
+/// A file only the server writes (project-relative, `/`-separated).
+pub fn devmode_file(path: &str) -> String {
+    let encoded: String = path
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("{DEVMODE_FILE}?path={encoded}")
+}
+
+/// An edit lock to take or release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockRequest {
+    /// The file, relative to the project root.
+    pub path: String,
+}
+
+/// A message from the administrator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRequest {
+    /// The text.
+    pub text: String,
+    /// One session, or every session when absent.
+    #[serde(default)]
+    pub session_id: Option<String>,
+}
+
+/// Ending a session (administration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DropRequest {
+    /// The session.
+    pub session_id: String,
+    /// Why (shown to its user).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// One session as the administration lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminSession {
+    /// Its description.
+    pub info: SessionInfo,
+    /// Its storage (none for the virtual `storedProcedure` session).
+    #[serde(default)]
+    pub storage: Option<serde_json::Value>,
+}
+
+/// Stopping the server after a countdown (administration).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShutdownRequest {
+    /// Seconds before it stops.
+    #[serde(default)]
+    pub in_seconds: u64,
+    /// Shown to every client.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_built_from_the_router_patterns() {
+        assert_eq!(session("abc"), "/api/v1/sessions/abc");
+        assert_eq!(session_events("abc"), "/api/v1/sessions/abc/events");
+        assert_eq!(session_storage("abc"), "/api/v1/sessions/abc/storage");
+        assert_eq!(
+            devmode_file("Settings/directory json"),
+            "/api/v1/devmode/file?path=Settings/directory%20json"
+        );
+        let s = Stamp::of_bytes(b"x");
+        assert_eq!(delta_from(&s), format!("/api/v1/project/delta?from={s}"));
+        assert!(reload_and_wait().ends_with("?wait=true"));
+        for p in [INFO, SESSIONS, ARCHIVE, RELOAD, ADMIN_DROP, CLIENT_UPDATE] {
+            assert!(p.starts_with(super::super::API), "{p}");
+        }
+    }
+}
