@@ -23,45 +23,75 @@ use crate::protocol::{
 pub use crate::protocol::{LockInfo, ProofRequest, SERVER_WRITTEN};
 use reqwest::Method;
 
+/// Why the server's project folder could not be proven to be the same folder here.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProofError {
+    /// The server refused (e.g. the user has no design rights) or could not be asked.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// The server named a proof file outside its project folder.
+    #[error("the server named an unexpected proof file ({0})")]
+    UnexpectedFile(String),
+    /// The folder is not reachable here (another machine, or another copy).
+    #[error("the server's project folder {} is not reachable here as the same folder", root.display())]
+    NotReachable {
+        /// The folder as seen from here.
+        root: PathBuf,
+    },
+    /// The file is not a proof.
+    #[error("the proof file {} is not what the server wrote", file.display())]
+    Damaged {
+        /// The file.
+        file: PathBuf,
+    },
+    /// The file was written by another server than the one connected to: not answered.
+    #[error(
+        "the proof file was written by another server ({wrote}) than the one connected to ({seen}); not answered"
+    )]
+    OtherServer {
+        /// The fingerprint of the server connected to.
+        seen: String,
+        /// The fingerprint in the file.
+        wrote: String,
+    },
+}
+
 /// Proves the project folder is reachable here; returns its local path.
 ///
 /// # Errors
-/// Why it could not be proven (the folder is not reachable, or is another copy).
+/// A [`ProofError`]: the folder is not reachable or is another copy, the file was written by
+/// another server, or the server refused.
 pub async fn prove(
     api: &ApiClient,
     session_id: &str,
     shared: Option<&Path>,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, ProofError> {
     let _ = session_id;
     let req: ProofRequest = api
         .json::<(), _>(Method::POST, paths::DEVMODE_PROOF, None)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     if req.proof_file.contains(['/', '\\']) || !req.proof_file.starts_with(".remote4d-proof-") {
-        return Err("the server named an unexpected proof file".into());
+        return Err(ProofError::UnexpectedFile(req.proof_file));
     }
     let root = shared.map_or_else(|| PathBuf::from(&req.project_root), Path::to_path_buf);
     let file = root.join(&req.proof_file);
     let proof: ProofFile = match std::fs::read(&file) {
-        Ok(b) if b.len() <= 1024 => serde_json::from_slice(&b)
-            .map_err(|_| "the proof file is not what the server wrote".to_owned())?,
-        Ok(_) => return Err("the proof file is not what the server wrote".into()),
-        Err(_) => {
-            return Err(format!(
-                "the server's project folder {} is not reachable here as the same folder",
-                root.display()
-            ));
+        Ok(b) if b.len() <= 1024 => {
+            serde_json::from_slice(&b).map_err(|_| ProofError::Damaged { file: file.clone() })?
         }
+        Ok(_) => return Err(ProofError::Damaged { file }),
+        Err(_) => return Err(ProofError::NotReachable { root }),
     };
     // Answer only the server that wrote the file: a server relaying another one's proof (to
     // borrow this machine's access to that server's folder) presents another identity.
     let seen = api.seen_fingerprint().unwrap_or_default();
     if normalize_fingerprint(&seen) != normalize_fingerprint(&proof.fingerprint) {
         tracing::warn!(%seen, wrote = %proof.fingerprint, "a proof file written by another server");
-        return Err(
-            "the proof file was written by another server than the one connected to; not answered"
-                .into(),
-        );
+        return Err(ProofError::OtherServer {
+            seen,
+            wrote: proof.fingerprint,
+        });
     }
     api.send(
         Method::POST,
@@ -70,8 +100,7 @@ pub async fn prove(
             answer: proof_answer(&proof.secret, &seen),
         }),
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     Ok(std::fs::canonicalize(&root).unwrap_or(root))
 }
 

@@ -151,7 +151,7 @@ pub enum ConnectError {
     },
     /// Development mode is not possible for this connection.
     #[error("development mode is not possible: {0}")]
-    Development(String),
+    Development(#[source] super::devmode::ProofError),
     /// Any other answer of the server.
     #[error("the server answered: {0}")]
     Api(ApiError),
