@@ -254,7 +254,8 @@ fn alt_held_at_launch_is_read_from_the_x_server() {
     assert!(o.status.success(), "{}", text(&o));
     let client_exe = String::from_utf8_lossy(&o.stdout).trim().to_owned();
 
-    // Each launch: wait for the window, then close the app; the key is released afterwards.
+    // Each launch: wait for the window, then close the app; the key is released afterwards
+    // (killing xdotool during its sleep would leave it pressed for the next launch).
     let launch = |name: &str, key: &str| {
         format!(
             r#"xdotool keydown {key} sleep 30 keyup {key} & K=$!
@@ -262,6 +263,7 @@ sleep 0.3
 REMOTE4D_LOG=remote4d::merged=debug REMOTE4D_HOME={w}/{name} "{client_exe}" >{w}/{name}.log 2>&1 & A=$!
 for i in $(seq 100); do xwininfo -root -tree | grep -q Remote4D && break; sleep 0.1; done
 kill $A; kill $K; wait $K 2>/dev/null
+xdotool keyup {key}
 "#,
             w = w.display()
         )

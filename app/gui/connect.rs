@@ -72,6 +72,10 @@ pub struct Connect {
     selected_server: Option<String>,
     favorites: PathBuf,
     trust: TrustStore,
+    /// The trust store's verdict on each listed server (by full name), judged when the server
+    /// appears or changes, and again when Recent reloads (after a connection) — never while
+    /// drawing.
+    verdicts: std::collections::HashMap<String, Verdict>,
 }
 
 /// Messages of the connection window.
@@ -131,6 +135,7 @@ impl Connect {
             selected_server: None,
             favorites,
             trust: TrustStore::new(data_dir),
+            verdicts: std::collections::HashMap::new(),
         };
         let load = state.reload_recent();
         (state, load)
@@ -166,16 +171,19 @@ impl Connect {
     pub fn discovered(&mut self, event: DiscoveryEvent) {
         match event {
             DiscoveryEvent::Added(s) => {
+                self.judge(&s);
                 self.servers.retain(|x| x.fullname != s.fullname);
                 self.servers.push(s);
             }
             DiscoveryEvent::Updated(s) => {
+                self.judge(&s);
                 match self.servers.iter_mut().find(|x| x.fullname == s.fullname) {
                     Some(x) => *x = s,
                     None => self.servers.push(s),
                 }
             }
             DiscoveryEvent::Removed { fullname } => {
+                self.verdicts.remove(&fullname);
                 self.servers.retain(|x| x.fullname != fullname);
                 if self.selected_server.as_deref() == Some(fullname.as_str()) {
                     self.selected_server = None;
@@ -206,6 +214,8 @@ impl Connect {
             Message::RecentLoaded(Ok(list)) => {
                 self.recent = list;
                 self.recent_error = None;
+                // Recent reloads after a connection, which may have pinned a server.
+                self.judge_all();
                 if self.selected_recent.is_some_and(|i| i >= self.recent.len()) {
                     self.selected_recent = None;
                 }
@@ -372,20 +382,41 @@ impl Connect {
         .into()
     }
 
-    fn marker(&self, s: &DiscoveredServer, tr: &'static Strings) -> &'static str {
+    /// Judges a server's announced identity against the trust store (a file read: done when
+    /// the server appears or changes, not while drawing).
+    fn judge(&mut self, s: &DiscoveredServer) {
         match (s.server_id.as_deref(), s.fingerprint.as_deref()) {
-            (Some(id), Some(fp)) => match self.trust.verdict(
-                id,
-                &s.authority().unwrap_or_default(),
-                &s.publication_name,
-                fp,
-                true,
-            ) {
-                Verdict::Trusted => tr.pinned,
-                Verdict::New => tr.new_identity_marker,
-                Verdict::Changed { .. } => tr.changed_marker,
-            },
-            _ => "",
+            (Some(id), Some(fp)) => {
+                let v = self.trust.verdict(
+                    id,
+                    &s.authority().unwrap_or_default(),
+                    &s.publication_name,
+                    fp,
+                    true,
+                );
+                self.verdicts.insert(s.fullname.clone(), v);
+            }
+            _ => {
+                self.verdicts.remove(&s.fullname);
+            }
+        }
+    }
+
+    /// Judges every listed server again (the trust store may have changed).
+    fn judge_all(&mut self) {
+        let servers = std::mem::take(&mut self.servers);
+        for s in &servers {
+            self.judge(s);
+        }
+        self.servers = servers;
+    }
+
+    fn marker(&self, s: &DiscoveredServer, tr: &'static Strings) -> &'static str {
+        match self.verdicts.get(&s.fullname) {
+            Some(Verdict::Trusted) => tr.pinned,
+            Some(Verdict::New) => tr.new_identity_marker,
+            Some(Verdict::Changed { .. }) => tr.changed_marker,
+            None => "",
         }
     }
 

@@ -571,3 +571,24 @@ fn without_unsaved_edits_nothing_is_asked() {
     assert!(app.dialog().is_none());
     assert!(matches!(app.screen(), Screen::Connect));
 }
+
+#[test]
+fn available_markers_are_judged_when_servers_change_not_while_drawing() {
+    let (mut app, home) = app();
+    let _ = app.update(Message::Discovery(DiscoveryEvent::Added(server())));
+    let _ = app.update(Message::Connect(connect::Message::TabSelected(
+        connect::Tab::Available,
+    )));
+    assert!(shows(&app, "new"));
+    // A connection pins the server (the trust store changes on disk)...
+    let env = Environment::portable(home.path());
+    client::trust::TrustStore::new(&env.data_dir)
+        .trust("id-1", "192.0.2.7:19813", "Shop", &"ab".repeat(32))
+        .unwrap();
+    assert!(shows(&app, "new"), "drawing does not read the store");
+    // ... and Recent reloads after it: the markers are judged again.
+    let _ = app.update(Message::Connect(connect::Message::RecentLoaded(Ok(
+        Vec::new(),
+    ))));
+    assert!(shows(&app, "trusted"));
+}
