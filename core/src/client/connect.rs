@@ -1,6 +1,7 @@
 //! The connection flow.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -13,7 +14,8 @@ use super::{ConnectOptions, Connection, Fetched, Mode, Progress, Target, devmode
 use crate::discovery::{DiscoveredServer, DiscoveryEvent, browse};
 use crate::link::{Link, LinkKind, ServerPath};
 use crate::protocol::{
-    ErrorCode, HostType, OpenSession, OpenSessionResponse, ServerInfo, normalize_fingerprint, paths,
+    ErrorCode, HostType, OpenSession, OpenSessionResponse, ServerInfo, SessionOpened,
+    normalize_fingerprint, paths,
 };
 use crate::recent::Recent;
 use crate::system_folder::{FolderSpec, SystemFolder};
@@ -113,6 +115,89 @@ pub async fn connect(
     opts: ConnectOptions,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Connection, ConnectError> {
+    let target = resolve(&opts, progress).await?;
+    let (probe, info) = match reach(&opts, &target, progress).await? {
+        Reached::Online(probe, info) => (probe, *info),
+        Reached::Offline(connection) => return Ok(*connection),
+    };
+    let authority = target.address.authority();
+    let seen = trust(&opts, &target, &info, &probe, progress)?;
+    let api = ApiClient::new(&authority, Some(&seen))?;
+    let folder = SystemFolder::acquire(
+        &opts.env.cache_dir,
+        &FolderSpec {
+            project: info.publication_name.clone(),
+            host: target.address.host.clone(),
+            port: target.address.port(),
+            cache_folder_name: target.link.cache_folder_name.clone(),
+        },
+        &opts.client_exe,
+    )?;
+    folder.ensure_layout()?;
+    let opened = open_session(&opts, &target, &api, &folder, &seen, progress).await?;
+    let api = api.with_token(opened.token.clone());
+    let (mode, direct) = choose_mode(&opts, &target, &api, &opened, progress).await?;
+    let (fetched, project_root) = match direct {
+        Some(root) => (Fetched::Direct, root),
+        None => {
+            if target.link.clear_cache_folder == Some(true) {
+                let mut state = folder.state();
+                state.stamp = None;
+                folder.save_state(&state)?;
+                let _ = std::fs::remove_file(folder.path().join("index.tsv"));
+            }
+            let fetched = fetch_current(
+                &api,
+                &folder,
+                &info,
+                opts.unpack_while_downloading,
+                progress,
+            )
+            .await?;
+            super::resources::sync(&api, &folder, info.resources, progress).await?;
+            (fetched, folder.project_root().to_path_buf())
+        }
+    };
+    let (link, name) = record(&opts, &target, &folder, &info, &seen, mode)?;
+    progress(Progress::Ready {
+        path: project_root.clone(),
+    });
+    Ok(Connection {
+        info: Some(info),
+        address: authority,
+        session: Some(opened),
+        api: Some(api),
+        folder,
+        project_root,
+        mode,
+        fetched,
+        link,
+        name,
+    })
+}
+
+/// The server to reach, and what the user holds about it.
+struct Resolved {
+    /// The shortcut (made from the address when there is none).
+    link: Link,
+    /// The publication name expected, if any.
+    wanted_name: Option<String>,
+    /// Where the server is (found on the network when the link had no host).
+    address: ServerPath,
+    /// A pin the user holds: a Recent entry's or a shortcut's, or one given explicitly.
+    expected_fp: Option<String>,
+    /// What discovery announced: a hint only.
+    announced_fp: Option<String>,
+    /// The server was found by its name.
+    found_by_name: bool,
+}
+
+/// Phase 1: the link and the address; a server known by its name only is looked up on the
+/// network (and its announcement kept as a hint, never as a pin).
+async fn resolve(
+    opts: &ConnectOptions,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Resolved, ConnectError> {
     let link = match &opts.target {
         Target::Link(l) if l.kind() != LinkKind::Remote => return Err(ConnectError::NotRemote),
         Target::Link(l) => (**l).clone(),
@@ -129,32 +214,57 @@ pub async fn connect(
         .clone()
         .or_else(|| link.server_database_name.clone())
         .filter(|n| !n.is_empty());
-    let mut address: ServerPath = link.address();
-    // A pin the user holds (the identity saved with a Recent entry or a shortcut, or one given
-    // explicitly); what discovery announces is only a hint: anyone on the network can announce.
     let expected_fp = opts
         .expected_fingerprint
         .clone()
         .or_else(|| link.remote4d_fingerprint.clone());
-    let mut announced_fp = opts.announced_fingerprint.clone();
-    let mut found_by_name = false;
-    let pinned_id = link.remote4d_server_id.clone();
-    if address.find_by_name() {
-        let name = wanted_name.clone().ok_or(ConnectError::NoProjectName)?;
+    let mut resolved = Resolved {
+        address: link.address(),
+        announced_fp: opts.announced_fingerprint.clone(),
+        found_by_name: false,
+        link,
+        wanted_name,
+        expected_fp,
+    };
+    if resolved.address.find_by_name() {
+        let name = resolved
+            .wanted_name
+            .clone()
+            .ok_or(ConnectError::NoProjectName)?;
         progress(Progress::LookingUp { name: name.clone() });
-        let found = find_by_name(&name, pinned_id.as_deref(), opts.discovery_timeout).await?;
+        let pinned_id = resolved.link.remote4d_server_id.as_deref();
+        let found = find_by_name(&name, pinned_id, opts.discovery_timeout).await?;
         let authority = found.authority().ok_or_else(|| ConnectError::NotFound {
             name: name.clone(),
             seconds: opts.discovery_timeout.as_secs(),
         })?;
-        address = ServerPath::parse(&authority).map_err(|e| ConnectError::NotRemote4d {
-            address: authority.clone(),
-            detail: e.to_string(),
-        })?;
-        announced_fp = found.fingerprint;
-        found_by_name = true;
+        resolved.address =
+            ServerPath::parse(&authority).map_err(|e| ConnectError::NotRemote4d {
+                address: authority.clone(),
+                detail: e.to_string(),
+            })?;
+        resolved.announced_fp = found.fingerprint;
+        resolved.found_by_name = true;
     }
-    let authority = address.authority();
+    Ok(resolved)
+}
+
+/// What [`reach`] found.
+enum Reached {
+    /// The server answered: the (unpinned) probe and its info.
+    Online(ApiClient, Box<ServerInfo>),
+    /// It did not, and the last good copy opens offline (when allowed).
+    Offline(Box<Connection>),
+}
+
+/// Phase 2: asks the server who it is (nothing else is sent before its identity is decided);
+/// when it cannot be reached, the last good copy may open offline.
+async fn reach(
+    opts: &ConnectOptions,
+    target: &Resolved,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Reached, ConnectError> {
+    let authority = target.address.authority();
     progress(Progress::Connecting {
         address: authority.clone(),
     });
@@ -164,21 +274,22 @@ pub async fn connect(
         Err(e) => {
             let err = ConnectError::from(e);
             if opts.allow_offline && err.allows_offline() {
-                if let Some(c) = wanted_name
+                if let Some(c) = target
+                    .wanted_name
                     .as_deref()
-                    .and_then(|name| offline(&opts, &link, name, &address))
+                    .and_then(|name| offline(opts, &target.link, name, &target.address))
                 {
                     progress(Progress::Ready {
                         path: c.project_root.clone(),
                     });
-                    return Ok(c);
+                    return Ok(Reached::Offline(Box::new(c)));
                 }
                 tracing::warn!("no complete cached version to open offline");
             }
             return Err(err);
         }
     };
-    if let Some(name) = &wanted_name {
+    if let Some(name) = &target.wanted_name {
         if &info.publication_name != name {
             return Err(ConnectError::WrongProject {
                 address: authority,
@@ -187,44 +298,56 @@ pub async fn connect(
             });
         }
     }
-    let name = info.publication_name.clone();
+    Ok(Reached::Online(probe, Box::new(info)))
+}
+
+/// Phase 3: decides on the identity the server presented (see [`check_identity`]); returns it.
+fn trust(
+    opts: &ConnectOptions,
+    target: &Resolved,
+    info: &ServerInfo,
+    probe: &ApiClient,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<String, ConnectError> {
+    let authority = target.address.authority();
     let seen = probe.seen_fingerprint().unwrap_or_default();
     progress(Progress::CheckingIdentity {
         fingerprint: seen.clone(),
     });
-    if let Some(hint) = announced_fp.as_deref() {
+    if let Some(hint) = target.announced_fp.as_deref() {
         if normalize_fingerprint(hint) != normalize_fingerprint(&seen) {
             tracing::warn!(%authority, announced = hint, presented = %seen, "the server presents another fingerprint than the one announced on the network");
         }
     }
     check_identity(
-        &opts,
-        &info,
+        opts,
+        info,
         &authority,
         (&seen, probe.verified_by_authority()),
         Expectation {
-            fingerprint: expected_fp.as_deref(),
-            server_id: pinned_id.as_deref(),
-            by_name: found_by_name || opts.announced_fingerprint.is_some(),
+            fingerprint: target.expected_fp.as_deref(),
+            server_id: target.link.remote4d_server_id.as_deref(),
+            by_name: target.found_by_name || opts.announced_fingerprint.is_some(),
         },
     )?;
-    let api = ApiClient::new(&authority, Some(&seen))?;
+    Ok(seen)
+}
 
+/// Phase 4: logs in (the pinned `api`); a refused client version comes back with the update
+/// the server offers to logged-in clients.
+async fn open_session(
+    opts: &ConnectOptions,
+    target: &Resolved,
+    api: &ApiClient,
+    folder: &SystemFolder,
+    seen: &str,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<SessionOpened, ConnectError> {
+    let link = &target.link;
     let user = opts.user.clone().or_else(|| link.user_name.clone());
     progress(Progress::LoggingIn {
         user: user.clone().unwrap_or_else(|| "Designer".into()),
     });
-    let folder = SystemFolder::acquire(
-        &opts.env.cache_dir,
-        &FolderSpec {
-            project: name.clone(),
-            host: address.host.clone(),
-            port: address.port(),
-            cache_folder_name: link.cache_folder_name.clone(),
-        },
-        &opts.client_exe,
-    )?;
-    folder.ensure_layout()?;
     let request = OpenSession {
         user_name: user,
         password: opts.password.clone().or_else(|| link.password.clone()),
@@ -240,17 +363,15 @@ pub async fn connect(
         challenge: opts.challenge.clone(),
         resume: None,
     };
-    let opened = match api
+    match api
         .json(Method::POST, paths::SESSIONS, Some(&request))
         .await
     {
-        Ok(OpenSessionResponse::Opened(o)) => o,
-        Ok(OpenSessionResponse::Challenge(c)) => {
-            return Err(ConnectError::Challenge {
-                id: c.id,
-                prompt: c.prompt,
-            });
-        }
+        Ok(OpenSessionResponse::Opened(o)) => Ok(o),
+        Ok(OpenSessionResponse::Challenge(c)) => Err(ConnectError::Challenge {
+            id: c.id,
+            prompt: c.prompt,
+        }),
         Err(RequestError::Api(e)) if e.code == ErrorCode::ClientVersion => {
             let offer = match &e.update_token {
                 Some(token) => super::update::offer(&api.clone().with_token(token.clone()))
@@ -260,87 +381,84 @@ pub async fn connect(
                     .map(Box::new),
                 None => None,
             };
-            return Err(ConnectError::ClientVersion {
+            Err(ConnectError::ClientVersion {
                 message: e.message,
                 offer,
-                address: authority,
-                fingerprint: seen,
+                address: target.address.authority(),
+                fingerprint: seen.to_owned(),
                 update_token: e.update_token,
-            });
+            })
         }
-        Err(e) => return Err(e.into()),
-    };
-    let api = api.with_token(opened.token.clone());
+        Err(e) => Err(e.into()),
+    }
+}
 
-    // Development mode: automatically on the same machine, or when asked for.
-    let local = is_local_address(&address.host, address.port()).await;
-    let mut mode = Mode::Remote;
-    let mut fetched = None;
-    let mut project_root = folder.project_root().to_path_buf();
-    if opts.development || (local && !opts.force_remote) || opts.shared_project_folder.is_some() {
-        progress(Progress::CheckingSameMachine);
-        match devmode::prove(
-            &api,
-            &opened.session.id,
-            opts.shared_project_folder.as_deref(),
-        )
-        .await
-        {
-            Ok(root) => {
-                mode = Mode::Development;
-                project_root = root;
-                fetched = Some(Fetched::Direct);
-            }
-            Err(reason) if opts.development || opts.shared_project_folder.is_some() => {
-                let _ = api
-                    .send::<()>(Method::DELETE, &paths::session(&opened.session.id), None)
-                    .await;
-                return Err(ConnectError::Development(reason));
-            }
-            Err(reason) => {
-                tracing::info!(%reason, "same address, but not the same project folder: remote mode");
-            }
+/// Phase 5: development mode — automatically on the same machine, or when asked for — proven
+/// on the folder itself; returns the mode and, in development mode, the project's folder here.
+async fn choose_mode(
+    opts: &ConnectOptions,
+    target: &Resolved,
+    api: &ApiClient,
+    opened: &SessionOpened,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<(Mode, Option<PathBuf>), ConnectError> {
+    let address = &target.address;
+    let asked = opts.development || opts.shared_project_folder.is_some();
+    let same_machine =
+        !opts.force_remote && is_local_address(&address.host, address.port()).await;
+    if !asked && !same_machine {
+        return Ok((Mode::Remote, None));
+    }
+    progress(Progress::CheckingSameMachine);
+    match devmode::prove(
+        api,
+        &opened.session.id,
+        opts.shared_project_folder.as_deref(),
+    )
+    .await
+    {
+        Ok(root) => Ok((Mode::Development, Some(root))),
+        Err(reason) if asked => {
+            let _ = api
+                .send::<()>(Method::DELETE, &paths::session(&opened.session.id), None)
+                .await;
+            Err(ConnectError::Development(reason))
+        }
+        Err(reason) => {
+            tracing::info!(%reason, "same address, but not the same project folder: remote mode");
+            Ok((Mode::Remote, None))
         }
     }
-    if link.clear_cache_folder == Some(true) && mode == Mode::Remote {
-        let mut state = folder.state();
-        state.stamp = None;
-        folder.save_state(&state)?;
-        let _ = std::fs::remove_file(folder.path().join("index.tsv"));
-    }
-    let fetched = match fetched {
-        Some(f) => f,
-        None => {
-            fetch_current(
-                &api,
-                &folder,
-                &info,
-                opts.unpack_while_downloading,
-                progress,
-            )
-            .await?
-        }
-    };
-    if mode == Mode::Remote {
-        super::resources::sync(&api, &folder, info.resources, progress).await?;
-    }
+}
 
+/// Phase 6: remembers the connection — in the system folder's state, and in Recent with the
+/// pinned identity and the client's choices (never the password); returns the saved link and
+/// the name shown.
+fn record(
+    opts: &ConnectOptions,
+    target: &Resolved,
+    folder: &SystemFolder,
+    info: &ServerInfo,
+    seen: &str,
+    mode: Mode,
+) -> Result<(Link, String), ConnectError> {
+    let name = &info.publication_name;
     let mut state = folder.state();
-    state.fingerprint = Some(seen.clone());
+    state.fingerprint = Some(seen.to_owned());
     state.server_id = Some(info.server_id.clone());
     state.publication_name = Some(name.clone());
-    state.address = Some(authority.clone());
+    state.address = Some(target.address.authority());
     state.last_connection_ms = Some(crate::time::now_ms());
     folder.save_state(&state)?;
 
-    // Recent: with the pinned identity and the client's choices.
+    let link = &target.link;
     let mut saved = link.clone();
     saved.is_remote = Some(true);
     saved.server_database_name = Some(name.clone());
     if !link.address().find_by_name() || link.server_path.is_none() {
-        saved.server_path = Some(address.clone());
+        saved.server_path = Some(target.address.clone());
     }
-    saved.remote4d_fingerprint = Some(seen.clone());
+    saved.remote4d_fingerprint = Some(seen.to_owned());
     saved.remote4d_server_id = Some(info.server_id.clone());
     saved.remote4d_development_mode = (mode == Mode::Development).then_some(true);
     saved.password = None;
@@ -357,21 +475,7 @@ pub async fn connect(
             display
         }
     };
-    progress(Progress::Ready {
-        path: project_root.clone(),
-    });
-    Ok(Connection {
-        info: Some(info),
-        address: authority,
-        session: Some(opened),
-        api: Some(api),
-        folder,
-        project_root,
-        mode,
-        fetched,
-        link: saved,
-        name: display,
-    })
+    Ok((saved, display))
 }
 
 async fn fetch_current(
