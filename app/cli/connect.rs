@@ -314,7 +314,8 @@ pub fn run_with(
         // After a delta the new archive is still being written in the background: finish it, so
         // the next delta starts from it.
         if let Err(reason) = connection.settle_cache() {
-            crate::errln!("note: {reason} (the next update will download the whole project)");
+            let reason = anyhow::Error::from(reason);
+            crate::errln!("note: {reason:#} (the next update will download the whole project)");
         }
         anyhow::Ok(ExitCode::SUCCESS)
     })

@@ -404,8 +404,7 @@ async fn choose_mode(
 ) -> Result<(Mode, Option<PathBuf>), ConnectError> {
     let address = &target.address;
     let asked = opts.development || opts.shared_project_folder.is_some();
-    let same_machine =
-        !opts.force_remote && is_local_address(&address.host, address.port()).await;
+    let same_machine = !opts.force_remote && is_local_address(&address.host, address.port()).await;
     if !asked && !same_machine {
         return Ok((Mode::Remote, None));
     }

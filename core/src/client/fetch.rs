@@ -146,7 +146,7 @@ async fn delta(
 fn apply_delta_here(dir: &Path, new: Stamp) -> Result<(), String> {
     let t = Instant::now();
     // A previous delta not yet written into the archive (its process ended first): now.
-    pending::settle(dir)?;
+    pending::settle(dir).map_err(|e| e.to_string())?;
     let archive = dir.join("project.4dz");
     let delta_file = dir.join("delta.zip");
     let old = Archive::open(&archive, &Limits::default()).map_err(|e| e.to_string())?;

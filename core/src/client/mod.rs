@@ -30,6 +30,7 @@ use serde::Serialize;
 pub use api::{ApiClient, RequestError};
 pub use connect::{connect, find_by_name, is_local_address, offline_copy_exists};
 pub use error::ConnectError;
+pub use pending::SettleError;
 pub use tls::SeenFingerprint;
 
 use crate::link::{Link, ServerPath};
@@ -258,7 +259,7 @@ impl Connection {
     ///
     /// # Errors
     /// Why the archive could not be written; the next delta then downloads the whole archive.
-    pub fn settle_cache(&self) -> Result<(), String> {
+    pub fn settle_cache(&self) -> Result<(), SettleError> {
         pending::settle(self.folder.path())
     }
 

@@ -51,13 +51,44 @@ pub(crate) fn discard(dir: &Path) {
     let _ = std::fs::remove_file(dir.join(MATERIALIZING));
 }
 
+/// Why a pending delta could not be written into `project.4dz`; the delta then stays pending
+/// (or is dropped when its record is damaged), and a connect that needs the archive falls back
+/// to a full download.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettleError {
+    /// The record of the pending delta is damaged; it was dropped.
+    #[error("the pending delta's record is damaged; it was dropped")]
+    Damaged,
+    /// The archive or the delta cannot be read or combined.
+    #[error("cannot write the pending delta into the archive")]
+    Archive(#[source] archive::ArchiveError),
+    /// Combined, they do not give the recorded build.
+    #[error("cannot write the pending delta into the archive: it gave {got} instead of {expected}")]
+    WrongStamp {
+        /// The stamp the combination gave (short form).
+        got: String,
+        /// The stamp recorded (short form).
+        expected: String,
+    },
+    /// A file of the system folder cannot be written.
+    #[error("cannot update {}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// Writes the pending delta, if any, into `project.4dz` (checked against its stamp), then
 /// records the new archive in the index. Nothing to do takes one `stat`.
 ///
 /// # Errors
-/// What went wrong, for the log; the pending delta then stays (and a connect that needs the
-/// archive falls back to a full download).
-pub(crate) fn settle(dir: &Path) -> Result<(), String> {
+/// A [`SettleError`]; the pending delta then stays (and a connect that needs the archive falls
+/// back to a full download).
+pub(crate) fn settle(dir: &Path) -> Result<(), SettleError> {
     if !exists(dir) {
         return Ok(());
     }
@@ -69,40 +100,45 @@ pub(crate) fn settle(dir: &Path) -> Result<(), String> {
     };
     let Ok(pending) = serde_json::from_slice::<Pending>(&bytes) else {
         discard(dir);
-        return Err("the pending delta's record is damaged; it was dropped".into());
+        return Err(SettleError::Damaged);
     };
     let started = std::time::Instant::now();
     let archive = dir.join("project.4dz");
     let out = dir.join(MATERIALIZING);
+    let index_io = |source| SettleError::Io {
+        path: dir.join("index.tsv"),
+        source,
+    };
     let written = (|| {
-        let old = Archive::open(&archive, &Limits::default()).map_err(|e| e.to_string())?;
-        let d = Archive::open(&dir.join(DELTA), &Limits::default()).map_err(|e| e.to_string())?;
-        let (_, stamp) = archive::apply_opened(&old, &d, &out).map_err(|e| e.to_string())?;
+        let old = Archive::open(&archive, &Limits::default()).map_err(SettleError::Archive)?;
+        let d =
+            Archive::open(&dir.join(DELTA), &Limits::default()).map_err(SettleError::Archive)?;
+        let (_, stamp) = archive::apply_opened(&old, &d, &out).map_err(SettleError::Archive)?;
         if stamp == pending.stamp {
             Ok(())
         } else {
-            Err(format!(
-                "it gave {} instead of {}",
-                stamp.short(),
-                pending.stamp.short()
-            ))
+            Err(SettleError::WrongStamp {
+                got: stamp.short(),
+                expected: pending.stamp.short(),
+            })
         }
     })();
-    if let Err(reason) = written {
+    if let Err(err) = written {
         let _ = std::fs::remove_file(&out);
         // A crash after the rename below leaves the new archive in place with the record:
         // then there is nothing left to write.
         if Stamp::of_file(&archive).is_ok_and(|s| s == pending.stamp) {
-            index::refresh_archive(dir).map_err(|e| e.to_string())?;
+            index::refresh_archive(dir).map_err(index_io)?;
             discard(dir);
             return Ok(());
         }
-        return Err(format!(
-            "cannot write the pending delta into the archive: {reason}"
-        ));
+        return Err(err);
     }
-    std::fs::rename(&out, &archive).map_err(|e| e.to_string())?;
-    index::refresh_archive(dir).map_err(|e| e.to_string())?;
+    std::fs::rename(&out, &archive).map_err(|source| SettleError::Io {
+        path: archive.clone(),
+        source,
+    })?;
+    index::refresh_archive(dir).map_err(index_io)?;
     discard(dir);
     tracing::debug!(
         ms = started.elapsed().as_millis() as u64,
@@ -120,8 +156,8 @@ pub(crate) fn settle_in_background(dir: PathBuf) -> Option<std::thread::JoinHand
     std::thread::Builder::new()
         .name("remote4d-archive".into())
         .spawn(move || {
-            if let Err(reason) = settle(&dir) {
-                tracing::warn!(folder = %dir.display(), %reason, "archive not updated yet");
+            if let Err(err) = settle(&dir) {
+                tracing::warn!(folder = %dir.display(), %err, "archive not updated yet");
             }
         })
         .ok()
@@ -196,7 +232,17 @@ mod tests {
         damaged[n] ^= 0x55;
         std::fs::write(dir.join("project.4dz"), &damaged).unwrap();
         let err = settle(&dir).unwrap_err();
-        assert!(err.contains("cannot write the pending delta"), "{err}");
+        assert!(
+            matches!(
+                err,
+                SettleError::Archive(_) | SettleError::WrongStamp { .. }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("cannot write the pending delta"),
+            "{err}"
+        );
         assert_eq!(std::fs::read(dir.join("project.4dz")).unwrap(), damaged);
         assert!(!dir.join(MATERIALIZING).exists());
         discard(&dir);
