@@ -171,10 +171,9 @@ pub fn update_key() -> Option<remote4d_core::signing::PublicKey> {
     }
 }
 
-/// Where a merged client remembers the last server it reached (4D's `lastServer.xml`).
-pub fn last_server_file(env: &Environment, name: &str) -> PathBuf {
-    let safe: String = name
-        .chars()
+/// An application name usable as a file name (letters, digits and `-`; `_` for the rest).
+pub fn safe_name(name: &str) -> String {
+    name.chars()
         .map(|c| {
             if c.is_alphanumeric() || c == '-' {
                 c
@@ -182,10 +181,14 @@ pub fn last_server_file(env: &Environment, name: &str) -> PathBuf {
                 '_'
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Where a merged client remembers the last server it reached (4D's `lastServer.xml`).
+pub fn last_server_file(env: &Environment, name: &str) -> PathBuf {
     env.data_dir
         .join("merged")
-        .join(safe)
+        .join(safe_name(name))
         .join("lastServer.4DLink")
 }
 

@@ -191,6 +191,42 @@ fn assert_all_connected(clients: Vec<(tempfile::TempDir, Child)>, root: &Path, w
     }
 }
 
+/// `connect`, which must succeed (its output, for the folder it printed and its phases).
+fn connect_ok(pair: &Pair, home: &Path, what: &str) -> Output {
+    let o = connect(pair, home, &[]).output().unwrap();
+    assert!(o.status.success(), "{what}: {}", text(&o));
+    o
+}
+
+/// What every case starts with: two hosts (the net number `net`, `rate` for the cable), a
+/// project `Shop` with `extra` incompressible bytes in `w`, and its server running on host a.
+struct Setup {
+    pair: Pair,
+    w: tempfile::TempDir,
+    root: PathBuf,
+    server_home: PathBuf,
+}
+
+impl Setup {
+    fn new(tag: &str, net: u8, rate: Option<&str>, extra: usize) -> Self {
+        let pair = Pair::up(&format!("{tag}{}", std::process::id() % 1000), net, rate);
+        let w = tempfile::tempdir().unwrap();
+        let root = w.path().join("Shop");
+        project(&root, extra);
+        let server_home = w.path().join("server");
+        Self {
+            pair,
+            w,
+            root,
+            server_home,
+        }
+    }
+
+    fn serve(&self) -> Served {
+        Served::start(&self.pair, &self.root, &self.server_home, &[])
+    }
+}
+
 fn reload(pair: &Pair, home: &Path) {
     let o = pair
         .cmd("a", home)
@@ -236,11 +272,9 @@ fn the_server_survives_cut_downloads_junk_and_hostile_peers_while_clients_downlo
     if skip("the_server_survives_cut_downloads_junk_and_hostile_peers_while_clients_download") {
         return;
     }
-    let pair = Pair::up(&format!("r4f1{}", std::process::id() % 1000), 81, None);
-    let w = tempfile::tempdir().unwrap();
-    let root = w.path().join("Shop");
-    project(&root, 8 << 20);
-    let mut server = Served::start(&pair, &root, &w.path().join("server"), &[]);
+    let setup = Setup::new("r4f1", 81, None, 8 << 20);
+    let (pair, root) = (&setup.pair, &setup.root);
+    let mut server = setup.serve();
     let url = format!("https://{}:{PORT}/api/v1/project/archive", pair.addr("a"));
 
     // Hundreds of downloads cut at once: a load tool stopped mid-transfer.
@@ -251,7 +285,7 @@ fn the_server_survives_cut_downloads_junk_and_hostile_peers_while_clients_downlo
             .output()
             .unwrap();
         eprintln!("wrk: {}", text(&o));
-        server.assert_healthy(&pair, "after wrk stopped 200 downloads");
+        server.assert_healthy(pair, "after wrk stopped 200 downloads");
     } else {
         eprintln!("wrk not installed: the 200 cut downloads are skipped (apt-get install wrk)");
     }
@@ -262,7 +296,7 @@ fn the_server_survives_cut_downloads_junk_and_hostile_peers_while_clients_downlo
             .args(["-sk", "--max-time", "0.3", "-o", "/dev/null", &url])
             .status();
     }
-    server.assert_healthy(&pair, "after cancelled downloads");
+    server.assert_healthy(pair, "after cancelled downloads");
 
     // Junk, half-open handshakes, slow-loris and oversized bodies, while five clients download.
     let peers = pair
@@ -277,8 +311,8 @@ fn the_server_survives_cut_downloads_junk_and_hostile_peers_while_clients_downlo
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    let clients = spawn_clients(&pair, 5);
-    assert_all_connected(clients, &root, "under attack");
+    let clients = spawn_clients(pair, 5);
+    assert_all_connected(clients, root, "under attack");
     let o = peers.wait_with_output().unwrap();
     eprintln!("hostile peers: {}", text(&o));
     assert!(
@@ -286,7 +320,7 @@ fn the_server_survives_cut_downloads_junk_and_hostile_peers_while_clients_downlo
         "the peers ran: {}",
         text(&o)
     );
-    server.assert_healthy(&pair, "after the hostile peers");
+    server.assert_healthy(pair, "after the hostile peers");
     assert!(
         !server.logged().contains("Illegal SNI"),
         "what peers send does not fill the server's log"
@@ -339,7 +373,7 @@ fn the_server_survives_cut_downloads_junk_and_hostile_peers_while_clients_downlo
         closed >= 500,
         "idle connections are closed by the server: {report}"
     );
-    server.assert_healthy(&pair, "after 1,100 idle connections");
+    server.assert_healthy(pair, "after 1,100 idle connections");
 }
 
 #[test]
@@ -348,23 +382,16 @@ fn clients_killed_at_any_moment_recover_and_end_with_the_servers_project() {
         return;
     }
     // 100 Mbit/s: the 16 MB download takes over a second.
-    let pair = Pair::up(
-        &format!("r4f2{}", std::process::id() % 1000),
-        82,
-        Some("100mbit"),
-    );
-    let w = tempfile::tempdir().unwrap();
-    let root = w.path().join("Shop");
-    project(&root, 16 << 20);
+    let setup = Setup::new("r4f2", 82, Some("100mbit"), 16 << 20);
+    let (pair, root, server_home) = (&setup.pair, &setup.root, &setup.server_home);
     for i in 0..1500 {
         write(
-            &root,
+            root,
             &format!("Project/Sources/Methods/gen{i:04}.4dm"),
             format!("// generated {i}\n").repeat(20).as_bytes(),
         );
     }
-    let server_home = w.path().join("server");
-    let mut server = Served::start(&pair, &root, &server_home, &[]);
+    let mut server = setup.serve();
 
     // Mid-download, and mid-unpack (verifying/unpacking after the last byte).
     let stops: [(&str, Stop); 2] = [
@@ -378,40 +405,37 @@ fn clients_killed_at_any_moment_recover_and_end_with_the_servers_project() {
     ];
     let home = tempfile::tempdir().unwrap();
     for (what, when) in stops {
-        let killed = kill_when(connect(&pair, home.path(), &[]), when);
+        let killed = kill_when(connect(pair, home.path(), &[]), when);
         assert!(killed, "{what}: the client was killed there");
-        let o = connect(&pair, home.path(), &[]).output().unwrap();
-        assert!(o.status.success(), "{what}: {}", text(&o));
-        assert_same(&root, &folder_of(&o), what);
+        let o = connect_ok(pair, home.path(), what);
+        assert_same(root, &folder_of(&o), what);
         // Start cold again for the next case.
         std::fs::remove_dir_all(home.path().join("cache")).unwrap();
     }
 
     // Mid-delta: a changed method and a new 2 MB file; killed when the delta arrived.
-    let o = connect(&pair, home.path(), &[]).output().unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    let o = connect_ok(pair, home.path(), "the copy a delta will update");
     let folder = folder_of(&o);
-    write(&root, "Project/Sources/Methods/m3.4dm", b"// changed\n");
+    write(root, "Project/Sources/Methods/m3.4dm", b"// changed\n");
     write(
-        &root,
+        root,
         "Project/Sources/Methods/added.4dm",
         &noise(2 << 20, 5),
     );
-    reload(&pair, &server_home);
-    let killed = kill_when(connect(&pair, home.path(), &[]), |v| phase(v) == "delta");
+    reload(pair, server_home);
+    let killed = kill_when(connect(pair, home.path(), &[]), |v| phase(v) == "delta");
     assert!(killed, "mid-delta: the client was killed there");
-    let o = connect(&pair, home.path(), &[]).output().unwrap();
-    assert!(o.status.success(), "after mid-delta: {}", text(&o));
-    assert_same(&root, &folder, "after a kill mid-delta");
+    connect_ok(pair, home.path(), "after mid-delta");
+    assert_same(root, &folder, "after a kill mid-delta");
 
     // Killed just after it printed its folder (the new archive still being written).
     write(
-        &root,
+        root,
         "Project/Sources/Methods/m4.4dm",
         b"// changed again\n",
     );
-    reload(&pair, &server_home);
-    let mut child = connect(&pair, home.path(), &[])
+    reload(pair, server_home);
+    let mut child = connect(pair, home.path(), &[])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -422,12 +446,15 @@ fn clients_killed_at_any_moment_recover_and_end_with_the_servers_project() {
         .unwrap();
     let _ = child.kill();
     let _ = child.wait();
-    write(&root, "Project/Sources/Methods/m5.4dm", b"// and again\n");
-    reload(&pair, &server_home);
-    let o = connect(&pair, home.path(), &[]).output().unwrap();
-    assert!(o.status.success(), "{}", text(&o));
-    assert_same(&root, &folder, "after a kill while the archive was written");
-    server.assert_healthy(&pair, "after the killed clients");
+    write(root, "Project/Sources/Methods/m5.4dm", b"// and again\n");
+    reload(pair, server_home);
+    connect_ok(
+        pair,
+        home.path(),
+        "after a kill while the archive was written",
+    );
+    assert_same(root, &folder, "after a kill while the archive was written");
+    server.assert_healthy(pair, "after the killed clients");
 }
 
 /// A small tmpfs, unmounted when dropped.
@@ -457,28 +484,24 @@ fn a_full_disk_gives_a_clear_error_and_loses_nothing() {
     if skip("a_full_disk_gives_a_clear_error_and_loses_nothing") {
         return;
     }
-    let pair = Pair::up(&format!("r4f3{}", std::process::id() % 1000), 83, None);
-    let w = tempfile::tempdir().unwrap();
-    let root = w.path().join("Shop");
-    project(&root, 200 << 10);
-    let server_home = w.path().join("server");
-    let mut server = Served::start(&pair, &root, &server_home, &[]);
-    let disk = Tmpfs::mount(&w.path().join("disk"), "3m");
-    let o = connect(&pair, &disk.0, &[]).output().unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    let setup = Setup::new("r4f3", 83, None, 200 << 10);
+    let (pair, root, server_home) = (&setup.pair, &setup.root, &setup.server_home);
+    let mut server = setup.serve();
+    let disk = Tmpfs::mount(&setup.w.path().join("disk"), "3m");
+    let o = connect_ok(pair, &disk.0, "the first copy");
     let folder = folder_of(&o);
-    assert_same(&root, &folder, "first copy");
+    assert_same(root, &folder, "first copy");
     let before = tree(&folder);
 
     // The project grows past what the disk can hold.
     write(
-        &root,
+        root,
         "Project/Sources/Methods/big2.4dm",
         &noise(2500 << 10, 8),
     );
-    reload(&pair, &server_home);
+    reload(pair, server_home);
     for attempt in 0..2 {
-        let o = connect(&pair, &disk.0, &[]).output().unwrap();
+        let o = connect(pair, &disk.0, &[]).output().unwrap();
         assert!(!o.status.success(), "attempt {attempt}: {}", text(&o));
         assert!(
             text(&o).contains("disk is full"),
@@ -495,15 +518,14 @@ fn a_full_disk_gives_a_clear_error_and_loses_nothing() {
     // Space again (the file goes): the next connection ends equal to the server.
     std::fs::remove_file(root.join("Project/Sources/Methods/big2.4dm")).unwrap();
     write(
-        &root,
+        root,
         "Project/Sources/Methods/m1.4dm",
         b"// smaller change\n",
     );
-    reload(&pair, &server_home);
-    let o = connect(&pair, &disk.0, &[]).output().unwrap();
-    assert!(o.status.success(), "{}", text(&o));
-    assert_same(&root, &folder, "after space was freed");
-    server.assert_healthy(&pair, "after the full disk");
+    reload(pair, server_home);
+    connect_ok(pair, &disk.0, "after space was freed");
+    assert_same(root, &folder, "after space was freed");
+    server.assert_healthy(pair, "after the full disk");
 }
 
 #[test]
@@ -511,14 +533,11 @@ fn a_damaged_cache_is_repaired_at_the_next_connect() {
     if skip("a_damaged_cache_is_repaired_at_the_next_connect") {
         return;
     }
-    let pair = Pair::up(&format!("r4f4{}", std::process::id() % 1000), 84, None);
-    let w = tempfile::tempdir().unwrap();
-    let root = w.path().join("Shop");
-    project(&root, 1 << 20);
-    let mut server = Served::start(&pair, &root, &w.path().join("server"), &[]);
-    let home = w.path().join("client");
-    let o = connect(&pair, &home, &[]).output().unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    let setup = Setup::new("r4f4", 84, None, 1 << 20);
+    let (pair, root) = (&setup.pair, &setup.root);
+    let mut server = setup.serve();
+    let home = setup.w.path().join("client");
+    let o = connect_ok(pair, &home, "the first copy");
     let folder = folder_of(&o);
     // Deleted and edited cached files.
     std::fs::remove_file(folder.join("Project/Sources/Methods/m2.4dm")).unwrap();
@@ -527,10 +546,9 @@ fn a_damaged_cache_is_repaired_at_the_next_connect() {
         "// edited here",
     )
     .unwrap();
-    let o = connect(&pair, &home, &[]).output().unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    let o = connect_ok(pair, &home, "after deleted and edited files");
     assert!(text(&o).contains("repairing"), "{}", text(&o));
-    assert_same(&root, &folder, "after deleted and edited files");
+    assert_same(root, &folder, "after deleted and edited files");
     // A corrupted cached archive.
     let archive = folder.join("project.4dz");
     let mut bytes = std::fs::read(&archive).unwrap();
@@ -539,11 +557,10 @@ fn a_damaged_cache_is_repaired_at_the_next_connect() {
         *b ^= 0xA5;
     }
     std::fs::write(&archive, bytes).unwrap();
-    let o = connect(&pair, &home, &[]).output().unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    let o = connect_ok(pair, &home, "after a corrupted archive");
     assert!(text(&o).contains("repairing"), "{}", text(&o));
-    assert_same(&root, &folder, "after a corrupted archive");
-    server.assert_healthy(&pair, "after the repairs");
+    assert_same(root, &folder, "after a corrupted archive");
+    server.assert_healthy(pair, "after the repairs");
 }
 
 #[test]
@@ -551,14 +568,12 @@ fn fifty_clients_connect_at_the_same_moment() {
     if skip("fifty_clients_connect_at_the_same_moment") {
         return;
     }
-    let pair = Pair::up(&format!("r4f5{}", std::process::id() % 1000), 85, None);
-    let w = tempfile::tempdir().unwrap();
-    let root = w.path().join("Shop");
-    project(&root, 1 << 20);
-    let mut server = Served::start(&pair, &root, &w.path().join("server"), &[]);
-    let clients = spawn_clients(&pair, 50);
-    assert_all_connected(clients, &root, "of 50 at once");
-    server.assert_healthy(&pair, "after 50 clients at once");
+    let setup = Setup::new("r4f5", 85, None, 1 << 20);
+    let (pair, root) = (&setup.pair, &setup.root);
+    let mut server = setup.serve();
+    let clients = spawn_clients(pair, 50);
+    assert_all_connected(clients, root, "of 50 at once");
+    server.assert_healthy(pair, "after 50 clients at once");
 }
 
 /// Peak resident memory of a finished command run under GNU time (`peak-rss-kb=N` on stderr).

@@ -9,6 +9,19 @@ use std::time::Duration;
 
 use common::{free_port, peer, project, remote4d, serve, text};
 
+/// `remote4d connect 127.0.0.1:PORT --trust-new --remote` as a new user of `home`.
+fn connect_to(port: u16, home: &std::path::Path) -> std::process::Output {
+    remote4d(
+        &[
+            "connect",
+            &format!("127.0.0.1:{port}"),
+            "--trust-new",
+            "--remote",
+        ],
+        home,
+    )
+}
+
 /// A server on a small project in `w`, with `config` as its configuration file.
 fn serve_with(w: &tempfile::TempDir, config: &str) -> (u16, std::path::PathBuf, common::Server) {
     let root = w.path().join("Shop");
@@ -164,15 +177,7 @@ fn text_from_a_server_cannot_drive_the_terminal() {
             hook.display()
         ),
     );
-    let o = remote4d(
-        &[
-            "connect",
-            &format!("127.0.0.1:{port}"),
-            "--trust-new",
-            "--remote",
-        ],
-        &w.path().join("client"),
-    );
+    let o = connect_to(port, &w.path().join("client"));
     let all = text(&o);
     assert!(!o.status.success());
     assert!(all.contains("ready: /etc"), "the message is shown: {all}");
@@ -220,15 +225,7 @@ fn idle_connections_close_and_listening_clients_stay() {
     assert!(cut || closed(&mut slow), "a slow-loris request is cut");
     // A client that only listens to its event stream over HTTP/1.1 stays connected, twice the
     // idle limit, receiving the heartbeats.
-    let o = remote4d(
-        &[
-            "connect",
-            &format!("127.0.0.1:{port}"),
-            "--trust-new",
-            "--remote",
-        ],
-        &w.path().join("client"),
-    );
+    let o = connect_to(port, &w.path().join("client"));
     assert!(o.status.success(), "{}", text(&o));
     let (status, body) = peer::post_json(port, "/api/v1/sessions", r#"{"client_id":"h1"}"#);
     assert!(status.contains(" 201 "), "{status} {body}");

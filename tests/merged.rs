@@ -80,49 +80,14 @@ fn build_run_and_connect_merged_applications() {
     );
     assert!(app.join("remote4d-app.toml").is_file());
 
-    let build_client = || {
-        remote4d(
-            &[
-                "build",
-                "client",
-                "--link",
-                link.to_str().unwrap(),
-                "--out",
-                w.join("dist").to_str().unwrap(),
-            ],
-            &home,
-        )
-    };
+    let build_client = || common::build_client(&link, &w.join("dist"), &home, &[]);
     // A fingerprint that is not one is refused; without one, the builder is told what it means.
-    let o = remote4d(
-        &[
-            "build",
-            "client",
-            "--link",
-            link.to_str().unwrap(),
-            "--out",
-            w.join("pinned").to_str().unwrap(),
-            "--fingerprint",
-            "AB:CD",
-        ],
-        &home,
-    );
+    let pinned_dir = w.join("pinned");
+    let o = common::build_client(&link, &pinned_dir, &home, &["--fingerprint", "AB:CD"]);
     assert!(!o.status.success());
     assert!(text(&o).contains("64 hexadecimal digits"), "{}", text(&o));
     let fp = "AB:".repeat(31) + "AB";
-    let o = remote4d(
-        &[
-            "build",
-            "client",
-            "--link",
-            link.to_str().unwrap(),
-            "--out",
-            w.join("pinned").to_str().unwrap(),
-            "--fingerprint",
-            &fp,
-        ],
-        &home,
-    );
+    let o = common::build_client(&link, &pinned_dir, &home, &["--fingerprint", &fp]);
     assert!(o.status.success(), "{}", text(&o));
     let pinned = std::fs::read_to_string(w.join("pinned/ShopClient/EnginedServer.4DLink")).unwrap();
     assert!(pinned.contains(&fp), "the link carries the pin: {pinned}");
@@ -240,17 +205,7 @@ fn alt_held_at_launch_is_read_from_the_x_server() {
     let w = work.path();
     let link = w.join("Shop.4DLink");
     std::fs::write(&link, "<database_shortcut is_remote=\"true\" server_database_name=\"Shop\" server_path=\"127.0.0.1:19814\"/>").unwrap();
-    let o = remote4d(
-        &[
-            "build",
-            "client",
-            "--link",
-            link.to_str().unwrap(),
-            "--out",
-            w.join("dist").to_str().unwrap(),
-        ],
-        &w.join("builder"),
-    );
+    let o = common::build_client(&link, &w.join("dist"), &w.join("builder"), &[]);
     assert!(o.status.success(), "{}", text(&o));
     let client_exe = String::from_utf8_lossy(&o.stdout).trim().to_owned();
 

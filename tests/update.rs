@@ -28,19 +28,7 @@ fn offer_config(w: &Path, build: &Path) -> std::path::PathBuf {
 
 /// `remote4d build client` for `link` into `out`, its updates signed with `key` (made if new).
 fn build_client(link: &Path, out: &Path, key: &Path, home: &Path) {
-    let o = remote4d(
-        &[
-            "build",
-            "client",
-            "--link",
-            link.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--update-key",
-            key.to_str().unwrap(),
-        ],
-        home,
-    );
+    let o = common::build_client(link, out, home, &["--update-key", key.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
 }
 

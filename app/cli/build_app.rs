@@ -9,7 +9,7 @@ use remote4d_core::archive::is_excluded;
 use remote4d_core::link::{Link, LinkKind};
 use remote4d_core::project::Location;
 
-use crate::merged::{AppManifest, LINK_NAME, MANIFEST, SERVER_DATABASE};
+use crate::merged::{AppManifest, LINK_NAME, MANIFEST, SERVER_DATABASE, safe_name};
 
 /// What to build.
 #[derive(Debug, Subcommand)]
@@ -252,19 +252,6 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A name usable as a file name.
-fn safe_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// The signing key in `file`, made there first when there is none yet.

@@ -127,3 +127,17 @@ impl Server {
         }
     }
 }
+
+/// `remote4d build client --link LINK --out OUT EXTRA…`, its folders under `home`.
+pub fn build_client(link: &Path, out: &Path, home: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "build",
+        "client",
+        "--link",
+        link.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    remote4d(&args, home)
+}

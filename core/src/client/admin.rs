@@ -15,13 +15,14 @@ use crate::protocol::paths::{self, AdminSession, DropRequest, MessageRequest, Sh
 pub enum AdminError {
     /// No token file: no server of this user runs on that port.
     #[error(
-        "no administration token at {path} — is a Remote4D server running on port {port} as this user?"
+        "no administration token at {} — is a Remote4D server running on port {port} as this user?",
+        path.display()
     )]
     NoToken {
         /// The port.
         port: u16,
         /// Where the token was looked for.
-        path: String,
+        path: std::path::PathBuf,
         /// Why it could not be read.
         #[source]
         source: std::io::Error,
@@ -47,7 +48,7 @@ impl AdminClient {
         let path = token_path(env, port);
         let token = read_token(&path).map_err(|source| AdminError::NoToken {
             port,
-            path: path.display().to_string(),
+            path: path.clone(),
             source,
         })?;
         let api = ApiClient::new(&format!("127.0.0.1:{port}"), token.fingerprint.as_deref())?

@@ -198,22 +198,12 @@ async fn resolve(
     opts: &ConnectOptions,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Resolved, ConnectError> {
-    let link = match &opts.target {
-        Target::Link(l) if l.kind() != LinkKind::Remote => return Err(ConnectError::NotRemote),
-        Target::Link(l) => (**l).clone(),
-        Target::Address(a) => {
-            let mut l = Link::remote(opts.project.clone().unwrap_or_default(), a.clone());
-            if opts.project.is_none() {
-                l.server_database_name = None;
-            }
-            l
+    if let Target::Link(l) = &opts.target {
+        if l.kind() != LinkKind::Remote {
+            return Err(ConnectError::NotRemote);
         }
-    };
-    let wanted_name = opts
-        .project
-        .clone()
-        .or_else(|| link.server_database_name.clone())
-        .filter(|n| !n.is_empty());
+    }
+    let (link, wanted_name) = target_link(opts);
     let expected_fp = opts
         .expected_fingerprint
         .clone()
@@ -247,6 +237,27 @@ async fn resolve(
         resolved.found_by_name = true;
     }
     Ok(resolved)
+}
+
+/// The shortcut of the target (made from the address when there is none) and the publication
+/// name expected, if any.
+fn target_link(opts: &ConnectOptions) -> (Link, Option<String>) {
+    let link = match &opts.target {
+        Target::Link(l) => (**l).clone(),
+        Target::Address(a) => {
+            let mut l = Link::remote(opts.project.clone().unwrap_or_default(), a.clone());
+            if opts.project.is_none() {
+                l.server_database_name = None;
+            }
+            l
+        }
+    };
+    let wanted = opts
+        .project
+        .clone()
+        .or_else(|| link.server_database_name.clone())
+        .filter(|n| !n.is_empty());
+    (link, wanted)
 }
 
 /// What [`reach`] found.
@@ -587,16 +598,8 @@ fn check_identity(
 /// offline (a server never reached has none; nor has one found by name only, whose address is
 /// not known without the network).
 pub fn offline_copy_exists(opts: &ConnectOptions) -> bool {
-    let link = match &opts.target {
-        Target::Link(l) => (**l).clone(),
-        Target::Address(a) => Link::remote(opts.project.clone().unwrap_or_default(), a.clone()),
-    };
+    let (link, name) = target_link(opts);
     let address = link.address();
-    let name = opts
-        .project
-        .clone()
-        .or_else(|| link.server_database_name.clone())
-        .filter(|n| !n.is_empty());
     match name {
         Some(name) if !address.find_by_name() => offline(opts, &link, &name, &address).is_some(),
         _ => false,

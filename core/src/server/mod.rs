@@ -89,7 +89,12 @@ impl State {
             stamp: current.stamp,
             archive_size: current.report.archive_size,
             fingerprint: self.fingerprint.clone(),
-            login_required: !self.directory().is_open_access(),
+            // Read in place: /info is the most frequent request, no copy of the users.
+            login_required: !self
+                .directory
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_open_access(),
             host_name: self.host_name.clone(),
             resources: self.resources_builds().map(|b| {
                 let current = b.current();
