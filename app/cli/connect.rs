@@ -313,7 +313,7 @@ pub fn run_with(
         connection.close().await;
         // After a delta the new archive is still being written in the background: finish it, so
         // the next delta starts from it.
-        if let Err(reason) = connection.settle_cache() {
+        if let Err(reason) = connection.complete_archive() {
             let reason = anyhow::Error::from(reason);
             crate::errln!("note: {reason:#} (the next update will download the whole project)");
         }

@@ -418,7 +418,7 @@ impl App {
                 conn.close().await;
                 // After a delta the new archive may still be being written (in the background):
                 // finish it before the app can quit, so the next delta starts from it.
-                let _ = tokio::task::spawn_blocking(move || conn.settle_cache()).await;
+                let _ = tokio::task::spawn_blocking(move || conn.complete_archive()).await;
             },
             |()| Message::Done,
         )

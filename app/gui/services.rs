@@ -192,9 +192,22 @@ fn outcome(result: Result<Connection, ConnectError>, opts: &ConnectOptions) -> O
         // "Open the last version" only when there is one, verified.
         Err(e) => Outcome::Failed {
             offline: e.allows_offline() && remote4d_core::client::offline_copy_exists(opts),
-            message: e.to_string(),
+            message: with_causes(&e),
         },
     }
+}
+
+/// An error's message followed by its causes ("…: because …"), as the command line prints
+/// them one per line.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(" — ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// Connects with `opts`; the stream yields progress, then the outcome. Dropping it cancels.

@@ -217,7 +217,7 @@ pub fn run(smoke: bool, link: Option<&str>) -> anyhow::Result<()> {
         bail!("expected a delta, got {:?}", conn.fetched)
     };
     // The new archive (the base of the next delta) is written after the connect returned.
-    conn.settle_cache()?;
+    conn.complete_archive()?;
     let settled = start.elapsed();
     rt.block_on(conn.close());
 

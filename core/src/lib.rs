@@ -4,7 +4,7 @@
 //!
 //! - **formats** — pure types with encode/decode and file I/O only:
 //!   [`link`] (`.4DLink` shortcut files), [`archive`] (`.4dz` project archives),
-//!   [`project`] (4D project folders), [`system_folder`] (the client's per-server cache folder),
+//!   [`project`] (4D project folders), [`cache`] (the client's per-server system folders),
 //!   [`recent`] (Recent projects as `.4DLink` files), [`environment`] (where things live on disk).
 //!
 //! - **protocol** — the wire types shared by client and server ([`protocol`]).
@@ -19,6 +19,7 @@
 
 mod admin_token;
 pub mod archive;
+pub mod cache;
 pub mod client;
 pub mod discovery;
 pub mod environment;
@@ -30,6 +31,5 @@ pub mod protocol;
 pub mod recent;
 pub mod server;
 pub mod signing;
-pub mod system_folder;
 pub mod time;
 mod xml;

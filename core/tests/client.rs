@@ -135,7 +135,7 @@ async fn cold_warm_delta_repair_offline() {
     assert_eq!(std::fs::read(&m03).unwrap(), b"// changed\n");
     // The new archive is written after the connect returned (it is only needed by the next
     // delta or a repair); waiting for it gives exactly the server's build.
-    conn.settle_cache().unwrap();
+    conn.complete_archive().unwrap();
     assert_eq!(Stamp::of_file(&conn.folder.archive_path()).unwrap(), stamp2);
     assert!(!conn.folder.path().join("pending.json").exists());
     drop(conn);

@@ -10,7 +10,8 @@ use reqwest::Method;
 use super::api::{ApiClient, RequestError};
 use super::error::ConnectError;
 use super::trust::{TrustStore, Verdict};
-use super::{ConnectOptions, Connection, Fetched, Mode, Progress, Target, devmode, fetch, index};
+use super::{ConnectOptions, Connection, Fetched, Mode, Progress, Target, devmode, fetch};
+use crate::cache::{FolderSpec, SystemFolder};
 use crate::discovery::{DiscoveredServer, DiscoveryEvent, browse};
 use crate::link::{Link, LinkKind, ServerPath};
 use crate::protocol::{
@@ -18,7 +19,6 @@ use crate::protocol::{
     normalize_fingerprint, paths,
 };
 use crate::recent::Recent;
-use crate::system_folder::{FolderSpec, SystemFolder};
 
 /// Looks for servers publishing `name` for up to `timeout`; with `server_id`, only that one.
 ///
@@ -141,10 +141,7 @@ pub async fn connect(
         Some(root) => (Fetched::Direct, root),
         None => {
             if target.link.clear_cache_folder == Some(true) {
-                let mut state = folder.state();
-                state.stamp = None;
-                folder.save_state(&state)?;
-                let _ = std::fs::remove_file(folder.path().join("index.tsv"));
+                folder.forget_build()?;
             }
             let fetched = fetch_current(
                 &api,
@@ -453,13 +450,13 @@ fn record(
     mode: Mode,
 ) -> Result<(Link, String), ConnectError> {
     let name = &info.publication_name;
-    let mut state = folder.state();
-    state.fingerprint = Some(seen.to_owned());
-    state.server_id = Some(info.server_id.clone());
-    state.publication_name = Some(name.clone());
-    state.address = Some(target.address.authority());
-    state.last_connection_ms = Some(crate::time::now_ms());
-    folder.save_state(&state)?;
+    folder.update_state(|state| {
+        state.fingerprint = Some(seen.to_owned());
+        state.server_id = Some(info.server_id.clone());
+        state.publication_name = Some(name.clone());
+        state.address = Some(target.address.authority());
+        state.last_connection_ms = Some(crate::time::now_ms());
+    })?;
 
     let link = &target.link;
     let mut saved = link.clone();
@@ -492,14 +489,14 @@ async fn fetch_current(
     api: &ApiClient,
     folder: &SystemFolder,
     info: &ServerInfo,
-    overlap: bool,
+    unpack_while_downloading: bool,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Fetched, ConnectError> {
     match fetch::fetch(
         api,
         folder,
         (info.stamp, info.archive_size),
-        overlap,
+        unpack_while_downloading,
         progress,
     )
     .await
@@ -511,7 +508,7 @@ async fn fetch_current(
                 api,
                 folder,
                 (fresh.stamp, fresh.archive_size),
-                overlap,
+                unpack_while_downloading,
                 progress,
             )
             .await
@@ -624,9 +621,7 @@ fn offline(
         &opts.client_exe,
     )
     .ok()?;
-    let state = folder.state();
-    let stamp = state.stamp?;
-    index::check(folder.path(), &stamp).ok()?;
+    folder.intact_build()?;
     Some(Connection {
         info: None,
         address: address.authority(),

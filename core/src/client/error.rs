@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::api::RequestError;
+use crate::cache::CacheError;
 use crate::protocol::{ApiError, ErrorCode};
 
 /// Why connecting (or getting the project) failed.
@@ -113,14 +114,11 @@ pub enum ConnectError {
         /// Details.
         detail: String,
     },
-    /// The downloaded archive did not have the expected stamp.
+    /// What the server sent did not pass verification.
     #[error(
-        "the downloaded project did not pass verification ({detail}); nothing was replaced. Connect again; if it persists the server's archive or the network is damaged"
+        "the downloaded project did not pass verification; nothing was replaced. Connect again; if it persists the server's archive or the network is damaged"
     )]
-    Damaged {
-        /// Details.
-        detail: String,
-    },
+    Damaged(#[source] Corruption),
     /// The disk is full.
     #[error("the disk is full at {}: free some space and connect again; the previous version of the project is intact", path.display())]
     DiskFull {
@@ -128,13 +126,20 @@ pub enum ConnectError {
         path: PathBuf,
     },
     /// A local file or folder could not be used.
-    #[error("cannot use {}: {detail}", path.display())]
+    #[error("cannot use {}", path.display())]
     Io {
         /// Where.
         path: PathBuf,
-        /// Details.
-        detail: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
     },
+    /// The system folder (the cache) could not be used or changed; the previous project stays.
+    #[error("the cached copy of the project cannot be updated")]
+    Cache(#[source] CacheError),
+    /// TLS could not be set up on this machine.
+    #[error("cannot set up a secure connection on this machine")]
+    Tls(#[source] rustls::Error),
     /// The server does not accept this client's version; maybe it offers a newer build.
     #[error("{message}")]
     ClientVersion {
@@ -177,6 +182,8 @@ impl ConnectError {
             Self::Damaged { .. } => "damaged",
             Self::DiskFull { .. } => "disk_full",
             Self::Io { .. } => "io",
+            Self::Cache(_) => "cache",
+            Self::Tls(_) => "tls",
             Self::ClientVersion { .. } => "client_version",
             Self::Development(_) => "development",
             Self::Api(_) => "api",
@@ -191,17 +198,49 @@ impl ConnectError {
         )
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, e: &std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, e: std::io::Error) -> Self {
         let path = path.into();
-        if e.raw_os_error() == Some(28) || e.kind() == std::io::ErrorKind::StorageFull {
+        if is_disk_full(&e) {
             Self::DiskFull { path }
         } else {
-            Self::Io {
-                path,
-                detail: e.to_string(),
-            }
+            Self::Io { path, source: e }
         }
     }
+}
+
+fn is_disk_full(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(28) || e.kind() == std::io::ErrorKind::StorageFull
+}
+
+/// What was wrong with what the server sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Corruption {
+    /// Its SHA-256 is not the stamp announced.
+    #[error("{what}'s SHA-256 is {got} instead of {expected}")]
+    WrongStamp {
+        /// What was checked.
+        what: &'static str,
+        /// The SHA-256 found (short form).
+        got: String,
+        /// The stamp announced (short form).
+        expected: String,
+    },
+    /// It is larger than announced.
+    #[error("{what} is larger than announced")]
+    TooLarge {
+        /// What was received.
+        what: &'static str,
+    },
+    /// The server answered the download with an unexpected status.
+    #[error("the server answered {status} to the download")]
+    UnexpectedAnswer {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The archive, verified, is not a usable project archive.
+    #[error("the archive is not a usable project archive")]
+    Archive(#[source] crate::archive::ArchiveError),
 }
 
 impl From<RequestError> for ConnectError {
@@ -218,10 +257,7 @@ impl From<RequestError> for ConnectError {
                 presented,
             },
             RequestError::Lost { detail, .. } => Self::DownloadInterrupted { detail },
-            RequestError::Tls(e) => Self::Io {
-                path: PathBuf::from("tls"),
-                detail: e.to_string(),
-            },
+            RequestError::Tls(e) => Self::Tls(e),
             RequestError::Api(e) => match e.code {
                 ErrorCode::WrongPassword
                 | ErrorCode::TooManyAttempts
@@ -233,25 +269,22 @@ impl From<RequestError> for ConnectError {
     }
 }
 
-impl From<crate::archive::ArchiveError> for ConnectError {
-    fn from(e: crate::archive::ArchiveError) -> Self {
-        match e {
-            crate::archive::ArchiveError::Io { path, source } => Self::io(path, &source),
-            other => Self::Damaged {
-                detail: other.to_string(),
-            },
+impl From<CacheError> for ConnectError {
+    fn from(e: CacheError) -> Self {
+        if let Some((path, source)) = e.io_error()
+            && is_disk_full(source)
+        {
+            return Self::DiskFull {
+                path: path.to_path_buf(),
+            };
         }
-    }
-}
-
-impl From<crate::system_folder::SystemFolderError> for ConnectError {
-    fn from(e: crate::system_folder::SystemFolderError) -> Self {
         match e {
-            crate::system_folder::SystemFolderError::Io { path, source } => Self::io(path, &source),
-            other => Self::Io {
-                path: PathBuf::new(),
-                detail: other.to_string(),
-            },
+            CacheError::Io { path, source }
+            | CacheError::Archive(crate::archive::ArchiveError::Io { path, source }) => {
+                Self::Io { path, source }
+            }
+            CacheError::Archive(source) => Self::Damaged(Corruption::Archive(source)),
+            other => Self::Cache(other),
         }
     }
 }

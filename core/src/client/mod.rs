@@ -13,9 +13,6 @@ mod connect;
 pub mod devmode;
 mod error;
 mod fetch;
-mod hashstate;
-mod index;
-mod pending;
 mod resources;
 pub mod session;
 pub mod tls;
@@ -29,13 +26,12 @@ use serde::Serialize;
 
 pub use api::{ApiClient, RequestError};
 pub use connect::{connect, find_by_name, is_local_address, offline_copy_exists};
-pub use error::ConnectError;
-pub use pending::SettleError;
+pub use error::{ConnectError, Corruption};
 pub use tls::SeenFingerprint;
 
+use crate::cache::{PendingDeltaError, SystemFolder};
 use crate::link::{Link, ServerPath};
 use crate::protocol::{ChallengeAnswer, ServerInfo, SessionOpened};
-use crate::system_folder::SystemFolder;
 
 /// What to connect to.
 #[derive(Debug, Clone, PartialEq)]
@@ -259,8 +255,8 @@ impl Connection {
     ///
     /// # Errors
     /// Why the archive could not be written; the next delta then downloads the whole archive.
-    pub fn settle_cache(&self) -> Result<(), SettleError> {
-        pending::settle(self.folder.path())
+    pub fn complete_archive(&self) -> Result<(), PendingDeltaError> {
+        self.folder.complete_archive()
     }
 
     /// Copies the server's `Resources/` folder again if it changed (after a

@@ -1,57 +1,15 @@
-//! The client's per-server system folder (4D's "4D Client database folder").
-//!
-//! One folder per server under the cache folder, named like 4D's
-//! `<Project>_<host>_<port>_<key>` (address dots and colons as `_`, `<key>` three digits derived
-//! from the client executable's path), or the link's `cache_folder_name`. A running client holds
-//! it with `inuse.txt` (pid and executable path); a second client takes the next key; the lock of
-//! a process that no longer runs is reclaimed. Layout:
-//!
-//! ```text
-//! <folder>/inuse.txt            pid, executable path
-//!          uuid.txt             this client's id
-//!          state.json           stamp, pinned fingerprint, server id, last connection
-//!          project.4dz          the archive last downloaded (its SHA-256 is the stamp)
-//!          Project/             the archive unpacked
-//!          Resources/           the project's resources
-//!          userPreferences/     the client's preferences for this project
-//!          DerivedDataRemote/   the client's derived data
-//! ```
+//! Taking a system folder: its name (as 4D names it) and its lock. A running client holds its
+//! folder with `inuse.txt` (pid and executable path); a second client takes the next key; the
+//! lock of a process that no longer runs is reclaimed.
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
-use crate::archive::Stamp;
-
-/// Why a system folder could not be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SystemFolderError {
-    /// The folder or one of its files could not be created, read or written.
-    #[error("cannot use the system folder {}: {source}", path.display())]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: io::Error,
-    },
-    /// Every key from 000 to 999 is held by a running client.
-    #[error("all 1000 system folders for {base} are in use by running clients; quit one of them")]
-    AllInUse {
-        /// The folder name without its key.
-        base: String,
-    },
-}
-
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SystemFolderError + '_ {
-    move |source| SystemFolderError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
+use super::error::CacheError;
+use super::names;
+use super::state::FolderState;
 
 /// What names a system folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,29 +67,15 @@ pub fn key_for_executable(exe: &Path) -> u16 {
     (h % 1000) as u16
 }
 
-/// What a client remembers about a server in its system folder.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FolderState {
-    /// Stamp of the archive in `project.4dz` and `Project/`, when complete.
-    pub stamp: Option<Stamp>,
-    /// Pinned SHA-256 certificate fingerprint of the server.
-    pub fingerprint: Option<String>,
-    /// The server's id.
-    pub server_id: Option<String>,
-    /// Publication name of the server.
-    pub publication_name: Option<String>,
-    /// Address last used (`host:port`).
-    pub address: Option<String>,
-    /// Last successful connection, ms since the epoch.
-    pub last_connection_ms: Option<u64>,
-    /// Stamp of the server's `Resources/` folder copied into `Resources/`.
-    pub resources_stamp: Option<Stamp>,
+/// A system folder held by this process; the lock is released when the last clone is dropped
+/// (clones share it, so that blocking steps can run on another thread).
+#[derive(Debug, Clone)]
+pub struct SystemFolder {
+    held: Arc<Held>,
 }
 
-/// A system folder held by this process (released on drop).
 #[derive(Debug)]
-pub struct SystemFolder {
+struct Held {
     path: PathBuf,
     key: u16,
     lock_content: String,
@@ -142,13 +86,9 @@ impl SystemFolder {
     /// derived from `exe`, or the next free one when a running client holds it.
     ///
     /// # Errors
-    /// [`SystemFolderError::Io`] when folders cannot be created, [`SystemFolderError::AllInUse`].
-    pub fn acquire(
-        cache_root: &Path,
-        spec: &FolderSpec,
-        exe: &Path,
-    ) -> Result<Self, SystemFolderError> {
-        fs::create_dir_all(cache_root).map_err(io_err(cache_root))?;
+    /// [`CacheError::Io`] when folders cannot be created, [`CacheError::AllInUse`].
+    pub fn acquire(cache_root: &Path, spec: &FolderSpec, exe: &Path) -> Result<Self, CacheError> {
+        fs::create_dir_all(cache_root).map_err(CacheError::io(cache_root))?;
         let base = spec.base_name();
         let first = key_for_executable(exe);
         let lock_content = format!("{}\n{}\n", std::process::id(), exe.display());
@@ -156,68 +96,74 @@ impl SystemFolder {
             let key = (first + i) % 1000;
             let path = cache_root.join(format!("{base}_{key:03}"));
             if try_lock(&path, &lock_content)? {
-                let folder = Self {
-                    path,
-                    key,
-                    lock_content,
-                };
-                return Ok(folder);
+                return Ok(Self {
+                    held: Arc::new(Held {
+                        path,
+                        key,
+                        lock_content,
+                    }),
+                });
             }
         }
-        Err(SystemFolderError::AllInUse { base })
+        Err(CacheError::AllInUse { base })
     }
 
     /// The folder.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.held.path
     }
 
     /// Its three-digit key.
     pub fn key(&self) -> u16 {
-        self.key
+        self.held.key
+    }
+
+    /// A file or folder of the system folder, by its name in [`names`].
+    pub(crate) fn file(&self, name: &str) -> PathBuf {
+        self.held.path.join(name)
     }
 
     /// `project.4dz`.
     pub fn archive_path(&self) -> PathBuf {
-        self.path.join("project.4dz")
+        self.file(names::ARCHIVE)
     }
 
     /// The unpacked `Project/` folder's parent (the folder itself: `Project/` is inside it).
     pub fn project_root(&self) -> &Path {
-        &self.path
+        self.path()
     }
 
     /// `Project/`.
     pub fn project_dir(&self) -> PathBuf {
-        self.path.join("Project")
+        self.file(names::PROJECT)
     }
 
     /// `Resources/`.
     pub fn resources_dir(&self) -> PathBuf {
-        self.path.join("Resources")
+        self.file(names::RESOURCES)
     }
 
     /// `userPreferences/`.
     pub fn user_preferences_dir(&self) -> PathBuf {
-        self.path.join("userPreferences")
+        self.file(names::USER_PREFERENCES)
     }
 
     /// `DerivedDataRemote/`.
     pub fn derived_data_dir(&self) -> PathBuf {
-        self.path.join("DerivedDataRemote")
+        self.file(names::DERIVED_DATA)
     }
 
     /// Creates `userPreferences/`, `DerivedDataRemote/` and `Resources/` when missing.
     ///
     /// # Errors
-    /// [`SystemFolderError::Io`].
-    pub fn ensure_layout(&self) -> Result<(), SystemFolderError> {
+    /// [`CacheError::Io`].
+    pub fn ensure_layout(&self) -> Result<(), CacheError> {
         for dir in [
             self.user_preferences_dir(),
             self.derived_data_dir(),
             self.resources_dir(),
         ] {
-            fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+            fs::create_dir_all(&dir).map_err(CacheError::io(&dir))?;
         }
         Ok(())
     }
@@ -225,9 +171,9 @@ impl SystemFolder {
     /// This client's id, from `uuid.txt` (created on first use).
     ///
     /// # Errors
-    /// [`SystemFolderError::Io`] when it cannot be written.
-    pub fn client_uuid(&self) -> Result<String, SystemFolderError> {
-        let file = self.path.join("uuid.txt");
+    /// [`CacheError::Io`] when it cannot be written.
+    pub fn client_uuid(&self) -> Result<String, CacheError> {
+        let file = self.file(names::UUID);
         if let Ok(text) = fs::read_to_string(&file) {
             let t = text.trim();
             if uuid::Uuid::parse_str(t).is_ok() {
@@ -235,13 +181,14 @@ impl SystemFolder {
             }
         }
         let id = uuid::Uuid::new_v4().to_string();
-        crate::fsutil::write_atomic(&file, format!("{id}\n").as_bytes()).map_err(io_err(&file))?;
+        crate::fsutil::write_atomic(&file, format!("{id}\n").as_bytes())
+            .map_err(CacheError::io(&file))?;
         Ok(id)
     }
 
     /// The saved state; defaults when absent or unreadable (a damaged state file never blocks).
     pub fn state(&self) -> FolderState {
-        let file = self.path.join("state.json");
+        let file = self.file(names::STATE);
         fs::read(&file)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
@@ -251,20 +198,30 @@ impl SystemFolder {
     /// Saves the state atomically.
     ///
     /// # Errors
-    /// [`SystemFolderError::Io`].
-    pub fn save_state(&self, state: &FolderState) -> Result<(), SystemFolderError> {
-        let file = self.path.join("state.json");
-        let bytes = serde_json::to_vec_pretty(state).map_err(|e| SystemFolderError::Io {
+    /// [`CacheError::Io`].
+    pub fn save_state(&self, state: &FolderState) -> Result<(), CacheError> {
+        let file = self.file(names::STATE);
+        let bytes = serde_json::to_vec_pretty(state).map_err(|e| CacheError::Io {
             path: file.clone(),
             source: io::Error::other(e),
         })?;
-        crate::fsutil::write_atomic(&file, &bytes).map_err(io_err(&file))
+        crate::fsutil::write_atomic(&file, &bytes).map_err(CacheError::io(&file))
+    }
+
+    /// Changes the saved state with `change` and saves it.
+    ///
+    /// # Errors
+    /// [`CacheError::Io`].
+    pub fn update_state(&self, change: impl FnOnce(&mut FolderState)) -> Result<(), CacheError> {
+        let mut state = self.state();
+        change(&mut state);
+        self.save_state(&state)
     }
 }
 
-impl Drop for SystemFolder {
+impl Drop for Held {
     fn drop(&mut self) {
-        let lock = self.path.join("inuse.txt");
+        let lock = self.path.join(names::LOCK);
         // Remove the lock only if it is still ours.
         if fs::read_to_string(&lock).is_ok_and(|c| c == self.lock_content) {
             let _ = fs::remove_file(lock);
@@ -273,9 +230,9 @@ impl Drop for SystemFolder {
 }
 
 /// Takes `path/inuse.txt` if free or stale. `Ok(false)` when a running process holds it.
-fn try_lock(path: &Path, content: &str) -> Result<bool, SystemFolderError> {
-    fs::create_dir_all(path).map_err(io_err(path))?;
-    let lock = path.join("inuse.txt");
+fn try_lock(path: &Path, content: &str) -> Result<bool, CacheError> {
+    fs::create_dir_all(path).map_err(CacheError::io(path))?;
+    let lock = path.join(names::LOCK);
     for _ in 0..2 {
         match fs::OpenOptions::new()
             .write(true)
@@ -283,7 +240,8 @@ fn try_lock(path: &Path, content: &str) -> Result<bool, SystemFolderError> {
             .open(&lock)
         {
             Ok(mut f) => {
-                f.write_all(content.as_bytes()).map_err(io_err(&lock))?;
+                f.write_all(content.as_bytes())
+                    .map_err(CacheError::io(&lock))?;
                 return Ok(true);
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -295,10 +253,10 @@ fn try_lock(path: &Path, content: &str) -> Result<bool, SystemFolderError> {
                 match fs::remove_file(&lock) {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(io_err(&lock)(e)),
+                    Err(e) => return Err(CacheError::io(&lock)(e)),
                 }
             }
-            Err(e) => return Err(io_err(&lock)(e)),
+            Err(e) => return Err(CacheError::io(&lock)(e)),
         }
     }
     Ok(false)
@@ -319,6 +277,7 @@ fn holder_is_running(content: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::archive::Stamp;
 
     fn spec() -> FolderSpec {
         FolderSpec {

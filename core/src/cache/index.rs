@@ -6,9 +6,8 @@ use std::time::UNIX_EPOCH;
 
 use rayon::prelude::*;
 
+use super::names::{ARCHIVE, INDEX as FILE, PROJECT};
 use crate::archive::Stamp;
-
-const FILE: &str = "index.tsv";
 
 fn mtime_ns(meta: &std::fs::Metadata) -> u128 {
     meta.modified()
@@ -47,42 +46,46 @@ fn files_under(root: &Path) -> Vec<(String, u64, u128)> {
 }
 
 /// Records the state of `folder/Project` and `folder/project.4dz` after an unpack.
-pub(crate) fn write(folder: &Path, stamp: &Stamp) -> std::io::Result<()> {
-    let archive = std::fs::metadata(folder.join("project.4dz"))?;
+pub(super) fn write(folder: &Path, stamp: &Stamp) -> std::io::Result<()> {
+    let archive = std::fs::metadata(folder.join(ARCHIVE))?;
     let mut text = format!("{stamp}\t{}\t{}\n", archive.len(), mtime_ns(&archive));
-    text.push_str(&listing(&folder.join("Project")));
+    text.push_str(&listing(&folder.join(PROJECT)));
     crate::fsutil::replace_cache_file(&folder.join(FILE), text.as_bytes())
 }
 
-/// Why a cached project is not intact.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a cached project is not intact (its display is the reason shown to the user).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Damage {
     /// No index: never completed, or removed.
+    #[error("the cache index is missing")]
     NoIndex,
     /// The archive is missing or not the one indexed.
+    #[error("the cached archive changed")]
     Archive,
-    /// A file was changed or removed.
+    /// A file was changed or removed (its path in the system folder).
+    #[error("{0} was changed or removed")]
     File(String),
 }
 
 /// Checks (quickly: sizes and times, in parallel) that `folder` still holds the project of
 /// `stamp` exactly as unpacked.
-pub(crate) fn check(folder: &Path, stamp: &Stamp) -> Result<(), Damage> {
+pub(super) fn check(folder: &Path, stamp: &Stamp) -> Result<(), Damage> {
     let text = std::fs::read_to_string(folder.join(FILE)).map_err(|_| Damage::NoIndex)?;
     let mut lines = text.lines();
     let head: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
     if head.len() != 3 || head[0] != stamp.to_string() {
         return Err(Damage::NoIndex);
     }
-    let archive = std::fs::metadata(folder.join("project.4dz")).map_err(|_| Damage::Archive)?;
+    let archive = std::fs::metadata(folder.join(ARCHIVE)).map_err(|_| Damage::Archive)?;
     if archive.len().to_string() != head[1] || mtime_ns(&archive).to_string() != head[2] {
         return Err(Damage::Archive);
     }
-    check_listing(&folder.join("Project"), lines)
+    check_listing(folder, PROJECT, lines)
 }
 
 /// The files under `dir` as index lines (size, modification time, relative path).
-pub(crate) fn listing(dir: &Path) -> String {
+pub(super) fn listing(dir: &Path) -> String {
     let mut text = String::new();
     for (rel, size, mtime) in files_under(dir) {
         text.push_str(&format!("{size}\t{mtime}\t{rel}\n"));
@@ -90,11 +93,13 @@ pub(crate) fn listing(dir: &Path) -> String {
     text
 }
 
-/// Checks index `lines` (as [`listing`] makes them) against `dir`, in parallel.
-pub(crate) fn check_listing<'a>(
-    dir: &Path,
+/// Checks index `lines` (as [`listing`] makes them) against `folder/sub`, in parallel.
+pub(super) fn check_listing<'a>(
+    folder: &Path,
+    sub: &str,
     lines: impl Iterator<Item = &'a str>,
 ) -> Result<(), Damage> {
+    let dir = folder.join(sub);
     let entries: Vec<&str> = lines.collect();
     entries.par_iter().try_for_each(|line| {
         let mut parts = line.splitn(3, '\t');
@@ -104,24 +109,24 @@ pub(crate) fn check_listing<'a>(
         };
         match std::fs::metadata(dir.join(rel)) {
             Ok(m) if m.len().to_string() == size && mtime_ns(&m).to_string() == mtime => Ok(()),
-            _ => Err(Damage::File(rel.to_owned())),
+            _ => Err(Damage::File(format!("{sub}/{rel}"))),
         }
     })
 }
 
 /// Records the current `project.4dz` (size and time) in the index, the files unchanged: after a
 /// pending delta was written into the archive.
-pub(crate) fn refresh_archive(folder: &Path) -> std::io::Result<()> {
+pub(super) fn refresh_archive(folder: &Path) -> std::io::Result<()> {
     let text = std::fs::read_to_string(folder.join(FILE))?;
     let (head, rest) = text.split_once('\n').unwrap_or((&text, ""));
     let stamp = head.split('\t').next().unwrap_or_default();
-    let archive = std::fs::metadata(folder.join("project.4dz"))?;
+    let archive = std::fs::metadata(folder.join(ARCHIVE))?;
     let out = format!("{stamp}\t{}\t{}\n{rest}", archive.len(), mtime_ns(&archive));
     crate::fsutil::replace_cache_file(&folder.join(FILE), out.as_bytes())
 }
 
 /// Updates the index after a delta: removed files dropped, written ones re-read, the others kept.
-pub(crate) fn update(
+pub(super) fn update(
     folder: &Path,
     stamp: &Stamp,
     written: &[String],
@@ -131,8 +136,8 @@ pub(crate) fn update(
     let text = std::fs::read_to_string(folder.join(FILE))?;
     let removed: HashSet<&str> = removed.iter().map(String::as_str).collect();
     let mut pending: HashSet<&str> = written.iter().map(String::as_str).collect();
-    let project = folder.join("Project");
-    let archive = std::fs::metadata(folder.join("project.4dz"))?;
+    let project = folder.join(PROJECT);
+    let archive = std::fs::metadata(folder.join(ARCHIVE))?;
     // (relative path, its line; empty when the file must be measured again)
     let mut lines: Vec<(&str, &str)> = Vec::with_capacity(text.len() / 48 + written.len());
     for line in text.lines().skip(1) {

@@ -8,18 +8,17 @@
 
 use std::path::Path;
 
+use super::names::CHECKPOINTS as FILE;
 use crate::archive::Checkpoints;
 
-const FILE: &str = "project.4dz.sha";
-
 /// The checkpoints saved in `dir`, if any.
-pub(crate) fn read(dir: &Path) -> Option<Checkpoints> {
+pub(super) fn read(dir: &Path) -> Option<Checkpoints> {
     let bytes = std::fs::read(dir.join(FILE)).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
 /// Saves `checkpoints` in `dir` (none: removes the file).
-pub(crate) fn write(dir: &Path, checkpoints: Option<&Checkpoints>) {
+pub(super) fn write(dir: &Path, checkpoints: Option<&Checkpoints>) {
     let path = dir.join(FILE);
     let result = match checkpoints.map(serde_json::to_vec) {
         Some(Ok(bytes)) => crate::fsutil::replace_cache_file(&path, &bytes),

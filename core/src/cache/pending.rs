@@ -5,10 +5,10 @@
 //! hashing the new archive where its bytes already are, in the old archive and the delta — and
 //! the system folder remembers the delta (`pending.json`, `pending-delta.zip`). The new
 //! `project.4dz`, which only a later delta or a repair needs, is written afterwards
-//! ([`settle`], in the background after the connect, or first thing when it is needed).
+//! ([`write_into_archive`], in the background after the connect, or first thing when it is needed).
 //!
 //! While a delta is pending, `project.4dz` is the previous build and the index records it, so
-//! the quick check of a warm connect still holds. Every step leaves a state [`settle`] can
+//! the quick check of a warm connect still holds. Every step leaves a state [`write_into_archive`] can
 //! finish or undo: nothing here can make a connect use a wrong archive.
 
 use std::path::{Path, PathBuf};
@@ -17,11 +17,8 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::index;
+use super::names::{ARCHIVE, INDEX, MATERIALIZING, PENDING as FILE, PENDING_DELTA as DELTA};
 use crate::archive::{self, Archive, Limits, Stamp};
-
-const FILE: &str = "pending.json";
-const DELTA: &str = "pending-delta.zip";
-const MATERIALIZING: &str = "project.4dz.materializing";
 
 /// One writer of archives at a time in this process (the background thread and a connect).
 static WRITING: Mutex<()> = Mutex::new(());
@@ -33,19 +30,19 @@ struct Pending {
 }
 
 /// True when `dir` holds a delta not yet written into `project.4dz`.
-pub(crate) fn exists(dir: &Path) -> bool {
+pub(super) fn exists(dir: &Path) -> bool {
     dir.join(FILE).is_file()
 }
 
 /// Records `delta` (moved into the system folder) as pending on `project.4dz`, giving `stamp`.
-pub(crate) fn record(dir: &Path, delta: &Path, stamp: Stamp) -> std::io::Result<()> {
+pub(super) fn record(dir: &Path, delta: &Path, stamp: Stamp) -> std::io::Result<()> {
     std::fs::rename(delta, dir.join(DELTA))?;
     let bytes = serde_json::to_vec(&Pending { stamp }).map_err(std::io::Error::other)?;
     crate::fsutil::write_atomic(&dir.join(FILE), &bytes)
 }
 
 /// Forgets a pending delta (a full download replaced the archive).
-pub(crate) fn discard(dir: &Path) {
+pub(super) fn discard(dir: &Path) {
     let _ = std::fs::remove_file(dir.join(FILE));
     let _ = std::fs::remove_file(dir.join(DELTA));
     let _ = std::fs::remove_file(dir.join(MATERIALIZING));
@@ -56,7 +53,7 @@ pub(crate) fn discard(dir: &Path) {
 /// to a full download.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum SettleError {
+pub enum PendingDeltaError {
     /// The record of the pending delta is damaged; it was dropped.
     #[error("the pending delta's record is damaged; it was dropped")]
     Damaged,
@@ -86,9 +83,9 @@ pub enum SettleError {
 /// records the new archive in the index. Nothing to do takes one `stat`.
 ///
 /// # Errors
-/// A [`SettleError`]; the pending delta then stays (and a connect that needs the archive falls
+/// A [`PendingDeltaError`]; the pending delta then stays (and a connect that needs the archive falls
 /// back to a full download).
-pub(crate) fn settle(dir: &Path) -> Result<(), SettleError> {
+pub(super) fn write_into_archive(dir: &Path) -> Result<(), PendingDeltaError> {
     if !exists(dir) {
         return Ok(());
     }
@@ -96,28 +93,30 @@ pub(crate) fn settle(dir: &Path) -> Result<(), SettleError> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let Ok(bytes) = std::fs::read(dir.join(FILE)) else {
-        return Ok(()); // settled while this one waited
+        return Ok(()); // written while this one waited
     };
     let Ok(pending) = serde_json::from_slice::<Pending>(&bytes) else {
         discard(dir);
-        return Err(SettleError::Damaged);
+        return Err(PendingDeltaError::Damaged);
     };
     let started = std::time::Instant::now();
-    let archive = dir.join("project.4dz");
+    let archive = dir.join(ARCHIVE);
     let out = dir.join(MATERIALIZING);
-    let index_io = |source| SettleError::Io {
-        path: dir.join("index.tsv"),
+    let index_io = |source| PendingDeltaError::Io {
+        path: dir.join(INDEX),
         source,
     };
     let written = (|| {
-        let old = Archive::open(&archive, &Limits::default()).map_err(SettleError::Archive)?;
-        let d =
-            Archive::open(&dir.join(DELTA), &Limits::default()).map_err(SettleError::Archive)?;
-        let (_, stamp) = archive::apply_opened(&old, &d, &out).map_err(SettleError::Archive)?;
+        let old =
+            Archive::open(&archive, &Limits::default()).map_err(PendingDeltaError::Archive)?;
+        let d = Archive::open(&dir.join(DELTA), &Limits::default())
+            .map_err(PendingDeltaError::Archive)?;
+        let (_, stamp) =
+            archive::apply_opened(&old, &d, &out).map_err(PendingDeltaError::Archive)?;
         if stamp == pending.stamp {
             Ok(())
         } else {
-            Err(SettleError::WrongStamp {
+            Err(PendingDeltaError::WrongStamp {
                 got: stamp.short(),
                 expected: pending.stamp.short(),
             })
@@ -134,7 +133,7 @@ pub(crate) fn settle(dir: &Path) -> Result<(), SettleError> {
         }
         return Err(err);
     }
-    std::fs::rename(&out, &archive).map_err(|source| SettleError::Io {
+    std::fs::rename(&out, &archive).map_err(|source| PendingDeltaError::Io {
         path: archive.clone(),
         source,
     })?;
@@ -148,15 +147,17 @@ pub(crate) fn settle(dir: &Path) -> Result<(), SettleError> {
     Ok(())
 }
 
-/// [`settle`] on a background thread (when a delta is pending).
-pub(crate) fn settle_in_background(dir: PathBuf) -> Option<std::thread::JoinHandle<()>> {
+/// [`write_into_archive`] on a background thread (when a delta is pending).
+pub(super) fn write_into_archive_in_background(
+    dir: PathBuf,
+) -> Option<std::thread::JoinHandle<()>> {
     if !exists(&dir) {
         return None;
     }
     std::thread::Builder::new()
         .name("remote4d-archive".into())
         .spawn(move || {
-            if let Err(err) = settle(&dir) {
+            if let Err(err) = write_into_archive(&dir) {
                 tracing::warn!(folder = %dir.display(), %err, "archive not updated yet");
             }
         })
@@ -193,7 +194,7 @@ mod tests {
         let r2 = build(&project, &v2, &BuildOptions::default()).unwrap();
         let dir = tmp.path().join("folder");
         std::fs::create_dir_all(dir.join("Project")).unwrap();
-        std::fs::copy(&v1, dir.join("project.4dz")).unwrap();
+        std::fs::copy(&v1, dir.join(ARCHIVE)).unwrap();
         make_delta(&r1, &r2, &v2, &dir.join("delta.zip")).unwrap();
         index::write(&dir, &r2.stamp).unwrap();
         record(&dir, &dir.join("delta.zip"), r2.stamp).unwrap();
@@ -207,19 +208,19 @@ mod tests {
         assert!(exists(&dir));
         // While pending, the index describes the previous archive: a warm connect's check holds.
         index::check(&dir, &stamp).unwrap();
-        settle(&dir).unwrap();
-        assert_eq!(std::fs::read(dir.join("project.4dz")).unwrap(), v2);
+        write_into_archive(&dir).unwrap();
+        assert_eq!(std::fs::read(dir.join(ARCHIVE)).unwrap(), v2);
         assert!(!exists(&dir) && !dir.join(DELTA).exists() && !dir.join(MATERIALIZING).exists());
         index::check(&dir, &stamp).unwrap();
         // Nothing left to do.
-        settle(&dir).unwrap();
+        write_into_archive(&dir).unwrap();
     }
 
     #[test]
     fn a_crash_after_the_archive_was_replaced_is_finished() {
         let (_tmp, dir, stamp, v2) = folder_with_a_pending_delta();
-        std::fs::write(dir.join("project.4dz"), &v2).unwrap();
-        settle(&dir).unwrap();
+        std::fs::write(dir.join(ARCHIVE), &v2).unwrap();
+        write_into_archive(&dir).unwrap();
         assert!(!exists(&dir));
         index::check(&dir, &stamp).unwrap();
     }
@@ -227,15 +228,15 @@ mod tests {
     #[test]
     fn a_delta_that_does_not_fit_leaves_the_archive_untouched() {
         let (_tmp, dir, _, _) = folder_with_a_pending_delta();
-        let mut damaged = std::fs::read(dir.join("project.4dz")).unwrap();
+        let mut damaged = std::fs::read(dir.join(ARCHIVE)).unwrap();
         let n = damaged.len() / 3;
         damaged[n] ^= 0x55;
-        std::fs::write(dir.join("project.4dz"), &damaged).unwrap();
-        let err = settle(&dir).unwrap_err();
+        std::fs::write(dir.join(ARCHIVE), &damaged).unwrap();
+        let err = write_into_archive(&dir).unwrap_err();
         assert!(
             matches!(
                 err,
-                SettleError::Archive(_) | SettleError::WrongStamp { .. }
+                PendingDeltaError::Archive(_) | PendingDeltaError::WrongStamp { .. }
             ),
             "{err:?}"
         );
@@ -243,7 +244,7 @@ mod tests {
             err.to_string().contains("cannot write the pending delta"),
             "{err}"
         );
-        assert_eq!(std::fs::read(dir.join("project.4dz")).unwrap(), damaged);
+        assert_eq!(std::fs::read(dir.join(ARCHIVE)).unwrap(), damaged);
         assert!(!dir.join(MATERIALIZING).exists());
         discard(&dir);
         assert!(!exists(&dir) && !dir.join(DELTA).exists());

@@ -1,0 +1,228 @@
+//! Changing what a system folder holds: check it, begin a download for a build, install a
+//! verified download, apply a verified delta, repair a damaged copy. These steps block (they
+//! read and write whole archives): async callers run them on a blocking thread, with a clone
+//! of the [`SystemFolder`].
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::error::CacheError;
+use super::index::{self, Damage};
+use super::names;
+use super::{SystemFolder, checkpoints, pending};
+use crate::archive::{self, Archive, Checkpoints, FollowingUnpack, Limits, Stamp};
+
+/// A download of one build into the system folder (`project.4dz.part`), resumed across
+/// attempts and connections while it is for the same build.
+#[derive(Debug, Clone)]
+pub struct Download {
+    path: PathBuf,
+    stamp: Stamp,
+}
+
+impl Download {
+    /// The file the download writes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The build it is for.
+    pub fn stamp(&self) -> Stamp {
+        self.stamp
+    }
+
+    /// Bytes already downloaded.
+    pub fn len(&self) -> u64 {
+        std::fs::metadata(&self.path).map_or(0, |m| m.len())
+    }
+
+    /// True when nothing is downloaded yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops what was downloaded (it was not the build, or not the bytes asked for).
+    pub fn discard(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl SystemFolder {
+    /// Checks quickly (sizes and times) that the folder still holds build `stamp` exactly as
+    /// installed.
+    ///
+    /// # Errors
+    /// The [`Damage`] found: the caller repairs ([`SystemFolder::repair`]) or downloads again.
+    pub fn check(&self, stamp: &Stamp) -> Result<(), Damage> {
+        index::check(self.path(), stamp)
+    }
+
+    /// The build the folder holds intact, if any (what an offline open may use).
+    pub fn intact_build(&self) -> Option<Stamp> {
+        let stamp = self.state().stamp?;
+        self.check(&stamp).ok().map(|()| stamp)
+    }
+
+    /// Forgets the installed build (a shortcut's "clear the cache folder"): the next fetch
+    /// downloads the whole archive.
+    ///
+    /// # Errors
+    /// [`CacheError::Io`] when the state cannot be saved.
+    pub fn forget_build(&self) -> Result<(), CacheError> {
+        self.update_state(|s| s.stamp = None)?;
+        let _ = std::fs::remove_file(self.file(names::INDEX));
+        Ok(())
+    }
+
+    /// Begins (or resumes) the download of build `stamp`: a part of another build is dropped.
+    ///
+    /// # Errors
+    /// [`CacheError::Io`] when the folder cannot be written.
+    pub fn begin_download(&self, stamp: Stamp) -> Result<Download, CacheError> {
+        let path = self.file(names::PART);
+        let part_stamp = self.file(names::PART_STAMP);
+        let same = std::fs::read_to_string(&part_stamp)
+            .ok()
+            .and_then(|s| s.trim().parse::<Stamp>().ok())
+            == Some(stamp);
+        if !same {
+            let _ = std::fs::remove_file(&path);
+            std::fs::write(&part_stamp, stamp.to_string()).map_err(CacheError::io(&part_stamp))?;
+        }
+        Ok(Download { path, stamp })
+    }
+
+    /// Installs a complete, verified download: unpacks it into `Project/` atomically (or
+    /// keeps the unpack that followed the download, when it holds exactly the archive's
+    /// entries), makes it `project.4dz`, and records the index, the checkpoints and the state.
+    ///
+    /// # Errors
+    /// [`CacheError::Archive`] when it is not a project archive, [`CacheError::Io`]; the
+    /// previous `Project/` is then intact.
+    pub fn install_download(
+        &self,
+        download: &Download,
+        unpacked: Option<FollowingUnpack>,
+        checkpoints: Option<&Checkpoints>,
+    ) -> Result<(), CacheError> {
+        self.install(&download.path, download.stamp, unpacked)?;
+        checkpoints::write(self.path(), checkpoints);
+        Ok(())
+    }
+
+    /// Repairs a damaged copy of build `stamp` from the folder's own archive, when it is that
+    /// build (a pending delta written into it first). Returns false when the archive cannot
+    /// serve: the caller downloads it again.
+    ///
+    /// # Errors
+    /// [`CacheError`] when the archive is that build but cannot be unpacked.
+    pub fn repair(&self, stamp: Stamp) -> Result<bool, CacheError> {
+        if let Err(err) = pending::write_into_archive(self.path()) {
+            tracing::warn!(%err, "the pending delta is lost");
+        }
+        let archive = self.archive_path();
+        if !Stamp::of_file(&archive).is_ok_and(|s| s == stamp) {
+            return Ok(false);
+        }
+        self.install(&archive, stamp, None)?;
+        Ok(true)
+    }
+
+    /// Unpacks the verified archive `source` into `Project/`, makes it `project.4dz`, and
+    /// records the index and the state.
+    fn install(
+        &self,
+        source: &Path,
+        stamp: Stamp,
+        unpacked: Option<FollowingUnpack>,
+    ) -> Result<(), CacheError> {
+        let a = Archive::open(source, &Limits::default())?;
+        a.check_project_layout()?;
+        let followed = match unpacked {
+            Some(unpacked) => unpacked.finish(&a)?,
+            None => false,
+        };
+        if !followed {
+            a.unpack_subtree_to("Project/", &self.project_dir())?;
+        }
+        drop(a);
+        let archive = self.archive_path();
+        pending::discard(self.path());
+        if source != archive {
+            std::fs::rename(source, &archive).map_err(CacheError::io(&archive))?;
+        }
+        let _ = std::fs::remove_file(self.file(names::PART_STAMP));
+        let index = self.file(names::INDEX);
+        index::write(self.path(), &stamp).map_err(CacheError::io(index))?;
+        self.update_state(|s| s.stamp = Some(stamp))
+    }
+
+    /// Applies a downloaded delta from the installed build to build `new`: proves the new
+    /// build from the cached archive and the delta without writing it, writes only the
+    /// changed files into `Project/`, and leaves the delta pending on the archive (written
+    /// into it on a background thread).
+    ///
+    /// # Errors
+    /// [`CacheError::DeltaMismatch`], [`CacheError::Archive`], [`CacheError::Io`]: the caller
+    /// downloads the whole archive instead.
+    pub fn apply_delta(&self, delta: &[u8], new: Stamp) -> Result<(), CacheError> {
+        let delta_file = self.file(names::DELTA);
+        std::fs::write(&delta_file, delta).map_err(CacheError::io(&delta_file))?;
+        let result = self.apply_delta_file(&delta_file, new);
+        if result.is_err() {
+            let _ = std::fs::remove_file(&delta_file);
+        }
+        result?;
+        self.update_state(|s| s.stamp = Some(new))?;
+        // The new project.4dz is only needed by the next delta or a repair.
+        pending::write_into_archive_in_background(self.path().to_path_buf());
+        Ok(())
+    }
+
+    fn apply_delta_file(&self, delta_file: &Path, new: Stamp) -> Result<(), CacheError> {
+        let t = Instant::now();
+        let dir = self.path();
+        // A previous delta not yet written into the archive (its process ended first): now.
+        pending::write_into_archive(dir)?;
+        let old = Archive::open(&self.archive_path(), &Limits::default())?;
+        let d = Archive::open(delta_file, &Limits::default())?;
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "archives opened");
+        let known = checkpoints::read(dir);
+        let (plan, checkpoints) = archive::check_delta(&old, &d, known.as_ref())?;
+        if plan.to != new {
+            return Err(CacheError::DeltaMismatch {
+                got: plan.to.short(),
+                expected: new.short(),
+            });
+        }
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "new archive checked");
+        // From here, an interruption leaves the index out of date: the next connect repairs.
+        let (written, removed) =
+            archive::update_folder(&old, &d, &plan, "Project/", &self.project_dir())?;
+        drop((old, d));
+        tracing::debug!(
+            ms = t.elapsed().as_millis() as u64,
+            "project folder updated"
+        );
+        let pending_delta = self.file(names::PENDING);
+        pending::record(dir, delta_file, new).map_err(CacheError::io(pending_delta))?;
+        checkpoints::write(dir, Some(&checkpoints));
+        let index = self.file(names::INDEX);
+        index::update(dir, &new, &written, &removed).map_err(CacheError::io(index))?;
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "index updated");
+        Ok(())
+    }
+
+    /// Waits until the archive is complete: writes a pending delta into `project.4dz` now.
+    ///
+    /// # Errors
+    /// Why the archive could not be written; the next delta then downloads the whole archive.
+    pub fn complete_archive(&self) -> Result<(), pending::PendingDeltaError> {
+        pending::write_into_archive(self.path())
+    }
+
+    /// True while a delta applied to `Project/` is not yet written into `project.4dz`.
+    pub fn has_pending_delta(&self) -> bool {
+        pending::exists(self.path())
+    }
+}

@@ -1,0 +1,96 @@
+//! The client's cache: one system folder per server (4D's "4D Client database folder"), owned
+//! by [`SystemFolder`]. Nothing outside this module knows a file name inside it: the client's
+//! network side asks the folder to check itself, to begin a download for a build, to install a
+//! verified download, to apply a verified delta, or to repair itself, and gets a [`CacheError`]
+//! when it cannot.
+//!
+//! One folder per server under the cache folder, named like 4D's `<Project>_<host>_<port>_<key>`
+//! (address dots and colons as `_`, `<key>` three digits derived from the client executable's
+//! path), or the link's `cache_folder_name`. Layout — the one description, kept next to the
+//! names in [`names`]:
+//!
+//! ```text
+//! <folder>/inuse.txt                  the lock: pid and executable path of the client using it
+//!          uuid.txt                   this client's id
+//!          state.json                 stamp, pinned fingerprint, server id, last connection
+//!          project.4dz                the archive whose files are in Project/ (SHA-256 = stamp)
+//!          project.4dz.sha            SHA-256 checkpoints of project.4dz (a later delta hashes
+//!                                     only from the first byte it changes)
+//!          index.tsv                  stamp, size and time of project.4dz, then size and time
+//!                                     of every file of Project/ (the quick check of a connect)
+//!          project.4dz.part           a download in progress (resumed at the next attempt)
+//!          project.4dz.part.stamp     the build that part belongs to
+//!          delta.zip                  a delta being applied
+//!          pending.json               a delta applied to Project/, not yet written into
+//!          pending-delta.zip            project.4dz (and the delta itself): see `pending`
+//!          project.4dz.materializing  project.4dz being written from the pending delta
+//!          Project/                   the archive unpacked (read-only copy of the project)
+//!          Resources/                 the project's Resources folder, copied from the server
+//!          resources.tsv              its stamp, then size and time of each of its files
+//!          resources.zip              a Resources download in progress
+//!          userPreferences/           the client's preferences for this project
+//!          DerivedDataRemote/         the client's derived data
+//! ```
+//!
+//! Invariants: `Project/` and `index.tsv` change only from a verified archive or delta; the
+//! state's stamp names the build `Project/` holds; `project.4dz` is that build, or the previous
+//! one with a pending delta on it; every step leaves a state the next connect can finish or
+//! repair, and a failed step leaves the previous project usable.
+
+mod checkpoints;
+mod error;
+mod folder;
+mod index;
+mod install;
+mod pending;
+mod resources;
+mod state;
+
+pub use error::CacheError;
+pub use folder::{FolderSpec, SystemFolder, key_for_executable};
+pub use index::Damage;
+pub use install::Download;
+pub use pending::PendingDeltaError;
+pub use state::FolderState;
+
+/// Every file and folder name of a system folder (described in the module's layout above).
+pub mod names {
+    /// The lock.
+    pub const LOCK: &str = "inuse.txt";
+    /// This client's id.
+    pub const UUID: &str = "uuid.txt";
+    /// What the client remembers about the server.
+    pub const STATE: &str = "state.json";
+    /// The archive last installed.
+    pub const ARCHIVE: &str = "project.4dz";
+    /// Its SHA-256 checkpoints.
+    pub const CHECKPOINTS: &str = "project.4dz.sha";
+    /// The quick-check index of `project.4dz` and `Project/`.
+    pub const INDEX: &str = "index.tsv";
+    /// A download in progress.
+    pub const PART: &str = "project.4dz.part";
+    /// The build of the download in progress.
+    pub const PART_STAMP: &str = "project.4dz.part.stamp";
+    /// A delta being applied.
+    pub const DELTA: &str = "delta.zip";
+    /// The record of a delta not yet written into the archive.
+    pub const PENDING: &str = "pending.json";
+    /// That delta.
+    pub const PENDING_DELTA: &str = "pending-delta.zip";
+    /// The archive being written from the pending delta.
+    pub const MATERIALIZING: &str = "project.4dz.materializing";
+    /// The unpacked project.
+    pub const PROJECT: &str = "Project";
+    /// The project's resources.
+    pub const RESOURCES: &str = "Resources";
+    /// The quick-check index of `Resources/`.
+    pub const RESOURCES_INDEX: &str = "resources.tsv";
+    /// A Resources download in progress.
+    pub const RESOURCES_DOWNLOAD: &str = "resources.zip";
+    /// `Resources/` moved aside while it is removed.
+    pub const RESOURCES_REMOVED: &str = ".Resources.removed";
+    /// The client's preferences.
+    pub const USER_PREFERENCES: &str = "userPreferences";
+    /// The client's derived data.
+    pub const DERIVED_DATA: &str = "DerivedDataRemote";
+}
