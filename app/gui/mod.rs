@@ -395,8 +395,7 @@ impl App {
                 server,
                 development,
             } => {
-                let Some(address) = server.authority().and_then(|a| ServerPath::parse(&a).ok())
-                else {
+                let Some(address) = server.address() else {
                     return Task::none();
                 };
                 let mut opts = self.options(client::Target::Address(address));

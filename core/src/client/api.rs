@@ -1,5 +1,6 @@
 //! A small typed client of the server's API over pinned HTTPS.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -7,7 +8,9 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::address::ServerAddress;
 use super::tls::{SeenFingerprint, client_config};
+use crate::link::ServerPath;
 use crate::protocol::{ApiError, ErrorBody, ErrorCode, ServerInfo, paths};
 
 /// Longest wait for the next bytes of an answer.
@@ -69,6 +72,9 @@ pub enum RequestError {
     /// TLS could not be set up.
     #[error("TLS setup failed: {0}")]
     Tls(#[from] rustls::Error),
+    /// The text given is not a server address.
+    #[error("not a server address")]
+    Address(#[from] crate::link::ServerPathError),
 }
 
 impl RequestError {
@@ -140,27 +146,50 @@ fn plain(e: &reqwest::Error) -> Option<String> {
 }
 
 impl ApiClient {
-    /// A client of `https://authority` (`host:port`, IPv6 in brackets).
+    /// A client of the server at `address` (`host[:port]`, IPv6 in brackets), its host
+    /// resolved when the first request is sent.
+    ///
+    /// # Errors
+    /// [`RequestError::Address`] when the text is not an address, [`RequestError::Tls`] when
+    /// TLS cannot be configured.
+    pub fn new(address: &str, pinned: Option<&str>) -> Result<Self, RequestError> {
+        Self::build(&ServerPath::parse(address)?, &[], pinned)
+    }
+
+    /// A client of the server at `address`, connecting to the socket addresses resolved there.
     ///
     /// # Errors
     /// [`RequestError::Tls`] when TLS cannot be configured.
-    pub fn new(authority: &str, pinned: Option<&str>) -> Result<Self, RequestError> {
+    pub fn connect_to(address: &ServerAddress, pinned: Option<&str>) -> Result<Self, RequestError> {
+        Self::build(address.path(), address.sockets(), pinned)
+    }
+
+    fn build(
+        path: &ServerPath,
+        sockets: &[SocketAddr],
+        pinned: Option<&str>,
+    ) -> Result<Self, RequestError> {
         let seen = SeenFingerprint::default();
         let config = client_config(pinned, &seen)?;
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .tls_backend_preconfigured(config)
             .connect_timeout(Duration::from_secs(10))
             // A server that stops sending (event streams carry a heartbeat every 15 s) is a
             // lost connection, not a reason to wait for ever.
             .read_timeout(READ_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(60))
-            .no_proxy()
+            .no_proxy();
+        if !sockets.is_empty() {
+            builder = builder.resolve_to_addrs(&path.host, sockets);
+        }
+        let http = builder
             .build()
             .map_err(|e| RequestError::Tls(rustls::Error::General(describe(&e))))?;
+        let authority = path.authority();
         Ok(Self {
             http,
             base: format!("https://{authority}"),
-            authority: authority.to_owned(),
+            authority,
             seen,
             token: None,
         })

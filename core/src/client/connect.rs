@@ -1,12 +1,12 @@
 //! The connection flow.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::StreamExt;
 use reqwest::Method;
 
+use super::address::ServerAddress;
 use super::api::{ApiClient, RequestError};
 use super::error::ConnectError;
 use super::trust::{TrustStore, Verdict};
@@ -79,20 +79,6 @@ pub async fn find_by_name(
     }
 }
 
-/// True when `host` is this machine (loopback or one of its interface addresses).
-pub async fn is_local_address(host: &str, port: u16) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let Ok(addrs) = tokio::net::lookup_host((host, port)).await else {
-        return false;
-    };
-    let local: Vec<IpAddr> = if_addrs::get_if_addrs()
-        .map(|l| l.into_iter().map(|i| i.ip()).collect())
-        .unwrap_or_default();
-    addrs
-        .map(|a| a.ip())
-        .any(|ip| ip.is_loopback() || local.contains(&ip))
-}
-
 fn machine_name() -> String {
     hostname::get()
         .map(|h| h.to_string_lossy().into_owned())
@@ -116,13 +102,13 @@ pub async fn connect(
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Connection, ConnectError> {
     let target = resolve(&opts, progress).await?;
-    let (probe, info) = match reach(&opts, &target, progress).await? {
-        Reached::Online(probe, info) => (probe, *info),
+    let (server, probe, info) = match reach(&opts, &target, progress).await? {
+        Reached::Online(server, probe, info) => (server, probe, *info),
         Reached::Offline(connection) => return Ok(*connection),
     };
-    let authority = target.address.authority();
+    let authority = server.authority();
     let seen = trust(&opts, &target, &info, &probe, progress)?;
-    let api = ApiClient::new(&authority, Some(&seen))?;
+    let api = ApiClient::connect_to(&server, Some(&seen))?;
     let folder = SystemFolder::acquire(
         &opts.env.cache_dir,
         &FolderSpec {
@@ -136,7 +122,7 @@ pub async fn connect(
     folder.ensure_layout()?;
     let opened = open_session(&opts, &target, &api, &folder, &seen, progress).await?;
     let api = api.with_token(opened.token.clone());
-    let (mode, direct) = choose_mode(&opts, &target, &api, &opened, progress).await?;
+    let (mode, direct) = choose_mode(&opts, &server, &api, &opened, progress).await?;
     let (fetched, project_root) = match direct {
         Some(root) => (Fetched::Direct, root),
         None => {
@@ -221,15 +207,10 @@ async fn resolve(
         progress(Progress::LookingUp { name: name.clone() });
         let pinned_id = resolved.link.remote4d_server_id.as_deref();
         let found = find_by_name(&name, pinned_id, opts.discovery_timeout).await?;
-        let authority = found.authority().ok_or_else(|| ConnectError::NotFound {
+        resolved.address = found.address().ok_or_else(|| ConnectError::NotFound {
             name: name.clone(),
             seconds: opts.discovery_timeout.as_secs(),
         })?;
-        resolved.address =
-            ServerPath::parse(&authority).map_err(|e| ConnectError::NotRemote4d {
-                address: authority.clone(),
-                detail: e.to_string(),
-            })?;
         resolved.announced_fp = found.fingerprint;
         resolved.found_by_name = true;
     }
@@ -259,8 +240,8 @@ fn target_link(opts: &ConnectOptions) -> (Link, Option<String>) {
 
 /// What [`reach`] found.
 enum Reached {
-    /// The server answered: the (unpinned) probe and its info.
-    Online(ApiClient, Box<ServerInfo>),
+    /// The server answered: its address (resolved once), the (unpinned) probe and its info.
+    Online(ServerAddress, ApiClient, Box<ServerInfo>),
     /// It did not, and the last good copy opens offline (when allowed).
     Offline(Box<Connection>),
 }
@@ -276,9 +257,15 @@ async fn reach(
     progress(Progress::Connecting {
         address: authority.clone(),
     });
-    let probe = ApiClient::new(&authority, None)?;
-    let info = match probe.info().await {
-        Ok(i) => i,
+    let asked = match ServerAddress::resolve(target.address.clone()).await {
+        Ok(server) => match ApiClient::connect_to(&server, None) {
+            Ok(probe) => probe.info().await.map(|info| (server, probe, info)),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    let (server, probe, info) = match asked {
+        Ok(answered) => answered,
         Err(e) => {
             let err = ConnectError::from(e);
             if opts.allow_offline && err.allows_offline() {
@@ -306,7 +293,7 @@ async fn reach(
             });
         }
     }
-    Ok(Reached::Online(probe, Box::new(info)))
+    Ok(Reached::Online(server, probe, Box::new(info)))
 }
 
 /// Phase 3: decides on the identity the server presented (see [`check_identity`]); returns it.
@@ -405,14 +392,13 @@ async fn open_session(
 /// on the folder itself; returns the mode and, in development mode, the project's folder here.
 async fn choose_mode(
     opts: &ConnectOptions,
-    target: &Resolved,
+    server: &ServerAddress,
     api: &ApiClient,
     opened: &SessionOpened,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<(Mode, Option<PathBuf>), ConnectError> {
-    let address = &target.address;
     let asked = opts.development || opts.shared_project_folder.is_some();
-    let same_machine = !opts.force_remote && is_local_address(&address.host, address.port()).await;
+    let same_machine = !opts.force_remote && server.is_this_machine();
     if !asked && !same_machine {
         return Ok((Mode::Remote, None));
     }

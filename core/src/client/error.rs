@@ -137,6 +137,9 @@ pub enum ConnectError {
     /// The system folder (the cache) could not be used or changed; the previous project stays.
     #[error("the cached copy of the project cannot be updated")]
     Cache(#[source] CacheError),
+    /// The server address given is not valid.
+    #[error("the server address is not valid")]
+    Address(#[source] crate::link::ServerPathError),
     /// TLS could not be set up on this machine.
     #[error("cannot set up a secure connection on this machine")]
     Tls(#[source] rustls::Error),
@@ -184,6 +187,7 @@ impl ConnectError {
             Self::Io { .. } => "io",
             Self::Cache(_) => "cache",
             Self::Tls(_) => "tls",
+            Self::Address(_) => "address",
             Self::ClientVersion { .. } => "client_version",
             Self::Development(_) => "development",
             Self::Api(_) => "api",
@@ -258,6 +262,7 @@ impl From<RequestError> for ConnectError {
             },
             RequestError::Lost { detail, .. } => Self::DownloadInterrupted { detail },
             RequestError::Tls(e) => Self::Tls(e),
+            RequestError::Address(e) => Self::Address(e),
             RequestError::Api(e) => match e.code {
                 ErrorCode::WrongPassword
                 | ErrorCode::TooManyAttempts

@@ -7,6 +7,7 @@
 //! [`ConnectError`]s; the caller asks, then calls [`connect`] again with the answer in
 //! [`ConnectOptions`].
 
+pub mod address;
 pub mod admin;
 pub mod api;
 mod connect;
@@ -24,8 +25,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use address::ServerAddress;
 pub use api::{ApiClient, RequestError};
-pub use connect::{connect, find_by_name, is_local_address, offline_copy_exists};
+pub use connect::{connect, find_by_name, offline_copy_exists};
 pub use error::{ConnectError, Corruption};
 pub use tls::SeenFingerprint;
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DiscoveryError;
 use crate::archive::Stamp;
+use crate::link::ServerPath;
 use crate::protocol::SERVICE_TYPE;
 
 /// A server found on the network.
@@ -35,9 +36,9 @@ pub struct DiscoveredServer {
 }
 
 impl DiscoveredServer {
-    /// The address to connect to, as `host:port`: IPv4 first, then routable IPv6; an IPv6
-    /// link-local address (unusable without its interface) only when there is nothing else.
-    pub fn authority(&self) -> Option<String> {
+    /// The address to connect to: IPv4 first, then routable IPv6; an IPv6 link-local address
+    /// (unusable without its interface) only when there is nothing else.
+    pub fn address(&self) -> Option<ServerPath> {
         let link_local =
             |a: &IpAddr| matches!(a, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80);
         let best = self
@@ -46,10 +47,12 @@ impl DiscoveredServer {
             .find(|a| a.is_ipv4())
             .or_else(|| self.addresses.iter().find(|a| !link_local(a)))
             .or_else(|| self.addresses.first());
-        best.map(|a| match a {
-            IpAddr::V4(v4) => format!("{v4}:{}", self.port),
-            IpAddr::V6(v6) => format!("[{v6}]:{}", self.port),
-        })
+        best.map(|a| ServerPath::new(a.to_string(), Some(self.port)))
+    }
+
+    /// [`DiscoveredServer::address`] as `host:port` (IPv6 in brackets), for display.
+    pub fn authority(&self) -> Option<String> {
+        self.address().map(|a| a.authority())
     }
 }
 
