@@ -4,6 +4,7 @@
 //! [`Server::start`] returns a [`Server`] handle once the archive is built and the port open.
 
 pub mod admin;
+mod admission;
 mod api;
 pub mod auth;
 pub mod builds;
@@ -335,6 +336,137 @@ fn data_dir_for(env: &Environment, config: &ServerConfig, name: &str, root: &Pat
     env.server_dir().join(format!("{safe}-{:08x}", h as u32))
 }
 
+/// Opens the project's builds (building the archive when needed) and its Resources builds.
+async fn open_builds(
+    root: &Path,
+    data_dir: &Path,
+    keep: usize,
+) -> Result<(Builds, Option<Arc<Builds>>), ServerError> {
+    let build_root = root.to_path_buf();
+    let build_dir = data_dir.join("builds");
+    let res_dir = data_dir.join("resources-builds");
+    tokio::task::spawn_blocking(move || {
+        let builds = Builds::open(&build_root, &build_dir, keep)?;
+        let resources = if build_root.join(RESOURCES).is_dir() {
+            Some(Arc::new(open_resources(&build_root, &res_dir)?))
+        } else {
+            None
+        };
+        Ok::<_, crate::archive::ArchiveError>((builds, resources))
+    })
+    .await
+    .map_err(|e| ServerError::Io {
+        path: root.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?
+    .map_err(ServerError::from)
+}
+
+/// The client build offered to clients (`[client_update]`), with its signature when it has one.
+fn update_offer(
+    u: &config::ClientUpdateConfig,
+) -> Result<(crate::protocol::UpdateOffer, PathBuf), ServerError> {
+    let build = u.build.clone();
+    let stamp = crate::archive::Stamp::of_file(&build).map_err(|source| ServerError::Io {
+        path: build.clone(),
+        source,
+    })?;
+    let size = std::fs::metadata(&build).map(|m| m.len()).unwrap_or(0);
+    let sig_file = u.signature.clone().unwrap_or_else(|| {
+        let mut name = build.clone().into_os_string();
+        name.push(".sig");
+        PathBuf::from(name)
+    });
+    let signature = match std::fs::read_to_string(&sig_file) {
+        Ok(s) => Some(s.trim().to_owned()),
+        Err(err) => {
+            tracing::warn!(file = %sig_file.display(), %err, "the offered client build has no signature: clients will refuse it (sign it with `remote4d build sign-update`)");
+            None
+        }
+    };
+    Ok((
+        crate::protocol::UpdateOffer {
+            version: u.version.clone(),
+            sha256: stamp.to_string(),
+            size,
+            min_version: u.min_version.clone(),
+            max_version: u.max_version.clone(),
+            signature,
+        },
+        build,
+    ))
+}
+
+/// Serves the API on every listener; returns their tasks.
+fn serve(
+    state: &Arc<State>,
+    listeners: Vec<tokio::net::TcpListener>,
+    tls: &Arc<rustls::ServerConfig>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let router = api::router(Arc::clone(state));
+    let limits = listener::ConnectionLimits::new(&state.config.limits);
+    listeners
+        .into_iter()
+        .map(|l| {
+            tokio::spawn(listener::serve(
+                l,
+                Arc::clone(tls),
+                router.clone(),
+                Arc::clone(&limits),
+                listener::Timeouts::of(&state.config),
+                state.stop.subscribe(),
+            ))
+        })
+        .collect()
+}
+
+/// Watches the project folder (when configured) and rebuilds on change; `None` when not
+/// watching (then `remote4d reload` rebuilds).
+fn start_watching(
+    state: &Arc<State>,
+    root: &Path,
+    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> Option<watch::Watcher> {
+    if !state.config.watch {
+        return None;
+    }
+    let (tx, rx) = tokio_watch::channel(None);
+    match watch::watch(root, Duration::from_millis(state.config.debounce_ms), tx) {
+        Ok(w) => {
+            tasks.push(tokio::spawn(rebuild_on_change(Arc::clone(state), rx)));
+            Some(w)
+        }
+        Err(err) => {
+            tracing::warn!(%err, "cannot watch the project folder; use `remote4d reload` after changes");
+            None
+        }
+    }
+}
+
+/// Publishes the project on the network (DNS-SD); a failure only means clients type the address.
+async fn publish(state: &Arc<State>) {
+    let publication = Publication {
+        name: state.publication_name.clone(),
+        port: state.port,
+        server_id: state.server_id.clone(),
+        fingerprint: state.fingerprint.clone(),
+        stamp: state.builds.current().stamp,
+        host_name: state.host_name.clone(),
+    };
+    match tokio::task::spawn_blocking(move || Publisher::start(publication)).await {
+        Ok(Ok(p)) => {
+            *state
+                .publisher
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(p);
+        }
+        Ok(Err(err)) => {
+            tracing::warn!(%err, "not published on the network; clients must type the address");
+        }
+        Err(err) => tracing::warn!(%err, "not published on the network"),
+    }
+}
+
 impl Server {
     /// Opens the project, builds its archive, opens the port, publishes it and starts watching.
     ///
@@ -360,25 +492,8 @@ impl Server {
         let identity =
             Identity::load_or_create(&root, &data_dir, std::slice::from_ref(&host_name))?;
         let tls = listener::tls_config(&identity)?;
-        let keep = config.keep_builds;
-        let build_root = root.clone();
-        let build_dir = data_dir.join("builds");
         let resources_dir = data_dir.join("resources-builds");
-        let res_dir = resources_dir.clone();
-        let (builds, resources) = tokio::task::spawn_blocking(move || {
-            let builds = Builds::open(&build_root, &build_dir, keep)?;
-            let resources = if build_root.join(RESOURCES).is_dir() {
-                Some(Arc::new(open_resources(&build_root, &res_dir)?))
-            } else {
-                None
-            };
-            Ok::<_, crate::archive::ArchiveError>((builds, resources))
-        })
-        .await
-        .map_err(|e| ServerError::Io {
-            path: root.clone(),
-            source: std::io::Error::other(e),
-        })??;
+        let (builds, resources) = open_builds(&root, &data_dir, config.keep_builds).await?;
         let listeners = listener::bind(&config.bind, port).await?;
         let addresses: Vec<SocketAddr> = listeners
             .iter()
@@ -393,41 +508,11 @@ impl Server {
                     source,
                 }
             })?;
-        let update = match &config.client_update {
-            Some(u) => {
-                let build = u.build.clone();
-                let stamp =
-                    crate::archive::Stamp::of_file(&build).map_err(|source| ServerError::Io {
-                        path: build.clone(),
-                        source,
-                    })?;
-                let size = std::fs::metadata(&build).map(|m| m.len()).unwrap_or(0);
-                let sig_file = u.signature.clone().unwrap_or_else(|| {
-                    let mut name = build.clone().into_os_string();
-                    name.push(".sig");
-                    PathBuf::from(name)
-                });
-                let signature = match std::fs::read_to_string(&sig_file) {
-                    Ok(s) => Some(s.trim().to_owned()),
-                    Err(err) => {
-                        tracing::warn!(file = %sig_file.display(), %err, "the offered client build has no signature: clients will refuse it (sign it with `remote4d build sign-update`)");
-                        None
-                    }
-                };
-                Some((
-                    crate::protocol::UpdateOffer {
-                        version: u.version.clone(),
-                        sha256: stamp.to_string(),
-                        size,
-                        min_version: u.min_version.clone(),
-                        max_version: u.max_version.clone(),
-                        signature,
-                    },
-                    build,
-                ))
-            }
-            None => None,
-        };
+        let update = config
+            .client_update
+            .as_ref()
+            .map(update_offer)
+            .transpose()?;
         let (stop, _) = tokio_watch::channel(false);
         let hooks = Hooks {
             open: config.hooks.open_connection.clone(),
@@ -465,56 +550,11 @@ impl Server {
             update,
             config,
         });
-        let router = api::router(Arc::clone(&state));
-        let limits = listener::ConnectionLimits::new(&state.config.limits);
-        let mut tasks = Vec::new();
-        for l in listeners {
-            tasks.push(tokio::spawn(listener::serve(
-                l,
-                Arc::clone(&tls),
-                router.clone(),
-                Arc::clone(&limits),
-                listener::Timeouts::of(&state.config),
-                state.stop.subscribe(),
-            )));
-        }
+        let mut tasks = serve(&state, listeners, &tls);
         tasks.push(tokio::spawn(reaper(Arc::clone(&state))));
-        let watcher = if state.config.watch {
-            let (tx, rx) = tokio_watch::channel(None);
-            match watch::watch(&root, Duration::from_millis(state.config.debounce_ms), tx) {
-                Ok(w) => {
-                    tasks.push(tokio::spawn(rebuild_on_change(Arc::clone(&state), rx)));
-                    Some(w)
-                }
-                Err(err) => {
-                    tracing::warn!(%err, "cannot watch the project folder; use `remote4d reload` after changes");
-                    None
-                }
-            }
-        } else {
-            None
-        };
+        let watcher = start_watching(&state, &root, &mut tasks);
         if state.config.publish {
-            let publication = Publication {
-                name: state.publication_name.clone(),
-                port: actual_port,
-                server_id: state.server_id.clone(),
-                fingerprint: state.fingerprint.clone(),
-                stamp: state.builds.current().stamp,
-                host_name: state.host_name.clone(),
-            };
-            match tokio::task::spawn_blocking(move || Publisher::start(publication)).await {
-                Ok(Ok(p)) => {
-                    *state
-                        .publisher
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(p);
-                }
-                Ok(Err(err)) => {
-                    tracing::warn!(%err, "not published on the network; clients must type the address");
-                }
-                Err(err) => tracing::warn!(%err, "not published on the network"),
-            }
+            publish(&state).await;
         }
         Ok(Self {
             state,

@@ -13,169 +13,39 @@ use serde_json::Value;
 
 use super::{Failure, Json, Peer, bearer, fail};
 use crate::protocol::{
-    Challenge, ErrorCode, HostType, OpenSession, OpenSessionResponse, SessionEvent, SessionInfo,
-    SessionOpened, SessionState, encode_sse,
+    Challenge, ErrorCode, OpenSession, OpenSessionResponse, SessionEvent, SessionInfo,
+    SessionOpened, encode_sse,
 };
+use crate::server::admission::{self, Admission};
 use crate::server::hooks::OpenOutcome;
 use crate::server::sessions::{NewSession, Session};
-use crate::server::{PendingChallenge, State, auth};
+use crate::server::{PendingChallenge, State};
 
 type Shared = AxState<Arc<State>>;
 
 const CHALLENGE_LIFETIME: Duration = Duration::from_secs(300);
-/// How long a refused client may fetch the offered update after its login.
-const UPDATE_TOKEN_LIFETIME: Duration = Duration::from_secs(600);
-
-fn clip(s: &str, n: usize) -> String {
-    s.chars().filter(|c| !c.is_control()).take(n).collect()
-}
 
 pub(super) async fn open(
     AxState(state): Shared,
     Peer(ip): Peer,
     Json(req): Json<OpenSession>,
 ) -> Result<Response, Failure> {
-    if state
-        .shutting_down
-        .load(std::sync::atomic::Ordering::SeqCst)
-    {
-        return Err(fail(
-            ErrorCode::ShuttingDown,
-            "the server is shutting down; try again later",
-        ));
-    }
-    if !auth::ip_allowed(&state.config.access, ip) {
-        tracing::info!(%ip, "connection refused by the address rules");
-        return Err(fail(
-            ErrorCode::Refused,
-            "this server does not accept connections from your address",
-        ));
-    }
-    if let Some(resume) = &req.resume {
-        let Some(session) = state.sessions.get(&resume.session_id, &resume.token) else {
-            return Err(fail(
-                ErrorCode::UnknownSession,
-                "that session has ended; connect again",
-            ));
-        };
-        tracing::info!(session = %session.id, %ip, "session resumed");
-        return Ok(opened(&session, resume.token.clone(), true));
-    }
-    let claimed = req.user_name.as_deref().unwrap_or("");
-    state.throttle.check(ip, claimed)?;
-    let directory = state.directory();
-    let user_name = match auth::check_login(
-        &directory,
-        req.user_name.as_deref(),
-        req.password.as_deref(),
-        req.password_hash.as_deref(),
-    ) {
-        Ok(u) => u,
-        Err(e) => {
-            state.throttle.failed(ip, claimed);
-            return Err(Failure(e));
+    let user_name = match admission::admit(&state, ip, &req).map_err(Failure)? {
+        Admission::Resume(session, token) => {
+            tracing::info!(session = %session.id, %ip, "session resumed");
+            return Ok(opened(&session, token, true));
         }
+        Admission::New { user_name } => user_name,
     };
-    state.throttle.succeeded(ip, claimed);
-    // A client of a version the server does not accept may fetch the offered update, once
-    // logged in (the build is the project publisher's, not for anyone who asks).
-    if let Some(u) = state.config.client_update.as_ref() {
-        if !crate::protocol::in_range(
-            &req.client_version,
-            u.min_version.as_deref(),
-            u.max_version.as_deref(),
-        ) {
-            let range = format!(
-                "{} to {}",
-                u.min_version.as_deref().unwrap_or("any"),
-                u.max_version.as_deref().unwrap_or("any")
-            );
-            let mut refusal = crate::protocol::ApiError::new(
-                ErrorCode::ClientVersion,
-                format!(
-                    "this server accepts Remote4D clients {range}; this one is {}. Version {} is offered: accept the update to connect",
-                    if req.client_version.is_empty() {
-                        "unknown"
-                    } else {
-                        &req.client_version
-                    },
-                    u.version
-                ),
-            );
-            let token = crate::server::sessions::new_token();
-            state
-                .update_tokens
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(token.clone(), Instant::now() + UPDATE_TOKEN_LIFETIME);
-            refusal.update_token = Some(token);
-            return Err(Failure(refusal));
-        }
-    }
-    let client_id = clip(&req.client_id, 64);
-    let mut info = SessionInfo {
-        kind: "remote".into(),
-        user_name: user_name.clone(),
-        machine_name: clip(&req.machine_name, 255),
-        system_user_name: clip(&req.system_user_name, 255),
-        ip_address: ip.to_string(),
-        host_type: req.host_type.unwrap_or(HostType::Linux).name().into(),
-        creation_date_time: crate::time::iso8601(std::time::SystemTime::now()),
-        state: SessionState::Active,
-        id: uuid::Uuid::new_v4().to_string(),
-        persistent_id: client_id.clone(),
-    };
-    let outcome = match &req.challenge {
-        Some(answer) => {
-            let pending = state
-                .challenges
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .remove(&answer.id);
-            let Some(p) = pending.filter(|p| {
-                p.expires > Instant::now() && p.client_id == client_id && p.user_name == user_name
-            }) else {
-                return Err(fail(
-                    ErrorCode::ChallengeFailed,
-                    "the question has expired; connect again",
-                ));
-            };
-            info.id = p.session_id.clone();
-            match state
-                .hooks
-                .open(&info, Some(&answer.answer), Some(&p.state))
-                .await
-            {
-                OpenOutcome::Refuse { message } => {
-                    return Err(fail(ErrorCode::ChallengeFailed, message));
-                }
-                other => other,
-            }
-        }
-        None => state.hooks.open(&info, None, None).await,
-    };
-    let storage = match outcome {
+    let mut info = admission::session_info(&req, ip, &user_name);
+    let storage = match run_open_hook(&state, &mut info, &req).await? {
         OpenOutcome::Accept { storage } => storage,
         OpenOutcome::Refuse { message } => return Err(fail(ErrorCode::Refused, message)),
         OpenOutcome::Challenge {
             prompt,
             state: hook_state,
         } => {
-            let id = crate::server::sessions::new_token();
-            state
-                .challenges
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(
-                    id.clone(),
-                    PendingChallenge {
-                        client_id,
-                        user_name,
-                        session_id: info.id.clone(),
-                        state: hook_state,
-                        expires: Instant::now() + CHALLENGE_LIFETIME,
-                    },
-                );
+            let id = ask(&state, &info, hook_state);
             return Ok(
                 axum::Json(OpenSessionResponse::Challenge(Challenge { id, prompt }))
                     .into_response(),
@@ -199,6 +69,64 @@ pub(super) async fn open(
         .map_err(Failure)?;
     tracing::info!(session = %session.id, user = %info.user_name, %ip, machine = %info.machine_name, "session opened");
     Ok(opened(&session, token, false))
+}
+
+/// Runs the open hook for `info`: with the answer to its earlier question (which must be this
+/// client's, for this user, not expired; the session keeps the id it was asked under), or
+/// afresh.
+async fn run_open_hook(
+    state: &State,
+    info: &mut SessionInfo,
+    req: &OpenSession,
+) -> Result<OpenOutcome, Failure> {
+    let Some(answer) = &req.challenge else {
+        return Ok(state.hooks.open(info, None, None).await);
+    };
+    let pending = state
+        .challenges
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .remove(&answer.id);
+    let Some(p) = pending.filter(|p| {
+        p.expires > Instant::now()
+            && p.client_id == info.persistent_id
+            && p.user_name == info.user_name
+    }) else {
+        return Err(fail(
+            ErrorCode::ChallengeFailed,
+            "the question has expired; connect again",
+        ));
+    };
+    info.id = p.session_id.clone();
+    match state
+        .hooks
+        .open(info, Some(&answer.answer), Some(&p.state))
+        .await
+    {
+        OpenOutcome::Refuse { message } => Err(fail(ErrorCode::ChallengeFailed, message)),
+        other => Ok(other),
+    }
+}
+
+/// Remembers the hook's question for `info` (with the hook's state) until it is answered;
+/// returns its id.
+fn ask(state: &State, info: &SessionInfo, hook_state: Value) -> String {
+    let id = crate::server::sessions::new_token();
+    state
+        .challenges
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(
+            id.clone(),
+            PendingChallenge {
+                client_id: info.persistent_id.clone(),
+                user_name: info.user_name.clone(),
+                session_id: info.id.clone(),
+                state: hook_state,
+                expires: Instant::now() + CHALLENGE_LIFETIME,
+            },
+        );
+    id
 }
 
 fn opened(session: &Session, token: String, resumed: bool) -> Response {
