@@ -106,15 +106,12 @@ fn run_merged(choose: bool, headless: bool) -> Option<anyhow::Result<ExitCode>> 
                     // An application built for end users: the server's build, never development mode.
                     opts.force_remote = true;
                     // A merged client accepts its server's update, as 4D's do after the dialog.
-                    return cli::connect::run_with(
-                        opts,
-                        None,
-                        false,
-                        false,
-                        &fallbacks,
-                        Some(last_file),
-                        true,
-                    );
+                    return cli::connect::run_with(cli::connect::Run {
+                        fallbacks,
+                        save_link: Some(last_file),
+                        accept_update: true,
+                        ..cli::connect::Run::new(opts)
+                    });
                 }
                 gui::run(gui::Launch {
                     merged: Some(gui::MergedClient {

@@ -151,15 +151,13 @@ pub fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
     opts.allow_offline = args.offline_ok;
     opts.force_remote = args.remote;
     opts.display_name = args.name.clone();
-    run_with(
-        opts,
-        args.answer.clone(),
-        args.follow,
-        args.json,
-        &[],
-        None,
-        args.accept_update,
-    )
+    run_with(Run {
+        answer: args.answer.clone(),
+        follow: args.follow,
+        json: args.json,
+        accept_update: args.accept_update,
+        ..Run::new(opts)
+    })
 }
 
 /// Installs the offered client build in place of this program, then runs it again with the same
@@ -198,127 +196,221 @@ async fn update_and_restart(
     ))
 }
 
-/// Connects with `opts`, asking in the terminal what the server asks; on failure tries the
-/// `fallbacks` in turn (a merged client's last server); saves the successful link to `save_link`.
-pub fn run_with(
-    mut opts: ConnectOptions,
-    answer: Option<String>,
-    follow: bool,
-    json: bool,
-    fallbacks: &[Link],
-    save_link: Option<PathBuf>,
-    accept_update: bool,
-) -> anyhow::Result<ExitCode> {
-    let mut fallbacks: Vec<Link> = fallbacks.to_vec();
-    let progress = move |p: Progress| {
-        if json {
-            crate::errln!("{}", serde_json::to_string(&p).unwrap_or_default());
-        } else {
-            crate::errln!("{}", describe(&p));
+/// A connection run from the command line: what to connect to, and what to do around it.
+pub struct Run {
+    /// The connection.
+    pub opts: ConnectOptions,
+    /// The answer to the server hook's question, given beforehand.
+    pub answer: Option<String>,
+    /// Print the session's events until it ends.
+    pub follow: bool,
+    /// Progress as JSON lines.
+    pub json: bool,
+    /// Servers to try in turn when the connection fails (a merged client's last server).
+    pub fallbacks: Vec<Link>,
+    /// Where to save the link of the server reached.
+    pub save_link: Option<PathBuf>,
+    /// Install a client build the server offers, and run it.
+    pub accept_update: bool,
+}
+
+impl Run {
+    /// A run of `opts` with nothing around it.
+    pub fn new(opts: ConnectOptions) -> Self {
+        Self {
+            opts,
+            answer: None,
+            follow: false,
+            json: false,
+            fallbacks: Vec::new(),
+            save_link: None,
+            accept_update: false,
         }
-    };
+    }
+}
+
+/// Connects, asking in the terminal what the server asks; on failure tries the fallbacks in
+/// turn; saves the successful link; follows the session when asked; then closes it.
+pub fn run_with(run: Run) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let mut challenge_id: Option<String> = None;
-        let mut answer = answer;
-        let connection = loop {
-            if let (Some(id), Some(a)) = (&challenge_id, &answer) {
-                opts.challenge = Some(ChallengeAnswer {
-                    id: id.clone(),
-                    answer: a.clone(),
-                });
-            }
-            match connect(opts.clone(), &progress).await {
-                Ok(c) => break c,
-                Err(ConnectError::NewIdentity { name, fingerprint, .. }) => {
-                    crate::errln!("first connection to \"{name}\"; its certificate fingerprint is\n  {fingerprint}");
-                    match ask("Trust this server? Compare with the fingerprint the server printed at start [y/N]") {
-                        Some(a) if a.eq_ignore_ascii_case("y") || a.eq_ignore_ascii_case("yes") => opts.trust_new = true,
-                        _ => {
-                            crate::errln!("not trusted: run again with --trust-new once you have checked the fingerprint");
-                            return Ok(ExitCode::from(3));
-                        }
-                    }
-                }
-                Err(ConnectError::Challenge { id, prompt }) => {
-                    challenge_id = Some(id);
-                    if answer.is_none() || opts.challenge.is_some() {
-                        match ask(&format!("{prompt}:")) {
-                            Some(a) => answer = Some(a),
-                            None => {
-                                crate::errln!("the server asks: {prompt}\nrun again with --answer TEXT");
-                                return Ok(ExitCode::from(3));
-                            }
-                        }
-                    }
-                    opts.challenge = None;
-                }
-                Err(ConnectError::Login(e)) if opts.password.is_none() && std::io::stdin().is_terminal() => {
-                    crate::errln!("{e}");
-                    if opts.user.is_none() {
-                        opts.user = ask("User:");
-                    }
-                    opts.password = ask("Password:");
-                }
-                Err(ConnectError::ClientVersion {
-                    message,
-                    offer: Some(offer),
-                    address,
-                    fingerprint,
-                    update_token,
-                }) if accept_update && std::env::var_os("REMOTE4D_UPDATED").is_none() => {
-                    crate::errln!("{message}");
-                    return update_and_restart(&address, &fingerprint, update_token.as_deref(), &offer).await;
-                }
-                Err(ConnectError::ClientVersion { message, offer, .. }) => {
-                    crate::errln!("error: {message}");
-                    if offer.is_some() {
-                        crate::errln!("run again with --accept-update to install it (the current version is kept as a fallback)");
-                    }
-                    return Ok(ExitCode::from(3));
-                }
-                Err(e) if !fallbacks.is_empty() && !matches!(e, ConnectError::IdentityChanged { .. }) => {
-                    crate::errln!("error: {e}\ntrying the last server reached…");
-                    let next = fallbacks.remove(0);
-                    opts.target = Target::Link(Box::new(next));
-                }
-                Err(e) => {
-                    crate::errln!("error: {e}");
-                    let code = match e {
-                        ConnectError::NewIdentity { .. }
-                        | ConnectError::IdentityChanged { .. }
-                        | ConnectError::Login(_)
-                        | ConnectError::Challenge { .. } => 3,
-                        _ => 1,
-                    };
-                    return Ok(ExitCode::from(code));
-                }
+        let json = run.json;
+        let progress = move |p: Progress| {
+            if json {
+                crate::errln!("{}", serde_json::to_string(&p).unwrap_or_default());
+            } else {
+                crate::errln!("{}", describe(&p));
             }
         };
-        report(&connection);
-        if let Some(path) = &save_link {
-            if let Some(dir) = path.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            if let Err(e) = connection.link.write(path) {
-                crate::errln!("note: could not remember this server: {e}");
-            }
-        }
-        crate::outln!("{}", connection.project_root.display());
-        if follow {
-            follow_session(&connection).await;
-        }
-        connection.close().await;
-        // After a delta the new archive is still being written in the background: finish it, so
-        // the next delta starts from it.
-        if let Err(reason) = connection.complete_archive() {
-            let reason = anyhow::Error::from(reason);
-            crate::errln!("note: {reason:#} (the next update will download the whole project)");
-        }
+        let (follow, save_link) = (run.follow, run.save_link.clone());
+        let connection = match connect_asking(run, &progress).await? {
+            Ok(c) => c,
+            Err(code) => return Ok(code),
+        };
+        finish(&connection, save_link, follow).await;
         anyhow::Ok(ExitCode::SUCCESS)
     })
+}
+
+/// What to do after a failed attempt.
+enum Next {
+    /// Connect again (the options were changed with the user's answer, or a fallback).
+    Retry,
+    /// Stop with this exit code.
+    Stop(ExitCode),
+}
+
+/// Connects until it succeeds or there is nothing left to ask; `Err(code)` to stop with.
+async fn connect_asking(
+    mut run: Run,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> anyhow::Result<Result<Connection, ExitCode>> {
+    let mut challenge_id: Option<String> = None;
+    loop {
+        if let (Some(id), Some(a)) = (&challenge_id, &run.answer) {
+            run.opts.challenge = Some(ChallengeAnswer {
+                id: id.clone(),
+                answer: a.clone(),
+            });
+        }
+        let error = match connect(run.opts.clone(), progress).await {
+            Ok(c) => return Ok(Ok(c)),
+            Err(e) => e,
+        };
+        if let ConnectError::ClientVersion {
+            message,
+            offer: Some(offer),
+            address,
+            fingerprint,
+            update_token,
+        } = &error
+            && run.accept_update
+            && std::env::var_os("REMOTE4D_UPDATED").is_none()
+        {
+            crate::errln!("{message}");
+            let code = update_and_restart(address, fingerprint, update_token.as_deref(), offer);
+            return Ok(Err(code.await?));
+        }
+        match answer(&mut run, &mut challenge_id, error) {
+            Next::Retry => {}
+            Next::Stop(code) => return Ok(Err(code)),
+        }
+    }
+}
+
+/// Asks the user what the server asks (a new identity, the hook's question, a password), or
+/// moves to the next fallback; anything else stops with its exit code.
+fn answer(run: &mut Run, challenge_id: &mut Option<String>, error: ConnectError) -> Next {
+    let opts = &mut run.opts;
+    match error {
+        ConnectError::NewIdentity {
+            name, fingerprint, ..
+        } => {
+            crate::errln!(
+                "first connection to \"{name}\"; its certificate fingerprint is\n  {fingerprint}"
+            );
+            match ask(
+                "Trust this server? Compare with the fingerprint the server printed at start [y/N]",
+            ) {
+                Some(a) if a.eq_ignore_ascii_case("y") || a.eq_ignore_ascii_case("yes") => {
+                    opts.trust_new = true;
+                    Next::Retry
+                }
+                _ => {
+                    crate::errln!(
+                        "not trusted: run again with --trust-new once you have checked the fingerprint"
+                    );
+                    Next::Stop(ExitCode::from(3))
+                }
+            }
+        }
+        ConnectError::Challenge { id, prompt } => {
+            *challenge_id = Some(id);
+            if run.answer.is_none() || opts.challenge.is_some() {
+                match ask(&format!("{prompt}:")) {
+                    Some(a) => run.answer = Some(a),
+                    None => {
+                        crate::errln!("the server asks: {prompt}\nrun again with --answer TEXT");
+                        return Next::Stop(ExitCode::from(3));
+                    }
+                }
+            }
+            opts.challenge = None;
+            Next::Retry
+        }
+        ConnectError::Login(e) if opts.password.is_none() && std::io::stdin().is_terminal() => {
+            crate::errln!("{e}");
+            if opts.user.is_none() {
+                opts.user = ask("User:");
+            }
+            opts.password = ask("Password:");
+            Next::Retry
+        }
+        ConnectError::ClientVersion { message, offer, .. } => {
+            crate::errln!("error: {message}");
+            if offer.is_some() {
+                crate::errln!(
+                    "run again with --accept-update to install it (the current version is kept as a fallback)"
+                );
+            }
+            Next::Stop(ExitCode::from(3))
+        }
+        e if !run.fallbacks.is_empty() && !matches!(e, ConnectError::IdentityChanged { .. }) => {
+            print_error(&e);
+            crate::errln!("trying the last server reached…");
+            let next = run.fallbacks.remove(0);
+            opts.target = Target::Link(Box::new(next));
+            Next::Retry
+        }
+        e => {
+            print_error(&e);
+            let code = match e {
+                ConnectError::NewIdentity { .. }
+                | ConnectError::IdentityChanged { .. }
+                | ConnectError::Login(_)
+                | ConnectError::Challenge { .. } => 3,
+                _ => 1,
+            };
+            Next::Stop(ExitCode::from(code))
+        }
+    }
+}
+
+/// `error: …` and its causes, one per line (as `main` prints a command's error).
+fn print_error(e: &ConnectError) {
+    crate::errln!("error: {e}");
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        crate::errln!("  because: {c}");
+        cause = c.source();
+    }
+}
+
+/// After a successful connection: reports it, saves its link, prints the project folder,
+/// follows the session when asked, closes it and completes the cached archive.
+async fn finish(connection: &Connection, save_link: Option<PathBuf>, follow: bool) {
+    report(connection);
+    if let Some(path) = &save_link {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Err(e) = connection.link.write(path) {
+            crate::errln!("note: could not remember this server: {e}");
+        }
+    }
+    crate::outln!("{}", connection.project_root.display());
+    if follow {
+        follow_session(connection).await;
+    }
+    connection.close().await;
+    // After a delta the new archive is still being written in the background: finish it, so
+    // the next delta starts from it.
+    if let Err(reason) = connection.complete_archive() {
+        let reason = anyhow::Error::from(reason);
+        crate::errln!("note: {reason:#} (the next update will download the whole project)");
+    }
 }
 
 fn report(c: &Connection) {
