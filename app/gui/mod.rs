@@ -715,48 +715,14 @@ impl App {
     /// Applies a message.
     pub fn update(&mut self, message: Message) -> Task<Message> {
         match message {
-            Message::Connect(m) => {
-                let (task, event) = self.connect.update(m, self.tr);
-                let task = task.map(Message::Connect);
-                match event {
-                    Some(connect::Event::Cancelled) => {
-                        if self.conn.is_some() {
-                            // Back to the open project.
-                            task
-                        } else {
-                            Task::batch([task, iced::exit()])
-                        }
-                    }
-                    Some(connect::Event::Connect(target)) => {
-                        let close = self.close_connection();
-                        Task::batch([task, close, self.connect_to(target)])
-                    }
-                    Some(connect::Event::Reveal(path)) => {
-                        let dir = path
-                            .parent()
-                            .map(std::path::Path::to_path_buf)
-                            .unwrap_or_default();
-                        let _ = reveal(&dir);
-                        task
-                    }
-                    None => task,
-                }
-            }
+            Message::Connect(m) => self.on_connect_window(m),
             Message::Menu(action) => self.on_menu(action),
             Message::Discovery(e) => {
                 self.connect.discovered(e);
                 Task::none()
             }
             Message::Connecting(generation, update) if generation == self.generation => {
-                match update {
-                    ConnectUpdate::Progress(p) => {
-                        if let Screen::Connecting(c) = &mut self.screen {
-                            c.progress(p);
-                        }
-                        Task::none()
-                    }
-                    ConnectUpdate::Done(outcome) => self.on_outcome(outcome),
-                }
+                self.on_connecting(update)
             }
             Message::Connecting(..) => Task::none(),
             Message::Progress(progress::Message::Cancel) => self.cancel_attempt(),
@@ -764,57 +730,11 @@ impl App {
                 Some(event) => self.on_dialog(event),
                 None => Task::none(),
             },
-            Message::Project(m) => {
-                let Screen::Project(view) = &mut self.screen else {
-                    return Task::none();
-                };
-                match view.update(m) {
-                    Some(project::Event::SaveAll(files)) => match self.dev_project() {
-                        Some(dev) => Task::perform(
-                            async move {
-                                dev.save_all(&files)
-                                    .await
-                                    .map(|r| r.stamp.short())
-                                    .map_err(|e| e.to_string())
-                            },
-                            Message::Saved,
-                        ),
-                        None => Task::none(),
-                    },
-                    Some(project::Event::Reconnect) => self.leave(Leave::Reconnect),
-                    Some(project::Event::Disconnect) => self.leave(Leave::Disconnect),
-                    Some(project::Event::OpenWith(program, folder)) => {
-                        if let Err(e) = project::open_with(&program, &folder) {
-                            self.dialog = Some(Dialog::Error(dialog::error::ErrorDialog {
-                                message: format!("{program}: {e}"),
-                                offline: false,
-                                select: false,
-                            }));
-                        }
-                        Task::none()
-                    }
-                    Some(project::Event::OpenWithChanged(p)) => {
-                        self.prefs.open_with = p;
-                        let _ = self.prefs.save(&self.env.config_dir);
-                        Task::none()
-                    }
-                    None => Task::none(),
-                }
-            }
+            Message::Project(m) => self.on_project(m),
             Message::Session(u) => self.on_session(u),
             Message::ShortcutPicked(Some(path)) => self.leave(Leave::OpenShortcut(path)),
             Message::ShortcutPicked(None) | Message::Done => Task::none(),
-            Message::Saved(result) => {
-                let ok = result.is_ok();
-                if let Screen::Project(view) = &mut self.screen {
-                    view.saved(result);
-                }
-                match self.leaving.take() {
-                    // Saved: now do what was asked. A failed save stays, with its error.
-                    Some(action) if ok => self.perform_leave(action),
-                    _ => self.load_locks(),
-                }
-            }
+            Message::Saved(result) => self.on_saved(result),
             Message::Locks(locks) => {
                 if let Screen::Project(view) = &mut self.screen {
                     view.locks = locks;
@@ -823,16 +743,111 @@ impl App {
             }
             Message::Updated(Ok(())) => self.quit(),
             Message::Updated(Err(message)) => {
-                self.dialog = Some(Dialog::Error(dialog::error::ErrorDialog {
-                    message,
-                    offline: false,
-                    select: false,
-                }));
+                self.show_error(message);
                 Task::none()
             }
             Message::Key(s) => self.on_key(s),
             Message::Window(id, e) => self.on_window(id, e),
         }
+    }
+
+    /// The connection window's events: cancel, connect, reveal a shortcut.
+    fn on_connect_window(&mut self, m: connect::Message) -> Task<Message> {
+        let (task, event) = self.connect.update(m, self.tr);
+        let task = task.map(Message::Connect);
+        match event {
+            Some(connect::Event::Cancelled) => {
+                if self.conn.is_some() {
+                    // Back to the open project.
+                    task
+                } else {
+                    Task::batch([task, iced::exit()])
+                }
+            }
+            Some(connect::Event::Connect(target)) => {
+                let close = self.close_connection();
+                Task::batch([task, close, self.connect_to(target)])
+            }
+            Some(connect::Event::Reveal(path)) => {
+                let dir = path
+                    .parent()
+                    .map(std::path::Path::to_path_buf)
+                    .unwrap_or_default();
+                let _ = reveal(&dir);
+                task
+            }
+            None => task,
+        }
+    }
+
+    /// Progress of the current attempt, then its outcome.
+    fn on_connecting(&mut self, update: ConnectUpdate) -> Task<Message> {
+        match update {
+            ConnectUpdate::Progress(p) => {
+                if let Screen::Connecting(c) = &mut self.screen {
+                    c.progress(p);
+                }
+                Task::none()
+            }
+            ConnectUpdate::Done(outcome) => self.on_outcome(outcome),
+        }
+    }
+
+    /// The project window's events: save all, reconnect, disconnect, open with.
+    fn on_project(&mut self, m: project::Message) -> Task<Message> {
+        let Screen::Project(view) = &mut self.screen else {
+            return Task::none();
+        };
+        match view.update(m) {
+            Some(project::Event::SaveAll(files)) => match self.dev_project() {
+                Some(dev) => Task::perform(
+                    async move {
+                        dev.save_all(&files)
+                            .await
+                            .map(|r| r.stamp.short())
+                            .map_err(|e| e.to_string())
+                    },
+                    Message::Saved,
+                ),
+                None => Task::none(),
+            },
+            Some(project::Event::Reconnect) => self.leave(Leave::Reconnect),
+            Some(project::Event::Disconnect) => self.leave(Leave::Disconnect),
+            Some(project::Event::OpenWith(program, folder)) => {
+                if let Err(e) = project::open_with(&program, &folder) {
+                    self.show_error(format!("{program}: {e}"));
+                }
+                Task::none()
+            }
+            Some(project::Event::OpenWithChanged(p)) => {
+                self.prefs.open_with = p;
+                let _ = self.prefs.save(&self.env.config_dir);
+                Task::none()
+            }
+            None => Task::none(),
+        }
+    }
+
+    /// A Save all finished: shown in the project window; a pending departure goes on once saved
+    /// (a failed save stays, with its error).
+    fn on_saved(&mut self, result: Result<String, String>) -> Task<Message> {
+        let ok = result.is_ok();
+        if let Screen::Project(view) = &mut self.screen {
+            view.saved(result);
+        }
+        match self.leaving.take() {
+            Some(action) if ok => self.perform_leave(action),
+            _ => self.load_locks(),
+        }
+    }
+
+    /// Shows `message` in the error dialog.
+    fn show_error(&mut self, message: String) {
+        self.dialog = Some(Dialog::Error(dialog::error::ErrorDialog {
+            message,
+            offline: false,
+            select: false,
+        }));
     }
 
     fn cancel_attempt(&mut self) -> Task<Message> {

@@ -253,8 +253,34 @@ impl ProjectView {
         self.save_status = Some(result);
     }
 
-    /// The window's content.
+    /// The window's content: header, banners, the project (sidebar and source), footer.
     pub fn view(&self, tr: &'static Strings) -> Element<'_, Message> {
+        let body = row![
+            container(self.sidebar(tr))
+                .width(Length::Fixed(280.0))
+                .height(Length::Fill),
+            rule::vertical(1),
+            container(self.source(tr))
+                .width(Length::Fill)
+                .height(Length::Fill),
+        ]
+        .spacing(8);
+
+        column![
+            self.header(tr),
+            self.banners(tr),
+            rule::horizontal(1),
+            body,
+            rule::horizontal(1),
+            self.footer(tr)
+        ]
+        .spacing(8)
+        .padding(12)
+        .into()
+    }
+
+    /// The project's name, server and mode; Save all (development mode) and Disconnect.
+    fn header(&self, tr: &'static Strings) -> Element<'_, Message> {
         let mode = match self.mode {
             Mode::Remote => tr.mode_remote,
             Mode::Development => tr.mode_development,
@@ -285,7 +311,12 @@ impl ProjectView {
                 .on_press(Message::Disconnect)
                 .style(button::secondary),
         );
+        header.into()
+    }
 
+    /// What the server said: a new version, a shutdown, a drop, reconnecting, its messages;
+    /// and the state of a Save all.
+    fn banners(&self, tr: &'static Strings) -> Element<'_, Message> {
         let mut banners = column![].spacing(6);
         if self.new_version {
             banners = banners.push(
@@ -354,18 +385,11 @@ impl ProjectView {
             Some(Err(e)) => banners = banners.push(text(e.as_str()).style(text::danger)),
             None => {}
         }
+        banners.into()
+    }
 
-        let body = row![
-            container(self.sidebar(tr))
-                .width(Length::Fixed(280.0))
-                .height(Length::Fill),
-            rule::vertical(1),
-            container(self.source(tr))
-                .width(Length::Fill)
-                .height(Length::Fill),
-        ]
-        .spacing(8);
-
+    /// The session, its storage, and "Open with".
+    fn footer(&self, tr: &'static Strings) -> Element<'_, Message> {
         let mut footer = row![].spacing(8).align_y(Alignment::Center);
         if let Some(s) = &self.session {
             footer = footer.push(
@@ -389,18 +413,7 @@ impl ProjectView {
                 .on_press(Message::OpenWith)
                 .style(button::secondary),
         );
-
-        column![
-            header,
-            banners,
-            rule::horizontal(1),
-            body,
-            rule::horizontal(1),
-            footer
-        ]
-        .spacing(8)
-        .padding(12)
-        .into()
+        footer.into()
     }
 
     fn sidebar(&self, tr: &'static Strings) -> Element<'_, Message> {
