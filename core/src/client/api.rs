@@ -117,6 +117,12 @@ fn plain(e: &reqwest::Error) -> Option<String> {
     }
     let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(inner) = src {
+        if inner.downcast_ref::<NameNotFound>().is_some() {
+            return Some(
+                "the server's name could not be found (check its spelling, or use its IP address)"
+                    .into(),
+            );
+        }
         if let Some(io) = inner.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind::*;
             let text = match io.kind() {
@@ -133,16 +139,52 @@ fn plain(e: &reqwest::Error) -> Option<String> {
             };
             return Some(text.into());
         }
-        let msg = inner.to_string();
-        if msg.contains("dns error") || msg.contains("failed to lookup address") {
-            return Some(
-                "the server's name could not be found (check its spelling, or use its IP address)"
-                    .into(),
-            );
-        }
         src = inner.source();
     }
     None
+}
+
+/// A host name that resolves to no address (recognised by its type in a transport error).
+#[derive(Debug, thiserror::Error)]
+#[error("the name {0} has no address")]
+struct NameNotFound(String);
+
+/// The system's resolver, failing with [`NameNotFound`].
+struct SystemResolver;
+
+impl reqwest::dns::Resolve for SystemResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map(Iterator::collect)
+                .unwrap_or_default();
+            if found.is_empty() {
+                Err(Box::new(NameNotFound(host)) as Box<dyn std::error::Error + Send + Sync>)
+            } else {
+                Ok(Box::new(found.into_iter()) as reqwest::dns::Addrs)
+            }
+        })
+    }
+}
+
+/// True when the peer answered the TLS handshake with something that is not TLS (rustls's
+/// `InvalidMessage`, found by type in the error's causes, through the I/O errors that carry it).
+fn speaks_no_tls(e: &reqwest::Error) -> bool {
+    fn rustls_in<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        let carried = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        carried.or_else(|| e.source()).and_then(rustls_in)
+    }
+    std::error::Error::source(e)
+        .and_then(rustls_in)
+        .is_some_and(|tls| matches!(tls, rustls::Error::InvalidMessage(_)))
 }
 
 impl ApiClient {
@@ -178,6 +220,7 @@ impl ApiClient {
             // lost connection, not a reason to wait for ever.
             .read_timeout(READ_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(60))
+            .dns_resolver(std::sync::Arc::new(SystemResolver))
             .no_proxy();
         if !sockets.is_empty() {
             builder = builder.resolve_to_addrs(&path.host, sockets);
@@ -245,10 +288,7 @@ impl ApiClient {
                 presented: m.presented,
             }
         } else if e.is_connect() || e.is_timeout() && !e.is_body() {
-            if detail.contains("InvalidContentType")
-                || detail.contains("CorruptMessage")
-                || detail.contains("received corrupt message")
-            {
+            if speaks_no_tls(e) {
                 RequestError::NotRemote4d {
                     address: self.authority.clone(),
                     detail: "it does not speak TLS".into(),
