@@ -47,6 +47,7 @@ pub enum ArchiveCommand {
     },
 }
 
+// Long: one match arm per `remote4d archive` subcommand, each a few lines of output.
 pub fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
     match command {
         ArchiveCommand::Build {

@@ -136,6 +136,7 @@ fn write_manifest(dir: &Path, manifest: &AppManifest) -> anyhow::Result<()> {
     Ok(())
 }
 
+// Long: one match arm per `remote4d build` subcommand, each calling its own function.
 pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
     match command {
         BuildCommand::Client {

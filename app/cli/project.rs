@@ -21,6 +21,7 @@ pub enum ProjectCommand {
     },
 }
 
+// Long: prints the project's description, one block per section (text and JSON side by side).
 pub fn run(command: ProjectCommand) -> anyhow::Result<ExitCode> {
     let ProjectCommand::Show { path, json } = command;
     let p = Project::open(&path)?;

@@ -24,6 +24,8 @@ fn ratio(reference: Duration, ours: Duration) -> f64 {
     reference.as_secs_f64() / ours.as_secs_f64().max(1e-9)
 }
 
+// Long: one benchmark, read top to bottom — each operation timed against its reference tool on
+// the same generated project, printed as one table.
 pub fn run(smoke: bool) -> anyhow::Result<()> {
     let scale = if smoke { 0.01 } else { 1.0 };
     let runs = if smoke { 1 } else { 3 };

@@ -50,6 +50,8 @@ fn limit_link(rate: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+// Long: one benchmark, read top to bottom — each measured phase (cold, warm, delta) starts
+// from the cache the previous one left, and the table printed at the end needs all of them.
 pub fn run(smoke: bool, link: Option<&str>) -> anyhow::Result<()> {
     if let Some(rate) = link {
         limit_link(rate)?;

@@ -236,6 +236,8 @@ pub(crate) fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+// Long: one benchmark, read top to bottom — the same server and data for every measurement, so
+// each figure sits next to the reference tool's from the same run.
 pub fn run(smoke: bool) -> anyhow::Result<()> {
     let (scale, clients, conns, secs, sessions) = if smoke {
         (0.01, 20, 50, 2, 50)

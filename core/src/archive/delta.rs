@@ -84,6 +84,8 @@ fn same(a: &BuiltEntry, b: &BuiltEntry) -> bool {
 ///
 /// # Errors
 /// [`ArchiveError::Io`] when the new archive cannot be read or the delta written.
+// Long: one pass that classifies every entry (kept, moved, changed, new) and writes it in the
+// same loop; splitting it would pass the half-written delta between functions.
 pub fn make_delta(
     old: &BuildReport,
     new: &BuildReport,

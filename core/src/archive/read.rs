@@ -77,6 +77,8 @@ impl Archive {
     /// # Errors
     /// [`ArchiveError::Io`] or [`ArchiveError::Zip`] when it cannot be read; the variant naming
     /// the refused entry otherwise.
+    // Long: one pass over the central directory, each refusal next to the field it checks, so
+    // that no entry can be used before every check on it ran.
     pub fn open(path: &Path, limits: &Limits) -> Result<Self> {
         let file = File::open(path).map_err(ArchiveError::io(path))?;
         let length = file.metadata().map_err(ArchiveError::io(path))?.len();

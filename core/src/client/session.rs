@@ -63,101 +63,120 @@ pub fn follow(
 async fn run(api: ApiClient, id: String, token: String, tx: mpsc::Sender<SessionUpdate>) {
     let mut attempt = 0u32;
     loop {
-        let reason = match api
-            .request(Method::GET, &paths::session_events(&id))
-            .send()
+        let reason = match listen(&api, &id, &tx, &mut attempt).await {
+            Followed::Lost(reason) => reason,
+            Followed::Over => return,
+        };
+        if !resume(&api, (&id, &token), &tx, &mut attempt, reason).await {
+            return;
+        }
+    }
+}
+
+/// How following a session's events went.
+enum Followed {
+    /// The connection was lost (why): resume.
+    Lost(String),
+    /// The session ended, or nobody listens any more.
+    Over,
+}
+
+/// Follows the event stream until it ends; after `attempt` failed attempts, says it resumed.
+async fn listen(
+    api: &ApiClient,
+    id: &str,
+    tx: &mpsc::Sender<SessionUpdate>,
+    attempt: &mut u32,
+) -> Followed {
+    let resp = match api
+        .request(Method::GET, &paths::session_events(id))
+        .send()
+        .await
+    {
+        Ok(resp) if resp.status().is_success() => resp,
+        Ok(resp) => {
+            return match api.check(resp).await {
+                Err(e) if e.code() == Some(ErrorCode::UnknownSession) => {
+                    let reason = "the session ended on the server".into();
+                    let _ = tx.send(SessionUpdate::Ended { reason }).await;
+                    Followed::Over
+                }
+                Err(e) => Followed::Lost(e.to_string()),
+                Ok(_) => Followed::Lost("unexpected answer".into()),
+            };
+        }
+        Err(e) => return Followed::Lost(api.transport_error(&e).to_string()),
+    };
+    if *attempt > 0 && tx.send(SessionUpdate::Resumed).await.is_err() {
+        return Followed::Over;
+    }
+    *attempt = 0;
+    let mut body = resp.bytes_stream();
+    let mut decoder = SseDecoder::default();
+    // A silent connection for 3 heartbeats is a lost connection.
+    while let Ok(next) = tokio::time::timeout(Duration::from_secs(50), body.next()).await {
+        let chunk = match next {
+            None => break,
+            Some(Ok(c)) => c,
+            Some(Err(e)) => return Followed::Lost(e.to_string()),
+        };
+        for event in decoder.push(&chunk) {
+            if let SessionEvent::Dropped { reason } = &event {
+                let reason = reason.clone();
+                let _ = tx.send(SessionUpdate::Event(event)).await;
+                let _ = tx.send(SessionUpdate::Ended { reason }).await;
+                return Followed::Over;
+            }
+            if event != SessionEvent::Heartbeat
+                && tx.send(SessionUpdate::Event(event)).await.is_err()
+            {
+                return Followed::Over;
+            }
+        }
+    }
+    Followed::Lost("the event stream ended".into())
+}
+
+/// Lost: waits (longer each time), then resumes the same session with its token. False when
+/// the session is over (expired meanwhile) or nobody listens any more.
+async fn resume(
+    api: &ApiClient,
+    (id, token): (&str, &str),
+    tx: &mpsc::Sender<SessionUpdate>,
+    attempt: &mut u32,
+    reason: String,
+) -> bool {
+    loop {
+        *attempt += 1;
+        let wait = Duration::from_millis((500u64 << (*attempt - 1).min(5)).min(15_000));
+        let reconnecting = SessionUpdate::Reconnecting {
+            attempt: *attempt,
+            wait_ms: wait.as_millis() as u64,
+            reason: reason.clone(),
+        };
+        if tx.send(reconnecting).await.is_err() {
+            return false;
+        }
+        tokio::time::sleep(wait).await;
+        let resume = OpenSession {
+            resume: Some(ResumeSession {
+                session_id: id.to_owned(),
+                token: token.to_owned(),
+            }),
+            ..OpenSession::default()
+        };
+        match api
+            .json::<_, OpenSessionResponse>(Method::POST, paths::SESSIONS, Some(&resume))
             .await
         {
-            Ok(resp) if resp.status().is_success() => {
-                if attempt > 0 && tx.send(SessionUpdate::Resumed).await.is_err() {
-                    return;
-                }
-                attempt = 0;
-                let mut body = resp.bytes_stream();
-                let mut decoder = SseDecoder::default();
-                let mut reason = "the event stream ended".to_owned();
-                // A silent connection for 3 heartbeats is a lost connection.
-                while let Ok(next) =
-                    tokio::time::timeout(Duration::from_secs(50), body.next()).await
-                {
-                    let Some(chunk) = next else { break };
-                    let chunk = match chunk {
-                        Ok(c) => c,
-                        Err(e) => {
-                            reason = e.to_string();
-                            break;
-                        }
-                    };
-                    for event in decoder.push(&chunk) {
-                        if let SessionEvent::Dropped { reason } = &event {
-                            let reason = reason.clone();
-                            let _ = tx.send(SessionUpdate::Event(event)).await;
-                            let _ = tx.send(SessionUpdate::Ended { reason }).await;
-                            return;
-                        }
-                        if event != SessionEvent::Heartbeat
-                            && tx.send(SessionUpdate::Event(event)).await.is_err()
-                        {
-                            return;
-                        }
-                    }
-                }
-                reason
+            Ok(_) => return true,
+            Err(RequestError::Api(e)) if e.code == ErrorCode::UnknownSession => {
+                let reason =
+                    "the session expired while the connection was lost; connect again".into();
+                let _ = tx.send(SessionUpdate::Ended { reason }).await;
+                return false;
             }
-            Ok(resp) => match api.check(resp).await {
-                Err(e) if e.code() == Some(ErrorCode::UnknownSession) => {
-                    let _ = tx
-                        .send(SessionUpdate::Ended {
-                            reason: "the session ended on the server".into(),
-                        })
-                        .await;
-                    return;
-                }
-                Err(e) => e.to_string(),
-                Ok(_) => "unexpected answer".into(),
-            },
-            Err(e) => api.transport_error(&e).to_string(),
-        };
-        // Lost: wait, then resume the same session with its token.
-        loop {
-            attempt += 1;
-            let wait = Duration::from_millis((500u64 << (attempt - 1).min(5)).min(15_000));
-            if tx
-                .send(SessionUpdate::Reconnecting {
-                    attempt,
-                    wait_ms: wait.as_millis() as u64,
-                    reason: reason.clone(),
-                })
-                .await
-                .is_err()
-            {
-                return;
-            }
-            tokio::time::sleep(wait).await;
-            let resume = OpenSession {
-                resume: Some(ResumeSession {
-                    session_id: id.clone(),
-                    token: token.clone(),
-                }),
-                ..OpenSession::default()
-            };
-            match api
-                .json::<_, OpenSessionResponse>(Method::POST, paths::SESSIONS, Some(&resume))
-                .await
-            {
-                Ok(_) => break,
-                Err(RequestError::Api(e)) if e.code == ErrorCode::UnknownSession => {
-                    let _ = tx
-                        .send(SessionUpdate::Ended {
-                            reason:
-                                "the session expired while the connection was lost; connect again"
-                                    .into(),
-                        })
-                        .await;
-                    return;
-                }
-                Err(_) => continue,
-            }
+            Err(_) => {}
         }
     }
 }

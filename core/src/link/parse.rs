@@ -15,6 +15,7 @@ fn offset_in(whole: &str, part: &[u8]) -> Option<usize> {
     (p >= start && p + part.len() <= start + whole.len()).then(|| p - start)
 }
 
+// Long: one match arm per `.4DLink` attribute, as 4D writes them; each arm is a line or two.
 pub(super) fn parse(bytes: &[u8]) -> Result<Link, LinkError> {
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,

@@ -166,67 +166,17 @@ pub(super) async fn serve(
             continue;
         };
         let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
-        let router = router.clone();
-        let watcher = graceful.watcher();
+        let connection = serve_connection(
+            tcp,
+            peer,
+            acceptor.clone(),
+            router.clone(),
+            timeouts,
+            graceful.watcher(),
+        );
         tokio::spawn(async move {
             let _admitted = admitted;
-            let mut timed = TimeoutStream::new(tcp);
-            timed.set_write_timeout(Some(STALL_TIMEOUT));
-            let tls =
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(Box::pin(timed)))
-                    .await
-                {
-                    Ok(Ok(s)) => s,
-                    Ok(Err(err)) => {
-                        tracing::debug!(%peer, %err, "TLS handshake failed");
-                        return;
-                    }
-                    Err(_) => {
-                        tracing::debug!(%peer, "TLS handshake timed out");
-                        return;
-                    }
-                };
-            let service = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut()
-                        .insert(axum::extract::ConnectInfo(peer));
-                    // A request with a body must arrive in time (a body sent a byte at a time
-                    // would hold the connection); others are answered at once anyway.
-                    let has_body = !hyper::body::Body::is_end_stream(req.body());
-                    let answer = router.clone().oneshot(req.map(axum::body::Body::new));
-                    async move {
-                        if !has_body {
-                            return answer.await;
-                        }
-                        match tokio::time::timeout(REQUEST_TIMEOUT, answer).await {
-                            Ok(result) => result,
-                            Err(_) => {
-                                tracing::debug!(%peer, "request timed out");
-                                Ok(request_timed_out())
-                            }
-                        }
-                    }
-                },
-            );
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(timeouts.header)
-                .max_buf_size(64 * 1024);
-            builder
-                .http2()
-                .timer(TokioTimer::new())
-                .keep_alive_interval(Some(Duration::from_secs(30)))
-                .max_concurrent_streams(64)
-                .max_header_list_size(64 * 1024);
-            // Above TLS: what counts is a request, not the handshake's bytes.
-            let tls = super::idle::IdleTimeout::new(tls, timeouts.header, timeouts.idle);
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
-            if let Err(err) = watcher.watch(conn.into_owned()).await {
-                tracing::debug!(%peer, %err, "connection ended with an error");
-            }
+            connection.await;
         });
     }
     drop(listener);
@@ -235,6 +185,71 @@ pub(super) async fn serve(
         .is_err()
     {
         tracing::info!("some connections were still open at shutdown; closing them");
+    }
+}
+
+/// One connection: the TLS handshake (in time), then HTTP/1.1 or HTTP/2 with the request,
+/// header and idle timeouts, until it ends or the server stops (`watcher`).
+async fn serve_connection(
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    acceptor: TlsAcceptor,
+    router: axum::Router,
+    timeouts: Timeouts,
+    watcher: hyper_util::server::graceful::Watcher,
+) {
+    let mut timed = TimeoutStream::new(tcp);
+    timed.set_write_timeout(Some(STALL_TIMEOUT));
+    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(Box::pin(timed))).await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(err)) => {
+            tracing::debug!(%peer, %err, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    let service =
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            // A request with a body must arrive in time (a body sent a byte at a time
+            // would hold the connection); others are answered at once anyway.
+            let has_body = !hyper::body::Body::is_end_stream(req.body());
+            let answer = router.clone().oneshot(req.map(axum::body::Body::new));
+            async move {
+                if !has_body {
+                    return answer.await;
+                }
+                match tokio::time::timeout(REQUEST_TIMEOUT, answer).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        tracing::debug!(%peer, "request timed out");
+                        Ok(request_timed_out())
+                    }
+                }
+            }
+        });
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.header)
+        .max_buf_size(64 * 1024);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .max_concurrent_streams(64)
+        .max_header_list_size(64 * 1024);
+    // Above TLS: what counts is a request, not the handshake's bytes.
+    let tls = super::idle::IdleTimeout::new(tls, timeouts.header, timeouts.idle);
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+    if let Err(err) = watcher.watch(conn.into_owned()).await {
+        tracing::debug!(%peer, %err, "connection ended with an error");
     }
 }
 

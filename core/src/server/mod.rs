@@ -472,6 +472,9 @@ impl Server {
     ///
     /// # Errors
     /// [`ServerError`] saying what failed: the project, its build, the identity, the port.
+    // Long: the order is the contract — nothing listens before the project is built and the
+    // identity loaded, nothing is published before it listens — and half of it is the State
+    // literal, one field per line.
     pub async fn start(options: ServerOptions) -> Result<Self, ServerError> {
         let ServerOptions {
             project,
