@@ -1,0 +1,191 @@
+//! Getting the project into the cache: a first download, nothing when unchanged, a delta, a
+//! repair, a download again when the archive is damaged, and the last good version offline.
+
+use crate::support::*;
+
+/// A project served on loopback, and a client that connected to it once (cold).
+struct Connected {
+    project: tempfile::TempDir,
+    t: TestServer,
+    c: Client,
+    /// The cold connection's progress.
+    log: Log,
+    /// The cold connection, until the next one (which must not find its system folder held).
+    conn: Option<remote4d_core::client::Connection>,
+}
+
+const M03: &str = "Project/Sources/Methods/m03.4dm";
+
+async fn connected_once() -> Connected {
+    let project_dir = tempfile::tempdir().unwrap();
+    project(project_dir.path());
+    let t = start(project_dir.path(), config()).await;
+    let c = Client::new();
+    let (log, progress) = recorder();
+    let conn = connect(c.options(&t.authority()), &progress).await.unwrap();
+    Connected {
+        project: project_dir,
+        t,
+        c,
+        log,
+        conn: Some(conn),
+    }
+}
+
+impl Connected {
+    /// The cold connection.
+    fn first(&self) -> &remote4d_core::client::Connection {
+        self.conn
+            .as_ref()
+            .expect("the cold connection is still open")
+    }
+
+    /// Connects again (the cold connection closed and released first).
+    async fn again(&mut self) -> (remote4d_core::client::Connection, Log) {
+        if let Some(first) = self.conn.take() {
+            first.close().await;
+        }
+        let (log, progress) = recorder();
+        let conn = connect(self.c.options(&self.t.authority()), &progress)
+            .await
+            .unwrap();
+        (conn, log)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_connect_downloads_verifies_unpacks_and_remembers() {
+    let k = connected_once().await;
+    let conn = k.first();
+    assert_eq!(conn.mode, Mode::Remote);
+    assert!(
+        matches!(conn.fetched, Fetched::Full { .. }),
+        "{:?}",
+        conn.fetched
+    );
+    let stamp = k.t.server.info().stamp;
+    assert_eq!(Stamp::of_file(&conn.folder.archive_path()).unwrap(), stamp);
+    assert_eq!(
+        std::fs::read(conn.project_root.join(M03)).unwrap(),
+        std::fs::read(k.project.path().join(M03)).unwrap()
+    );
+    assert!(conn.folder.user_preferences_dir().is_dir() && conn.folder.derived_data_dir().is_dir());
+    assert!(
+        conn.folder
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("Shop_127_0_0_1_")
+    );
+    let phases: Vec<_> = k.log.lock().unwrap().clone();
+    assert!(matches!(phases[0], Progress::Connecting { .. }));
+    assert!(
+        phases
+            .iter()
+            .any(|p| matches!(p, Progress::Downloading { done, total, .. } if done == total))
+    );
+    assert!(phases.contains(&Progress::Unpacking));
+    assert!(matches!(phases.last(), Some(Progress::Ready { .. })));
+    // Saved to Recent with the pinned identity.
+    let recent = Recent::new(k.c.env().favorites_dir()).list().unwrap();
+    assert_eq!(recent.len(), 1);
+    assert_eq!(recent[0].name, "Shop");
+    assert_eq!(
+        recent[0].link.remote4d_fingerprint.as_deref(),
+        Some(k.t.server.info().fingerprint.as_str())
+    );
+    assert_eq!(
+        recent[0].link.remote4d_server_id.as_deref(),
+        Some(k.t.server.info().server_id.as_str())
+    );
+    conn.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_connect_downloads_nothing() {
+    let mut k = connected_once().await;
+    let (conn, log) = k.again().await;
+    assert_eq!(conn.fetched, Fetched::UpToDate);
+    assert!(log.lock().unwrap().contains(&Progress::UpToDate));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_method_comes_as_a_delta() {
+    let mut k = connected_once().await;
+    let stamp1 = k.t.server.info().stamp;
+    write(k.project.path(), M03, b"// changed\n");
+    let stamp2 = k.t.server.reload().await.unwrap();
+    assert_ne!(stamp1, stamp2);
+    let (conn, _) = k.again().await;
+    let Fetched::Delta { bytes } = conn.fetched else {
+        panic!("expected a delta, got {:?}", conn.fetched)
+    };
+    assert!(bytes < k.t.server.info().archive_size / 2);
+    assert_eq!(
+        std::fs::read(conn.project_root.join(M03)).unwrap(),
+        b"// changed\n"
+    );
+    // The new archive is written after the connect returned (it is only needed by the next
+    // delta or a repair); waiting for it gives exactly the server's build.
+    conn.complete_archive().unwrap();
+    assert_eq!(Stamp::of_file(&conn.folder.archive_path()).unwrap(), stamp2);
+    assert!(!conn.folder.has_pending_delta());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_edited_cached_file_is_repaired_from_the_cached_archive() {
+    let mut k = connected_once().await;
+    let m03 = k.first().project_root.join(M03);
+    let good = std::fs::read(&m03).unwrap();
+    // Someone edits the cache: detected and repaired without deleting anything by hand.
+    std::fs::write(&m03, b"tampered").unwrap();
+    let (conn, log) = k.again().await;
+    assert_eq!(conn.fetched, Fetched::Repaired);
+    assert!(
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|p| matches!(p, Progress::Repairing { reason } if reason.contains("m03.4dm")))
+    );
+    assert_eq!(std::fs::read(&m03).unwrap(), good);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_cached_archive_is_downloaded_again() {
+    let mut k = connected_once().await;
+    let archive = k.first().folder.archive_path();
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let n = bytes.len() / 2;
+    bytes[n] ^= 0xff;
+    std::fs::write(&archive, &bytes).unwrap();
+    let (conn, _) = k.again().await;
+    assert!(
+        matches!(conn.fetched, Fetched::Full { .. }),
+        "{:?}",
+        conn.fetched
+    );
+    assert_eq!(
+        Stamp::of_file(&conn.folder.archive_path()).unwrap(),
+        k.t.server.info().stamp
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_last_good_version_opens_offline_when_the_server_is_gone() {
+    let k = connected_once().await;
+    let good = std::fs::read(k.first().project_root.join(M03)).unwrap();
+    drop(k.conn);
+    let authority = k.t.authority();
+    k.t.server.shutdown().await;
+    let mut o = k.c.options(&authority);
+    o.project = Some("Shop".into());
+    let e = connect(o.clone(), &|_| {}).await.unwrap_err();
+    assert!(matches!(e, ConnectError::Unreachable { .. }), "{e:?}");
+    assert!(e.to_string().contains("Check that the server runs"));
+    o.allow_offline = true;
+    let conn = connect(o, &|_| {}).await.unwrap();
+    assert_eq!(conn.mode, Mode::Offline);
+    assert!(conn.session.is_none());
+    assert_eq!(std::fs::read(conn.project_root.join(M03)).unwrap(), good);
+}
