@@ -1,0 +1,163 @@
+//! Administration: the token, the session list, messages, drops, and a shutdown with a
+//! countdown.
+
+use crate::support::*;
+
+/// A served project, a client, and an administrator with the server's admin token.
+struct Administered {
+    _dir: tempfile::TempDir,
+    t: TestServer,
+    c: remote4d_core::client::ApiClient,
+    admin: remote4d_core::client::ApiClient,
+    token_file: std::path::PathBuf,
+}
+
+async fn administered() -> Administered {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let t = start(dir.path(), config()).await;
+    let c = t.client();
+    let token_file = t.server.admin_token_path().to_path_buf();
+    let token = remote4d_core::server::admin::read_token(&token_file).unwrap();
+    let admin = t.client().with_token(token.token);
+    Administered {
+        _dir: dir,
+        t,
+        c,
+        admin,
+        token_file,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_token_is_private_names_the_server_and_is_required() {
+    let k = administered().await;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&k.token_file)
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+    let token = remote4d_core::server::admin::read_token(&k.token_file).unwrap();
+    assert_eq!(
+        token.fingerprint.as_deref(),
+        Some(k.c.info().await.unwrap().fingerprint.as_str())
+    );
+    let bad = k.t.client().with_token("0".repeat(64));
+    assert_eq!(
+        bad.send::<()>(Method::GET, "/api/v1/admin/sessions", None)
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::NotAuthorized)
+    );
+    k.t.server.shutdown().await;
+    assert!(
+        !k.token_file.exists(),
+        "the token file is removed at shutdown"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_administrator_sees_every_session() {
+    let k = administered().await;
+    let s = open(&k.c, &hello()).await;
+    let list: Vec<serde_json::Value> = k
+        .admin
+        .json::<(), _>(Method::GET, "/api/v1/admin/sessions", None)
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().any(|v| v["info"]["type"] == "storedProcedure"));
+    assert!(
+        list.iter()
+            .any(|v| v["info"]["ID"] == s.session.id.as_str())
+    );
+    k.t.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn messages_and_drops_reach_the_session() {
+    let k = administered().await;
+    let s = open(&k.c, &hello()).await;
+    let sc = k.c.clone().with_token(s.token.clone());
+    let mut events = Events::open(&sc, &s.session.id).await;
+    k.admin
+        .send(
+            Method::POST,
+            "/api/v1/admin/message",
+            Some(&json!({"text": "Server restarts at noon"})),
+        )
+        .await
+        .unwrap();
+    k.admin
+        .send(
+            Method::POST,
+            "/api/v1/admin/drop",
+            Some(&json!({"session_id": s.session.id})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        events.next().await,
+        SessionEvent::Message {
+            text: "Server restarts at noon".into()
+        }
+    );
+    assert!(matches!(
+        events.next().await,
+        SessionEvent::Dropped { reason } if reason.contains("administrator")
+    ));
+    assert_eq!(
+        k.admin
+            .send(
+                Method::POST,
+                "/api/v1/admin/drop",
+                Some(&json!({"session_id": "nope"}))
+            )
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::NotFound)
+    );
+    k.t.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shutdown_counts_down_to_every_session_then_stops_the_server() {
+    let k = administered().await;
+    let s = open(&k.c, &hello()).await;
+    let sc = k.c.clone().with_token(s.token);
+    let mut events = Events::open(&sc, &s.session.id).await;
+    k.admin
+        .send(
+            Method::POST,
+            "/api/v1/admin/shutdown",
+            Some(&json!({"in_seconds": 2, "message": "maintenance"})),
+        )
+        .await
+        .unwrap();
+    let mut countdown = Vec::new();
+    while !countdown.contains(&0) {
+        if let SessionEvent::Shutdown {
+            in_seconds,
+            message,
+        } = events.next().await
+        {
+            assert_eq!(message.as_deref(), Some("maintenance"));
+            countdown.push(in_seconds);
+        }
+    }
+    assert_eq!(countdown, [2, 1, 0]);
+    tokio::time::timeout(Duration::from_secs(10), k.t.server.stopped())
+        .await
+        .expect("the server stops");
+    k.t.server.shutdown().await;
+    assert!(!k.token_file.exists());
+}
