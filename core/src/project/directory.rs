@@ -171,53 +171,34 @@ impl Directory {
     ///
     /// # Errors
     /// What is wrong, in words for the developer who sent it.
-    pub fn validate_replacement(&self, bytes: &[u8]) -> std::result::Result<Self, String> {
+    pub fn validate_replacement(
+        &self,
+        bytes: &[u8],
+    ) -> std::result::Result<Self, ReplacementError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| format!("it is not JSON: {e}"))?;
-        let object = value
-            .as_object()
-            .ok_or("it must be a JSON object with \"users\" and \"groups\"")?;
+            serde_json::from_slice(bytes).map_err(ReplacementError::NotJson)?;
+        let object = value.as_object().ok_or(ReplacementError::NotAnObject)?;
         for key in ["users", "groups"] {
             if let Some(v) = object.get(key) {
-                let map = v
-                    .as_object()
-                    .ok_or_else(|| format!("\"{key}\" must be an object"))?;
+                let map = v.as_object().ok_or_else(|| ReplacementError::NotObjects {
+                    path: format!("\"{key}\""),
+                })?;
                 if let Some((name, _)) = map.iter().find(|(_, e)| !e.is_object()) {
-                    return Err(format!("\"{key}\".\"{name}\" must be an object"));
+                    return Err(ReplacementError::NotObjects {
+                        path: format!("\"{key}\".\"{name}\""),
+                    });
                 }
             }
         }
         if let Some(users) = object.get("users").and_then(serde_json::Value::as_object) {
             for (name, entry) in users {
-                match entry.get("password") {
-                    None | Some(serde_json::Value::Null) => {}
-                    Some(serde_json::Value::String(p)) if p.is_empty() => {}
-                    Some(serde_json::Value::String(p)) => {
-                        let probe = User {
-                            key: name.clone(),
-                            name: name.clone(),
-                            password_hash: Some(p.clone()),
-                        };
-                        if probe.hash_kind() == Some(HashKind::Unknown) {
-                            return Err(format!(
-                                "the password of \"{name}\" is not a 4D password hash (bcrypt $2y$…); \
-                                 set passwords with 4D's editor or SET USER PROPERTIES"
-                            ));
-                        }
-                    }
-                    Some(_) => return Err(format!("the password of \"{name}\" must be a string")),
-                }
+                check_password(name, entry.get("password"))?;
             }
         }
-        let fresh = Self::parse(bytes).map_err(|e| format!("it is not valid: {e}"))?;
+        let fresh = Self::parse(bytes).map_err(ReplacementError::Invalid)?;
         if self.has_designers() && !fresh.has_designers() {
-            return Err(
-                "it removes the last user with design rights (the Designer, the \
-                        Administrator, or a member of the design access group); nobody could \
-                        administer the project any more"
-                    .into(),
-            );
+            return Err(ReplacementError::LastDesigner);
         }
         Ok(fresh)
     }
@@ -293,6 +274,74 @@ impl Directory {
     }
 }
 
+/// Why a `directory.json` sent by a client is refused (nothing is written).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplacementError {
+    /// It is not JSON.
+    #[error("it is not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    /// It is not an object.
+    #[error("it must be a JSON object with \"users\" and \"groups\"")]
+    NotAnObject,
+    /// `users`, `groups` or one of their entries is not an object.
+    #[error("{path} must be an object")]
+    NotObjects {
+        /// Where, as `"users"."name"`.
+        path: String,
+    },
+    /// A password is not a hash 4D can check.
+    #[error(
+        "the password of \"{user}\" is not a 4D password hash (bcrypt $2y$…); set passwords with 4D's editor or SET USER PROPERTIES"
+    )]
+    NotAHash {
+        /// The user.
+        user: String,
+    },
+    /// A password is not a string.
+    #[error("the password of \"{user}\" must be a string")]
+    NotAString {
+        /// The user.
+        user: String,
+    },
+    /// It does not parse as a directory.
+    #[error("it is not valid: {0}")]
+    Invalid(#[source] serde_json::Error),
+    /// Nobody would keep design rights.
+    #[error(
+        "it removes the last user with design rights (the Designer, the Administrator, or a member of the design access group); nobody could administer the project any more"
+    )]
+    LastDesigner,
+}
+
+/// A user's `password` in a `directory.json` sent by a client: none, or a hash 4D can check.
+fn check_password(
+    name: &str,
+    password: Option<&serde_json::Value>,
+) -> std::result::Result<(), ReplacementError> {
+    match password {
+        None | Some(serde_json::Value::Null) => Ok(()),
+        Some(serde_json::Value::String(p)) if p.is_empty() => Ok(()),
+        Some(serde_json::Value::String(p)) => {
+            let probe = User {
+                key: name.to_owned(),
+                name: name.to_owned(),
+                password_hash: Some(p.clone()),
+            };
+            if probe.hash_kind() == Some(HashKind::Unknown) {
+                Err(ReplacementError::NotAHash {
+                    user: name.to_owned(),
+                })
+            } else {
+                Ok(())
+            }
+        }
+        Some(_) => Err(ReplacementError::NotAString {
+            user: name.to_owned(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,7 +405,10 @@ mod tests {
                 "must be a string",
             ),
         ] {
-            let err = d.validate_replacement(bad.as_bytes()).unwrap_err();
+            let err = d
+                .validate_replacement(bad.as_bytes())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(why), "{bad}: {err}");
         }
         // A project without any design user yet may get one, or none.

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 pub use catalog::{Catalog, Field, Table, type_name};
 pub use content::{Content, SourceKind};
-pub use directory::{Directory, Group, HashKind, User};
+pub use directory::{Directory, Group, HashKind, ReplacementError, User};
 pub use error::{ProjectError, Result};
 pub use settings::Settings;
 

@@ -101,9 +101,11 @@ impl Hooks {
         };
         let ran = match self.run(cmd, &input).await {
             Ok(r) => r,
-            Err(message) => {
-                tracing::error!(%message, "open-connection hook failed");
-                return OpenOutcome::Refuse { message };
+            Err(err) => {
+                tracing::error!(%err, "open-connection hook failed");
+                return OpenOutcome::Refuse {
+                    message: err.to_string(),
+                };
             }
         };
         if ran.status != Some(0) {
@@ -159,8 +161,8 @@ impl Hooks {
         }
     }
 
-    async fn run(&self, cmd: &[String], input: &HookInput<'_>) -> Result<Ran, String> {
-        let (program, args) = cmd.split_first().ok_or("the hook command is empty")?;
+    async fn run(&self, cmd: &[String], input: &HookInput<'_>) -> Result<Ran, HookError> {
+        let (program, args) = cmd.split_first().ok_or(HookError::Empty)?;
         let mut child = tokio::process::Command::new(program)
             .args(args)
             .stdin(Stdio::piped())
@@ -168,7 +170,10 @@ impl Hooks {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| format!("the server's connection hook {program} could not start: {e}"))?;
+            .map_err(|source| HookError::Start {
+                program: program.clone(),
+                source,
+            })?;
         let json = serde_json::to_vec(input).unwrap_or_default();
         let mut stdin = child.stdin.take();
         let mut stdout = child.stdout.take();
@@ -187,8 +192,8 @@ impl Hooks {
             if let Some(s) = stderr.take() {
                 let _ = s.take(MAX_OUTPUT).read_to_string(&mut err).await;
             }
-            let status = child.wait().await.map_err(|e| e.to_string())?;
-            Ok::<_, String>(Ran {
+            let status = child.wait().await.map_err(HookError::Wait)?;
+            Ok::<_, HookError>(Ran {
                 status: status.code(),
                 stdout: out,
                 stderr: err,
@@ -196,10 +201,36 @@ impl Hooks {
         };
         match tokio::time::timeout(limit, work).await {
             Ok(r) => r,
-            Err(_) => Err(format!(
-                "the server's connection hook did not answer within {} s; try again later",
-                limit.as_secs()
-            )),
+            Err(_) => Err(HookError::TimedOut {
+                seconds: limit.as_secs(),
+            }),
         }
     }
+}
+
+/// Why a connection hook did not give an answer (the connection is then refused, with this
+/// message).
+#[derive(Debug, thiserror::Error)]
+enum HookError {
+    /// The configured command is empty.
+    #[error("the hook command is empty")]
+    Empty,
+    /// The program could not be started.
+    #[error("the server's connection hook {program} could not start: {source}")]
+    Start {
+        /// The program.
+        program: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Its end could not be waited for.
+    #[error("the server's connection hook could not be waited for: {0}")]
+    Wait(#[source] std::io::Error),
+    /// It did not answer in time (it was killed).
+    #[error("the server's connection hook did not answer within {seconds} s; try again later")]
+    TimedOut {
+        /// The limit.
+        seconds: u64,
+    },
 }
