@@ -6,6 +6,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::api::RequestError;
+use super::transport::Transport;
 use crate::link::ServerPath;
 
 /// A server address with a host, and the socket addresses its host resolved to.
@@ -21,12 +22,12 @@ impl ServerAddress {
     /// # Errors
     /// [`RequestError::Unreachable`] when the host has no address (a misspelt name, no DNS).
     pub async fn resolve(path: ServerPath) -> Result<Self, RequestError> {
-        let unreachable = |detail: &str| RequestError::Unreachable {
+        let unreachable = |cause| RequestError::Unreachable {
             address: path.authority(),
-            detail: detail.to_owned(),
+            cause,
         };
         if path.find_by_name() {
-            return Err(unreachable("no host given"));
+            return Err(unreachable(Transport::NoHost));
         }
         let sockets: Vec<SocketAddr> = match path.host.parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, path.port())],
@@ -36,9 +37,7 @@ impl ServerAddress {
                 .unwrap_or_default(),
         };
         if sockets.is_empty() {
-            return Err(unreachable(
-                "the server's name could not be found (check its spelling, or use its IP address)",
-            ));
+            return Err(unreachable(Transport::NameNotFound));
         }
         Ok(Self { path, sockets })
     }

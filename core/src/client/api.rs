@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::address::ServerAddress;
 use super::tls::{SeenFingerprint, client_config};
+use super::transport::{NotAServer, Transport};
 use crate::link::ServerPath;
 use crate::protocol::{ApiError, ErrorBody, ErrorCode, ServerInfo, paths};
 
@@ -30,13 +31,13 @@ pub const MAX_JSON_ANSWER: usize = 8 << 20;
 pub enum RequestError {
     /// Nothing answers at that address and port.
     #[error(
-        "nothing answers at {address}: {detail} (is the server running, and is the port right?)"
+        "nothing answers at {address}: {cause} (is the server running, and is the port right?)"
     )]
     Unreachable {
         /// host:port.
         address: String,
         /// What the network said.
-        detail: String,
+        cause: Transport,
     },
     /// The server's certificate is not the pinned one.
     #[error(
@@ -51,27 +52,30 @@ pub enum RequestError {
         presented: String,
     },
     /// Something answered, but not a Remote4D server.
-    #[error("{address} answered, but it is not a Remote4D server ({detail})")]
+    #[error("{address} answered, but it is not a Remote4D server ({cause})")]
     NotRemote4d {
         /// host:port.
         address: String,
         /// What was wrong.
-        detail: String,
+        cause: NotAServer,
     },
     /// The server refused the request.
     #[error("{0}")]
     Api(ApiError),
     /// The connection broke during the request.
-    #[error("the connection to {address} was lost: {detail}")]
+    #[error("the connection to {address} was lost: {cause}")]
     Lost {
         /// host:port.
         address: String,
-        /// Details.
-        detail: String,
+        /// What the network said.
+        cause: Transport,
     },
     /// TLS could not be set up.
     #[error("TLS setup failed: {0}")]
     Tls(#[from] rustls::Error),
+    /// The HTTPS client could not be set up on this machine.
+    #[error("the HTTPS client could not be set up")]
+    Setup(#[source] reqwest::Error),
     /// The text given is not a server address.
     #[error("not a server address")]
     Address(#[from] crate::link::ServerPathError),
@@ -95,96 +99,6 @@ pub struct ApiClient {
     authority: String,
     seen: SeenFingerprint,
     token: Option<String>,
-}
-
-fn describe(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
-}
-
-/// The cause of a transport error in plain words, when it is a common one.
-fn plain(e: &reqwest::Error) -> Option<String> {
-    if e.is_timeout() {
-        return Some(
-            "no answer in time (the server may be down, or a firewall drops the connection)".into(),
-        );
-    }
-    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(inner) = src {
-        if inner.downcast_ref::<NameNotFound>().is_some() {
-            return Some(
-                "the server's name could not be found (check its spelling, or use its IP address)"
-                    .into(),
-            );
-        }
-        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind::*;
-            let text = match io.kind() {
-                ConnectionRefused => "nothing is listening on that port",
-                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
-                    "the connection was cut"
-                }
-                TimedOut => "no answer in time (a firewall may drop the connection)",
-                HostUnreachable | NetworkUnreachable => {
-                    "no route to that address (check the network)"
-                }
-                AddrNotAvailable => "that address is not available from this machine",
-                _ => return Some(io.to_string()),
-            };
-            return Some(text.into());
-        }
-        src = inner.source();
-    }
-    None
-}
-
-/// A host name that resolves to no address (recognised by its type in a transport error).
-#[derive(Debug, thiserror::Error)]
-#[error("the name {0} has no address")]
-struct NameNotFound(String);
-
-/// The system's resolver, failing with [`NameNotFound`].
-struct SystemResolver;
-
-impl reqwest::dns::Resolve for SystemResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await
-                .map(Iterator::collect)
-                .unwrap_or_default();
-            if found.is_empty() {
-                Err(Box::new(NameNotFound(host)) as Box<dyn std::error::Error + Send + Sync>)
-            } else {
-                Ok(Box::new(found.into_iter()) as reqwest::dns::Addrs)
-            }
-        })
-    }
-}
-
-/// True when the peer answered the TLS handshake with something that is not TLS (rustls's
-/// `InvalidMessage`, found by type in the error's causes, through the I/O errors that carry it).
-fn speaks_no_tls(e: &reqwest::Error) -> bool {
-    fn rustls_in<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return Some(tls);
-        }
-        let carried = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(std::io::Error::get_ref)
-            .map(|inner| inner as &(dyn std::error::Error + 'static));
-        carried.or_else(|| e.source()).and_then(rustls_in)
-    }
-    std::error::Error::source(e)
-        .and_then(rustls_in)
-        .is_some_and(|tls| matches!(tls, rustls::Error::InvalidMessage(_)))
 }
 
 impl ApiClient {
@@ -220,14 +134,12 @@ impl ApiClient {
             // lost connection, not a reason to wait for ever.
             .read_timeout(READ_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(60))
-            .dns_resolver(std::sync::Arc::new(SystemResolver))
+            .dns_resolver(std::sync::Arc::new(super::transport::SystemResolver))
             .no_proxy();
         if !sockets.is_empty() {
             builder = builder.resolve_to_addrs(&path.host, sockets);
         }
-        let http = builder
-            .build()
-            .map_err(|e| RequestError::Tls(rustls::Error::General(describe(&e))))?;
+        let http = builder.build().map_err(RequestError::Setup)?;
         let authority = path.authority();
         Ok(Self {
             http,
@@ -276,7 +188,7 @@ impl ApiClient {
 
     /// Maps a transport error to plain words.
     pub fn transport_error(&self, e: &reqwest::Error) -> RequestError {
-        let detail = plain(e).unwrap_or_else(|| describe(e));
+        let cause = Transport::of(e);
         if let Some(m) = self
             .seen
             .mismatch()
@@ -288,21 +200,21 @@ impl ApiClient {
                 presented: m.presented,
             }
         } else if e.is_connect() || e.is_timeout() && !e.is_body() {
-            if speaks_no_tls(e) {
+            if super::transport::speaks_no_tls(e) {
                 RequestError::NotRemote4d {
                     address: self.authority.clone(),
-                    detail: "it does not speak TLS".into(),
+                    cause: NotAServer::NoTls,
                 }
             } else {
                 RequestError::Unreachable {
                     address: self.authority.clone(),
-                    detail,
+                    cause,
                 }
             }
         } else {
             RequestError::Lost {
                 address: self.authority.clone(),
-                detail,
+                cause,
             }
         }
     }
@@ -319,7 +231,7 @@ impl ApiClient {
     ) -> Result<bytes::Bytes, RequestError> {
         let too_large = || RequestError::NotRemote4d {
             address: self.authority.clone(),
-            detail: format!("its answer is larger than {limit} bytes"),
+            cause: NotAServer::TooLarge { limit },
         };
         if resp.content_length().is_some_and(|n| n > limit as u64) {
             return Err(too_large());
@@ -350,7 +262,9 @@ impl ApiClient {
             Ok(b) => Err(RequestError::Api(b.error)),
             Err(_) => Err(RequestError::NotRemote4d {
                 address: self.authority.clone(),
-                detail: format!("HTTP {status} without a Remote4D error body"),
+                cause: NotAServer::NoErrorBody {
+                    status: status.as_u16(),
+                },
             }),
         }
     }
@@ -374,7 +288,7 @@ impl ApiClient {
         let bytes = self.read_limited(resp, MAX_JSON_ANSWER).await?;
         serde_json::from_slice(&bytes).map_err(|e| RequestError::NotRemote4d {
             address: self.authority.clone(),
-            detail: format!("unexpected answer: {e}"),
+            cause: NotAServer::Undecodable(e),
         })
     }
 
@@ -413,12 +327,14 @@ impl ApiClient {
         let info: ServerInfo =
             serde_json::from_slice(&bytes).map_err(|e| RequestError::NotRemote4d {
                 address: self.authority.clone(),
-                detail: format!("unexpected answer: {e}"),
+                cause: NotAServer::Undecodable(e),
             })?;
         if info.product != crate::protocol::PRODUCT {
             return Err(RequestError::NotRemote4d {
                 address: self.authority.clone(),
-                detail: format!("it calls itself {:?}", info.product),
+                cause: NotAServer::OtherProduct {
+                    product: info.product,
+                },
             });
         }
         Ok(info)

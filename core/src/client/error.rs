@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::api::RequestError;
+use super::transport::{NotAServer, Transport};
 use crate::cache::CacheError;
 use crate::protocol::{ApiError, ErrorCode};
 
@@ -42,21 +43,21 @@ pub enum ConnectError {
     },
     /// Nothing listens at that address (or a firewall drops it).
     #[error(
-        "cannot reach {address}: {detail}. Check that the server runs, the address and the port (default 19813)"
+        "cannot reach {address}: {cause}. Check that the server runs, the address and the port (default 19813)"
     )]
     Unreachable {
         /// host:port.
         address: String,
         /// What the network said.
-        detail: String,
+        cause: Transport,
     },
     /// Something answers, but not a Remote4D server.
-    #[error("{address} is not a Remote4D server ({detail}); check the address and the port")]
+    #[error("{address} is not a Remote4D server ({cause}); check the address and the port")]
     NotRemote4d {
         /// host:port.
         address: String,
-        /// Details.
-        detail: String,
+        /// What was wrong.
+        cause: NotAServer,
     },
     /// The server publishes another project than the one asked for.
     #[error(
@@ -108,11 +109,11 @@ pub enum ConnectError {
     Refused(String),
     /// The server stopped answering during the download, even after retries.
     #[error(
-        "the server stopped answering during the download ({detail}); it resumes where it stopped when you connect again. The previous version of the project is still usable"
+        "the server stopped answering during the download ({cause}); it resumes where it stopped when you connect again. The previous version of the project is still usable"
     )]
     DownloadInterrupted {
-        /// Details.
-        detail: String,
+        /// What stopped the last attempt.
+        cause: Interruption,
     },
     /// What the server sent did not pass verification.
     #[error(
@@ -140,6 +141,9 @@ pub enum ConnectError {
     /// The server address given is not valid.
     #[error("the server address is not valid")]
     Address(#[source] crate::link::ServerPathError),
+    /// The HTTPS client could not be set up on this machine.
+    #[error("cannot set up a secure connection on this machine")]
+    Setup(#[source] reqwest::Error),
     /// TLS could not be set up on this machine.
     #[error("cannot set up a secure connection on this machine")]
     Tls(#[source] rustls::Error),
@@ -186,7 +190,7 @@ impl ConnectError {
             Self::DiskFull { .. } => "disk_full",
             Self::Io { .. } => "io",
             Self::Cache(_) => "cache",
-            Self::Tls(_) => "tls",
+            Self::Tls(_) | Self::Setup(_) => "tls",
             Self::Address(_) => "address",
             Self::ClientVersion { .. } => "client_version",
             Self::Development(_) => "development",
@@ -214,6 +218,44 @@ impl ConnectError {
 
 fn is_disk_full(e: &std::io::Error) -> bool {
     e.raw_os_error() == Some(28) || e.kind() == std::io::ErrorKind::StorageFull
+}
+
+/// What stopped an attempt to download the archive (the next attempt resumes).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Interruption {
+    /// The connection was lost.
+    #[error("{0}")]
+    Lost(Transport),
+    /// The request failed otherwise.
+    #[error("{0}")]
+    Request(Box<RequestError>),
+    /// The server sent another range than the one asked for.
+    #[error("the server answered another range than the one asked for")]
+    WrongRange,
+    /// The server sent more than the archive's size.
+    #[error("the server sent more than the archive's size")]
+    TooMuch,
+    /// The connection ended before the end of the archive.
+    #[error("the connection ended after {done} of {size} bytes")]
+    EndedEarly {
+        /// Bytes received.
+        done: u64,
+        /// The archive's size.
+        size: u64,
+    },
+    /// The download did not have the announced SHA-256.
+    #[error("the download did not pass verification")]
+    FailedVerification,
+}
+
+impl From<RequestError> for Interruption {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::Lost { cause, .. } => Self::Lost(cause),
+            other => Self::Request(Box::new(other)),
+        }
+    }
 }
 
 /// What was wrong with what the server sent.
@@ -250,8 +292,8 @@ pub enum Corruption {
 impl From<RequestError> for ConnectError {
     fn from(e: RequestError) -> Self {
         match e {
-            RequestError::Unreachable { address, detail } => Self::Unreachable { address, detail },
-            RequestError::NotRemote4d { address, detail } => Self::NotRemote4d { address, detail },
+            RequestError::Unreachable { address, cause } => Self::Unreachable { address, cause },
+            RequestError::NotRemote4d { address, cause } => Self::NotRemote4d { address, cause },
             RequestError::IdentityMismatch {
                 expected,
                 presented,
@@ -260,8 +302,11 @@ impl From<RequestError> for ConnectError {
                 expected,
                 presented,
             },
-            RequestError::Lost { detail, .. } => Self::DownloadInterrupted { detail },
+            RequestError::Lost { cause, .. } => Self::DownloadInterrupted {
+                cause: Interruption::Lost(cause),
+            },
             RequestError::Tls(e) => Self::Tls(e),
+            RequestError::Setup(e) => Self::Setup(e),
             RequestError::Address(e) => Self::Address(e),
             RequestError::Api(e) => match e.code {
                 ErrorCode::WrongPassword

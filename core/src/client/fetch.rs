@@ -9,7 +9,7 @@ use futures::StreamExt;
 use reqwest::{Method, StatusCode, header};
 
 use super::api::ApiClient;
-use super::error::{ConnectError, Corruption};
+use super::error::{ConnectError, Corruption, Interruption};
 use super::{Fetched, Progress};
 use crate::archive::{Checkpoints, FollowingUnpack, Limits, ResumableSha256, Stamp};
 use crate::cache::{CacheError, Download, SystemFolder};
@@ -187,7 +187,8 @@ async fn fetch_archive(
         streaming: None,
     };
     let stamp = download.stamp();
-    let mut last_error = String::new();
+    // Every attempt after the first follows an interruption.
+    let mut last_error = Interruption::FailedVerification;
     let mut damaged_once = false;
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
@@ -195,7 +196,7 @@ async fn fetch_archive(
             progress(Progress::Retrying {
                 attempt,
                 in_ms: wait.as_millis() as u64,
-                reason: last_error.clone(),
+                reason: last_error.to_string(),
             });
             tokio::time::sleep(wait).await;
         }
@@ -230,9 +231,9 @@ async fn fetch_archive(
             }));
         }
         damaged_once = true;
-        last_error = "the download did not pass verification".into();
+        last_error = Interruption::FailedVerification;
     }
-    Err(ConnectError::DownloadInterrupted { detail: last_error })
+    Err(ConnectError::DownloadInterrupted { cause: last_error })
 }
 
 /// Why an attempt of a download stopped.
@@ -240,7 +241,7 @@ enum Attempt {
     /// Nothing to retry: the error for the user.
     Fatal(ConnectError),
     /// Worth another attempt (resuming), for this reason.
-    Retry(String),
+    Retry(Interruption),
 }
 
 /// The download of one archive across attempts: what it writes to, and what it carries over
@@ -275,7 +276,7 @@ impl Transfer<'_> {
         let resp = req
             .send()
             .await
-            .map_err(|e| Attempt::Retry(self.api.transport_error(&e).to_string()))?;
+            .map_err(|e| Attempt::Retry(self.api.transport_error(&e).into()))?;
         let (file, start) = self.open_part(&resp, have)?;
         let Some(file) = file else {
             let e = self.api.check(resp).await.err();
@@ -305,9 +306,7 @@ impl Transfer<'_> {
             StatusCode::PARTIAL_CONTENT if !range_is(resp, have, self.size) => {
                 // Not the bytes asked for: start again from the first byte (verified at the end).
                 self.download.discard();
-                Err(Attempt::Retry(
-                    "the server answered another range than the one asked for".into(),
-                ))
+                Err(Attempt::Retry(Interruption::WrongRange))
             }
             StatusCode::PARTIAL_CONTENT => {
                 let f = std::fs::OpenOptions::new()
@@ -362,7 +361,7 @@ impl Transfer<'_> {
                 Ok(c) => c,
                 Err(e) => {
                     let _ = file.write_all(&buffer);
-                    return Err(Attempt::Retry(self.api.transport_error(&e).to_string()));
+                    return Err(Attempt::Retry(self.api.transport_error(&e).into()));
                 }
             };
             self.transferred += chunk.len() as u64;
@@ -370,9 +369,7 @@ impl Transfer<'_> {
             if done > size {
                 drop(file);
                 self.download.discard();
-                return Err(Attempt::Retry(
-                    "the server sent more than the archive's size".into(),
-                ));
+                return Err(Attempt::Retry(Interruption::TooMuch));
             }
             buffer.extend_from_slice(&chunk);
             if buffer.len() >= (1 << 20) {
@@ -397,9 +394,7 @@ impl Transfer<'_> {
         }
         report(done);
         if done < size {
-            return Err(Attempt::Retry(format!(
-                "the connection ended after {done} of {size} bytes"
-            )));
+            return Err(Attempt::Retry(Interruption::EndedEarly { done, size }));
         }
         Ok(())
     }

@@ -17,6 +17,7 @@ mod fetch;
 mod resources;
 pub mod session;
 pub mod tls;
+pub mod transport;
 pub mod trust;
 pub mod update;
 
@@ -28,8 +29,9 @@ use serde::Serialize;
 pub use address::ServerAddress;
 pub use api::{ApiClient, RequestError};
 pub use connect::{connect, find_by_name, offline_copy_exists};
-pub use error::{ConnectError, Corruption};
+pub use error::{ConnectError, Corruption, Interruption};
 pub use tls::SeenFingerprint;
+pub use transport::{NotAServer, Transport};
 
 use crate::cache::{PendingDeltaError, SystemFolder};
 use crate::link::{Link, ServerPath};

@@ -77,7 +77,7 @@ pub async fn offer(api: &ApiClient) -> Result<Option<UpdateOffer>, RequestError>
         .map(Some)
         .map_err(|e| RequestError::NotRemote4d {
             address: api.authority().to_owned(),
-            detail: e.to_string(),
+            cause: super::transport::NotAServer::Undecodable(e),
         })
 }
 

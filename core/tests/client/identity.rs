@@ -87,7 +87,16 @@ async fn identity_checks_and_bad_servers() {
         .await
         .unwrap_err();
     // Recognised by the TLS error's type (rustls: not a TLS record), not by its text.
-    assert!(matches!(e, ConnectError::NotRemote4d { .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            ConnectError::NotRemote4d {
+                cause: remote4d_core::client::NotAServer::NoTls,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("does not speak TLS"), "{e}");
     let local = Link::default();
     assert!(matches!(
@@ -147,7 +156,13 @@ fn a_name_that_resolves_to_nothing_is_said_plainly() {
             remote4d_core::client::ApiClient::new("no-such-server.invalid:19813", None).unwrap();
         let e = api.info().await.unwrap_err();
         assert!(
-            matches!(e, remote4d_core::client::RequestError::Unreachable { .. }),
+            matches!(
+                e,
+                remote4d_core::client::RequestError::Unreachable {
+                    cause: remote4d_core::client::Transport::NameNotFound,
+                    ..
+                }
+            ),
             "{e:?}"
         );
         assert!(e.to_string().contains("could not be found"), "{e}");
@@ -158,4 +173,32 @@ fn a_name_that_resolves_to_nothing_is_said_plainly() {
         assert!(matches!(e, ConnectError::Unreachable { .. }), "{e:?}");
         assert!(e.to_string().contains("could not be found"), "{e}");
     });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_port_nobody_listens_on_is_said_plainly() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let c = Client::new();
+    let e = connect(c.options(&format!("127.0.0.1:{port}")), &|_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ConnectError::Unreachable {
+                cause: remote4d_core::client::Transport::NothingListening,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string().contains("nothing is listening on that port"),
+        "{e}"
+    );
+    assert!(e.allows_offline());
 }
