@@ -164,10 +164,12 @@ pub fn run(smoke: bool, link: Option<&str>) -> anyhow::Result<()> {
         } else {
             [false, true]
         };
-        for overlap in order {
-            let client_home = work.path().join(format!("cold-{i}-{overlap}"));
+        for unpack_while_downloading in order {
+            let client_home = work
+                .path()
+                .join(format!("cold-{i}-{unpack_while_downloading}"));
             let mut o = options(&authority, &client_home);
-            o.unpack_while_downloading = overlap;
+            o.unpack_while_downloading = unpack_while_downloading;
             settle()?;
             let start = Instant::now();
             let conn = rt.block_on(connect(o, &|_| {}))?;
@@ -177,7 +179,7 @@ pub fn run(smoke: bool, link: Option<&str>) -> anyhow::Result<()> {
                 "expected a full download"
             );
             rt.block_on(conn.close());
-            if overlap {
+            if unpack_while_downloading {
                 cold.push(took);
             } else {
                 cold_after.push(took);

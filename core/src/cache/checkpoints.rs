@@ -1,4 +1,4 @@
-//! The SHA-256 checkpoints of the cached archive (`project.4dz.sha`), so that the next delta
+//! The SHA-256 checkpoints of the cached archive (`project.4dz.checkpoints`), so that the next delta
 //! hashes only from the first byte that changed (see [`crate::archive::Checkpoints`]).
 //!
 //! A cache file: missing, unreadable or for another build, it is ignored and the next delta
@@ -8,17 +8,20 @@
 
 use std::path::Path;
 
-use super::names::CHECKPOINTS as FILE;
+use super::names::{CHECKPOINTS as FILE, CHECKPOINTS_BEFORE};
 use crate::archive::Checkpoints;
 
-/// The checkpoints saved in `dir`, if any.
+/// The checkpoints saved in `dir` (by this version, or under the name earlier ones used), if any.
 pub(super) fn read(dir: &Path) -> Option<Checkpoints> {
-    let bytes = std::fs::read(dir.join(FILE)).ok()?;
+    let bytes = std::fs::read(dir.join(FILE))
+        .or_else(|_| std::fs::read(dir.join(CHECKPOINTS_BEFORE)))
+        .ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
 /// Saves `checkpoints` in `dir` (none: removes the file).
 pub(super) fn write(dir: &Path, checkpoints: Option<&Checkpoints>) {
+    let _ = std::fs::remove_file(dir.join(CHECKPOINTS_BEFORE));
     let path = dir.join(FILE);
     let result = match checkpoints.map(serde_json::to_vec) {
         Some(Ok(bytes)) => crate::fsutil::replace_cache_file(&path, &bytes),

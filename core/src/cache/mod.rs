@@ -14,7 +14,7 @@
 //!          uuid.txt                   this client's id
 //!          state.json                 stamp, pinned fingerprint, server id, last connection
 //!          project.4dz                the archive whose files are in Project/ (SHA-256 = stamp)
-//!          project.4dz.sha            SHA-256 checkpoints of project.4dz (a later delta hashes
+//!          project.4dz.checkpoints    SHA-256 checkpoints of project.4dz (a later delta hashes
 //!                                     only from the first byte it changes)
 //!          index.tsv                  stamp, size and time of project.4dz, then size and time
 //!                                     of every file of Project/ (the quick check of a connect)
@@ -64,7 +64,9 @@ pub mod names {
     /// The archive last installed.
     pub const ARCHIVE: &str = "project.4dz";
     /// Its SHA-256 checkpoints.
-    pub const CHECKPOINTS: &str = "project.4dz.sha";
+    pub const CHECKPOINTS: &str = "project.4dz.checkpoints";
+    /// Where earlier versions kept the checkpoints (removed when seen).
+    pub(crate) const CHECKPOINTS_BEFORE: &str = "project.4dz.sha";
     /// The quick-check index of `project.4dz` and `Project/`.
     pub const INDEX: &str = "index.tsv";
     /// A download in progress.

@@ -135,6 +135,13 @@ pub struct ReloadResult {
     pub build_ms: u64,
 }
 
+/// `POST /api/v1/project/reload` without `wait`: `202`, the rebuild started from this stamp.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadStarted {
+    /// The stamp being served while the project is rebuilt.
+    pub stamp: Stamp,
+}
+
 /// Formats a SHA-256 digest as `AB:CD:...`.
 pub fn format_fingerprint(digest: &[u8]) -> String {
     digest

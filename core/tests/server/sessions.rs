@@ -167,6 +167,16 @@ async fn a_reload_returns_when_the_archive_is_ready_and_needs_a_session() {
             .unwrap();
     assert!(r.changed || r.stamp != before);
     assert_eq!(k.c.info().await.unwrap().stamp, r.stamp);
+    // Without waiting: 202, with the stamp served while it rebuilds.
+    let resp =
+        k.sc.request(Method::POST, "/api/v1/project/reload")
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let started: remote4d_core::protocol::ReloadStarted =
+        serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(started.stamp, r.stamp);
     let e =
         k.c.send::<()>(Method::POST, "/api/v1/project/reload?wait=true", None)
             .await

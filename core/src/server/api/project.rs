@@ -352,7 +352,9 @@ pub(super) async fn reload(
     });
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(serde_json::json!({"stamp": state.builds.current().stamp})),
+        axum::Json(crate::protocol::ReloadStarted {
+            stamp: state.builds.current().stamp,
+        }),
     )
         .into_response())
 }
