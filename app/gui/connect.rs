@@ -150,6 +150,21 @@ impl Connect {
         )
     }
 
+    /// Removes `entry` from Recent, then reads the list again (off the UI thread).
+    fn remove_recent(&self, entry: RecentEntry) -> Task<Message> {
+        let favorites = self.favorites.clone();
+        Task::perform(
+            async move {
+                let recent = Recent::new(favorites);
+                if let Err(err) = recent.remove(&entry) {
+                    tracing::warn!(%err, "could not remove the Recent entry");
+                }
+                recent.list().map_err(|e| e.to_string())
+            },
+            Message::RecentLoaded,
+        )
+    }
+
     /// The Recent entries (for the menu).
     pub fn recent(&self) -> &[RecentEntry] {
         &self.recent
@@ -228,9 +243,8 @@ impl Connect {
             }
             Message::RemoveRecent => {
                 if let Some(e) = self.selected_recent.and_then(|i| self.recent.get(i)) {
-                    let _ = Recent::new(self.favorites.clone()).remove(e);
                     self.selected_recent = None;
-                    return (self.reload_recent(), None);
+                    return (self.remove_recent(e.clone()), None);
                 }
             }
             Message::ShowRecentFile => {

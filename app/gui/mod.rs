@@ -467,14 +467,15 @@ impl App {
             })
             .flatten();
         let dev = view.mode == Mode::Development;
+        let read = project::load(view.root.clone()).map(Message::Project);
         self.screen = Screen::Project(Box::new(view));
         self.conn = Some(handle);
         self.dialog = None;
         let reload = self.connect.reload_recent().map(Message::Connect);
         if dev {
-            Task::batch([reload, self.load_locks()])
+            Task::batch([read, reload, self.load_locks()])
         } else {
-            reload
+            Task::batch([read, reload])
         }
     }
 

@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use iced::widget::{
     button, column, container, row, rule, scrollable, space, text, text_editor, text_input,
 };
-use iced::{Alignment, Element, Font, Length};
+use iced::{Alignment, Element, Font, Length, Task};
 use remote4d_core::client::Mode;
 use remote4d_core::project::{Project, SourceKind};
 use remote4d_core::protocol::{LockInfo, SessionInfo};
@@ -41,7 +42,8 @@ pub struct ProjectView {
     pub session: Option<SessionInfo>,
     /// The session storage.
     pub storage: serde_json::Value,
-    project: Result<Project, String>,
+    /// The project as read from its folder (off the UI thread); `None` while it is read.
+    project: Option<Result<Project, String>>,
     selected: Option<Source>,
     original: String,
     editor: text_editor::Content,
@@ -86,6 +88,8 @@ pub enum Message {
     OpenWithChanged(String),
     /// Dismiss the messages.
     ClearMessages,
+    /// The project was read from its folder (see [`load`]).
+    Loaded(Arc<Result<Project, String>>),
 }
 
 /// What the window asks its parent.
@@ -103,6 +107,19 @@ pub enum Event {
     OpenWithChanged(String),
 }
 
+/// Reads the project at `root` on a blocking thread (a large project's catalog and sources take
+/// a while: never on the UI thread); the window gets it as [`Message::Loaded`].
+pub fn load(root: PathBuf) -> Task<Message> {
+    Task::perform(
+        async move {
+            tokio::task::spawn_blocking(move || Project::open(&root).map_err(|e| e.to_string()))
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
+        },
+        |r| Message::Loaded(Arc::new(r)),
+    )
+}
+
 impl ProjectView {
     /// The window for a project open at `root`.
     pub fn new(
@@ -113,7 +130,6 @@ impl ProjectView {
         session: Option<SessionInfo>,
         storage: serde_json::Value,
     ) -> Self {
-        let project = Project::open(&root).map_err(|e| e.to_string());
         Self {
             name,
             address,
@@ -121,7 +137,7 @@ impl ProjectView {
             root,
             session,
             storage,
-            project,
+            project: None,
             selected: None,
             original: String::new(),
             editor: text_editor::Content::new(),
@@ -178,6 +194,9 @@ impl ProjectView {
     /// Applies a message.
     pub fn update(&mut self, message: Message) -> Option<Event> {
         match message {
+            Message::Loaded(project) => {
+                self.project = Some(Arc::unwrap_or_clone(project));
+            }
             Message::Select(source) => {
                 self.store_edit();
                 let text = self.read(&source.rel);
@@ -418,8 +437,9 @@ impl ProjectView {
 
     fn sidebar(&self, tr: &'static Strings) -> Element<'_, Message> {
         let project = match &self.project {
-            Ok(p) => p,
-            Err(e) => return text(e.as_str()).into(),
+            Some(Ok(p)) => p,
+            Some(Err(e)) => return text(e.as_str()).into(),
+            None => return text(tr.reading_project).into(),
         };
         let mut list = column![].spacing(2);
         list = list.push(text(tr.tables).size(16));

@@ -309,11 +309,17 @@ fn project_app(mode: Mode) -> (App, tempfile::TempDir) {
         "Shop".into(),
         "127.0.0.1:19813".into(),
         mode,
-        root,
+        root.clone(),
         None,
         serde_json::json!({}),
     );
     app.screen = Screen::Project(Box::new(view));
+    // The project is read off the UI thread (project::load); until then the window says so.
+    assert!(shows(&app, "Reading the project…"));
+    let read = remote4d_core::project::Project::open(&root).map_err(|e| e.to_string());
+    let _ = app.update(Message::Project(project::Message::Loaded(
+        std::sync::Arc::new(read),
+    )));
     (app, home)
 }
 
