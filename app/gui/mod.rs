@@ -806,7 +806,7 @@ impl App {
                         dev.save_all(&files)
                             .await
                             .map(|r| r.stamp.short())
-                            .map_err(|e| e.to_string())
+                            .map_err(|e| services::with_causes(&e))
                     },
                     Message::Saved,
                 ),

@@ -199,7 +199,7 @@ fn outcome(result: Result<Connection, ConnectError>, opts: &ConnectOptions) -> O
 
 /// An error's message followed by its causes ("…: because …"), as the command line prints
 /// them one per line.
-fn with_causes(e: &dyn std::error::Error) -> String {
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {

@@ -30,10 +30,7 @@ pub async fn find_by_name(
     server_id: Option<&str>,
     timeout: Duration,
 ) -> Result<DiscoveredServer, ConnectError> {
-    let (_handle, mut events) = browse().map_err(|e| ConnectError::NotFound {
-        name: format!("{name} ({e})"),
-        seconds: 0,
-    })?;
+    let (_handle, mut events) = browse().map_err(ConnectError::Discovery)?;
     let mut found: Vec<DiscoveredServer> = Vec::new();
     let deadline = tokio::time::Instant::now() + timeout;
     let mut settle: Option<tokio::time::Instant> = None;

@@ -120,12 +120,13 @@ pub enum DevError {
     #[error("{0} is not a file of the project")]
     BadPath(String),
     /// A file could not be written.
-    #[error("cannot write {}: {detail}; nothing else was saved after it", path.display())]
+    #[error("cannot write {}; nothing else was saved after it", path.display())]
     Write {
         /// The file.
         path: PathBuf,
-        /// Details.
-        detail: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
     },
     /// The server refused or failed.
     #[error(transparent)]
@@ -230,14 +231,14 @@ impl DevProject {
             } else {
                 let file = self.root.join(path);
                 if let Some(dir) = file.parent() {
-                    std::fs::create_dir_all(dir).map_err(|e| DevError::Write {
+                    std::fs::create_dir_all(dir).map_err(|source| DevError::Write {
                         path: dir.to_path_buf(),
-                        detail: e.to_string(),
+                        source,
                     })?;
                 }
-                crate::fsutil::write_atomic(&file, bytes).map_err(|e| DevError::Write {
+                crate::fsutil::write_atomic(&file, bytes).map_err(|source| DevError::Write {
                     path: file.clone(),
-                    detail: e.to_string(),
+                    source,
                 })?;
             }
         }

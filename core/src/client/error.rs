@@ -31,6 +31,9 @@ pub enum ConnectError {
         /// How long it was looked for.
         seconds: u64,
     },
+    /// Servers cannot be looked for on this machine's network.
+    #[error("cannot look for servers on the network; give the server's address instead")]
+    Discovery(#[source] crate::discovery::DiscoveryError),
     /// Several servers publish the same name and none is pinned.
     #[error(
         "{count} servers publish \"{name}\" on this network; choose one by address (Remote4D never joins one silently)"
@@ -177,6 +180,7 @@ impl ConnectError {
             Self::NoProjectName => "no_project_name",
             Self::NotFound { .. } => "not_found",
             Self::Ambiguous { .. } => "ambiguous",
+            Self::Discovery(_) => "discovery",
             Self::Unreachable { .. } => "unreachable",
             Self::NotRemote4d { .. } => "not_remote4d",
             Self::WrongProject { .. } => "wrong_project",

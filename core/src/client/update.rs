@@ -49,12 +49,17 @@ pub enum UpdateError {
         got: String,
     },
     /// The new build could not be written or swapped in (disk full, permissions).
-    #[error("the update could not be installed at {}: {detail}; the installed client is unchanged", path.display())]
+    #[error(
+        "the update could not be installed at {}: {}; the installed client is unchanged",
+        path.display(),
+        install_advice(path, source)
+    )]
     Install {
         /// Where.
         path: PathBuf,
         /// What happened.
-        detail: String,
+        #[source]
+        source: std::io::Error,
     },
 }
 
@@ -91,9 +96,10 @@ fn sibling(exe: &Path, suffix: &str) -> PathBuf {
 }
 
 /// What to tell the user when the update cannot be written beside `exe`.
-fn install_failure(exe: &Path, e: &std::io::Error) -> String {
+/// What to do when the update cannot be written at `path` (the client's folder or a file in it).
+fn install_advice(path: &Path, e: &std::io::Error) -> String {
     use std::io::ErrorKind;
-    let folder = exe.parent().unwrap_or(Path::new(".")).display();
+    let folder = path.parent().unwrap_or(Path::new(".")).display();
     match e.kind() {
         ErrorKind::StorageFull => "the disk is full: free some space and connect again".into(),
         ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => format!(
@@ -113,7 +119,7 @@ async fn download(
     api: &ApiClient,
     offer: &UpdateOffer,
     new: &Path,
-    io: &(dyn Fn(&Path, &std::io::Error) -> UpdateError + Sync),
+    io: &(dyn Fn(&Path, std::io::Error) -> UpdateError + Sync),
 ) -> Result<(), UpdateError> {
     let resp = api
         .request(Method::GET, crate::protocol::paths::CLIENT_UPDATE_BINARY)
@@ -121,15 +127,15 @@ async fn download(
         .await
         .map_err(|e| api.transport_error(&e))?;
     let resp = api.check(resp).await?;
-    let mut file = std::fs::File::create(new).map_err(|e| io(new, &e))?;
+    let mut file = std::fs::File::create(new).map_err(|e| io(new, e))?;
     let mut hasher = Sha256::new();
     let mut body = resp.bytes_stream();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| UpdateError::Download(api.transport_error(&e)))?;
         hasher.update(&chunk);
-        file.write_all(&chunk).map_err(|e| io(new, &e))?;
+        file.write_all(&chunk).map_err(|e| io(new, e))?;
     }
-    file.sync_all().map_err(|e| io(new, &e))?;
+    file.sync_all().map_err(|e| io(new, e))?;
     let got = hex::encode(hasher.finalize());
     if !got.eq_ignore_ascii_case(&offer.sha256) {
         return Err(UpdateError::Damaged {
@@ -176,9 +182,9 @@ pub async fn install(
     check_offer(offer, key)?;
     let new = sibling(exe, ".new");
     let previous = sibling(exe, ".previous");
-    let io = |path: &Path, e: &std::io::Error| UpdateError::Install {
+    let io = |path: &Path, e: std::io::Error| UpdateError::Install {
         path: path.to_path_buf(),
-        detail: install_failure(exe, e),
+        source: e,
     };
     let result = async {
         // A lost connection is retried (the build is small: from the start each time).
@@ -194,14 +200,14 @@ pub async fn install(
             }
         }?;
         if let Ok(meta) = std::fs::metadata(exe) {
-            std::fs::set_permissions(&new, meta.permissions()).map_err(|e| io(&new, &e))?;
+            std::fs::set_permissions(&new, meta.permissions()).map_err(|e| io(&new, e))?;
         }
         // Swap: the current build becomes `.previous`, the new one takes its name.
         let _ = std::fs::remove_file(&previous);
-        std::fs::rename(exe, &previous).map_err(|e| io(exe, &e))?;
+        std::fs::rename(exe, &previous).map_err(|e| io(exe, e))?;
         if let Err(e) = std::fs::rename(&new, exe) {
             let _ = std::fs::rename(&previous, exe);
-            return Err(io(exe, &e));
+            return Err(io(exe, e));
         }
         Ok(previous.clone())
     }
