@@ -26,12 +26,12 @@ pub struct BrowseArgs {
 }
 
 fn marker(store: &TrustStore, s: &DiscoveredServer) -> &'static str {
-    match (s.server_id.as_deref(), s.fingerprint.as_deref()) {
+    match (s.server_id.as_deref(), s.fingerprint) {
         (Some(id), Some(fp)) => match store.verdict(
             id,
             &s.authority().unwrap_or_default(),
             &s.publication_name,
-            fp,
+            &fp.to_string(),
             true,
         ) {
             Verdict::Trusted => "pinned",
@@ -48,10 +48,7 @@ fn line(store: &TrustStore, s: &DiscoveredServer) -> String {
         s.publication_name,
         s.authority().unwrap_or_default(),
         marker(store, s),
-        s.fingerprint
-            .as_deref()
-            .map(|f| &f[..f.len().min(16)])
-            .unwrap_or("-"),
+        s.fingerprint.map_or_else(|| "-".to_owned(), |f| f.short()),
         s.stamp.map(|s| s.short()).unwrap_or_default()
     )
 }

@@ -399,13 +399,13 @@ impl Connect {
     /// Judges a server's announced identity against the trust store (a file read: done when
     /// the server appears or changes, not while drawing).
     fn judge(&mut self, s: &DiscoveredServer) {
-        match (s.server_id.as_deref(), s.fingerprint.as_deref()) {
+        match (s.server_id.as_deref(), s.fingerprint) {
             (Some(id), Some(fp)) => {
                 let v = self.trust.verdict(
                     id,
                     &s.authority().unwrap_or_default(),
                     &s.publication_name,
-                    fp,
+                    &fp.to_string(),
                     true,
                 );
                 self.verdicts.insert(s.fullname.clone(), v);

@@ -400,7 +400,7 @@ impl App {
                 };
                 let mut opts = self.options(client::Target::Address(address));
                 opts.project = Some(server.publication_name.clone());
-                opts.announced_fingerprint = server.fingerprint.clone();
+                opts.announced_fingerprint = server.fingerprint.map(|f| f.to_string());
                 opts.development = development;
                 self.start(opts, server.publication_name.clone())
             }

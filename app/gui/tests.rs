@@ -40,7 +40,7 @@ fn server() -> DiscoveredServer {
         addresses: vec!["192.0.2.7".parse().unwrap()],
         port: 19813,
         server_id: Some("id-1".into()),
-        fingerprint: Some("ab".repeat(32)),
+        fingerprint: Some("ab".repeat(32).parse().unwrap()),
         stamp: None,
         protocol_version: Some(1),
     }
@@ -111,9 +111,10 @@ fn a_discovered_server_is_selected_and_connected() {
     assert_eq!(attempt.opts.project.as_deref(), Some("Shop"));
     // The announced fingerprint is a hint, never a pin: the connection will ask.
     assert_eq!(attempt.opts.expected_fingerprint, None);
+    // In the one form every program shows.
     assert_eq!(
         attempt.opts.announced_fingerprint.as_deref(),
-        Some("ab".repeat(32).as_str())
+        Some(["AB"; 32].join(":").as_str())
     );
     // The server leaves: it disappears from the list.
     let _ = app.update(Message::Discovery(DiscoveryEvent::Removed {

@@ -208,7 +208,7 @@ async fn resolve(
             name: name.clone(),
             seconds: opts.discovery_timeout.as_secs(),
         })?;
-        resolved.announced_fp = found.fingerprint;
+        resolved.announced_fp = found.fingerprint.map(|f| f.to_string());
         resolved.found_by_name = true;
     }
     Ok(resolved)

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::DiscoveryError;
 use crate::archive::Stamp;
 use crate::link::ServerPath;
+use crate::protocol::Fingerprint;
 use crate::protocol::SERVICE_TYPE;
 
 /// A server found on the network.
@@ -27,8 +28,9 @@ pub struct DiscoveredServer {
     pub port: u16,
     /// Server id.
     pub server_id: Option<String>,
-    /// Certificate fingerprint (hex).
-    pub fingerprint: Option<String>,
+    /// The certificate fingerprint it announces (a hint: never a reason to trust); none when
+    /// absent or not a fingerprint.
+    pub fingerprint: Option<Fingerprint>,
     /// Project stamp.
     pub stamp: Option<Stamp>,
     /// Protocol version.
@@ -113,7 +115,7 @@ pub fn browse() -> Result<
                         addresses,
                         port: s.port,
                         server_id: txt("id"),
-                        fingerprint: txt("fp"),
+                        fingerprint: txt("fp").and_then(|f| f.parse().ok()),
                         stamp: txt("stamp").and_then(|v| v.parse().ok()),
                         protocol_version: txt("pv").and_then(|v| v.parse().ok()),
                     };

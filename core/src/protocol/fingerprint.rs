@@ -62,6 +62,21 @@ impl FromStr for Fingerprint {
     }
 }
 
+/// Written as its display form (`AB:CD:…`).
+impl serde::Serialize for Fingerprint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Read from any spelling [`FromStr`] accepts.
+impl<'de> serde::Deserialize<'de> for Fingerprint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +99,10 @@ mod tests {
             assert!(bad.parse::<Fingerprint>().is_err(), "{bad}");
         }
         assert!(fp.short().ends_with('…'));
+        let json = serde_json::to_string(&fp).unwrap();
+        assert_eq!(json, format!("\"{text}\""));
+        let lower = format!("\"{}\"", text.to_lowercase().replace(':', ""));
+        assert_eq!(serde_json::from_str::<Fingerprint>(&lower).unwrap(), fp);
         assert!(text.starts_with(fp.short().trim_end_matches('…')));
     }
 }
