@@ -76,7 +76,30 @@ pub struct Connect {
     /// appears or changes, and again when Recent reloads (after a connection) — never while
     /// drawing.
     verdicts: std::collections::HashMap<String, Verdict>,
+    /// Servers that said goodbye or stopped answering (by full name): kept in the list, marked,
+    /// until they come back.
+    gone: std::collections::HashSet<String>,
+    /// The search has run long enough for an empty Available list to mean "none found".
+    search_settled: bool,
+    /// The user chose a tab (the first-run choice of Available then stays out of the way).
+    tab_chosen: bool,
 }
+
+/// A move of the selection in a list, from the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    /// ↑: the previous entry.
+    Up,
+    /// ↓: the next entry.
+    Down,
+    /// Home: the first entry.
+    First,
+    /// End: the last entry.
+    Last,
+}
+
+/// How long Available waits before saying that no server was found.
+pub const SEARCH_SETTLES: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Messages of the connection window.
 #[derive(Debug, Clone)]
@@ -103,6 +126,12 @@ pub enum Message {
     ServerSelected(String),
     /// A server was double-clicked in Available.
     ServerActivated(String),
+    /// Arrow keys, Home, End in the current tab's list.
+    Move(Move),
+    /// A letter typed over a list: the next entry whose name starts with it.
+    TypeAhead(char),
+    /// The search ran for [`SEARCH_SETTLES`].
+    SearchSettled,
     /// OK.
     Ok,
     /// Cancel.
@@ -136,9 +165,16 @@ impl Connect {
             favorites,
             trust: TrustStore::new(data_dir),
             verdicts: std::collections::HashMap::new(),
+            gone: std::collections::HashSet::new(),
+            search_settled: false,
+            tab_chosen: false,
         };
         let load = state.reload_recent();
-        (state, load)
+        // The timer is made when the task first runs (on the app's runtime), not here.
+        let settle = Task::perform(async { tokio::time::sleep(SEARCH_SETTLES).await }, |()| {
+            Message::SearchSettled
+        });
+        (state, Task::batch([load, settle]))
     }
 
     /// Reads the Recent list again.
@@ -182,26 +218,40 @@ impl Connect {
         &self.servers
     }
 
+    /// The selected Recent entry and Available server.
+    #[cfg(test)]
+    pub fn selection(&self) -> (Option<usize>, Option<&str>) {
+        (self.selected_recent, self.selected_server.as_deref())
+    }
+
+    /// Servers marked as not answering.
+    #[cfg(test)]
+    pub fn gone(&self) -> &std::collections::HashSet<String> {
+        &self.gone
+    }
+
     /// A discovery event: servers appear, change, disappear.
     pub fn discovered(&mut self, event: DiscoveryEvent) {
         match event {
             DiscoveryEvent::Added(s) => {
                 self.judge(&s);
+                self.gone.remove(&s.fullname);
                 self.servers.retain(|x| x.fullname != s.fullname);
                 self.servers.push(s);
             }
             DiscoveryEvent::Updated(s) => {
                 self.judge(&s);
+                self.gone.remove(&s.fullname);
                 match self.servers.iter_mut().find(|x| x.fullname == s.fullname) {
                     Some(x) => *x = s,
                     None => self.servers.push(s),
                 }
             }
             DiscoveryEvent::Removed { fullname } => {
-                self.verdicts.remove(&fullname);
-                self.servers.retain(|x| x.fullname != fullname);
-                if self.selected_server.as_deref() == Some(fullname.as_str()) {
-                    self.selected_server = None;
+                // Said goodbye or stopped answering: marked, not dropped silently (it may be
+                // restarting); it is listed normally again when it answers.
+                if self.servers.iter().any(|x| x.fullname == fullname) {
+                    self.gone.insert(fullname);
                 }
             }
         }
@@ -222,11 +272,21 @@ impl Connect {
         tr: &'static Strings,
     ) -> (Task<Message>, Option<Event>) {
         match message {
-            Message::TabSelected(tab) => self.tab = tab,
+            Message::TabSelected(tab) => {
+                self.tab = tab;
+                self.tab_chosen = true;
+            }
+            Message::Move(step) => self.move_selection(step),
+            Message::TypeAhead(c) => self.type_ahead(c),
+            Message::SearchSettled => self.search_settled = true,
             Message::DevelopmentToggled(on) => self.development = on,
             Message::CustomNameChanged(s) => self.custom_name = s,
             Message::CustomAddressChanged(s) => self.custom_address = s,
             Message::RecentLoaded(Ok(list)) => {
+                // First run: nothing recent yet, so the servers on the network come first.
+                if list.is_empty() && self.recent.is_empty() && !self.tab_chosen {
+                    self.tab = Tab::Available;
+                }
                 self.recent = list;
                 self.recent_error = None;
                 // Recent reloads after a connection, which may have pinned a server.
@@ -261,6 +321,69 @@ impl Connect {
             Message::Ok => return (Task::none(), self.target(tr).map(Event::Connect)),
         }
         (Task::none(), None)
+    }
+
+    /// The names of the current tab's list, in order, and the selected position.
+    fn list(&self) -> (Vec<&str>, Option<usize>) {
+        match self.tab {
+            Tab::Recent => (
+                self.recent.iter().map(|e| e.name.as_str()).collect(),
+                self.selected_recent,
+            ),
+            Tab::Available => (
+                self.servers
+                    .iter()
+                    .map(|s| s.publication_name.as_str())
+                    .collect(),
+                self.selected_server
+                    .as_deref()
+                    .and_then(|f| self.servers.iter().position(|s| s.fullname == f)),
+            ),
+            Tab::Custom => (Vec::new(), None),
+        }
+    }
+
+    /// Selects entry `i` of the current tab's list.
+    fn select(&mut self, i: usize) {
+        match self.tab {
+            Tab::Recent => self.selected_recent = Some(i),
+            Tab::Available => {
+                self.selected_server = self.servers.get(i).map(|s| s.fullname.clone());
+            }
+            Tab::Custom => {}
+        }
+    }
+
+    /// Arrow keys, Home and End: the selection moves, and stops at the ends.
+    fn move_selection(&mut self, step: Move) {
+        let (names, at) = self.list();
+        let Some(last) = names.len().checked_sub(1) else {
+            return;
+        };
+        let i = match (step, at) {
+            (Move::First, _) | (Move::Down, None) => 0,
+            (Move::Last, _) | (Move::Up, None) => last,
+            (Move::Up, Some(i)) => i.saturating_sub(1),
+            (Move::Down, Some(i)) => (i + 1).min(last),
+        };
+        self.select(i);
+    }
+
+    /// The next entry after the selection whose name starts with `c` (case-insensitive),
+    /// wrapping around, as file managers do.
+    fn type_ahead(&mut self, c: char) {
+        let (names, at) = self.list();
+        let n = names.len();
+        let start = at.map_or(0, |i| i + 1);
+        let hit = (0..n).map(|k| (start + k) % n).find(|&i| {
+            names[i]
+                .chars()
+                .next()
+                .is_some_and(|f| f.to_lowercase().eq(c.to_lowercase()))
+        });
+        if let Some(i) = hit {
+            self.select(i);
+        }
     }
 
     fn target(&self, tr: &'static Strings) -> Option<Target> {
@@ -436,7 +559,15 @@ impl Connect {
 
     fn available_view(&self, tr: &'static Strings) -> Element<'_, Message> {
         if self.servers.is_empty() {
-            return text(tr.looking_for_servers).into();
+            if !self.search_settled {
+                return text(tr.looking_for_servers).into();
+            }
+            return column![
+                text(tr.no_servers_found).size(16),
+                text(tr.no_servers_hint).size(13),
+            ]
+            .spacing(6)
+            .into();
         }
         let items = column(self.servers.iter().map(|s| {
             let selected = self.selected_server.as_deref() == Some(s.fullname.as_str());
@@ -446,6 +577,12 @@ impl Connect {
                     space::horizontal(),
                     text(s.authority().unwrap_or_default()).size(12),
                     text(self.marker(s, tr)).size(12),
+                    text(if self.gone.contains(&s.fullname) {
+                        tr.not_answering
+                    } else {
+                        ""
+                    })
+                    .size(12),
                 ]
                 .spacing(12),
             )

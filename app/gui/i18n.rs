@@ -12,6 +12,12 @@ pub struct Strings {
     pub cancel: &'static str,
     pub no_recent: &'static str,
     pub looking_for_servers: &'static str,
+    /// Available, empty after the search settled.
+    pub no_servers_found: &'static str,
+    /// What to check then.
+    pub no_servers_hint: &'static str,
+    /// Beside a server that said goodbye or stopped answering.
+    pub not_answering: &'static str,
     pub project_name: &'static str,
     pub project_name_hint: &'static str,
     pub network_address: &'static str,
@@ -115,6 +121,9 @@ pub const EN: Strings = Strings {
     cancel: "Cancel",
     no_recent: "No recent projects yet. Connect from the Available or Custom tab.",
     looking_for_servers: "Looking for servers on the network…",
+    no_servers_found: "No servers found on this network",
+    no_servers_hint: "Check that the server runs and publishes its project, and that the firewall lets multicast DNS (UDP 5353) and the server's port (19813 by default) through; or give its address in the Custom tab.",
+    not_answering: "not answering",
     project_name: "Project name",
     project_name_hint: "Name shown in Recent",
     network_address: "Network address",
@@ -217,6 +226,9 @@ pub const FR: Strings = Strings {
     cancel: "Annuler",
     no_recent: "Aucun projet récent. Connectez-vous depuis l'onglet Disponibles ou Personnalisée.",
     looking_for_servers: "Recherche des serveurs sur le réseau…",
+    no_servers_found: "Aucun serveur trouvé sur ce réseau",
+    no_servers_hint: "Vérifiez que le serveur fonctionne et publie son projet, et que le pare-feu laisse passer le DNS multicast (UDP 5353) et le port du serveur (19813 par défaut) ; ou donnez son adresse dans l'onglet Personnalisée.",
+    not_answering: "ne répond plus",
     project_name: "Nom du projet",
     project_name_hint: "Nom affiché dans Récents",
     network_address: "Adresse réseau",

@@ -199,6 +199,10 @@ pub enum Shortcut {
     Focus(bool),
     /// Ctrl/Cmd+1, 2, 3: the connection window's tabs.
     Tab(connect::Tab),
+    /// ↑ ↓ Home End over a list.
+    Move(connect::Move),
+    /// A letter over a list (no text field has the focus).
+    TypeAhead(char),
 }
 
 /// Every message of the app.
@@ -251,6 +255,22 @@ fn shortcut(event: iced::Event, status: event::Status, _window: window::Id) -> O
         Key::Named(key::Named::Enter) if status == event::Status::Ignored => Shortcut::Enter,
         Key::Named(key::Named::Tab) if status == event::Status::Ignored => {
             Shortcut::Focus(!modifiers.shift())
+        }
+        // Keys a focused text field did not take: they act on the list of the current tab.
+        Key::Named(named) if status == event::Status::Ignored => match named {
+            key::Named::ArrowUp => Shortcut::Move(connect::Move::Up),
+            key::Named::ArrowDown => Shortcut::Move(connect::Move::Down),
+            key::Named::Home => Shortcut::Move(connect::Move::First),
+            key::Named::End => Shortcut::Move(connect::Move::Last),
+            _ => return None,
+        },
+        Key::Character(c)
+            if status == event::Status::Ignored
+                && !modifiers.command()
+                && !modifiers.alt()
+                && c.chars().count() == 1 =>
+        {
+            Shortcut::TypeAhead(c.chars().next()?)
         }
         _ => return None,
     };
@@ -925,6 +945,13 @@ impl App {
                 Task::none()
             }
             Shortcut::Tab(tab) => self.update(Message::Connect(connect::Message::TabSelected(tab))),
+            Shortcut::Move(step) if self.lists_have_the_keyboard() => {
+                self.update(Message::Connect(connect::Message::Move(step)))
+            }
+            Shortcut::TypeAhead(c) if self.lists_have_the_keyboard() => {
+                self.update(Message::Connect(connect::Message::TypeAhead(c)))
+            }
+            Shortcut::Move(_) | Shortcut::TypeAhead(_) => Task::none(),
             Shortcut::Focus(forward) => {
                 if forward {
                     iced::widget::operation::focus_next()
@@ -933,6 +960,12 @@ impl App {
                 }
             }
         }
+    }
+
+    /// True when the connection window's lists take the arrow keys and letters (no dialog over
+    /// them).
+    fn lists_have_the_keyboard(&self) -> bool {
+        matches!(self.screen, Screen::Connect) && self.dialog.is_none()
     }
 
     fn on_window(&mut self, id: window::Id, e: window::Event) -> Task<Message> {

@@ -116,11 +116,165 @@ fn a_discovered_server_is_selected_and_connected() {
         attempt.opts.announced_fingerprint.as_deref(),
         Some(["AB"; 32].join(":").as_str())
     );
-    // The server leaves: it disappears from the list.
+    // The server leaves: it stays listed, marked, until it answers again.
     let _ = app.update(Message::Discovery(DiscoveryEvent::Removed {
         fullname: server().fullname,
     }));
-    assert!(app.connect.servers().is_empty());
+    assert_eq!(app.connect.servers().len(), 1);
+    assert!(app.connect.gone().contains(&server().fullname));
+    let _ = app.update(Message::Discovery(DiscoveryEvent::Added(server())));
+    assert!(app.connect.gone().is_empty());
+}
+
+/// A key press as the window delivers it, with no text field taking it.
+fn press(app: &mut App, key: Key, modifiers: keyboard::Modifiers) {
+    let event = iced::Event::Keyboard(keyboard::Event::KeyPressed {
+        key: key.clone(),
+        modified_key: key,
+        physical_key: key::Physical::Unidentified(key::NativeCode::Unidentified),
+        location: keyboard::Location::Standard,
+        modifiers,
+        text: None,
+        repeat: false,
+    });
+    if let Some(m) = shortcut(event, event::Status::Ignored, window::Id::unique()) {
+        let _ = app.update(m);
+    }
+}
+
+fn named_server(name: &str, last: u8) -> DiscoveredServer {
+    DiscoveredServer {
+        fullname: format!("{name}._remote4d._tcp.local."),
+        publication_name: name.into(),
+        addresses: vec![format!("192.0.2.{last}").parse().unwrap()],
+        server_id: Some(format!("id-{name}")),
+        ..server()
+    }
+}
+
+#[test]
+fn the_keyboard_moves_through_the_list_and_enter_connects() {
+    let (mut app, _home) = app();
+    for (i, name) in ["Shop", "Billing", "Archive"].iter().enumerate() {
+        let _ = app.update(Message::Discovery(DiscoveryEvent::Added(named_server(
+            name,
+            10 + i as u8,
+        ))));
+    }
+    press(
+        &mut app,
+        Key::Character("2".into()),
+        keyboard::Modifiers::COMMAND,
+    );
+    assert_eq!(app.connect.tab(), connect::Tab::Available);
+    let selected = |app: &App| app.connect.selection().1.map(str::to_owned);
+    let down = Key::Named(key::Named::ArrowDown);
+    let none = keyboard::Modifiers::empty();
+    press(&mut app, down.clone(), none);
+    assert_eq!(
+        selected(&app).as_deref(),
+        Some("Shop._remote4d._tcp.local.")
+    );
+    press(&mut app, down.clone(), none);
+    assert_eq!(
+        selected(&app).as_deref(),
+        Some("Billing._remote4d._tcp.local.")
+    );
+    press(&mut app, Key::Named(key::Named::End), none);
+    assert_eq!(
+        selected(&app).as_deref(),
+        Some("Archive._remote4d._tcp.local.")
+    );
+    press(&mut app, down, none);
+    assert_eq!(
+        selected(&app).as_deref(),
+        Some("Archive._remote4d._tcp.local."),
+        "the selection stops at the end"
+    );
+    press(&mut app, Key::Named(key::Named::Home), none);
+    assert_eq!(
+        selected(&app).as_deref(),
+        Some("Shop._remote4d._tcp.local.")
+    );
+    press(&mut app, Key::Named(key::Named::ArrowUp), none);
+    assert_eq!(
+        selected(&app).as_deref(),
+        Some("Shop._remote4d._tcp.local.")
+    );
+    // Type to select: the next entry starting with the letter.
+    press(&mut app, Key::Character("b".into()), none);
+    assert_eq!(
+        selected(&app).as_deref(),
+        Some("Billing._remote4d._tcp.local.")
+    );
+    press(&mut app, Key::Character("A".into()), none);
+    assert_eq!(
+        selected(&app).as_deref(),
+        Some("Archive._remote4d._tcp.local.")
+    );
+    // Enter opens the selected server (it asks first: the development-mode dialog or a connect).
+    press(&mut app, Key::Named(key::Named::Enter), none);
+    let attempt = app.attempt.as_ref().expect("Enter connects");
+    assert_eq!(attempt.opts.project.as_deref(), Some("Archive"));
+}
+
+#[test]
+fn lists_take_no_keys_under_a_dialog() {
+    let (mut app, _home) = app();
+    let _ = app.update(Message::Discovery(DiscoveryEvent::Added(server())));
+    let _ = app.update(Message::Connect(connect::Message::TabSelected(
+        connect::Tab::Available,
+    )));
+    app.dialog = Some(Dialog::Error(dialog::error::ErrorDialog {
+        message: "something".into(),
+        offline: false,
+        select: false,
+    }));
+    press(
+        &mut app,
+        Key::Named(key::Named::ArrowDown),
+        keyboard::Modifiers::empty(),
+    );
+    assert_eq!(app.connect.selection().1, None);
+}
+
+#[test]
+fn available_says_when_nothing_was_found_and_what_to_check() {
+    let (mut app, _home) = app();
+    let _ = app.update(Message::Connect(connect::Message::TabSelected(
+        connect::Tab::Available,
+    )));
+    assert!(shows(&app, "Looking for servers on the network…"));
+    let _ = app.update(Message::Connect(connect::Message::SearchSettled));
+    assert!(shows(&app, "No servers found on this network"));
+    assert!(shows(&app, app.tr.no_servers_hint));
+    assert!(app.tr.no_servers_hint.contains("Custom tab"));
+    // A server that appears later is listed as usual; one that leaves is marked, not dropped.
+    let _ = app.update(Message::Discovery(DiscoveryEvent::Added(server())));
+    assert!(!shows(&app, "No servers found on this network"));
+    assert!(shows(&app, "Shop") && !shows(&app, "not answering"));
+    let _ = app.update(Message::Discovery(DiscoveryEvent::Removed {
+        fullname: server().fullname,
+    }));
+    assert!(shows(&app, "Shop") && shows(&app, "not answering"));
+}
+
+#[test]
+fn the_first_run_opens_on_available() {
+    let (mut app, _home) = app();
+    assert_eq!(app.connect.tab(), connect::Tab::Recent);
+    let _ = app.update(Message::Connect(connect::Message::RecentLoaded(Ok(
+        Vec::new(),
+    ))));
+    assert_eq!(app.connect.tab(), connect::Tab::Available);
+    // Once the user chose a tab, a reload of Recent leaves it alone.
+    let _ = app.update(Message::Connect(connect::Message::TabSelected(
+        connect::Tab::Custom,
+    )));
+    let _ = app.update(Message::Connect(connect::Message::RecentLoaded(Ok(
+        Vec::new(),
+    ))));
+    assert_eq!(app.connect.tab(), connect::Tab::Custom);
 }
 
 #[test]
