@@ -4,6 +4,7 @@
 pub mod connect;
 pub mod dialog;
 pub mod i18n;
+mod icon;
 pub mod menu;
 pub mod prefs;
 pub mod progress;
@@ -85,6 +86,14 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
         position,
         min_size: Some(Size::new(560.0, 420.0)),
         exit_on_close_request: false,
+        icon: icon::window_icon(),
+        // WM_CLASS (X11) and app id (Wayland) = the desktop entry's name: the dock and the
+        // task switcher group the window under remote4d.desktop, with its icon.
+        #[cfg(all(unix, not(target_os = "macos")))]
+        platform_specific: window::settings::PlatformSpecific {
+            application_id: "remote4d".into(),
+            ..window::settings::PlatformSpecific::default()
+        },
         ..window::Settings::default()
     })
     .run()?;
