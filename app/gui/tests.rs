@@ -753,3 +753,65 @@ fn available_markers_are_judged_when_servers_change_not_while_drawing() {
     ))));
     assert!(shows(&app, "trusted"));
 }
+
+/// Where `label` is drawn, left to right, in the dialog shown.
+fn x_of(app: &App, label: &str) -> f32 {
+    let dialog = app.dialog().expect("a dialog");
+    simulator(dialog.view(app.tr))
+        .find(label)
+        .unwrap()
+        .bounds()
+        .x
+}
+
+#[test]
+fn dialog_buttons_follow_the_platform_and_enter_never_accepts_a_changed_identity() {
+    let (mut app, _home) = app();
+    let _ = app.update(Message::Connect(connect::Message::TabSelected(
+        connect::Tab::Custom,
+    )));
+    let _ = app.update(Message::Connect(connect::Message::CustomAddressChanged(
+        "10.0.0.5".into(),
+    )));
+    let _ = app.update(Message::Connect(connect::Message::Ok));
+    let _ = app.update(Message::Connecting(
+        app.generation,
+        ConnectUpdate::Done(Outcome::Login {
+            message: "who are you?".into(),
+        }),
+    ));
+    // GNOME/KDE/macOS: the default (affirmative) button last, at the right; Windows: first.
+    let (cancel, log_in) = (x_of(&app, "Cancel"), x_of(&app, "Log in"));
+    if cfg!(windows) {
+        assert!(log_in < cancel, "{log_in} {cancel}");
+    } else {
+        assert!(cancel < log_in, "{cancel} {log_in}");
+    }
+    press(
+        &mut app,
+        Key::Named(key::Named::Escape),
+        keyboard::Modifiers::empty(),
+    );
+    assert!(app.dialog().is_none(), "Escape cancels");
+    // A changed identity: Enter refuses; accepting needs the box and the red button.
+    let _ = app.update(Message::Connect(connect::Message::Ok));
+    let _ = app.update(Message::Connecting(
+        app.generation,
+        ConnectUpdate::Done(Outcome::IdentityChanged {
+            expected: ["AB"; 32].join(":"),
+            presented: ["CD"; 32].join(":"),
+        }),
+    ));
+    assert!(matches!(app.dialog(), Some(Dialog::Changed(_))));
+    press(
+        &mut app,
+        Key::Named(key::Named::Enter),
+        keyboard::Modifiers::empty(),
+    );
+    assert!(app.dialog().is_none(), "Enter refused the changed identity");
+    assert!(
+        !app.attempt
+            .as_ref()
+            .is_some_and(|a| a.opts.accept_changed_identity)
+    );
+}

@@ -1,7 +1,7 @@
 //! The server hook's question (e.g. "Enter the code sent to your phone").
 
 use iced::Element;
-use iced::widget::{button, column, row, space, text, text_input};
+use iced::widget::{button, column, text, text_input};
 
 use super::Event;
 use crate::gui::i18n::Strings;
@@ -53,14 +53,14 @@ impl Challenge {
                 .id("challenge-answer")
                 .on_input(Message::Answer)
                 .on_submit(Message::Submit),
-            row![
-                space::horizontal(),
+            super::buttons(
+                None,
                 button(text(tr.cancel))
                     .on_press(Message::Cancel)
-                    .style(button::secondary),
-                button(text(tr.send)).on_press(Message::Submit),
-            ]
-            .spacing(8),
+                    .style(button::secondary)
+                    .into(),
+                button(text(tr.send)).on_press(Message::Submit).into(),
+            ),
         ]
         .spacing(10)
         .into()

@@ -1,6 +1,6 @@
 //! Server identity dialogs: a new server (trust on first use) and a changed identity.
 
-use iced::widget::{button, checkbox, column, row, space, text};
+use iced::widget::{button, checkbox, column, text};
 use iced::{Element, Font};
 
 use super::Event;
@@ -65,14 +65,14 @@ impl NewIdentity {
             text(self.name.as_str()).size(16),
             text(tr.new_identity_text),
             fingerprint(&self.fingerprint),
-            row![
-                space::horizontal(),
+            super::buttons(
+                None,
                 button(text(tr.cancel))
                     .on_press(Message::Cancel)
-                    .style(button::secondary),
-                button(text(tr.trust)).on_press(Message::Accept),
-            ]
-            .spacing(8),
+                    .style(button::secondary)
+                    .into(),
+                button(text(tr.trust)).on_press(Message::Accept).into(),
+            ),
         ]
         .spacing(12)
         .into()
@@ -105,14 +105,16 @@ impl Changed {
             checkbox(self.confirmed)
                 .label(tr.accept_new_identity)
                 .on_toggle(Message::Confirm),
-            row![
-                space::horizontal(),
-                button(text(tr.cancel)).on_press(Message::Cancel),
+            // Refusing is the default here: Cancel keeps the primary style, the dangerous
+            // choice is red and needs the box ticked.
+            super::buttons(
+                None,
                 button(text(tr.connect_anyway))
                     .on_press_maybe(self.confirmed.then_some(Message::Accept))
-                    .style(button::danger),
-            ]
-            .spacing(8),
+                    .style(button::danger)
+                    .into(),
+                button(text(tr.cancel)).on_press(Message::Cancel).into(),
+            ),
         ]
         .spacing(10)
         .into()

@@ -1,7 +1,7 @@
 //! The login dialog: user, password, remember.
 
 use iced::Element;
-use iced::widget::{button, checkbox, column, row, space, text, text_input};
+use iced::widget::{button, checkbox, column, text, text_input};
 
 use super::Event;
 use crate::gui::i18n::Strings;
@@ -72,14 +72,14 @@ impl Login {
             checkbox(self.remember)
                 .label(tr.remember)
                 .on_toggle(Message::Remember),
-            row![
-                space::horizontal(),
+            super::buttons(
+                None,
                 button(text(tr.cancel))
                     .on_press(Message::Cancel)
-                    .style(button::secondary),
-                button(text(tr.log_in)).on_press(Message::Submit),
-            ]
-            .spacing(8),
+                    .style(button::secondary)
+                    .into(),
+                button(text(tr.log_in)).on_press(Message::Submit).into(),
+            ),
         ]
         .spacing(8)
         .into()

@@ -8,10 +8,35 @@ pub mod login;
 pub mod unsaved;
 pub mod update;
 
-use iced::widget::{center, container, opaque, stack};
+use iced::widget::{center, container, opaque, row, space, stack};
 use iced::{Color, Element, Length};
 
 use super::i18n::Strings;
+
+/// A dialog's buttons, right-aligned in the platform's order — the default (affirmative) button
+/// last on Linux and macOS (GNOME HIG "Dialogs", KDE HIG, Apple HIG "Alerts"), first on Windows
+/// (Windows "Dialog boxes" guidelines: OK, then Cancel) — with an `extra` action (a destructive
+/// one: Discard) apart at the left. The default button keeps the primary style and Enter
+/// triggers it ([`Dialog::submit`]) — except for decisions that must be made explicitly
+/// (trusting a new server, installing an update): there Enter does nothing; where the safe
+/// choice is the default (a changed identity), Enter refuses. Escape is Cancel.
+pub fn buttons<'a, M: 'a>(
+    extra: Option<Element<'a, M>>,
+    cancel: Element<'a, M>,
+    default: Element<'a, M>,
+) -> Element<'a, M> {
+    let mut r = row![].spacing(8);
+    if let Some(extra) = extra {
+        r = r.push(extra);
+    }
+    r = r.push(space::horizontal());
+    r = if cfg!(windows) {
+        r.push(default).push(cancel)
+    } else {
+        r.push(cancel).push(default)
+    };
+    r.into()
+}
 
 /// The dialog shown over the window.
 #[derive(Debug)]
@@ -104,7 +129,9 @@ impl Dialog {
     /// Enter: the dialog's default action.
     pub fn submit(&mut self) -> Option<Event> {
         match self {
-            Dialog::NewIdentity(_) | Dialog::Changed(_) => None,
+            Dialog::NewIdentity(_) => None,
+            // Refusing is the default: Enter never accepts a changed identity.
+            Dialog::Changed(_) => Some(Event::Cancelled),
             Dialog::Login(d) => d.update(login::Message::Submit),
             Dialog::Challenge(d) => d.update(challenge::Message::Submit),
             Dialog::Error(_) | Dialog::About => Some(Event::Cancelled),

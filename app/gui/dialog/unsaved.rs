@@ -2,7 +2,7 @@
 //! (quit, close the window, disconnect, reconnect, open another server).
 
 use iced::Element;
-use iced::widget::{button, column, row, space, text};
+use iced::widget::{button, column, text};
 
 use super::Event;
 use crate::gui::i18n::Strings;
@@ -48,17 +48,19 @@ impl Unsaved {
             text(tr.unsaved_title).size(20),
             text(tr.unsaved_text),
             list,
-            row![
-                button(text(tr.discard))
-                    .on_press(Message::Discard)
-                    .style(button::danger),
-                space::horizontal(),
+            super::buttons(
+                Some(
+                    button(text(tr.discard))
+                        .on_press(Message::Discard)
+                        .style(button::danger)
+                        .into()
+                ),
                 button(text(tr.cancel))
                     .on_press(Message::Cancel)
-                    .style(button::secondary),
-                button(text(tr.save_all)).on_press(Message::Save),
-            ]
-            .spacing(8)
+                    .style(button::secondary)
+                    .into(),
+                button(text(tr.save_all)).on_press(Message::Save).into(),
+            )
         ]
         .spacing(12)
         .into()

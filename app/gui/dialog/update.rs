@@ -2,7 +2,7 @@
 //! cancel (and not connect).
 
 use iced::Element;
-use iced::widget::{button, column, row, space, text};
+use iced::widget::{button, column, text};
 
 use super::Event;
 use crate::gui::i18n::Strings;
@@ -45,19 +45,20 @@ impl UpdateDialog {
             text(tr.update_title).size(20),
             text(self.info.message.as_str()),
             text(format!("{} {}", tr.update_version, self.info.offer.version)),
-            row![
-                space::horizontal(),
+            super::buttons(
+                None,
                 button(text(tr.cancel))
                     .on_press(Message::Cancel)
-                    .style(button::secondary),
+                    .style(button::secondary)
+                    .into(),
                 button(text(if self.busy {
                     tr.updating
                 } else {
                     tr.update_now
                 }))
-                .on_press_maybe((!self.busy).then_some(Message::Update)),
-            ]
-            .spacing(8),
+                .on_press_maybe((!self.busy).then_some(Message::Update))
+                .into(),
+            ),
         ]
         .spacing(10)
         .into()
