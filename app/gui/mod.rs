@@ -236,7 +236,7 @@ pub enum Message {
     /// The shortcut-file dialog answered.
     ShortcutPicked(Option<PathBuf>),
     /// Save all finished.
-    Saved(Result<String, String>),
+    Saved(Result<remote4d_core::archive::Stamp, String>),
     /// Edit locks read.
     Locks(Vec<remote4d_core::protocol::LockInfo>),
     /// The client update finished (the new version was started) or failed.
@@ -722,9 +722,8 @@ impl App {
         match update {
             SessionUpdate::Event(e) => match e {
                 // Resources are part of the project: reconnecting copies them again.
-                SessionEvent::ProjectUpdated { .. } | SessionEvent::ResourcesUpdated { .. } => {
-                    view.new_version = true;
-                }
+                SessionEvent::ProjectUpdated { stamp, .. } => view.project_updated(stamp),
+                SessionEvent::ResourcesUpdated { .. } => view.new_version = true,
                 SessionEvent::Message { text } => view.messages.insert(0, text),
                 SessionEvent::Shutdown { in_seconds, .. } => view.shutdown_in = Some(in_seconds),
                 SessionEvent::Dropped { reason } => view.dropped = Some(reason),
@@ -834,7 +833,7 @@ impl App {
                     async move {
                         dev.save_all(&files)
                             .await
-                            .map(|r| r.stamp.short())
+                            .map(|r| r.stamp)
                             .map_err(|e| services::with_causes(&e))
                     },
                     Message::Saved,
@@ -860,7 +859,7 @@ impl App {
 
     /// A Save all finished: shown in the project window; a pending departure goes on once saved
     /// (a failed save stays, with its error).
-    fn on_saved(&mut self, result: Result<String, String>) -> Task<Message> {
+    fn on_saved(&mut self, result: Result<remote4d_core::archive::Stamp, String>) -> Task<Message> {
         let ok = result.is_ok();
         if let Screen::Project(view) = &mut self.screen {
             view.saved(result);

@@ -10,6 +10,7 @@ use iced::widget::{
     button, column, container, row, rule, scrollable, space, text, text_editor, text_input,
 };
 use iced::{Alignment, Element, Font, Length, Task};
+use remote4d_core::archive::Stamp;
 use remote4d_core::client::Mode;
 use remote4d_core::project::{Project, SourceKind};
 use remote4d_core::protocol::{LockInfo, SessionInfo};
@@ -53,6 +54,10 @@ pub struct ProjectView {
     pub locks: Vec<LockInfo>,
     /// A new stamp announced by the server.
     pub new_version: bool,
+    /// The build the user's own last Save all made (its announcement is no news).
+    own_build: Option<Stamp>,
+    /// A build announced while a Save all was running: news only if it is not the save's.
+    announced_while_saving: Option<Stamp>,
     /// Messages from the server, newest first.
     pub messages: Vec<String>,
     /// Seconds before the server stops.
@@ -144,6 +149,8 @@ impl ProjectView {
             edits: BTreeMap::new(),
             locks: Vec::new(),
             new_version: false,
+            own_build: None,
+            announced_while_saving: None,
             messages: Vec::new(),
             shutdown_in: None,
             dropped: None,
@@ -261,15 +268,30 @@ impl ProjectView {
     }
 
     /// Save all finished.
-    pub fn saved(&mut self, result: Result<String, String>) {
+    pub fn saved(&mut self, result: Result<Stamp, String>) {
         self.saving = false;
-        if result.is_ok() {
+        let announced = self.announced_while_saving.take();
+        if let Ok(stamp) = &result {
             self.edits.clear();
             if let Some(s) = self.selected.clone() {
                 self.original = self.read(&s.rel);
             }
+            self.own_build = Some(*stamp);
         }
-        self.save_status = Some(result);
+        if announced.is_some_and(|a| result.as_ref().ok() != Some(&a)) {
+            self.new_version = true;
+        }
+        self.save_status = Some(result.map(|s| s.short()));
+    }
+
+    /// The server announced build `stamp` (the project or its Resources changed): a new
+    /// version to reconnect to — unless it is the build of the user's own Save all.
+    pub fn project_updated(&mut self, stamp: Stamp) {
+        if self.saving {
+            self.announced_while_saving = Some(stamp);
+        } else if self.own_build != Some(stamp) {
+            self.new_version = true;
+        }
     }
 
     /// The window's content: header, banners, the project (sidebar and source), footer.

@@ -558,15 +558,41 @@ fn development_mode_edits_are_marked_and_saved_with_save_all() {
     };
     assert!(v.saving, "waits for the server's reload");
     assert!(shows(&app, "Saving… waiting for the server to reload"));
-    let _ = app.update(Message::Saved(Ok("abc123".into())));
+    // The server announces the build of this very save (here before the save's own answer):
+    // no "new version" banner for it.
+    let own = remote4d_core::archive::Stamp::of_bytes(b"saved build");
+    let _ = app.update(Message::Session(SessionUpdate::Event(
+        SessionEvent::ProjectUpdated {
+            stamp: own,
+            archive_size: 1,
+        },
+    )));
+    let _ = app.update(Message::Saved(Ok(own)));
     assert!(shows(
         &app,
-        "Saved; the server reloaded the project (abc123)"
+        &format!("Saved; the server reloaded the project ({})", own.short())
     ));
     let Screen::Project(v) = app.screen() else {
         panic!()
     };
     assert!(v.edits.is_empty());
+    assert!(!v.new_version, "one's own save is no news");
+    // Announced again after the answer: still no news; another build is.
+    for (stamp, news) in [
+        (own, false),
+        (remote4d_core::archive::Stamp::of_bytes(b"other"), true),
+    ] {
+        let _ = app.update(Message::Session(SessionUpdate::Event(
+            SessionEvent::ProjectUpdated {
+                stamp,
+                archive_size: 1,
+            },
+        )));
+        let Screen::Project(v) = app.screen() else {
+            panic!()
+        };
+        assert_eq!(v.new_version, news);
+    }
     // A file someone else is editing is read-only and says who.
     let _ = app.update(Message::Locks(vec![remote4d_core::protocol::LockInfo {
         path: "Project/Sources/Methods/hello.4dm".into(),
@@ -721,7 +747,9 @@ fn discard_leaves_and_save_all_leaves_once_saved() {
     act(&mut app, |ui| {
         ui.click("Save all").unwrap();
     });
-    let _ = app.update(Message::Saved(Ok("abc123".into())));
+    let _ = app.update(Message::Saved(Ok(remote4d_core::archive::Stamp::of_bytes(
+        b"saved",
+    ))));
     assert!(matches!(app.screen(), Screen::Connect), "left after saving");
 }
 
