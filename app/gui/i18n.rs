@@ -76,6 +76,10 @@ pub struct Strings {
     pub server: &'static str,
     pub session: &'static str,
     pub storage: &'static str,
+    /// Before the local time a session opened.
+    pub connected_since: &'static str,
+    /// An empty session storage.
+    pub storage_empty: &'static str,
     pub tables: &'static str,
     pub methods: &'static str,
     pub classes: &'static str,
@@ -181,6 +185,8 @@ pub const EN: Strings = Strings {
     server: "Server",
     session: "Session",
     storage: "Storage",
+    connected_since: "connected since",
+    storage_empty: "empty",
     tables: "Tables",
     methods: "Methods",
     classes: "Classes",
@@ -286,6 +292,8 @@ pub const FR: Strings = Strings {
     server: "Serveur",
     session: "Session",
     storage: "Stockage",
+    connected_since: "connecté depuis",
+    storage_empty: "vide",
     tables: "Tables",
     methods: "Méthodes",
     classes: "Classes",

@@ -1,6 +1,7 @@
 //! The desktop app (iced): one top-level state routing messages to its screens and dialogs, and
 //! the glue to core's services (discovery, connection, session events).
 
+mod clock;
 pub mod connect;
 pub mod dialog;
 pub mod i18n;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use iced::widget::{
-    button, column, container, row, rule, scrollable, space, text, text_editor, text_input,
+    button, column, container, row, rule, scrollable, space, text, text_editor, text_input, tooltip,
 };
 use iced::{Alignment, Element, Font, Length, Task};
 use remote4d_core::archive::Stamp;
@@ -110,6 +110,32 @@ pub enum Event {
     OpenWith(String, PathBuf),
     /// The "Open with…" program changed.
     OpenWithChanged(String),
+}
+
+/// The session storage in a few words: empty, its keys (the first three in order), or its value.
+fn storage_summary(storage: &serde_json::Value, tr: &'static Strings) -> String {
+    match storage {
+        serde_json::Value::Null => tr.storage_empty.to_owned(),
+        serde_json::Value::Object(map) if map.is_empty() => tr.storage_empty.to_owned(),
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            keys.truncate(3);
+            let more = map.len().saturating_sub(3);
+            if more > 0 {
+                format!("{} (+{more})", keys.join(", "))
+            } else {
+                keys.join(", ")
+            }
+        }
+        other => {
+            let text = other.to_string();
+            match text.char_indices().nth(40) {
+                Some((i, _)) => format!("{}…", &text[..i]),
+                None => text,
+            }
+        }
+    }
 }
 
 /// Reads the project at `root` on a blocking thread (a large project's catalog and sources take
@@ -433,15 +459,26 @@ impl ProjectView {
     fn footer(&self, tr: &'static Strings) -> Element<'_, Message> {
         let mut footer = row![].spacing(8).align_y(Alignment::Center);
         if let Some(s) = &self.session {
-            footer = footer.push(
-                text(format!(
-                    "{} {} · {} · {}",
-                    tr.session, s.id, s.user_name, s.creation_date_time
-                ))
-                .size(12),
-            );
+            // Who, since when (local time), and the session's id in a tooltip.
+            let since = super::clock::parse_utc(&s.creation_date_time)
+                .map_or_else(|| s.creation_date_time.clone(), super::clock::local_hm);
+            let who = text(format!("{} · {} {since}", s.user_name, tr.connected_since)).size(12);
+            footer = footer.push(tooltip(
+                who,
+                container(text(format!("{} {}", tr.session, s.id)).size(12))
+                    .padding(6)
+                    .style(container::rounded_box),
+                tooltip::Position::Top,
+            ));
         }
-        footer = footer.push(text(format!("{}: {}", tr.storage, self.storage)).size(12));
+        footer = footer.push(
+            text(format!(
+                "{}: {}",
+                tr.storage,
+                storage_summary(&self.storage, tr)
+            ))
+            .size(12),
+        );
         footer = footer.push(space::horizontal());
         footer = footer.push(
             text_input(tr.open_with_hint, &self.open_with)

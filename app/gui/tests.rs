@@ -843,3 +843,34 @@ fn dialog_buttons_follow_the_platform_and_enter_never_accepts_a_changed_identity
             .is_some_and(|a| a.opts.accept_changed_identity)
     );
 }
+
+#[test]
+fn the_status_line_says_who_since_when_in_local_time_and_what_is_stored() {
+    let (mut app, _home) = project_app(Mode::Remote);
+    let Screen::Project(view) = &mut app.screen else {
+        panic!()
+    };
+    let opened = "2026-11-30T21:05:00.000Z";
+    view.session = Some(remote4d_core::protocol::SessionInfo {
+        kind: "remote".into(),
+        user_name: "Designer".into(),
+        machine_name: "pc".into(),
+        system_user_name: "ann".into(),
+        ip_address: "192.0.2.9".into(),
+        host_type: "linux".into(),
+        creation_date_time: opened.into(),
+        state: remote4d_core::protocol::SessionState::Active,
+        id: "f70d492f-5cc7".into(),
+        persistent_id: "c".into(),
+    });
+    view.storage = serde_json::json!({});
+    let local = clock::local_hm(clock::parse_utc(opened).unwrap());
+    assert!(shows(&app, &format!("Designer · connected since {local}")));
+    assert!(shows(&app, "Storage: empty"));
+    let _ = app.update(Message::Session(SessionUpdate::Event(
+        SessionEvent::StorageChanged {
+            storage: serde_json::json!({"cart": [1], "lang": "fr", "a": 1, "z": 2}),
+        },
+    )));
+    assert!(shows(&app, "Storage: a, cart, lang (+1)"));
+}
