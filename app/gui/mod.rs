@@ -171,6 +171,8 @@ pub struct App {
     /// What the user asked for while development-mode edits were unsaved (done after the
     /// Save all / Discard question).
     leaving: Option<Leave>,
+    /// The source shown before a reconnect, shown again after it.
+    reselect: Option<project::Source>,
 }
 
 /// Something that leaves the open project: asked first when edits are not saved.
@@ -306,6 +308,7 @@ impl App {
             window: None,
             merged: launch.merged.clone(),
             leaving: None,
+            reselect: None,
         };
         let mut tasks = vec![load.map(Message::Connect)];
         if let Some(m) = launch.merged {
@@ -496,16 +499,28 @@ impl App {
                 })
             })
             .flatten();
+        self.conn = Some(handle);
+        self.dialog = None;
+        let show = self.show_project(view);
+        let reload = self.connect.reload_recent().map(Message::Connect);
+        Task::batch([show, reload])
+    }
+
+    /// Shows the project window `view` — with the source shown before a reconnect, if the
+    /// new version still has it — and starts reading the project (and its locks).
+    fn show_project(&mut self, mut view: project::ProjectView) -> Task<Message> {
+        if let Some(source) = self.reselect.take()
+            && view.root.join(&source.rel).is_file()
+        {
+            let _ = view.update(project::Message::Select(source));
+        }
         let dev = view.mode == Mode::Development;
         let read = project::load(view.root.clone()).map(Message::Project);
         self.screen = Screen::Project(Box::new(view));
-        self.conn = Some(handle);
-        self.dialog = None;
-        let reload = self.connect.reload_recent().map(Message::Connect);
         if dev {
-            Task::batch([read, reload, self.load_locks()])
+            Task::batch([read, self.load_locks()])
         } else {
-            Task::batch([read, reload])
+            read
         }
     }
 
@@ -890,6 +905,9 @@ impl App {
     }
 
     fn reconnect(&mut self) -> Task<Message> {
+        if let Screen::Project(view) = &self.screen {
+            self.reselect = view.selected().cloned();
+        }
         let link = self
             .conn
             .as_ref()

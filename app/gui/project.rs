@@ -43,6 +43,8 @@ pub struct ProjectView {
     pub session: Option<SessionInfo>,
     /// The session storage.
     pub storage: serde_json::Value,
+    /// Tables whose fields are hidden.
+    collapsed: std::collections::BTreeSet<String>,
     /// The project as read from its folder (off the UI thread); `None` while it is read.
     project: Option<Result<Project, String>>,
     selected: Option<Source>,
@@ -95,6 +97,8 @@ pub enum Message {
     ClearMessages,
     /// The project was read from its folder (see [`load`]).
     Loaded(Arc<Result<Project, String>>),
+    /// A table's fields shown or hidden.
+    ToggleTable(String),
 }
 
 /// What the window asks its parent.
@@ -169,6 +173,7 @@ impl ProjectView {
             session,
             storage,
             project: None,
+            collapsed: std::collections::BTreeSet::new(),
             selected: None,
             original: String::new(),
             editor: text_editor::Content::new(),
@@ -188,7 +193,6 @@ impl ProjectView {
     }
 
     /// The source selected.
-    #[cfg(test)]
     pub fn selected(&self) -> Option<&Source> {
         self.selected.as_ref()
     }
@@ -229,6 +233,11 @@ impl ProjectView {
         match message {
             Message::Loaded(project) => {
                 self.project = Some(Arc::unwrap_or_clone(project));
+            }
+            Message::ToggleTable(name) => {
+                if !self.collapsed.remove(&name) {
+                    self.collapsed.insert(name);
+                }
             }
             Message::Select(source) => {
                 self.store_edit();
@@ -503,9 +512,19 @@ impl ProjectView {
         let mut list = column![].spacing(2);
         list = list.push(text(tr.tables).size(16));
         for t in &project.catalog.tables {
-            list = list.push(text(format!("▸ {}", t.name)));
-            for f in &t.fields {
-                list = list.push(text(format!("      {}  ({})", f.name, f.type_name)).size(12));
+            // ▶ collapsed, ▼ expanded (the disclosure triangles of GNOME, macOS and Windows
+            // tree views); a click toggles.
+            let open = !self.collapsed.contains(&t.name);
+            list = list.push(
+                button(text(format!("{} {}", if open { "▼" } else { "▶" }, t.name)))
+                    .on_press(Message::ToggleTable(t.name.clone()))
+                    .padding([2, 4])
+                    .style(button::text),
+            );
+            if open {
+                for f in &t.fields {
+                    list = list.push(text(format!("      {}  ({})", f.name, f.type_name)).size(12));
+                }
             }
         }
         let sources = |kind: SourceKind, names: &[String]| -> Vec<Source> {

@@ -481,7 +481,20 @@ fn project_app(mode: Mode) -> (App, tempfile::TempDir) {
 #[test]
 fn project_window_shows_content_sources_and_the_update_banner() {
     let (mut app, _home) = project_app(Mode::Remote);
-    assert!(shows(&app, "▸ Customers"));
+    assert!(shows(&app, "▼ Customers"));
+    assert!(shows(&app, "      Name  (Text)"));
+    act(&mut app, |ui| {
+        ui.click("▼ Customers").unwrap();
+    });
+    assert!(
+        shows(&app, "▶ Customers"),
+        "collapsed: the triangle points right"
+    );
+    assert!(!shows(&app, "      Name  (Text)"));
+    act(&mut app, |ui| {
+        ui.click("▶ Customers").unwrap();
+    });
+    assert!(shows(&app, "▼ Customers") && shows(&app, "      Name  (Text)"));
     assert!(shows(
         &app,
         "Server: 127.0.0.1:19813   ·   Remote (read-only copy)"
@@ -873,4 +886,35 @@ fn the_status_line_says_who_since_when_in_local_time_and_what_is_stored() {
         },
     )));
     assert!(shows(&app, "Storage: a, cart, lang (+1)"));
+}
+
+#[test]
+fn the_source_shown_stays_shown_across_a_reconnect() {
+    let (mut app, _home) = project_app(Mode::Remote);
+    act(&mut app, |ui| {
+        ui.click("hello").unwrap();
+    });
+    let Screen::Project(view) = app.screen() else {
+        panic!()
+    };
+    let root = view.root.clone();
+    let shown = view.selected().cloned().expect("hello is shown");
+    let _ = app.update(Message::Project(project::Message::Reconnect));
+    assert_eq!(app.reselect.as_ref(), Some(&shown));
+    // The new connection's window (same project) shows it again.
+    let fresh = project::ProjectView::new(
+        "Shop".into(),
+        "127.0.0.1:19813".into(),
+        Mode::Remote,
+        root,
+        None,
+        serde_json::json!({}),
+    );
+    let _ = app.show_project(fresh);
+    let Screen::Project(view) = app.screen() else {
+        panic!()
+    };
+    assert_eq!(view.selected(), Some(&shown));
+    assert!(shows(&app, "ALERT(\"hello\")"));
+    assert!(app.reselect.is_none());
 }
