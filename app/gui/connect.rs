@@ -149,6 +149,40 @@ pub enum Event {
     Reveal(PathBuf),
 }
 
+/// A tab of a tab bar, as desktop tab controls draw it (GTK notebook / Adwaita view switcher,
+/// KDE, Windows): flat, its label strong when selected and muted otherwise, a hover shade, and
+/// the selected one underlined in the accent colour.
+fn tab(label: &str, selected: bool, on_press: Message) -> Element<'_, Message> {
+    let b = button(text(label))
+        .padding([6, 14])
+        .on_press(on_press)
+        .style(move |theme: &iced::Theme, status| {
+            let p = theme.extended_palette();
+            let mut style = button::Style {
+                text_color: if selected {
+                    p.background.base.text
+                } else {
+                    p.background.base.text.scale_alpha(0.65)
+                },
+                ..button::Style::default()
+            };
+            if !selected && matches!(status, button::Status::Hovered | button::Status::Pressed) {
+                style.background = Some(p.background.weak.color.into());
+                style.border.radius = 4.0.into();
+                style.text_color = p.background.base.text;
+            }
+            style
+        });
+    let underline =
+        container(space().height(3))
+            .width(Length::Fill)
+            .style(move |theme: &iced::Theme| container::Style {
+                background: selected.then(|| theme.extended_palette().primary.base.color.into()),
+                ..container::Style::default()
+            });
+    column![b, underline].width(Length::Shrink).into()
+}
+
 impl Connect {
     /// A window reading Recent from `favorites` and pinned servers from `data_dir`.
     pub fn new(favorites: PathBuf, data_dir: &std::path::Path) -> (Self, Task<Message>) {
@@ -426,16 +460,10 @@ impl Connect {
 
     /// The window's content.
     pub fn view(&self, tr: &'static Strings) -> Element<'_, Message> {
-        let tabs = row(Tab::ALL.iter().map(|&t| {
-            let b = button(text(t.label(tr))).on_press(Message::TabSelected(t));
-            let b = if t == self.tab {
-                b.style(button::primary)
-            } else {
-                b.style(button::secondary)
-            };
-            b.into()
-        }))
-        .spacing(4);
+        let tabs = row(Tab::ALL
+            .iter()
+            .map(|&t| tab(t.label(tr), t == self.tab, Message::TabSelected(t))))
+        .spacing(2);
         let body: Element<'_, Message> = match self.tab {
             Tab::Recent => self.recent_view(tr),
             Tab::Available => self.available_view(tr),
@@ -457,8 +485,8 @@ impl Connect {
         container(
             column![
                 text(tr.connect_title).size(20),
-                tabs,
-                rule::horizontal(1),
+                // The tabs sit on the line under them, the selected one's underline on it.
+                column![tabs, rule::horizontal(1)],
                 container(body).height(Length::Fill).width(Length::Fill),
                 footer
             ]

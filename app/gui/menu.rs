@@ -1,6 +1,6 @@
 //! The menu bar (File, Help) and the toolbar's Open button.
 
-use iced::widget::{button, row, text};
+use iced::widget::{button, row, space, text};
 use iced::{Element, Length};
 use iced_aw::menu::{Item, Menu, MenuBar};
 use remote4d_core::recent::RecentEntry;
@@ -27,11 +27,50 @@ pub enum Action {
 }
 
 fn item(label: &str, action: Action) -> Element<'_, Action> {
-    button(text(label))
+    entry(label, None, action)
+}
+
+/// The keyboard shortcut of `key` as this platform writes it in menus: `Ctrl+O`, or `⌘O` on
+/// macOS.
+pub fn accelerator(key: char) -> String {
+    if cfg!(target_os = "macos") {
+        format!("⌘{key}")
+    } else {
+        format!("Ctrl+{key}")
+    }
+}
+
+/// A menu entry: its label, and at the right its shortcut (muted) or, for a submenu, the
+/// arrow that says it opens one.
+fn entry(label: &str, trailing: Option<String>, action: Action) -> Element<'_, Action> {
+    let mut line = row![text(label)]
+        .spacing(24)
+        .align_y(iced::Alignment::Center);
+    if let Some(t) = trailing {
+        line = line.push(space::horizontal());
+        line = line.push(text(t).size(12).style(|theme: &iced::Theme| {
+            text::Style {
+                color: Some(
+                    theme
+                        .extended_palette()
+                        .background
+                        .base
+                        .text
+                        .scale_alpha(0.6),
+                ),
+            }
+        }));
+    }
+    button(line)
         .on_press(action)
         .width(Length::Fill)
         .style(button::text)
         .into()
+}
+
+/// A submenu's entry: the label and its arrow.
+fn submenu(label: &str) -> Element<'_, Action> {
+    entry(label, Some("▸".into()), Action::Noop)
 }
 
 /// The menu bar, with the Recent entries in File > Open Recent Projects.
@@ -46,22 +85,27 @@ pub fn bar<'a>(tr: &'static Strings, recent: &'a [RecentEntry]) -> Element<'a, A
             button(text(tr.no_recent).size(12)).style(button::text),
         ));
     }
-    let open = Menu::new(vec![
-        Item::new(item(tr.remote_project, Action::OpenRemote)),
-        Item::new(item(tr.shortcut_file, Action::OpenShortcut)),
-    ])
-    .max_width(220.0)
-    .offset(4.0);
+    let open_items = || {
+        vec![
+            Item::new(entry(
+                tr.remote_project,
+                Some(accelerator('O')),
+                Action::OpenRemote,
+            )),
+            Item::new(item(tr.shortcut_file, Action::OpenShortcut)),
+        ]
+    };
+    let open = Menu::new(open_items()).max_width(260.0).offset(4.0);
     let file = Menu::new(vec![
-        Item::with_menu(item(tr.open, Action::Noop), open),
+        Item::with_menu(submenu(tr.open), open),
         Item::with_menu(
-            item(tr.open_recent, Action::Noop),
+            submenu(tr.open_recent),
             Menu::new(recent_items).max_width(320.0).offset(4.0),
         ),
         Item::new(item(tr.close, Action::Close)),
-        Item::new(item(tr.quit, Action::Quit)),
+        Item::new(entry(tr.quit, Some(accelerator('Q')), Action::Quit)),
     ])
-    .max_width(240.0)
+    .max_width(260.0)
     .offset(4.0);
     let help = Menu::new(vec![Item::new(item(tr.about, Action::About))])
         .max_width(220.0)
@@ -82,13 +126,43 @@ pub fn bar<'a>(tr: &'static Strings, recent: &'a [RecentEntry]) -> Element<'a, A
     ])
     .close_on_item_click_global(true)
     .spacing(4.0);
-    row![
-        bar,
-        button(text(tr.open))
-            .on_press(Action::OpenRemote)
-            .style(button::secondary)
-    ]
-    .spacing(12)
-    .align_y(iced::Alignment::Center)
-    .into()
+    // The toolbar, apart at the right: Open as a toolbar button — flat, outlined on hover, with
+    // the arrow of a drop-down — whose menu holds what Open means here.
+    let toolbar = MenuBar::new(vec![Item::with_menu(
+        button(text(format!("{} ▾", tr.open)))
+            .on_press(Action::Noop)
+            .style(toolbar_button),
+        Menu::new(open_items()).max_width(260.0).offset(4.0),
+    )])
+    .close_on_item_click_global(true);
+    row![bar, space::horizontal(), toolbar]
+        .spacing(12)
+        .align_y(iced::Alignment::Center)
+        .into()
+}
+
+/// A toolbar button: no frame at rest, a light frame and shade on hover and press (GNOME's
+/// flat header-bar buttons, Windows' command bar).
+fn toolbar_button(theme: &iced::Theme, status: button::Status) -> button::Style {
+    let p = theme.extended_palette();
+    let base = button::Style {
+        text_color: p.background.base.text,
+        border: iced::Border {
+            radius: 4.0.into(),
+            ..iced::Border::default()
+        },
+        ..button::Style::default()
+    };
+    match status {
+        button::Status::Hovered | button::Status::Pressed => button::Style {
+            background: Some(p.background.weak.color.into()),
+            border: iced::Border {
+                color: p.background.strong.color,
+                width: 1.0,
+                radius: 4.0.into(),
+            },
+            ..base
+        },
+        _ => base,
+    }
 }

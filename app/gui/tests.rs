@@ -918,3 +918,18 @@ fn the_source_shown_stays_shown_across_a_reconnect() {
     assert!(shows(&app, "ALERT(\"hello\")"));
     assert!(app.reselect.is_none());
 }
+
+#[test]
+fn menus_show_their_shortcuts_and_the_toolbar_open_is_a_drop_down() {
+    let (app, _home) = app();
+    assert!(simulator(app.view()).find("Ctrl+Q").is_err(), "closed menus");
+    let mut ui = simulator(app.view());
+    ui.click("File").unwrap();
+    assert!(ui.find("Ctrl+Q").is_ok(), "Quit shows its shortcut");
+    assert!(ui.find("▸").is_ok(), "submenus show their arrow");
+    let mut ui = simulator(app.view());
+    ui.click("Open ▾").unwrap();
+    assert!(ui.find(app.tr.remote_project).is_ok());
+    assert!(ui.find("Ctrl+O").is_ok());
+    assert!(ui.find(app.tr.shortcut_file).is_ok());
+}
