@@ -1,8 +1,19 @@
 //! The app's words in English and French, chosen from the system locale.
 
+/// The languages of the interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// English.
+    English,
+    /// French.
+    French,
+}
+
 /// Every text of the interface.
 #[derive(Debug)]
 pub struct Strings {
+    /// Which language these are (errors from the core are translated by kind).
+    pub lang: Lang,
     pub connect_title: &'static str,
     pub recent: &'static str,
     pub available: &'static str,
@@ -116,6 +127,7 @@ pub struct Strings {
 
 /// English.
 pub const EN: Strings = Strings {
+    lang: Lang::English,
     connect_title: "Connect to a 4D Server",
     recent: "Recent",
     available: "Available",
@@ -223,6 +235,7 @@ pub const EN: Strings = Strings {
 
 /// French.
 pub const FR: Strings = Strings {
+    lang: Lang::French,
     connect_title: "Connexion à 4D Server",
     recent: "Récents",
     available: "Disponibles",

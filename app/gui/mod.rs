@@ -4,6 +4,7 @@
 mod clock;
 pub mod connect;
 pub mod dialog;
+mod errors;
 pub mod i18n;
 mod icon;
 pub mod menu;
@@ -396,7 +397,7 @@ impl App {
             label: label.clone(),
         });
         self.screen = Screen::Connecting(progress::Connecting::new(label));
-        let (task, handle) = Task::run(services::connecting(opts), move |u| {
+        let (task, handle) = Task::run(services::connecting(opts, self.tr), move |u| {
             Message::Connecting(generation, u)
         })
         .abortable();

@@ -12,6 +12,8 @@ use remote4d_core::client::{
 };
 use remote4d_core::discovery::{DiscoveryEvent, browse};
 
+use super::i18n::Strings;
+
 /// Aborts a spawned task when dropped (when iced drops the stream).
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -161,7 +163,11 @@ pub enum ConnectUpdate {
     Done(Outcome),
 }
 
-fn outcome(result: Result<Connection, ConnectError>, opts: &ConnectOptions) -> Outcome {
+fn outcome(
+    result: Result<Connection, ConnectError>,
+    opts: &ConnectOptions,
+    tr: &'static Strings,
+) -> Outcome {
     match result {
         Ok(c) => Outcome::Connected(ConnHandle(Arc::new(Mutex::new(Some(c))))),
         Err(ConnectError::NewIdentity {
@@ -192,7 +198,7 @@ fn outcome(result: Result<Connection, ConnectError>, opts: &ConnectOptions) -> O
         // "Open the last version" only when there is one, verified.
         Err(e) => Outcome::Failed {
             offline: e.allows_offline() && remote4d_core::client::offline_copy_exists(opts),
-            message: with_causes(&e),
+            message: super::errors::connect_error(tr, &e),
         },
     }
 }
@@ -211,7 +217,10 @@ pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
 }
 
 /// Connects with `opts`; the stream yields progress, then the outcome. Dropping it cancels.
-pub fn connecting(opts: ConnectOptions) -> impl Stream<Item = ConnectUpdate> + Send {
+pub fn connecting(
+    opts: ConnectOptions,
+    tr: &'static Strings,
+) -> impl Stream<Item = ConnectUpdate> + Send {
     // The work starts when the runtime first polls the stream.
     futures::stream::once(async move {
         let (tx, rx) = tokio::sync::mpsc::channel(256);
@@ -221,7 +230,7 @@ pub fn connecting(opts: ConnectOptions) -> impl Stream<Item = ConnectUpdate> + S
                 let _ = progress_tx.try_send(ConnectUpdate::Progress(p));
             })
             .await;
-            let done = tokio::task::spawn_blocking(move || outcome(result, &opts))
+            let done = tokio::task::spawn_blocking(move || outcome(result, &opts, tr))
                 .await
                 .unwrap_or(Outcome::Failed {
                     message: "the connection attempt failed".into(),

@@ -922,7 +922,10 @@ fn the_source_shown_stays_shown_across_a_reconnect() {
 #[test]
 fn menus_show_their_shortcuts_and_the_toolbar_open_is_a_drop_down() {
     let (app, _home) = app();
-    assert!(simulator(app.view()).find("Ctrl+Q").is_err(), "closed menus");
+    assert!(
+        simulator(app.view()).find("Ctrl+Q").is_err(),
+        "closed menus"
+    );
     let mut ui = simulator(app.view());
     ui.click("File").unwrap();
     assert!(ui.find("Ctrl+Q").is_ok(), "Quit shows its shortcut");
