@@ -362,13 +362,15 @@ impl ProjectView {
             Mode::Development => tr.mode_development,
             Mode::Offline => tr.mode_offline,
         };
+        // The title takes the room the buttons leave (and wraps); the buttons stay whole down
+        // to the minimum window size.
         let mut header = row![
             column![
                 text(self.name.as_str()).size(22),
                 text(format!("{}: {}   ·   {mode}", tr.server, self.address)).size(13),
             ]
-            .spacing(2),
-            space::horizontal(),
+            .spacing(2)
+            .width(Length::Fill),
         ]
         .spacing(8)
         .align_y(Alignment::Center);
@@ -466,13 +468,15 @@ impl ProjectView {
 
     /// The session, its storage, and "Open with".
     fn footer(&self, tr: &'static Strings) -> Element<'_, Message> {
-        let mut footer = row![].spacing(8).align_y(Alignment::Center);
+        // The status takes the room the "Open with" controls leave (and wraps), so that the
+        // controls stay whole down to the minimum window size.
+        let mut status = column![].spacing(2).width(Length::Fill);
         if let Some(s) = &self.session {
             // Who, since when (local time), and the session's id in a tooltip.
             let since = super::clock::parse_utc(&s.creation_date_time)
                 .map_or_else(|| s.creation_date_time.clone(), super::clock::local_hm);
             let who = text(format!("{} · {} {since}", s.user_name, tr.connected_since)).size(12);
-            footer = footer.push(tooltip(
+            status = status.push(tooltip(
                 who,
                 container(text(format!("{} {}", tr.session, s.id)).size(12))
                     .padding(6)
@@ -480,7 +484,7 @@ impl ProjectView {
                 tooltip::Position::Top,
             ));
         }
-        footer = footer.push(
+        status = status.push(
             text(format!(
                 "{}: {}",
                 tr.storage,
@@ -488,19 +492,19 @@ impl ProjectView {
             ))
             .size(12),
         );
-        footer = footer.push(space::horizontal());
-        footer = footer.push(
+        row![
+            status,
             text_input(tr.open_with_hint, &self.open_with)
                 .on_input(Message::OpenWithChanged)
-                .width(Length::Fixed(220.0))
+                .width(Length::Fixed(200.0))
                 .size(12),
-        );
-        footer = footer.push(
             button(text(tr.open_with).size(12))
                 .on_press(Message::OpenWith)
                 .style(button::secondary),
-        );
-        footer.into()
+        ]
+        .spacing(8)
+        .align_y(Alignment::Center)
+        .into()
     }
 
     fn sidebar(&self, tr: &'static Strings) -> Element<'_, Message> {

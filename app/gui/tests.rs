@@ -936,3 +936,65 @@ fn menus_show_their_shortcuts_and_the_toolbar_open_is_a_drop_down() {
     assert!(ui.find("Ctrl+O").is_ok());
     assert!(ui.find(app.tr.shortcut_file).is_ok());
 }
+
+/// Where `label` is drawn in `app`'s view rendered at `size` (logical pixels).
+fn bounds_at(app: &App, size: Size, label: &str) -> iced::Rectangle {
+    let mut ui =
+        iced_test::Simulator::with_size(iced_test::core::Settings::default(), size, app.view());
+    ui.find(label)
+        .unwrap_or_else(|_| panic!("{label} is shown"))
+        .bounds()
+}
+
+/// `label` is whole at `size`: as wide as on a large screen (not squeezed), inside the window.
+fn whole_at(app: &App, size: Size, label: &str) -> Result<(), String> {
+    let natural = bounds_at(app, Size::new(1600.0, 1000.0), label);
+    let b = bounds_at(app, size, label);
+    if b.width + 0.5 < natural.width || b.x + b.width > size.width {
+        return Err(format!("{label}: {b:?} (whole: {natural:?}) at {size:?}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn every_screen_stays_whole_at_the_minimum_window_size() {
+    let min = Size::new(560.0, 420.0);
+    let (mut app, _home) = app();
+    for tab in [
+        connect::Tab::Recent,
+        connect::Tab::Available,
+        connect::Tab::Custom,
+    ] {
+        let _ = app.update(Message::Connect(connect::Message::TabSelected(tab)));
+        for label in ["OK", "Cancel", "Open ▾", "Custom"] {
+            whole_at(&app, min, label).unwrap();
+        }
+    }
+    let (mut app, _home) = project_app(Mode::Development);
+    let Screen::Project(view) = &mut app.screen else {
+        panic!()
+    };
+    view.session = Some(remote4d_core::protocol::SessionInfo {
+        kind: "remote".into(),
+        user_name: "Designer".into(),
+        machine_name: "pc".into(),
+        system_user_name: "ann".into(),
+        ip_address: "192.0.2.9".into(),
+        host_type: "linux".into(),
+        creation_date_time: "2026-11-30T21:05:00.000Z".into(),
+        state: remote4d_core::protocol::SessionState::Active,
+        id: "f70d492f-5cc7".into(),
+        persistent_id: "c".into(),
+    });
+    for label in ["Disconnect", "Open with…", "Save all"] {
+        whole_at(&app, min, label).unwrap();
+    }
+    // A dialog over the window.
+    let (mut shown, _home2) = self::app();
+    shown.dialog = Some(Dialog::Unsaved(dialog::unsaved::Unsaved {
+        files: vec!["Project/Sources/Methods/a_method_with_a_rather_long_name.4dm".into()],
+    }));
+    for label in [shown.tr.discard, shown.tr.save_all] {
+        whole_at(&shown, min, label).unwrap();
+    }
+}
