@@ -254,7 +254,13 @@ pub enum Message {
 }
 
 fn shortcut(event: iced::Event, status: event::Status, _window: window::Id) -> Option<Message> {
-    let iced::Event::Keyboard(keyboard::Event::KeyPressed { key, modifiers, .. }) = event else {
+    let iced::Event::Keyboard(keyboard::Event::KeyPressed {
+        key,
+        modifiers,
+        repeat,
+        ..
+    }) = event
+    else {
         return None;
     };
     let s = match key.as_ref() {
@@ -265,7 +271,10 @@ fn shortcut(event: iced::Event, status: event::Status, _window: window::Id) -> O
         Key::Character("2") if modifiers.command() => Shortcut::Tab(connect::Tab::Available),
         Key::Character("3") if modifiers.command() => Shortcut::Tab(connect::Tab::Custom),
         Key::Named(key::Named::Escape) => Shortcut::Escape,
-        Key::Named(key::Named::Enter) if status == event::Status::Ignored => Shortcut::Enter,
+        // A held Enter acts once.
+        Key::Named(key::Named::Enter) if status == event::Status::Ignored && !repeat => {
+            Shortcut::Enter
+        }
         Key::Named(key::Named::Tab) if status == event::Status::Ignored => {
             Shortcut::Focus(!modifiers.shift())
         }
@@ -550,6 +559,7 @@ impl App {
                 self.dialog = Some(Dialog::NewIdentity(dialog::identity::NewIdentity {
                     name,
                     fingerprint,
+                    shown: std::time::Instant::now(),
                 }));
             }
             Outcome::IdentityChanged {

@@ -998,3 +998,56 @@ fn every_screen_stays_whole_at_the_minimum_window_size() {
         whole_at(&shown, min, label).unwrap();
     }
 }
+
+#[test]
+fn enter_trusts_a_new_server_only_once_its_fingerprint_could_be_read() {
+    let (mut app, _home) = app();
+    let _ = app.update(Message::Connect(connect::Message::TabSelected(
+        connect::Tab::Custom,
+    )));
+    let _ = app.update(Message::Connect(connect::Message::CustomAddressChanged(
+        "10.0.0.5".into(),
+    )));
+    let enter = |app: &mut App| {
+        press(
+            app,
+            Key::Named(key::Named::Enter),
+            keyboard::Modifiers::empty(),
+        );
+    };
+    // The whole walk from the keyboard: Enter connects...
+    enter(&mut app);
+    assert!(matches!(app.screen(), Screen::Connecting(_)));
+    let _ = app.update(Message::Connecting(
+        app.generation,
+        ConnectUpdate::Done(Outcome::NewIdentity {
+            name: "Shop".into(),
+            fingerprint: ["AB"; 32].join(":"),
+        }),
+    ));
+    // ... an Enter at once (typed ahead, or meant for the window) does not trust ...
+    enter(&mut app);
+    assert!(matches!(app.dialog(), Some(Dialog::NewIdentity(_))));
+    assert!(!app.attempt.as_ref().unwrap().opts.trust_new);
+    // ... nor does a held Enter; once the dialog has been read, Enter is "Trust and connect".
+    let Some(Dialog::NewIdentity(d)) = app.dialog.as_mut() else {
+        panic!()
+    };
+    d.shown -= dialog::identity::READ_FIRST;
+    let held = iced::Event::Keyboard(keyboard::Event::KeyPressed {
+        key: Key::Named(key::Named::Enter),
+        modified_key: Key::Named(key::Named::Enter),
+        physical_key: key::Physical::Unidentified(key::NativeCode::Unidentified),
+        location: keyboard::Location::Standard,
+        modifiers: keyboard::Modifiers::empty(),
+        text: None,
+        repeat: true,
+    });
+    assert!(shortcut(held, event::Status::Ignored, window::Id::unique()).is_none());
+    enter(&mut app);
+    assert!(app.dialog().is_none());
+    assert!(
+        app.attempt.as_ref().unwrap().opts.trust_new,
+        "connects again, trusting it"
+    );
+}

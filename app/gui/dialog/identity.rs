@@ -13,7 +13,13 @@ pub struct NewIdentity {
     pub name: String,
     /// The fingerprint it presented.
     pub fingerprint: String,
+    /// When the dialog appeared: Enter trusts only once it could have been read.
+    pub shown: std::time::Instant,
 }
+
+/// How long the first-contact dialog is shown before Enter may trust (an Enter meant for the
+/// window behind it, or typed ahead, never trusts a server).
+pub const READ_FIRST: std::time::Duration = std::time::Duration::from_millis(700);
 
 /// The identity changed since the last connection.
 #[derive(Debug, Clone, PartialEq)]

@@ -17,9 +17,10 @@ use super::i18n::Strings;
 /// last on Linux and macOS (GNOME HIG "Dialogs", KDE HIG, Apple HIG "Alerts"), first on Windows
 /// (Windows "Dialog boxes" guidelines: OK, then Cancel) — with an `extra` action (a destructive
 /// one: Discard) apart at the left. The default button keeps the primary style and Enter
-/// triggers it ([`Dialog::submit`]) — except for decisions that must be made explicitly
-/// (trusting a new server, installing an update): there Enter does nothing; where the safe
-/// choice is the default (a changed identity), Enter refuses. Escape is Cancel.
+/// triggers it ([`Dialog::submit`]) — a first contact's Trust only once the dialog has been on
+/// screen for [`identity::READ_FIRST`], never from a held key; installing an update stays a
+/// click; where the safe choice is the default (a changed identity), Enter refuses. Escape is
+/// Cancel.
 pub fn buttons<'a, M: 'a>(
     extra: Option<Element<'a, M>>,
     cancel: Element<'a, M>,
@@ -129,7 +130,10 @@ impl Dialog {
     /// Enter: the dialog's default action.
     pub fn submit(&mut self) -> Option<Event> {
         match self {
-            Dialog::NewIdentity(_) => None,
+            // Trust and connect is the default, once the dialog could have been read.
+            Dialog::NewIdentity(d) => {
+                (d.shown.elapsed() >= identity::READ_FIRST).then_some(Event::Trust)
+            }
             // Refusing is the default: Enter never accepts a changed identity.
             Dialog::Changed(_) => Some(Event::Cancelled),
             Dialog::Login(d) => d.update(login::Message::Submit),
