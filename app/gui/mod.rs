@@ -73,7 +73,18 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
     let prefs = Prefs::load(&env.config_dir);
     let size = Size::new(prefs.width, prefs.height);
     let position = match (prefs.x, prefs.y) {
-        (Some(x), Some(y)) => window::Position::Specific(Point::new(x, y)),
+        (Some(x), Some(y)) => {
+            // Where the window was, kept on the screen it opens on (a smaller monitor, another
+            // scale factor): the position is decided once the monitor is known.
+            let _ = SAVED_POSITION.set(Point::new(x, y));
+            window::Position::SpecificWith(|window, monitor| {
+                keep_on_screen(
+                    SAVED_POSITION.get().copied().unwrap_or(Point::ORIGIN),
+                    window,
+                    monitor,
+                )
+            })
+        }
         _ => window::Position::Centered,
     };
     iced::application(
@@ -100,6 +111,17 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
     })
     .run()?;
     Ok(())
+}
+
+/// The window's last position, for [`keep_on_screen`] (iced takes a plain function).
+static SAVED_POSITION: std::sync::OnceLock<Point> = std::sync::OnceLock::new();
+
+/// `saved` moved as little as needed for a `window` to be wholly on a `monitor` of that size
+/// (logical pixels); a window larger than the monitor starts at its top left.
+fn keep_on_screen(saved: Point, window: Size, monitor: Size) -> Point {
+    let max_x = (monitor.width - window.width).max(0.0);
+    let max_y = (monitor.height - window.height).max(0.0);
+    Point::new(saved.x.clamp(0.0, max_x), saved.y.clamp(0.0, max_y))
 }
 
 /// Refuses to start without a graphical session, with one line that says what to do (the

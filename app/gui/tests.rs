@@ -1051,3 +1051,30 @@ fn enter_trusts_a_new_server_only_once_its_fingerprint_could_be_read() {
         "connects again, trusting it"
     );
 }
+
+#[test]
+fn a_remembered_position_is_kept_on_the_screen_the_window_opens_on() {
+    let window = Size::new(800.0, 600.0);
+    let big = Size::new(2560.0, 1440.0);
+    let small = Size::new(1280.0, 720.0);
+    // Where it was, when that fits.
+    assert_eq!(
+        keep_on_screen(Point::new(1500.0, 700.0), window, big),
+        Point::new(1500.0, 700.0)
+    );
+    // Saved on a big monitor, opened on a small one: moved just enough.
+    assert_eq!(
+        keep_on_screen(Point::new(1500.0, 700.0), window, small),
+        Point::new(480.0, 120.0)
+    );
+    // Off the left or top edge: back on screen.
+    assert_eq!(
+        keep_on_screen(Point::new(-300.0, -50.0), window, small),
+        Point::ORIGIN
+    );
+    // Larger than the monitor: its top left.
+    assert_eq!(
+        keep_on_screen(Point::new(100.0, 100.0), Size::new(3000.0, 2000.0), small),
+        Point::ORIGIN
+    );
+}
