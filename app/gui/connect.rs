@@ -523,7 +523,7 @@ impl Connect {
             let b = if self.selected_recent == Some(i) {
                 b.style(button::primary)
             } else {
-                b.style(button::text)
+                b.style(super::style::list_row)
             };
             mouse_area(b)
                 .on_double_click(Message::RecentActivated(i))
@@ -619,7 +619,7 @@ impl Connect {
             let b = if selected {
                 b.style(button::primary)
             } else {
-                b.style(button::text)
+                b.style(super::style::list_row)
             };
             mouse_area(b)
                 .on_double_click(Message::ServerActivated(s.fullname.clone()))

@@ -12,6 +12,7 @@ pub mod prefs;
 pub mod progress;
 pub mod project;
 pub mod services;
+mod style;
 
 use std::path::PathBuf;
 

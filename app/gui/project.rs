@@ -589,7 +589,7 @@ impl ProjectView {
                 list = list.push(if selected {
                     b.style(button::primary)
                 } else {
-                    b.style(button::text)
+                    b.style(super::style::list_row)
                 });
             }
         }
