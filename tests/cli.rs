@@ -201,3 +201,75 @@ fn the_admin_commands_drive_a_running_server() {
         common::text(&o)
     );
 }
+
+#[test]
+fn completions_and_man_pages_come_from_the_command_line_itself() {
+    let home = tempfile::tempdir().unwrap();
+    for (shell, first) in [
+        ("bash", "_remote4d() {"),
+        ("zsh", "#compdef remote4d"),
+        ("fish", "# Print an optspec for argparse"),
+    ] {
+        let o = remote4d(&["completions", shell], home.path());
+        assert!(o.status.success(), "{shell}: {}", err(&o));
+        let script = text(&o);
+        assert!(
+            script.starts_with(first),
+            "{shell}: {}",
+            &script[..80.min(script.len())]
+        );
+        for command in ["serve", "connect", "browse", "completions"] {
+            assert!(script.contains(command), "{shell} completes {command}");
+        }
+    }
+    // bash loads it.
+    let bash = home.path().join("remote4d.bash");
+    std::fs::write(
+        &bash,
+        text(&remote4d(&["completions", "bash"], home.path())),
+    )
+    .unwrap();
+    let loaded = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source '{}' && complete -p remote4d",
+            bash.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&loaded.stdout).contains("_remote4d"),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    let o = remote4d(&["completions", "tcsh"], home.path());
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "an unknown shell is a usage error"
+    );
+    assert!(
+        err(&o).contains("bash"),
+        "the shells are listed: {}",
+        err(&o)
+    );
+
+    let man = home.path().join("man");
+    let o = remote4d(&["man", "--out", man.to_str().unwrap()], home.path());
+    assert!(o.status.success(), "{}", err(&o));
+    for page in [
+        "remote4d.1",
+        "remote4d-serve.1",
+        "remote4d-connect.1",
+        "remote4d-admin.1",
+    ] {
+        let body = std::fs::read_to_string(man.join(page)).unwrap();
+        assert!(body.contains(".TH remote4d"), "{page} is a man page");
+        assert!(text(&o).contains(page), "{page} is listed");
+    }
+    let serve = std::fs::read_to_string(man.join("remote4d-serve.1")).unwrap();
+    assert!(
+        serve.contains("no\\-publish"),
+        "the page documents the options"
+    );
+}

@@ -6,6 +6,7 @@ mod browse;
 mod build_app;
 pub mod connect;
 mod demo;
+mod docs;
 mod link;
 pub mod output;
 mod project;
@@ -68,6 +69,14 @@ pub enum Command {
     /// Build a merged client or server application from this executable.
     #[command(subcommand)]
     Build(build_app::BuildCommand),
+    /// Print the completion script of a shell (bash, zsh, fish, powershell, elvish).
+    ///
+    /// Example: `remote4d completions bash > ~/.local/share/bash-completion/completions/remote4d`
+    Completions(docs::CompletionsArgs),
+    /// Write the man pages (remote4d.1 and one per command) into a folder.
+    ///
+    /// Example: `remote4d man --out ~/.local/share/man/man1`
+    Man(docs::ManArgs),
 }
 
 /// Checks that a bare argument is a shortcut to open: a name ending in `.4DLink` (any case) or an
@@ -136,5 +145,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Connect(a) => connect::run(a),
         Command::Demo(a) => demo::run(&a),
         Command::Build(c) => build_app::run(c),
+        Command::Completions(a) => docs::completions(&a),
+        Command::Man(a) => docs::man(&a),
     }
 }
