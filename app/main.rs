@@ -9,6 +9,21 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// `error: …` and each cause once (a cause already said by the line above is not repeated),
+/// as sentences.
+fn print_error(err: &anyhow::Error) {
+    let mut said = err.to_string();
+    crate::errln!("error: {}", cli::output::sentence(&said));
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if said.contains(&text) {
+            continue;
+        }
+        crate::errln!("  because: {}", cli::output::sentence(&text));
+        said = text;
+    }
+}
+
 fn main() -> ExitCode {
     // SIGPIPE stays ignored (Rust's default): a peer that resets a socket must never kill a
     // server or a client; a closed standard output ends a command quietly (`cli::output`).
@@ -19,17 +34,14 @@ fn main() -> ExitCode {
             Ok(code) => code,
             Err(err) if cli::output::is_broken_pipe(&err) => ExitCode::SUCCESS,
             Err(err) => {
-                crate::errln!("error: {err}");
-                for cause in err.chain().skip(1) {
-                    crate::errln!("  because: {cause}");
-                }
+                print_error(&err);
                 ExitCode::FAILURE
             }
         },
         None => {
             if let Some(file) = &args.file {
                 if let Err(message) = cli::check_shortcut_argument(file) {
-                    crate::errln!("error: {message}");
+                    crate::errln!("error: {}", cli::output::sentence(&message));
                     return ExitCode::from(2);
                 }
             }
@@ -48,7 +60,7 @@ fn main() -> ExitCode {
             match result {
                 Ok(code) => code,
                 Err(err) => {
-                    crate::errln!("error: {err:#}");
+                    crate::errln!("error: {}", cli::output::sentence(&format!("{err:#}")));
                     ExitCode::FAILURE
                 }
             }

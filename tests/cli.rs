@@ -78,7 +78,7 @@ fn bad_input_gives_a_clear_error_and_exit_code() {
     std::fs::write(&file, "<database_shortcut is_remote=\"true\" server_path=\"h:70000\" server_database_name=\"X\"/>").unwrap();
     let o = remote4d(&["link", "show", file.to_str().unwrap()], home.path());
     assert_eq!(o.status.code(), Some(1));
-    assert!(err(&o).contains("line 1, column"), "{}", err(&o));
+    assert!(err(&o).contains("Line 1, column"), "{}", err(&o));
     assert!(err(&o).contains("out of range"), "{}", err(&o));
     assert!(!err(&o).contains("panicked"));
     let o = remote4d(
@@ -196,7 +196,7 @@ fn the_admin_commands_drive_a_running_server() {
     // Without a server there: a message naming the token file.
     let o = remote4d(&["admin", "--port", "1", "sessions"], &home);
     assert!(
-        common::text(&o).contains("no administration token"),
+        common::text(&o).contains("No administration token"),
         "{}",
         common::text(&o)
     );

@@ -108,7 +108,7 @@ fn global_flags_work_anywhere_and_mistyped_commands_are_named() {
     let o = remote4d(&["frobnicate"], h);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
-        text(&o).contains("unrecognized command 'frobnicate'"),
+        text(&o).contains("error: Unrecognized command 'frobnicate'"),
         "{}",
         text(&o)
     );
@@ -138,7 +138,7 @@ fn without_a_display_the_app_says_so_in_one_line() {
         let all = text(&o);
         assert_eq!(o.status.code(), Some(1), "{all}");
         assert!(!all.contains("panicked"), "{all}");
-        assert!(all.contains("no display"), "{all}");
+        assert!(all.contains("error: No display"), "{all}");
         assert_eq!(all.trim().lines().count(), 1, "one line: {all}");
     }
     // A display that is named but not there.

@@ -4,6 +4,7 @@ use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Args;
 use futures::StreamExt;
 use remote4d_core::client::session::{SessionUpdate, follow};
@@ -131,7 +132,10 @@ pub fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
     let target = if is_link_path(std::path::Path::new(&args.target))
         || std::path::Path::new(&args.target).is_file()
     {
-        Target::Link(Box::new(Link::read(std::path::Path::new(&args.target))?))
+        let path = std::path::Path::new(&args.target);
+        let link = Link::read(path)
+            .with_context(|| format!("cannot open the shortcut {}", path.display()))?;
+        Target::Link(Box::new(link))
     } else {
         Target::Address(ServerPath::parse(&args.target)?)
     };
@@ -380,10 +384,10 @@ fn answer(run: &mut Run, challenge_id: &mut Option<String>, error: ConnectError)
 
 /// `error: …` and its causes, one per line (as `main` prints a command's error).
 fn print_error(e: &ConnectError) {
-    crate::errln!("error: {e}");
+    crate::errln!("error: {}", output::sentence(&e.to_string()));
     let mut cause = std::error::Error::source(e);
     while let Some(c) = cause {
-        crate::errln!("  because: {c}");
+        crate::errln!("  because: {}", output::sentence(&c.to_string()));
         cause = c.source();
     }
 }
