@@ -176,6 +176,23 @@ fn the_admin_commands_drive_a_running_server() {
             .any(|s| s["info"]["type"] == "storedProcedure"),
         "{list}"
     );
+    // The same as a table: a header row, the columns aligned.
+    let o = remote4d(&["admin", "--port", &p, "sessions"], &home);
+    let table = String::from_utf8_lossy(&o.stdout).into_owned();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("SESSION") && lines[0].contains("STATE"),
+        "{table}"
+    );
+    assert!(lines.len() >= 2, "{table}");
+    let column = |line: &str| line.chars().take_while(|c| *c != ' ').count();
+    let kind_at = lines[0].find("KIND").unwrap();
+    assert!(
+        lines[1..].iter().all(
+            |l| l.get(kind_at..).is_some_and(|rest| !rest.starts_with(' ')) && column(l) < kind_at
+        ),
+        "aligned under the header: {table}"
+    );
     let o = remote4d(&["admin", "--port", &p, "message", "hello"], &home);
     assert!(
         o.status.success() && common::text(&o).contains("message sent"),

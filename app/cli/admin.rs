@@ -82,18 +82,24 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
                 if json {
                     output::json(&list)?;
                 } else {
-                    for s in &list {
-                        let info = &s.info;
-                        crate::outln!(
-                            "{:<36}  {:<15}  {:<16}  {:<20}  {:<9}  {}",
-                            info.id,
-                            info.kind,
-                            info.user_name,
-                            info.machine_name,
-                            format!("{:?}", info.state).to_lowercase(),
-                            info.ip_address
-                        );
-                    }
+                    let rows: Vec<Vec<String>> = list
+                        .iter()
+                        .map(|s| {
+                            let info = &s.info;
+                            vec![
+                                info.id.clone(),
+                                info.kind.clone(),
+                                info.user_name.clone(),
+                                info.machine_name.clone(),
+                                format!("{:?}", info.state).to_lowercase(),
+                                info.ip_address.clone(),
+                            ]
+                        })
+                        .collect();
+                    output::table(
+                        &["SESSION", "KIND", "USER", "MACHINE", "STATE", "ADDRESS"],
+                        &rows,
+                    );
                 }
             }
             AdminAction::Message { text, session } => {

@@ -42,15 +42,24 @@ fn marker(store: &TrustStore, s: &DiscoveredServer) -> &'static str {
     }
 }
 
-fn line(store: &TrustStore, s: &DiscoveredServer) -> String {
-    format!(
-        "{:<30}  {:<28}  {:<7}  {}  {}",
-        s.publication_name,
+/// A server's cells: name, address, trust, fingerprint (short form, marked by its ellipsis),
+/// build.
+fn cells(store: &TrustStore, s: &DiscoveredServer) -> Vec<String> {
+    vec![
+        s.publication_name.clone(),
         s.authority().unwrap_or_default(),
-        marker(store, s),
+        marker(store, s).to_owned(),
         s.fingerprint.map_or_else(|| "-".to_owned(), |f| f.short()),
-        s.stamp.map(|s| s.short()).unwrap_or_default()
-    )
+        s.stamp.map(|s| s.short()).unwrap_or_default(),
+    ]
+}
+
+/// The table's header.
+const HEADER: [&str; 5] = ["NAME", "ADDRESS", "TRUST", "FINGERPRINT", "BUILD"];
+
+/// One server on one line (the `--watch` events).
+fn line(store: &TrustStore, s: &DiscoveredServer) -> String {
+    cells(store, s).join("  ")
 }
 
 pub fn run(args: &BrowseArgs) -> anyhow::Result<ExitCode> {
@@ -99,9 +108,8 @@ pub fn run(args: &BrowseArgs) -> anyhow::Result<ExitCode> {
         } else if found.is_empty() {
             crate::outln!("no server found on the network in {} s", args.timeout);
         } else {
-            for s in &found {
-                crate::outln!("{}", line(&store, s));
-            }
+            let rows: Vec<Vec<String>> = found.iter().map(|s| cells(&store, s)).collect();
+            output::table(&HEADER, &rows);
         }
         anyhow::Ok(())
     })?;

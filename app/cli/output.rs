@@ -114,6 +114,43 @@ pub fn json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A table as lines: a header row, then the rows, each column as wide as its widest cell
+/// (counted in characters, so accented names align); the last column is not padded.
+pub fn table_lines<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) -> Vec<String> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.as_ref().chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut out = String::new();
+        let cells: Vec<&str> = cells.collect();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(cell);
+            } else {
+                let pad = widths[i].saturating_sub(cell.chars().count());
+                out.push_str(cell);
+                out.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        out.trim_end().to_owned()
+    };
+    let mut lines = vec![line(&mut header.iter().copied())];
+    for row in rows {
+        lines.push(line(&mut row.iter().map(AsRef::as_ref)));
+    }
+    lines
+}
+
+/// Prints a table (see [`table_lines`]).
+pub fn table<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) {
+    for l in table_lines(header, rows) {
+        crate::outln!("{l}");
+    }
+}
+
 /// Prints `label: value` rows with the labels aligned.
 pub fn rows<S: AsRef<str>>(rows: &[(S, String)]) {
     let width = rows
@@ -146,6 +183,25 @@ pub fn bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tables_have_a_header_and_align_by_characters() {
+        let lines = table_lines(
+            &["NAME", "ADDRESS", "FILE"],
+            &[
+                vec!["Démo", "10.0.0.1:19813", "/a/Démo.4DLink"],
+                vec!["Shop (remote)", "[fd00::1]:19813", "/a/Shop.4DLink"],
+            ],
+        );
+        assert_eq!(
+            lines,
+            [
+                "NAME           ADDRESS          FILE",
+                "Démo           10.0.0.1:19813   /a/Démo.4DLink",
+                "Shop (remote)  [fd00::1]:19813  /a/Shop.4DLink",
+            ]
+        );
+    }
 
     #[test]
     fn control_characters_are_removed_but_lines_and_tabs_kept() {

@@ -28,15 +28,19 @@ pub fn run(args: &RecentArgs) -> anyhow::Result<ExitCode> {
             recent.dir().display()
         );
     } else {
-        for e in &list {
-            let addr = e.link.address();
-            let addr = if addr.find_by_name() {
-                format!("(by name):{}", addr.port())
-            } else {
-                addr.authority()
-            };
-            crate::outln!("{:<40}  {:<28}  {}", e.name, addr, e.path.display());
-        }
+        let rows: Vec<Vec<String>> = list
+            .iter()
+            .map(|e| {
+                let addr = e.link.address();
+                let addr = if addr.find_by_name() {
+                    format!("(by name):{}", addr.port())
+                } else {
+                    addr.authority()
+                };
+                vec![e.name.clone(), addr, e.path.display().to_string()]
+            })
+            .collect();
+        output::table(&["NAME", "ADDRESS", "SHORTCUT"], &rows);
     }
     Ok(ExitCode::SUCCESS)
 }
