@@ -5,6 +5,7 @@
 use remote4d_core::client::{ConnectError, NotAServer, Transport};
 
 use super::i18n::{Lang, Strings};
+use crate::cli::output::sentence;
 
 /// `e` for the user, in `tr`'s language, followed by its causes.
 pub fn connect_error(tr: &Strings, e: &ConnectError) -> String {
@@ -13,22 +14,8 @@ pub fn connect_error(tr: &Strings, e: &ConnectError) -> String {
         Lang::French => french(e).unwrap_or_else(|| e.to_string()),
     };
     let mut text = sentence(&main);
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        text.push_str(" — ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
+    text.push_str(&super::services::causes(e));
     text
-}
-
-/// `s` with its first letter capitalised.
-pub fn sentence(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 /// The French sentence for `e`; `None` for what the server wrote itself (its own words are

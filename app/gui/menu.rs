@@ -131,7 +131,7 @@ pub fn bar<'a>(tr: &'static Strings, recent: &'a [RecentEntry]) -> Element<'a, A
     let toolbar = MenuBar::new(vec![Item::with_menu(
         button(text(format!("{} ▾", tr.open)))
             .on_press(Action::Noop)
-            .style(toolbar_button),
+            .style(super::style::toolbar_button),
         Menu::new(open_items()).max_width(260.0).offset(4.0),
     )])
     .close_on_item_click_global(true);
@@ -139,30 +139,4 @@ pub fn bar<'a>(tr: &'static Strings, recent: &'a [RecentEntry]) -> Element<'a, A
         .spacing(12)
         .align_y(iced::Alignment::Center)
         .into()
-}
-
-/// A toolbar button: no frame at rest, a light frame and shade on hover and press (GNOME's
-/// flat header-bar buttons, Windows' command bar).
-fn toolbar_button(theme: &iced::Theme, status: button::Status) -> button::Style {
-    let p = theme.extended_palette();
-    let base = button::Style {
-        text_color: p.background.base.text,
-        border: iced::Border {
-            radius: 4.0.into(),
-            ..iced::Border::default()
-        },
-        ..button::Style::default()
-    };
-    match status {
-        button::Status::Hovered | button::Status::Pressed => button::Style {
-            background: Some(p.background.weak.color.into()),
-            border: iced::Border {
-                color: p.background.strong.color,
-                width: 1.0,
-                radius: 4.0.into(),
-            },
-            ..base
-        },
-        _ => base,
-    }
 }

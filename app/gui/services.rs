@@ -206,7 +206,12 @@ fn outcome(
 /// An error's message followed by its causes ("…: because …"), as the command line prints
 /// them one per line.
 pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
+    e.to_string() + &causes(e)
+}
+
+/// The causes behind `e`, each after a dash (nothing when it has none).
+pub(crate) fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = String::new();
     let mut cause = e.source();
     while let Some(c) = cause {
         text.push_str(" — ");

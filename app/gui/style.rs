@@ -7,14 +7,7 @@ use iced::widget::button;
 /// have (the selected row uses the primary style).
 pub fn list_row(theme: &Theme, status: button::Status) -> button::Style {
     let p = theme.extended_palette();
-    let base = button::Style {
-        text_color: p.background.base.text,
-        border: iced::Border {
-            radius: 4.0.into(),
-            ..iced::Border::default()
-        },
-        ..button::Style::default()
-    };
+    let base = flat(theme);
     match status {
         button::Status::Hovered => button::Style {
             background: Some(p.background.weak.color.into()),
@@ -25,6 +18,37 @@ pub fn list_row(theme: &Theme, status: button::Status) -> button::Style {
             ..base
         },
         button::Status::Active | button::Status::Disabled => base,
+    }
+}
+
+/// A button with no frame or fill at rest, rounded for its hover shade.
+fn flat(theme: &Theme) -> button::Style {
+    button::Style {
+        text_color: theme.extended_palette().background.base.text,
+        border: iced::Border {
+            radius: 4.0.into(),
+            ..iced::Border::default()
+        },
+        ..button::Style::default()
+    }
+}
+
+/// A toolbar button: no frame at rest, a light frame and shade on hover and press (GNOME's
+/// flat header-bar buttons, Windows' command bar).
+pub fn toolbar_button(theme: &Theme, status: button::Status) -> button::Style {
+    let p = theme.extended_palette();
+    let base = flat(theme);
+    match status {
+        button::Status::Hovered | button::Status::Pressed => button::Style {
+            background: Some(p.background.weak.color.into()),
+            border: iced::Border {
+                color: p.background.strong.color,
+                width: 1.0,
+                radius: 4.0.into(),
+            },
+            ..base
+        },
+        _ => base,
     }
 }
 

@@ -19,7 +19,7 @@ use crate::protocol::paths;
 const ATTEMPTS: u32 = 5;
 
 /// Runs a blocking step of the cache on a blocking thread, with a clone of the folder.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     folder: &SystemFolder,
     step: impl FnOnce(&SystemFolder) -> Result<T, CacheError> + Send + 'static,
 ) -> Result<T, CacheError> {

@@ -36,10 +36,7 @@ pub(crate) async fn sync(
         Err(_) => {}
     }
     let bytes = download(api, &folder.resources_download(), offered).await?;
-    let held = folder.clone();
-    tokio::task::spawn_blocking(move || held.install_resources(offered.stamp))
-        .await
-        .map_err(|_| crate::cache::CacheError::Stopped)??;
+    super::fetch::blocking(folder, move |f| f.install_resources(offered.stamp)).await?;
     progress(Progress::Resources { bytes });
     Ok(true)
 }
