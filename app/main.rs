@@ -3,45 +3,32 @@
 
 mod cli;
 mod gui;
+mod logging;
 mod merged;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-/// `error: …` and each cause once (a cause already said by the line above is not repeated),
-/// as sentences.
-fn print_error(err: &anyhow::Error) {
-    let mut said = err.to_string();
-    crate::errln!("error: {}", cli::output::sentence(&said));
-    for cause in err.chain().skip(1) {
-        let text = cause.to_string();
-        if said.contains(&text) {
-            continue;
-        }
-        crate::errln!("  because: {}", cli::output::sentence(&text));
-        said = text;
-    }
-}
-
 fn main() -> ExitCode {
     // SIGPIPE stays ignored (Rust's default): a peer that resets a socket must never kill a
     // server or a client; a closed standard output ends a command quietly (`cli::output`).
-    let args = cli::Cli::parse();
-    init_logging(args.verbose);
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let choice = cli::colour::from_args(&argv);
+    cli::colour::init(choice);
+    let args = cli::parse(argv, choice);
+    logging::init(args.verbose);
     match args.command {
         Some(command) => match cli::run(command) {
             Ok(code) => code,
             Err(err) if cli::output::is_broken_pipe(&err) => ExitCode::SUCCESS,
             Err(err) => {
-                print_error(&err);
+                cli::output::error(err.as_ref());
                 ExitCode::FAILURE
             }
         },
         None => {
             if let Some(file) = &args.file {
                 if let Err(message) = cli::check_shortcut_argument(file) {
-                    crate::errln!("error: {}", cli::output::sentence(&message));
+                    cli::output::labelled(cli::output::Label::Error, &message);
                     return ExitCode::from(2);
                 }
             }
@@ -60,7 +47,7 @@ fn main() -> ExitCode {
             match result {
                 Ok(code) => code,
                 Err(err) => {
-                    crate::errln!("error: {}", cli::output::sentence(&format!("{err:#}")));
+                    cli::output::error(err.as_ref());
                     ExitCode::FAILURE
                 }
             }
@@ -139,21 +126,4 @@ fn run_merged(choose: bool, headless: bool) -> Option<anyhow::Result<ExitCode>> 
             }
         }
     })())
-}
-
-fn init_logging(verbose: u8) {
-    use tracing_subscriber::EnvFilter;
-    // rustls warns about what peers send (an IP address as SNI, say): a peer must not be able
-    // to fill the server's log, so its warnings show only with -vv.
-    let default = match verbose {
-        0 => "warn,rustls=error",
-        1 => "info,remote4d=info,remote4d_core=info,rustls=error",
-        _ => "debug",
-    };
-    let filter =
-        EnvFilter::try_from_env("REMOTE4D_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }

@@ -157,7 +157,7 @@ echo "down: $?"
         read("fallback.err")
     );
     assert!(
-        read("fallback.err").contains("trying the last server reached"),
+        read("fallback.err").contains("Trying the last server reached"),
         "{}",
         read("fallback.err")
     );

@@ -12,8 +12,8 @@ use super::output;
 /// Options of `admin`.
 #[derive(Debug, Args)]
 pub struct AdminArgs {
-    /// The server's port on this machine.
-    #[arg(long, default_value_t = DEFAULT_PORT)]
+    /// The server's port on this machine (before or after the action).
+    #[arg(long, default_value_t = DEFAULT_PORT, global = true)]
     pub port: u16,
     /// What to do.
     #[command(subcommand)]

@@ -2,14 +2,16 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Subcommand;
-use remote4d_core::archive::{self, Archive, BuildOptions, Limits, Method, Stamp};
+use remote4d_core::archive::{self, Archive, BuildOptions, Limits, Method, OnProgress, Stamp};
 use remote4d_core::project::Location;
 
 use super::output;
+use super::progress::StatusLine;
 
 /// `.4dz` commands.
 #[derive(Debug, Subcommand)]
@@ -57,11 +59,18 @@ pub fn run(command: ArchiveCommand) -> anyhow::Result<ExitCode> {
         } => {
             let location = Location::find(&project)?;
             let start = Instant::now();
+            let line = Arc::new(StatusLine::new());
+            let shown = line.clone();
             let options = BuildOptions {
                 level,
+                progress: Some(OnProgress::new(move |p| {
+                    shown.bytes("building", p.done, p.total);
+                })),
                 ..BuildOptions::default()
             };
-            let report = archive::build(&location.root, &output, &options).with_context(|| {
+            let report = archive::build(&location.root, &output, &options);
+            line.finish();
+            let report = report.with_context(|| {
                 format!("cannot build the archive of {}", location.root.display())
             })?;
             crate::outln!("{}", report.stamp);

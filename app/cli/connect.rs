@@ -3,6 +3,7 @@
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
@@ -16,6 +17,7 @@ use remote4d_core::link::{Link, ServerPath, is_link_path};
 use remote4d_core::protocol::{ChallengeAnswer, SessionEvent};
 
 use super::output;
+use super::progress::StatusLine;
 
 /// Options of `connect`.
 #[derive(Debug, Args)]
@@ -61,7 +63,9 @@ pub struct ConnectArgs {
     /// Stay connected and print the session's events until Ctrl+C.
     #[arg(long)]
     pub follow: bool,
-    /// Print progress as JSON lines on standard error.
+    /// For scripts: progress, notes and errors as JSON lines on standard error, the connection
+    /// as one JSON object on standard output (and the session's events as JSON lines with
+    /// --follow). Never asks anything: answer with --trust-new, --answer, --password-stdin.
     #[arg(long)]
     pub json: bool,
     /// When the server requires a newer client: install the build it offers, then run again.
@@ -69,51 +73,65 @@ pub struct ConnectArgs {
     pub accept_update: bool,
 }
 
-fn mb(n: u64) -> String {
-    format!("{:.1} MB", n as f64 / 1e6)
-}
-
-fn describe(p: &Progress) -> String {
+/// Shows a phase of the connection on the status line: the passing ones replace each other on
+/// the line, what is worth keeping ("ready: …", "checking identity …") is printed above it.
+fn show(line: &StatusLine, p: &Progress) {
     match p {
-        Progress::LookingUp { name } => format!("looking up \"{name}\" on the network…"),
-        Progress::Connecting { address } => format!("connecting to {address}…"),
-        Progress::CheckingIdentity { fingerprint } => format!("checking identity {fingerprint}"),
-        Progress::LoggingIn { user } => format!("logging in as {user}…"),
-        Progress::UpToDate => "the cached project is current: nothing to download".into(),
-        Progress::Repairing { reason } => format!("repairing the cache ({reason})…"),
-        Progress::Delta { bytes } => format!("downloaded an update of {}", output::bytes(*bytes)),
-        Progress::Resources { bytes } => {
-            format!("updated the Resources folder ({})", output::bytes(*bytes))
+        Progress::LookingUp { name } => {
+            line.phase(&format!("looking up \"{name}\" on the network…"));
         }
-        Progress::Downloading {
-            done,
-            total,
-            bytes_per_sec,
-        } => {
-            let left = if *bytes_per_sec > 0 {
-                format!(
-                    ", {:.0} s left",
-                    total.saturating_sub(*done) as f64 / *bytes_per_sec as f64
-                )
-            } else {
-                String::new()
-            };
-            format!(
-                "downloading {} of {} at {}/s{left}",
-                mb(*done),
-                mb(*total),
-                mb(*bytes_per_sec)
-            )
+        Progress::Connecting { address } => line.phase(&format!("connecting to {address}…")),
+        Progress::CheckingIdentity { fingerprint } => {
+            line.note(&format!("checking identity {fingerprint}"));
         }
+        Progress::LoggingIn { user } => line.phase(&format!("logging in as {user}…")),
+        Progress::UpToDate => line.note("the cached project is current: nothing to download"),
+        Progress::Repairing { reason } => line.note(&format!("repairing the cache ({reason})…")),
+        Progress::Delta { bytes } => {
+            line.note(&format!(
+                "downloaded an update of {}",
+                output::bytes(*bytes)
+            ));
+        }
+        Progress::Resources { bytes } => line.note(&format!(
+            "updated the Resources folder ({})",
+            output::bytes(*bytes)
+        )),
+        Progress::Downloading { done, total, .. } => line.bytes("downloading", *done, *total),
         Progress::Retrying {
             attempt,
             in_ms,
             reason,
-        } => format!("connection lost ({reason}); retry {attempt} in {in_ms} ms…"),
-        Progress::Verifying => "verifying…".into(),
-        Progress::Unpacking => "unpacking…".into(),
-        Progress::CheckingSameMachine => "checking for development mode on this machine…".into(),
-        Progress::Ready { path } => format!("ready: {}", path.display()),
+        } => line.note(&format!(
+            "connection lost ({reason}); retry {attempt} in {in_ms} ms…"
+        )),
+        Progress::Verifying => line.phase("verifying…"),
+        Progress::Unpacking => line.phase("unpacking…"),
+        Progress::CheckingSameMachine => {
+            line.phase("checking for development mode on this machine…");
+        }
+        Progress::Ready { path } => {
+            line.finish();
+            line.note(&format!("ready: {}", path.display()));
+        }
+    }
+}
+
+/// A message beside the progress: a line for people, `{"note": …}` for scripts.
+fn say(json: bool, text: &str) {
+    if json {
+        crate::errln!("{}", serde_json::json!({ "note": output::sentence(text) }));
+    } else {
+        crate::errln!("{}", output::sentence(text));
+    }
+}
+
+/// `note: …` for people, `{"note": …}` for scripts.
+fn note(json: bool, text: &str) {
+    if json {
+        say(true, text);
+    } else {
+        output::labelled(output::Label::Note, text);
     }
 }
 
@@ -236,24 +254,30 @@ impl Run {
 /// Connects, asking in the terminal what the server asks; on failure tries the fallbacks in
 /// turn; saves the successful link; follows the session when asked; then closes it.
 pub fn run_with(run: Run) -> anyhow::Result<ExitCode> {
+    if run.json {
+        output::json_errors();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         let json = run.json;
+        let line = Arc::new(StatusLine::new());
+        let shown = line.clone();
         let progress = move |p: Progress| {
             if json {
                 crate::errln!("{}", serde_json::to_string(&p).unwrap_or_default());
             } else {
-                crate::errln!("{}", describe(&p));
+                show(&shown, &p);
             }
         };
         let (follow, save_link) = (run.follow, run.save_link.clone());
-        let connection = match connect_asking(run, &progress).await? {
+        let connection = match connect_asking(run, &progress, &line).await? {
             Ok(c) => c,
             Err(code) => return Ok(code),
         };
-        finish(&connection, save_link, follow).await;
+        line.finish();
+        finish(&connection, save_link, follow, json).await;
         anyhow::Ok(ExitCode::SUCCESS)
     })
 }
@@ -270,6 +294,7 @@ enum Next {
 async fn connect_asking(
     mut run: Run,
     progress: &(dyn Fn(Progress) + Send + Sync),
+    line: &StatusLine,
 ) -> anyhow::Result<Result<Connection, ExitCode>> {
     let mut challenge_id: Option<String> = None;
     loop {
@@ -283,6 +308,8 @@ async fn connect_asking(
             Ok(c) => return Ok(Ok(c)),
             Err(e) => e,
         };
+        // A question or an error is printed on its own line.
+        line.finish();
         if let ConnectError::ClientVersion {
             message,
             offer: Some(offer),
@@ -293,7 +320,7 @@ async fn connect_asking(
             && run.accept_update
             && std::env::var_os("REMOTE4D_UPDATED").is_none()
         {
-            crate::errln!("{message}");
+            say(run.json, message);
             let code = update_and_restart(address, fingerprint, update_token.as_deref(), offer);
             return Ok(Err(code.await?));
         }
@@ -307,8 +334,18 @@ async fn connect_asking(
 /// Asks the user what the server asks (a new identity, the hook's question, a password), or
 /// moves to the next fallback; anything else stops with its exit code.
 fn answer(run: &mut Run, challenge_id: &mut Option<String>, error: ConnectError) -> Next {
+    let json = run.json;
     let opts = &mut run.opts;
     match error {
+        ConnectError::NewIdentity { .. }
+        | ConnectError::Challenge { .. }
+        | ConnectError::Login(_)
+            if json =>
+        {
+            // A script answers with flags (--trust-new, --answer, --password-stdin).
+            output::error(&error);
+            Next::Stop(ExitCode::from(3))
+        }
         ConnectError::NewIdentity {
             name, fingerprint, ..
         } => {
@@ -353,23 +390,28 @@ fn answer(run: &mut Run, challenge_id: &mut Option<String>, error: ConnectError)
             Next::Retry
         }
         ConnectError::ClientVersion { message, offer, .. } => {
-            crate::errln!("error: {message}");
+            if json {
+                crate::errln!("{}", serde_json::json!({ "error": message, "causes": [] }));
+            } else {
+                output::labelled(output::Label::Error, &message);
+            }
             if offer.is_some() {
-                crate::errln!(
-                    "run again with --accept-update to install it (the current version is kept as a fallback)"
+                say(
+                    json,
+                    "run again with --accept-update to install it (the current version is kept as a fallback)",
                 );
             }
             Next::Stop(ExitCode::from(3))
         }
         e if !run.fallbacks.is_empty() && !matches!(e, ConnectError::IdentityChanged { .. }) => {
-            print_error(&e);
-            crate::errln!("trying the last server reached…");
+            output::error(&e);
+            say(json, "trying the last server reached…");
             let next = run.fallbacks.remove(0);
             opts.target = Target::Link(Box::new(next));
             Next::Retry
         }
         e => {
-            print_error(&e);
+            output::error(&e);
             let code = match e {
                 ConnectError::NewIdentity { .. }
                 | ConnectError::IdentityChanged { .. }
@@ -382,39 +424,55 @@ fn answer(run: &mut Run, challenge_id: &mut Option<String>, error: ConnectError)
     }
 }
 
-/// `error: …` and its causes, one per line (as `main` prints a command's error).
-fn print_error(e: &ConnectError) {
-    crate::errln!("error: {}", output::sentence(&e.to_string()));
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        crate::errln!("  because: {}", output::sentence(&c.to_string()));
-        cause = c.source();
-    }
-}
-
 /// After a successful connection: reports it, saves its link, prints the project folder,
 /// follows the session when asked, closes it and completes the cached archive.
-async fn finish(connection: &Connection, save_link: Option<PathBuf>, follow: bool) {
-    report(connection);
+async fn finish(connection: &Connection, save_link: Option<PathBuf>, follow: bool, json: bool) {
+    if json {
+        print_connection(connection);
+    } else {
+        report(connection);
+    }
     if let Some(path) = &save_link {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
         if let Err(e) = connection.link.write(path) {
-            crate::errln!("note: could not remember this server: {e}");
+            note(json, &format!("could not remember this server: {e}"));
         }
     }
-    crate::outln!("{}", connection.project_root.display());
+    if !json {
+        crate::outln!("{}", connection.project_root.display());
+    }
     if follow {
-        follow_session(connection).await;
+        follow_session(connection, json).await;
     }
     connection.close().await;
     // After a delta the new archive is still being written in the background: finish it, so
     // the next delta starts from it.
     if let Err(reason) = connection.complete_archive() {
         let reason = anyhow::Error::from(reason);
-        crate::errln!("note: {reason:#} (the next update will download the whole project)");
+        note(
+            json,
+            &format!("{reason:#} (the next update will download the whole project)"),
+        );
     }
+}
+
+/// The connection as one JSON object on standard output (`connect --json`).
+fn print_connection(c: &Connection) {
+    let value = serde_json::json!({
+        "name": c.name,
+        "address": c.address,
+        "mode": c.mode,
+        "fetched": c.fetched,
+        "project_folder": c.project_root,
+        "system_folder": c.folder.path(),
+        "session": c.session.as_ref().map(|s| serde_json::json!({
+            "id": s.session.id,
+            "user": s.session.user_name,
+        })),
+    });
+    crate::outln!("{value}");
 }
 
 fn report(c: &Connection) {
@@ -444,37 +502,99 @@ fn report(c: &Connection) {
     crate::errln!("system folder {}", c.folder.path().display());
 }
 
-async fn follow_session(c: &Connection) {
+async fn follow_session(c: &Connection, json: bool) {
     let (Some(api), Some(s)) = (&c.api, &c.session) else {
         return;
     };
     let (_follower, mut updates) = follow(api.clone(), s.session.id.clone(), s.token.clone());
-    crate::errln!("following the session; Ctrl+C to disconnect");
+    if !json {
+        crate::errln!("Following the session; Ctrl+C to disconnect");
+    }
     loop {
-        tokio::select! {
+        let update = tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             u = updates.next() => match u {
                 None => break,
-                Some(SessionUpdate::Event(e)) => match e {
-                    SessionEvent::ProjectUpdated { stamp, .. } => crate::outln!("a new version of the project is available ({}): reconnect to get it", stamp.short()),
-                    SessionEvent::ResourcesUpdated { .. } => match c.update_resources(&|_| {}).await {
-                        Ok(true) => crate::outln!("the Resources folder changed on the server: copied again"),
-                        Ok(false) => {}
-                        Err(e) => crate::errln!("the Resources folder changed on the server but could not be copied: {e}"),
-                    },
-                    SessionEvent::Message { text } => crate::outln!("message from the server: {text}"),
-                    SessionEvent::Shutdown { in_seconds, message } => crate::outln!("the server stops in {in_seconds} s{}", message.map(|m| format!(": {m}")).unwrap_or_default()),
-                    SessionEvent::StorageChanged { storage } => crate::outln!("storage: {storage}"),
-                    SessionEvent::Dropped { reason } => crate::outln!("disconnected by the server: {reason}"),
-                    SessionEvent::Heartbeat => {}
-                },
-                Some(SessionUpdate::Reconnecting { attempt, wait_ms, reason }) => crate::errln!("connection lost ({reason}); reconnecting (attempt {attempt}) in {wait_ms} ms"),
-                Some(SessionUpdate::Resumed) => crate::errln!("reconnected: same session"),
-                Some(SessionUpdate::Ended { reason }) => {
-                    crate::outln!("session ended: {reason}");
-                    break;
-                }
+                Some(u) => u,
             },
+        };
+        let resources = if let SessionUpdate::Event(SessionEvent::ResourcesUpdated { .. }) = &update
+        {
+            Some(c.update_resources(&|_| {}).await)
+        } else {
+            None
+        };
+        if json {
+            print_update_json(&update);
+        } else {
+            print_update(&update, resources);
         }
+        if matches!(update, SessionUpdate::Ended { .. }) {
+            break;
+        }
+    }
+}
+
+/// A session update as one JSON line on standard output (`connect --follow --json`).
+fn print_update_json(update: &SessionUpdate) {
+    let value = match update {
+        SessionUpdate::Event(SessionEvent::Heartbeat) => return,
+        SessionUpdate::Event(e) => serde_json::json!({ "event": e }),
+        SessionUpdate::Reconnecting {
+            attempt,
+            wait_ms,
+            reason,
+        } => serde_json::json!({
+            "reconnecting": { "attempt": attempt, "wait_ms": wait_ms, "reason": reason }
+        }),
+        SessionUpdate::Resumed => serde_json::json!({ "resumed": true }),
+        SessionUpdate::Ended { reason } => serde_json::json!({ "ended": reason }),
+    };
+    crate::outln!("{value}");
+}
+
+/// A session update as a sentence (`connect --follow`).
+fn print_update(update: &SessionUpdate, resources: Option<Result<bool, ConnectError>>) {
+    match update {
+        SessionUpdate::Event(e) => match e {
+            SessionEvent::ProjectUpdated { stamp, .. } => crate::outln!(
+                "A new version of the project is available ({}): reconnect to get it",
+                stamp.short()
+            ),
+            SessionEvent::ResourcesUpdated { .. } => match resources {
+                Some(Ok(true)) => {
+                    crate::outln!("The Resources folder changed on the server: copied again");
+                }
+                Some(Err(e)) => crate::errln!(
+                    "The Resources folder changed on the server but could not be copied: {e}"
+                ),
+                _ => {}
+            },
+            SessionEvent::Message { text } => crate::outln!("Message from the server: {text}"),
+            SessionEvent::Shutdown {
+                in_seconds,
+                message,
+            } => crate::outln!(
+                "The server stops in {in_seconds} s{}",
+                message
+                    .as_ref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            ),
+            SessionEvent::StorageChanged { storage } => crate::outln!("Storage: {storage}"),
+            SessionEvent::Dropped { reason } => {
+                crate::outln!("Disconnected by the server: {reason}");
+            }
+            SessionEvent::Heartbeat => {}
+        },
+        SessionUpdate::Reconnecting {
+            attempt,
+            wait_ms,
+            reason,
+        } => crate::errln!(
+            "Connection lost ({reason}); reconnecting (attempt {attempt}) in {wait_ms} ms"
+        ),
+        SessionUpdate::Resumed => crate::errln!("Reconnected: same session"),
+        SessionUpdate::Ended { reason } => crate::outln!("Session ended: {reason}"),
     }
 }

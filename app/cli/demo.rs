@@ -119,6 +119,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
                 project: root.clone(),
                 config: config.clone(),
                 env: server_env.clone(),
+                build_progress: None,
             })
             .await
             {
@@ -130,6 +131,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
                         project: root,
                         config,
                         env: server_env,
+                        build_progress: None,
                     })
                     .await
                 }

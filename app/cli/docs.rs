@@ -6,10 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
-
-use super::Cli;
 
 /// `remote4d completions`.
 #[derive(Debug, Args)]
@@ -28,7 +26,7 @@ pub struct ManArgs {
 
 /// Prints the completion script of `args.shell` on standard output.
 pub fn completions(args: &CompletionsArgs) -> anyhow::Result<ExitCode> {
-    let mut command = Cli::command();
+    let mut command = super::command();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "remote4d", &mut script);
     crate::outln!("{}", String::from_utf8_lossy(&script).trim_end());
@@ -39,7 +37,7 @@ pub fn completions(args: &CompletionsArgs) -> anyhow::Result<ExitCode> {
 pub fn man(args: &ManArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let command = Cli::command();
+    let command = super::command();
     let mut written = vec![page(&args.out, "remote4d", command.clone())?];
     for sub in command.get_subcommands() {
         let name = format!("remote4d-{}", sub.get_name());

@@ -4,11 +4,14 @@ mod admin;
 mod archive;
 mod browse;
 mod build_app;
+pub mod colour;
 pub mod connect;
 mod demo;
 mod docs;
+mod examples;
 mod link;
 pub mod output;
+pub mod progress;
 mod project;
 mod recent;
 pub mod serve;
@@ -16,7 +19,7 @@ pub mod serve;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Remote4D: 4D client/server management — project server, remote client, desktop app.
 ///
@@ -27,17 +30,97 @@ pub struct Cli {
     /// A .4DLink shortcut file to open (what a double-click runs).
     pub file: Option<PathBuf>,
     /// Merged client: open the connection window instead of connecting to its server.
-    #[arg(long)]
+    #[arg(long, hide = true)]
     pub choose: bool,
     /// Merged client: connect without a window (print the phases and the project folder).
-    #[arg(long)]
+    #[arg(long, hide = true)]
     pub headless: bool,
-    /// More log output (-v info, -vv debug). REMOTE4D_LOG overrides.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    /// More log output, with times and sources (-v info, -vv debug); see REMOTE4D_LOG below.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = GLOBAL)]
     pub verbose: u8,
+    /// When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto", global = true, help_heading = GLOBAL, hide_possible_values = true)]
+    pub color: colour::ColorChoice,
     /// The action to run.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// The heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+
+/// The end of the top-level help: the environment variables the program reads.
+const ENVIRONMENT: &str = "\
+Environment:
+  REMOTE4D_LOG  What to log on standard error, as a filter: a level (error, warn, info, debug,
+                trace) or per module (remote4d_core::server=debug,info). RUST_LOG is read when
+                it is not set. Either one adds times and sources to the log lines, as -v does.
+  NO_COLOR      When set (not empty), no colour, as --color never.";
+
+/// The command line's definition as users see it: [`Cli`] with the examples after each help,
+/// the environment it reads, and, in a merged application, that application's name and purpose.
+pub fn command() -> clap::Command {
+    let command = examples::add(Cli::command());
+    let after = command
+        .get_after_help()
+        .map(|h| format!("{h}\n\n{ENVIRONMENT}"))
+        .unwrap_or_else(|| ENVIRONMENT.to_owned());
+    command.after_help(after)
+}
+
+/// The help of a merged application speaks of it: its name, what it does, its own options.
+fn merged_help(command: clap::Command, merged: &crate::merged::Merged) -> clap::Command {
+    let (name, about, long) = match merged {
+        crate::merged::Merged::Client { name, .. } => (
+            name.clone(),
+            format!("{name}: the client of its 4D server"),
+            format!(
+                "{name}: the client of its 4D server.\n\nStarted with no argument, it connects to its \
+                 server and opens the project (the connection window when --choose is given or the \
+                 Alt key is held). Built with Remote4D, whose commands follow."
+            ),
+        ),
+        crate::merged::Merged::Server { name, .. } => (
+            name.clone(),
+            format!("{name}: serves its 4D project on the network"),
+            format!(
+                "{name}: serves its 4D project on the network.\n\nStarted with no argument, it \
+                 publishes its project and serves it to its clients until stopped (Ctrl+C). A \
+                 server.toml beside it configures it. Built with Remote4D, whose commands follow."
+            ),
+        ),
+    };
+    let client = matches!(merged, crate::merged::Merged::Client { .. });
+    let examples = if client {
+        format!(
+            "Examples:\n  Connect to its server and open the project:\n    {name}\n  \
+             Choose the server in the connection window:\n    {name} --choose\n  \
+             Connect without a window (print the phases and the project folder):\n    {name} --headless"
+        )
+    } else {
+        format!("Examples:\n  Serve its project until Ctrl+C:\n    {name}")
+    };
+    command
+        .after_help(format!("{examples}\n\n{ENVIRONMENT}"))
+        .name(name.clone())
+        .bin_name(name)
+        .about(about)
+        .long_about(long)
+        .version(env!("CARGO_PKG_VERSION"))
+        .mut_arg("choose", |a| a.hide(!client))
+        .mut_arg("headless", |a| a.hide(!client))
+        .subcommand_help_heading("Remote4D commands")
+}
+
+/// Parses `argv` (colour decided by `choice` for clap's own help and errors); prints the help,
+/// the version or the usage error and exits when that is what was asked.
+pub fn parse(argv: Vec<std::ffi::OsString>, choice: colour::ColorChoice) -> Cli {
+    let mut command = command().color(colour::for_clap(choice));
+    if let Ok(Some(merged)) = crate::merged::detect() {
+        command = merged_help(command, &merged);
+    }
+    let matches = command.get_matches_from(argv);
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 /// Every action of the command line.
@@ -89,7 +172,7 @@ pub fn check_shortcut_argument(arg: &std::path::Path) -> Result<(), String> {
         return Ok(());
     }
     let word = arg.to_string_lossy();
-    let command = <Cli as clap::CommandFactory>::command();
+    let command = Cli::command();
     let names: Vec<String> = command
         .get_subcommands()
         .map(|c| c.get_name().to_owned())
@@ -131,8 +214,31 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+impl Command {
+    /// The command was asked for `--json`: everything it prints on that stream, errors
+    /// included, is JSON.
+    fn wants_json(&self) -> bool {
+        match self {
+            Self::Link(link::LinkCommand::Show { json, .. })
+            | Self::Archive(archive::ArchiveCommand::List { json, .. })
+            | Self::Project(project::ProjectCommand::Show { json, .. })
+            | Self::Admin(admin::AdminArgs {
+                action: admin::AdminAction::Sessions { json },
+                ..
+            }) => *json,
+            Self::Recent(a) => a.json,
+            Self::Browse(a) => a.json,
+            Self::Connect(a) => a.json,
+            _ => false,
+        }
+    }
+}
+
 /// Runs a command; the exit code says how it went.
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+    if command.wants_json() {
+        output::json_errors();
+    }
     match command {
         Command::Link(c) => link::run(c),
         Command::Archive(c) => archive::run(c),

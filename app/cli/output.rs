@@ -10,6 +10,9 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::colour::Paint;
 
 /// Prints a line on standard output (see the module documentation).
 #[macro_export]
@@ -67,6 +70,62 @@ pub fn err_line(args: fmt::Arguments<'_>) {
     let _ = err
         .write_all(clean(&text).as_bytes())
         .and_then(|()| err.write_all(b"\n"));
+}
+
+/// What a labelled message on standard error is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Label {
+    /// `error:` — the command failed.
+    Error,
+    /// `note:` — worth knowing.
+    Note,
+}
+
+/// `error: text` (or `warning:`, `note:`) on standard error, the label painted when standard
+/// error has colour, the text cleaned and starting with a capital letter.
+pub fn labelled(label: Label, text: &str) {
+    let (word, paint) = match label {
+        Label::Error => ("error:", Paint::Error),
+        Label::Note => ("note:", Paint::Note),
+    };
+    let word = super::colour::paint(word, paint, super::colour::on_stderr());
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{word} {}", clean(&sentence(text)));
+}
+
+static JSON_ERRORS: AtomicBool = AtomicBool::new(false);
+
+/// From now on, errors are printed as one JSON object (the command was asked for `--json`, so
+/// its streams carry JSON only).
+pub fn json_errors() {
+    JSON_ERRORS.store(true, Ordering::Relaxed);
+}
+
+/// Prints `err` on standard error: `error: …` and each cause once (a cause already said by the
+/// line above is skipped), as sentences; or, after [`json_errors`],
+/// `{"error": "…", "causes": ["…"]}` on one line.
+pub fn error(err: &(dyn std::error::Error + 'static)) {
+    let mut said = err.to_string();
+    let mut causes = Vec::new();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !said.contains(&text) {
+            causes.push(sentence(&text));
+            said = text;
+        }
+        cause = c.source();
+    }
+    let message = sentence(&err.to_string());
+    if JSON_ERRORS.load(Ordering::Relaxed) {
+        let value = serde_json::json!({ "error": message, "causes": causes });
+        crate::errln!("{value}");
+        return;
+    }
+    labelled(Label::Error, &message);
+    for c in causes {
+        crate::errln!("  because: {c}");
+    }
 }
 
 /// A prompt on standard error, without a newline.
@@ -144,10 +203,18 @@ pub fn table_lines<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) -> Vec<Strin
     lines
 }
 
-/// Prints a table (see [`table_lines`]).
+/// Prints a table (see [`table_lines`]), its header row in bold when standard output has colour.
 pub fn table<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) {
-    for l in table_lines(header, rows) {
-        crate::outln!("{l}");
+    for (i, l) in table_lines(header, rows).into_iter().enumerate() {
+        if i == 0 && super::colour::on_stdout() {
+            let bold = super::colour::paint(&clean(&l), Paint::Header, true);
+            let mut out = std::io::stdout().lock();
+            if let Err(err) = writeln!(out, "{bold}") {
+                exit_if_gone(&err);
+            }
+        } else {
+            crate::outln!("{l}");
+        }
     }
 }
 

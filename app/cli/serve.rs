@@ -4,11 +4,15 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use clap::Args;
+use remote4d_core::archive::OnProgress;
 use remote4d_core::environment::Environment;
 use remote4d_core::server::{Server, ServerConfig, ServerOptions};
 
 use super::output;
+use super::progress::StatusLine;
 
 /// Options of `serve`.
 #[derive(Debug, Args)]
@@ -60,12 +64,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        // A large project takes seconds to build before the server answers: show it.
+        let line = Arc::new(StatusLine::new());
+        let shown = line.clone();
+        let build_progress = OnProgress::new(move |p| {
+            shown.bytes("building the project's archive", p.done, p.total);
+        });
         let server = Server::start(ServerOptions {
             project: args.project,
             config,
             env,
+            build_progress: Some(build_progress),
         })
-        .await?;
+        .await;
+        line.finish();
+        let server = server?;
         print_banner(&server);
         wait_for_stop(&server).await;
         crate::errln!("stopping: telling clients, sending goodbyes…");
@@ -81,7 +94,7 @@ fn print_banner(server: &Server) {
     let mut addresses: Vec<String> = if_addrs::get_if_addrs()
         .map(|list| {
             list.into_iter()
-                .filter(|i| !i.is_loopback())
+                .filter(|i| !i.is_loopback() && typeable(i.ip()))
                 .map(|i| match i.ip() {
                     IpAddr::V6(v6) => format!("[{v6}]:{port}"),
                     v4 => format!("{v4}:{port}"),
@@ -143,6 +156,15 @@ fn print_banner(server: &Server) {
     crate::outln!("Press Ctrl+C to stop.");
 }
 
+/// An address a user can type to reach this server: not an IPv6 link-local address, which
+/// needs its interface's zone (`%eth0`) that addresses in links and the client do not carry.
+fn typeable(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) != 0xfe80,
+        IpAddr::V4(_) => true,
+    }
+}
+
 async fn wait_for_stop(server: &Server) {
     #[cfg(unix)]
     {
@@ -164,5 +186,18 @@ async fn wait_for_stop(server: &Server) {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         () = server.stopped() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::typeable;
+
+    #[test]
+    fn link_local_ipv6_addresses_are_not_offered() {
+        assert!(!typeable("fe80::1c2:3ff:fe4:5".parse().unwrap()));
+        assert!(typeable("fd00::5".parse().unwrap()));
+        assert!(typeable("2001:db8::1".parse().unwrap()));
+        assert!(typeable("192.168.1.20".parse().unwrap()));
     }
 }

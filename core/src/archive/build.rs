@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
@@ -13,8 +14,9 @@ use super::compress::{Compressed, compress_file};
 use super::error::{ArchiveError, Result};
 use super::select::{Source, collect};
 use super::stamp::Stamp;
+use super::stream::{STREAM_FROM, write_large};
 use super::write::{Header, Method, ZipWriter};
-use crate::fsutil::{read_exact_at, temp_sibling};
+use crate::fsutil::{RangeReader, read_exact_at, temp_sibling};
 
 /// How an archive is built.
 #[derive(Debug, Clone)]
@@ -22,19 +24,57 @@ pub struct BuildOptions {
     /// Deflate level, 0 (store only) to 9. The default, 6, matches `zip`'s.
     pub level: u32,
     /// Bytes of file content prepared in parallel before being written, bounding memory use.
+    /// Files of 4 MiB or more are streamed one at a time, whatever this says.
     pub batch_bytes: u64,
     /// The folder of the project archived: `Project` (a `.4dz`), or `Resources` (the project's
     /// resources, which clients keep beside it).
     pub top_folder: String,
+    /// Told how far the build is, from the building thread, often (throttle before printing).
+    pub progress: Option<OnProgress>,
 }
 
 impl Default for BuildOptions {
     fn default() -> Self {
         Self {
             level: 6,
-            batch_bytes: 64 * 1024 * 1024,
+            batch_bytes: 16 * 1024 * 1024,
             top_folder: super::names::TOP_FOLDER.to_owned(),
+            progress: None,
         }
+    }
+}
+
+/// How far a build is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildProgress {
+    /// Bytes of file content read so far.
+    pub done: u64,
+    /// Bytes of file content in the project.
+    pub total: u64,
+    /// Files and folders written so far.
+    pub entries_done: usize,
+    /// Files and folders in the project.
+    pub entries_total: usize,
+}
+
+/// A function told of a build's progress ([`BuildOptions::progress`]).
+#[derive(Clone)]
+pub struct OnProgress(Arc<dyn Fn(BuildProgress) + Send + Sync>);
+
+impl OnProgress {
+    /// Wraps `f`.
+    pub fn new(f: impl Fn(BuildProgress) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
+    fn tell(&self, p: BuildProgress) {
+        (self.0)(p);
+    }
+}
+
+impl std::fmt::Debug for OnProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnProgress")
     }
 }
 
@@ -61,6 +101,18 @@ impl BuiltEntry {
     /// True for folder entries.
     pub fn is_dir(&self) -> bool {
         self.name.ends_with('/')
+    }
+
+    /// The headers this entry was written with.
+    pub(crate) fn header(&self) -> Header {
+        Header {
+            name: self.name.clone(),
+            is_dir: self.is_dir(),
+            method: self.method,
+            crc32: self.crc32,
+            size: self.size,
+            compressed_size: self.compressed_size,
+        }
     }
 }
 
@@ -107,7 +159,9 @@ const RACY_WINDOW: Duration = Duration::from_secs(2);
 /// Builds the archive of the project at `root` (the folder containing `Project/`) into `out`.
 ///
 /// Entries are sorted, timestamps and permissions fixed, so the same content always gives the
-/// same bytes. The file is written beside `out` and renamed into place when complete.
+/// same bytes. The file is written beside `out` and renamed into place when complete. Memory
+/// stays bounded whatever the size of the files: small ones are compressed in parallel batches
+/// of [`BuildOptions::batch_bytes`], large ones streamed through a spool file beside `out`.
 ///
 /// # Errors
 /// [`ArchiveError::NotAProject`] without `root/Project`, [`ArchiveError::Io`] when a file cannot
@@ -234,6 +288,8 @@ fn prepare(
     })
 }
 
+// Long: the one loop that writes every entry in order — a batch of small files compressed in
+// parallel, or one large file streamed — and records each for the report and the progress.
 fn write_all(
     sources: &[Source],
     tmp: &Path,
@@ -245,26 +301,87 @@ fn write_all(
     let mut writer = ZipWriter::new(BufWriter::with_capacity(1 << 20, file));
     let mut entries = Vec::with_capacity(sources.len());
     let mut reused = 0;
+    let mut progress = BuildProgress {
+        done: 0,
+        total: sources.iter().map(|s| s.size).sum(),
+        entries_done: 0,
+        entries_total: sources.len(),
+    };
+    let tell = |p: BuildProgress| {
+        if let Some(f) = &options.progress {
+            f.tell(p);
+        }
+    };
+    tell(progress);
+    let spool = temp_sibling(tmp, "spool");
     for batch in batches(sources, options.batch_bytes) {
-        let prepared: Vec<Result<Prepared>> = batch
-            .par_iter()
-            .map(|s| prepare(s, options, reuse))
-            .collect();
-        for (source, prepared) in batch.iter().zip(prepared) {
-            let prepared = prepared?;
-            let c = &prepared.compressed;
-            let header = Header {
-                name: source.name.clone(),
-                is_dir: source.is_dir,
-                method: c.method,
-                crc32: c.crc32,
-                size: c.size,
-                compressed_size: c.data.len() as u64,
-            };
-            let data_offset = writer
-                .add(&header, &c.data)
-                .map_err(ArchiveError::io(tmp))?;
-            reused += usize::from(prepared.reused);
+        let written: Vec<(Header, u64, bool, &Source)> = match batch {
+            Batch::Large(source) => {
+                let before = progress.done;
+                let (header, offset, was_reused) =
+                    match reuse.and_then(|r| Some((r, r.lookup(source)?))) {
+                        Some((r, prev)) => {
+                            let header = prev.header();
+                            let mut data =
+                                RangeReader::new(&r.file, prev.data_offset, prev.compressed_size);
+                            let offset = writer
+                                .add_stream(&header, &mut data)
+                                .map_err(ArchiveError::io(tmp))?;
+                            (header, offset, true)
+                        }
+                        None => {
+                            // A file stored after a failed deflate is read again: never go back.
+                            let mut high = before;
+                            let (header, offset) = write_large(
+                                source,
+                                options.level,
+                                &spool,
+                                &mut writer,
+                                tmp,
+                                &mut |n| {
+                                    if before + n > high {
+                                        high = before + n;
+                                        tell(BuildProgress {
+                                            done: high,
+                                            ..progress
+                                        });
+                                    }
+                                },
+                            )?;
+                            (header, offset, false)
+                        }
+                    };
+                vec![(header, offset, was_reused, source)]
+            }
+            Batch::Small(batch) => {
+                let prepared: Vec<Result<Prepared>> = batch
+                    .par_iter()
+                    .map(|s| prepare(s, options, reuse))
+                    .collect();
+                let mut written = Vec::with_capacity(batch.len());
+                for (source, prepared) in batch.iter().zip(prepared) {
+                    let prepared = prepared?;
+                    let c = &prepared.compressed;
+                    let header = Header {
+                        name: source.name.clone(),
+                        is_dir: source.is_dir,
+                        method: c.method,
+                        crc32: c.crc32,
+                        size: c.size,
+                        compressed_size: c.data.len() as u64,
+                    };
+                    let offset = writer
+                        .add(&header, &c.data)
+                        .map_err(ArchiveError::io(tmp))?;
+                    written.push((header, offset, prepared.reused, source));
+                }
+                written
+            }
+        };
+        for (header, data_offset, was_reused, source) in written {
+            reused += usize::from(was_reused);
+            progress.done += source.size;
+            progress.entries_done += 1;
             entries.push(BuiltEntry {
                 name: header.name,
                 size: header.size,
@@ -275,6 +392,7 @@ fn write_all(
                 source_mtime_ns: source.mtime_ns,
             });
         }
+        tell(progress);
     }
     let (buffered, stamp, archive_size) = writer.finish().map_err(ArchiveError::io(tmp))?;
     // No fsync: an archive is always rebuilt from the project at start, and clients check its
@@ -292,21 +410,37 @@ fn write_all(
     })
 }
 
-/// Splits `sources` into consecutive runs of about `limit` bytes (at least one entry each).
-fn batches(sources: &[Source], limit: u64) -> Vec<&[Source]> {
+/// A run of small files compressed in parallel, or one large file streamed.
+enum Batch<'a> {
+    Small(&'a [Source]),
+    Large(&'a Source),
+}
+
+/// Splits `sources` into consecutive runs of small files of about `limit` bytes (at least one
+/// entry each), each large file alone.
+fn batches(sources: &[Source], limit: u64) -> Vec<Batch<'_>> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut bytes = 0u64;
     for (i, s) in sources.iter().enumerate() {
+        if !s.is_dir && s.size >= STREAM_FROM {
+            if start < i {
+                out.push(Batch::Small(&sources[start..i]));
+            }
+            out.push(Batch::Large(s));
+            start = i + 1;
+            bytes = 0;
+            continue;
+        }
         bytes += s.size.max(1024);
         if bytes >= limit {
-            out.push(&sources[start..=i]);
+            out.push(Batch::Small(&sources[start..=i]));
             start = i + 1;
             bytes = 0;
         }
     }
     if start < sources.len() {
-        out.push(&sources[start..]);
+        out.push(Batch::Small(&sources[start..]));
     }
     out
 }

@@ -23,7 +23,7 @@ const PRECOMPRESSED: &[&str] = &[
     "pptx", "odt", "ods", "pdf",
 ];
 
-fn precompressed(name: &str) -> bool {
+pub(crate) fn precompressed(name: &str) -> bool {
     name.rsplit_once('.')
         .is_some_and(|(_, ext)| PRECOMPRESSED.iter().any(|p| p.eq_ignore_ascii_case(ext)))
 }

@@ -21,8 +21,9 @@ use super::read::{Archive, Entry};
 use super::resumable::{Checkpoint, Checkpoints};
 use super::splice::Splice;
 use super::stamp::Stamp;
+use super::stream::Checked;
 use super::write::{Central, Header, ZipWriter, local_header, local_header_len};
-use crate::fsutil::{read_exact_at, temp_sibling};
+use crate::fsutil::{RangeReader, temp_sibling};
 
 /// Name of the plan entry inside a delta.
 pub const PLAN_NAME: &str = ".remote4d-delta.json";
@@ -142,18 +143,16 @@ pub fn make_delta(
         w.add(&header, &packed.data)
             .map_err(ArchiveError::io(&tmp))?;
         for e in &carried {
-            let mut data = vec![0u8; usize::try_from(e.compressed_size).unwrap_or(usize::MAX)];
-            read_exact_at(&source, &mut data, e.data_offset)
-                .map_err(ArchiveError::io(new_archive))?;
-            let header = Header {
-                name: e.name.clone(),
-                is_dir: e.is_dir(),
-                method: e.method,
-                crc32: e.crc32,
-                size: e.size,
-                compressed_size: e.compressed_size,
-            };
-            w.add(&header, &data).map_err(ArchiveError::io(&tmp))?;
+            // Streamed: a changed file of any size costs a buffer, not its size in memory.
+            let mut data =
+                Checked::new(RangeReader::new(&source, e.data_offset, e.compressed_size));
+            w.add_stream(&e.header(), &mut data).map_err(|err| {
+                if data.failed {
+                    ArchiveError::io(new_archive)(err)
+                } else {
+                    ArchiveError::io(&tmp)(err)
+                }
+            })?;
         }
         let (buffered, _, size) = w.finish().map_err(ArchiveError::io(&tmp))?;
         drop(buffered);

@@ -21,10 +21,14 @@ mod resumable;
 mod select;
 mod splice;
 mod stamp;
+mod stream;
 mod unpack;
 mod write;
 
-pub use build::{BuildOptions, BuildReport, BuiltEntry, Previous, build, build_incremental};
+pub use build::{
+    BuildOptions, BuildProgress, BuildReport, BuiltEntry, OnProgress, Previous, build,
+    build_incremental,
+};
 pub use delta::{
     DeltaPlan, DeltaSummary, PLAN_NAME, Segment, apply_delta, apply_opened, check_delta,
     make_delta, update_folder,
@@ -75,3 +79,5 @@ impl Default for Limits {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_large;

@@ -83,6 +83,41 @@ impl<W: Write> ZipWriter<W> {
         Ok(data_offset)
     }
 
+    /// Writes one entry whose data is read from `data`: exactly `header.compressed_size` bytes
+    /// are copied. Returns the offset of the entry's data in the archive.
+    ///
+    /// # Errors
+    /// `UnexpectedEof` when `data` ends before that; the read or write error otherwise.
+    pub(crate) fn add_stream(
+        &mut self,
+        header: &Header,
+        data: &mut dyn io::Read,
+    ) -> io::Result<u64> {
+        let offset = self.out.written();
+        self.out.write_all(&local_header(header)?)?;
+        let data_offset = self.out.written();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut left = header.compressed_size;
+        while left > 0 {
+            let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = match data.read(&mut buf[..want]) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "entry data shorter than its header says",
+                    ));
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            self.out.write_all(&buf[..n])?;
+            left -= n as u64;
+        }
+        self.central.push(header, offset)?;
+        Ok(data_offset)
+    }
+
     /// Writes the central directory and end records. Returns the inner writer, the stamp
     /// (SHA-256 of every byte written) and the archive length.
     pub(crate) fn finish(mut self) -> io::Result<(W, Stamp, u64)> {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use crate::archive::{self, BuildOptions, BuildReport, DeltaSummary, Previous, Stamp};
+use crate::archive::{self, BuildOptions, BuildReport, DeltaSummary, OnProgress, Previous, Stamp};
 
 /// One built archive.
 #[derive(Debug)]
@@ -59,7 +59,21 @@ impl Builds {
     /// # Errors
     /// [`archive::ArchiveError`] when the project cannot be built.
     pub fn open(root: &Path, dir: &Path, keep: usize) -> Result<Self, archive::ArchiveError> {
-        Self::open_folder(root, dir, keep, archive::TOP_FOLDER)
+        Self::open_folder(root, dir, keep, archive::TOP_FOLDER, None)
+    }
+
+    /// [`Builds::open`], telling `progress` how the first build goes (a large project takes
+    /// seconds before the server can answer).
+    ///
+    /// # Errors
+    /// As [`Builds::open`].
+    pub fn open_reporting(
+        root: &Path,
+        dir: &Path,
+        keep: usize,
+        progress: Option<OnProgress>,
+    ) -> Result<Self, archive::ArchiveError> {
+        Self::open_folder(root, dir, keep, archive::TOP_FOLDER, progress)
     }
 
     /// [`Builds::open`] for another folder of the project (`Resources`): archives of
@@ -72,15 +86,17 @@ impl Builds {
         dir: &Path,
         keep: usize,
         top_folder: &str,
+        progress: Option<OnProgress>,
     ) -> Result<Self, archive::ArchiveError> {
         std::fs::create_dir_all(dir).map_err(archive::ArchiveError::io(dir))?;
         let mut kept = load_kept(dir);
-        let builds = Self {
+        let mut builds = Self {
             root: root.to_path_buf(),
             dir: dir.to_path_buf(),
             keep: keep.max(1),
             options: BuildOptions {
                 top_folder: top_folder.to_owned(),
+                progress,
                 ..BuildOptions::default()
             },
             state: RwLock::new(VecDeque::new()),
@@ -89,6 +105,8 @@ impl Builds {
         };
         let previous = kept.front().cloned();
         let build = builds.build_blocking(previous.as_deref())?;
+        // Rebuilds run while the server serves: they log, they do not report.
+        builds.options.progress = None;
         kept.retain(|b| b.stamp != build.stamp);
         kept.push_front(Arc::new(build));
         kept.truncate(builds.keep);

@@ -312,6 +312,8 @@ pub struct ServerOptions {
     pub config: ServerConfig,
     /// Where the server keeps its data, admin token and identity.
     pub env: Environment,
+    /// Told how the project's first build goes, before the server answers (`None`: silent).
+    pub build_progress: Option<crate::archive::OnProgress>,
 }
 
 fn data_dir_for(env: &Environment, config: &ServerConfig, name: &str, root: &Path) -> PathBuf {
@@ -341,12 +343,13 @@ async fn open_builds(
     root: &Path,
     data_dir: &Path,
     keep: usize,
+    progress: Option<crate::archive::OnProgress>,
 ) -> Result<(Builds, Option<Arc<Builds>>), ServerError> {
     let build_root = root.to_path_buf();
     let build_dir = data_dir.join("builds");
     let res_dir = data_dir.join("resources-builds");
     tokio::task::spawn_blocking(move || {
-        let builds = Builds::open(&build_root, &build_dir, keep)?;
+        let builds = Builds::open_reporting(&build_root, &build_dir, keep, progress)?;
         let resources = if build_root.join(RESOURCES).is_dir() {
             Some(Arc::new(open_resources(&build_root, &res_dir)?))
         } else {
@@ -480,6 +483,7 @@ impl Server {
             project,
             config,
             env,
+            build_progress,
         } = options;
         let project = Project::open(&project)?;
         let root = project.location.root.clone();
@@ -496,7 +500,8 @@ impl Server {
             Identity::load_or_create(&root, &data_dir, std::slice::from_ref(&host_name))?;
         let tls = listener::tls_config(&identity)?;
         let resources_dir = data_dir.join("resources-builds");
-        let (builds, resources) = open_builds(&root, &data_dir, config.keep_builds).await?;
+        let (builds, resources) =
+            open_builds(&root, &data_dir, config.keep_builds, build_progress).await?;
         let listeners = listener::bind(&config.bind, port).await?;
         let addresses: Vec<SocketAddr> = listeners
             .iter()
@@ -666,7 +671,7 @@ const RESOURCES: &str = "Resources";
 
 fn open_resources(root: &Path, dir: &Path) -> Result<Builds, crate::archive::ArchiveError> {
     // Two builds: the current one and the one a download in progress may still need.
-    Builds::open_folder(root, dir, 2, RESOURCES)
+    Builds::open_folder(root, dir, 2, RESOURCES, None)
 }
 
 async fn rebuild_on_change(state: Arc<State>, mut rx: tokio_watch::Receiver<Option<Instant>>) {

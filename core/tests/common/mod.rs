@@ -95,6 +95,7 @@ pub async fn start_in(root: &Path, config: ServerConfig, home: tempfile::TempDir
         project: root.to_path_buf(),
         config,
         env: env.clone(),
+        build_progress: None,
     })
     .await
     .unwrap();

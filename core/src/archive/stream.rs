@@ -1,0 +1,272 @@
+//! Large files: read, checksummed and compressed piece by piece, never held whole in memory.
+//!
+//! A zip local header carries the CRC-32 and both sizes before the data (Remote4D's archives use
+//! no data descriptors, so that they stay byte-for-byte deterministic), so a large file is read
+//! twice: a stored file once for its CRC-32 and once to copy it; a deflated file once into a
+//! spool file beside the archive, which is then copied. Memory stays a few buffers whatever the
+//! file's size. Incompressible data is recognised from its first mebibyte, so 300 MB of random
+//! bytes are not deflated for nothing.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::Path;
+
+use flate2::Compression;
+use flate2::write::DeflateEncoder;
+
+use super::compress::precompressed;
+use super::error::{ArchiveError, Result};
+use super::select::Source;
+use super::write::{Header, Method, ZipWriter};
+
+/// Files of this size or more are streamed; smaller ones are compressed in memory, in parallel.
+pub(crate) const STREAM_FROM: u64 = 4 << 20;
+/// The piece read at a time.
+const PIECE: usize = 1 << 20;
+/// How much of a file is deflated to decide whether deflating it is worth it.
+const PROBE: usize = 1 << 20;
+
+/// Deflating the probe saved less than 3 %: the data is treated as incompressible and stored.
+fn incompressible(probe: &[u8], level: u32) -> std::io::Result<bool> {
+    let mut encoder = DeflateEncoder::new(Vec::with_capacity(probe.len()), Compression::new(level));
+    encoder.write_all(probe)?;
+    let out = encoder.finish()?;
+    Ok(out.len() as u64 * 100 >= probe.len() as u64 * 97)
+}
+
+/// Reads `file` from the start to its end in pieces, handing each to `each`; returns the length.
+fn read_pieces(
+    file: &mut File,
+    mut each: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; PIECE];
+    let mut total = 0u64;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        each(&buf[..n])?;
+        total += n as u64;
+    }
+}
+
+/// Reads the first [`PROBE`] bytes (fewer when the file is shorter).
+fn read_probe(file: &mut File) -> std::io::Result<Vec<u8>> {
+    let mut probe = Vec::with_capacity(PROBE);
+    Read::by_ref(file)
+        .take(PROBE as u64)
+        .read_to_end(&mut probe)?;
+    Ok(probe)
+}
+
+/// A reader that checksums what it passes on, and remembers whether reading failed (so that a
+/// failed copy blames the right file).
+pub(crate) struct Checked<R> {
+    inner: R,
+    crc: crc32fast::Hasher,
+    len: u64,
+    /// A read failed.
+    pub(crate) failed: bool,
+}
+
+impl<R> Checked<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        Self {
+            inner,
+            crc: crc32fast::Hasher::new(),
+            len: 0,
+            failed: false,
+        }
+    }
+}
+
+impl<R: Read> Read for Checked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf).inspect_err(|_| self.failed = true)?;
+        self.crc.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+}
+
+/// Writes the large file `source` into `writer` as one entry; `spool` is a free path beside the
+/// archive for the deflated data (removed before returning). `progress` receives the bytes of
+/// the file read so far. Returns the entry's header and the offset of its data.
+///
+/// # Errors
+/// [`ArchiveError::Io`] when the file cannot be read or the archive or spool written;
+/// [`ArchiveError::Changed`] when the file changed between its two reads.
+pub(crate) fn write_large<W: Write>(
+    source: &Source,
+    level: u32,
+    spool: &Path,
+    writer: &mut ZipWriter<W>,
+    archive: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(Header, u64)> {
+    let unreadable = |e| ArchiveError::io(&source.path)(e);
+    let mut file = File::open(&source.path).map_err(unreadable)?;
+    let store = level == 0 || precompressed(&source.name) || {
+        let probe = read_probe(&mut file).map_err(unreadable)?;
+        probe.is_empty() || incompressible(&probe, level).map_err(unreadable)?
+    };
+    if !store {
+        let spooled = deflate_to_spool(source, &mut file, level, spool, progress);
+        let written = match spooled {
+            Ok(Spooled::Smaller(s)) => Some(copy_spool(source, &s, spool, writer, archive)),
+            Ok(Spooled::NotSmaller) => None,
+            Err(e) => Some(Err(e)),
+        };
+        let _ = std::fs::remove_file(spool);
+        if let Some(written) = written {
+            return written;
+        }
+    }
+    store_file(source, &mut file, writer, progress).map_err(|e| match e {
+        Stored::Source(e) => unreadable(e),
+        Stored::Archive(e) => ArchiveError::io(archive)(e),
+        Stored::Changed => ArchiveError::Changed {
+            path: source.path.clone(),
+        },
+    })
+}
+
+/// What deflating into the spool gave.
+enum Spooled {
+    /// Deflate saved space: the CRC-32, the file's size and the spool's.
+    Smaller(SpoolDone),
+    /// Deflate saved nothing: store the file.
+    NotSmaller,
+}
+
+struct SpoolDone {
+    crc32: u32,
+    size: u64,
+    compressed_size: u64,
+}
+
+fn deflate_to_spool(
+    source: &Source,
+    file: &mut File,
+    level: u32,
+    spool: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Spooled> {
+    use std::io::Seek;
+    file.rewind().map_err(ArchiveError::io(&source.path))?;
+    let out = File::create(spool).map_err(ArchiveError::io(spool))?;
+    let mut encoder = DeflateEncoder::new(
+        BufWriter::with_capacity(PIECE, out),
+        Compression::new(level),
+    );
+    let mut crc = crc32fast::Hasher::new();
+    let mut done = 0u64;
+    // A read error is the file's, a write error the spool's.
+    let mut spool_error = None;
+    let read = read_pieces(file, |piece| {
+        crc.update(piece);
+        encoder.write_all(piece).map_err(|e| {
+            let kind = e.kind();
+            spool_error = Some(e);
+            std::io::Error::from(kind)
+        })?;
+        done += piece.len() as u64;
+        progress(done);
+        Ok(())
+    });
+    if let Some(e) = spool_error {
+        return Err(ArchiveError::io(spool)(e));
+    }
+    let size = read.map_err(ArchiveError::io(&source.path))?;
+    let buffered = encoder.finish().map_err(ArchiveError::io(spool))?;
+    let out = buffered.into_inner().map_err(|e| ArchiveError::Io {
+        path: spool.to_path_buf(),
+        source: e.into_error(),
+    })?;
+    let compressed_size = out.metadata().map_err(ArchiveError::io(spool))?.len();
+    Ok(if compressed_size < size {
+        Spooled::Smaller(SpoolDone {
+            crc32: crc.finalize(),
+            size,
+            compressed_size,
+        })
+    } else {
+        Spooled::NotSmaller
+    })
+}
+
+fn copy_spool<W: Write>(
+    source: &Source,
+    s: &SpoolDone,
+    spool: &Path,
+    writer: &mut ZipWriter<W>,
+    archive: &Path,
+) -> Result<(Header, u64)> {
+    let header = Header {
+        name: source.name.clone(),
+        is_dir: false,
+        method: Method::Deflated,
+        crc32: s.crc32,
+        size: s.size,
+        compressed_size: s.compressed_size,
+    };
+    let mut data = File::open(spool).map_err(ArchiveError::io(spool))?;
+    let offset = writer
+        .add_stream(&header, &mut data)
+        .map_err(ArchiveError::io(archive))?;
+    Ok((header, offset))
+}
+
+/// Why storing a file failed.
+enum Stored {
+    Source(std::io::Error),
+    Archive(std::io::Error),
+    Changed,
+}
+
+/// Stores `file` as is: one read for its CRC-32, one to copy it, checked against the first.
+fn store_file<W: Write>(
+    source: &Source,
+    file: &mut File,
+    writer: &mut ZipWriter<W>,
+    progress: &mut dyn FnMut(u64),
+) -> std::result::Result<(Header, u64), Stored> {
+    use std::io::Seek;
+    file.rewind().map_err(Stored::Source)?;
+    let mut crc = crc32fast::Hasher::new();
+    let mut done = 0u64;
+    let size = read_pieces(file, |piece| {
+        crc.update(piece);
+        done += piece.len() as u64;
+        progress(done);
+        Ok(())
+    })
+    .map_err(Stored::Source)?;
+    let header = Header {
+        name: source.name.clone(),
+        is_dir: false,
+        method: Method::Stored,
+        crc32: crc.finalize(),
+        size,
+        compressed_size: size,
+    };
+    file.rewind().map_err(Stored::Source)?;
+    let mut checked = Checked::new(file);
+    let offset = writer
+        .add_stream(&header, &mut checked)
+        .map_err(|e| match e.kind() {
+            _ if checked.failed => Stored::Source(e),
+            std::io::ErrorKind::UnexpectedEof => Stored::Changed,
+            _ => Stored::Archive(e),
+        })?;
+    // Longer than the first read: the copy stopped at the header's size; check for more.
+    let mut extra = [0u8; 1];
+    let longer = checked.inner.read(&mut extra).map_err(Stored::Source)? > 0;
+    if longer || checked.len != size || checked.crc.finalize() != header.crc32 {
+        return Err(Stored::Changed);
+    }
+    Ok((header, offset))
+}
