@@ -7,10 +7,12 @@
 //! ../shared/tools/netns-run target/release/remote4d-bench serve     # server vs nginx (wrk)
 //! ../shared/tools/netns-run target/release/remote4d-bench connect   # client vs curl + unzip
 //! ../shared/tools/netns-run target/release/remote4d-bench connect --link 1gbit   # over a 1 Gbit/s link
+//! ../shared/tools/netns-run target/release/remote4d-bench memory    # peak memory: big files, 20,000 files
 //! ```
 
 mod archive;
 mod connect;
+mod memory;
 mod serve;
 mod synth;
 mod timing;
@@ -27,6 +29,7 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("archive") => archive::run(smoke),
         Some("serve") => serve::run(smoke),
+        Some("memory") => memory::run(smoke),
         Some("connect") => {
             let link = args
                 .iter()
@@ -74,7 +77,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: remote4d-bench archive|serve|connect [--smoke] [--link RATE]   (run inside ../shared/tools/netns-run)"
+                "usage: remote4d-bench archive|serve|connect|memory [--smoke] [--link RATE]   (run inside ../shared/tools/netns-run)"
             );
             std::process::exit(2);
         }
