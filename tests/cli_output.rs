@@ -278,17 +278,7 @@ fn a_merged_application_helps_with_its_own_name() {
     let o = common::build_client(&link, &dist, &home, &["--name", "ShopClient"]);
     assert!(o.status.success(), "{}", common::text(&o));
     let client = stdout(&o).trim().to_owned();
-    let o = remote4d(
-        &[
-            "build",
-            "server",
-            "--project",
-            project.to_str().unwrap(),
-            "--out",
-            dist.to_str().unwrap(),
-        ],
-        &home,
-    );
+    let o = common::build_server(&project, &dist, &home);
     assert!(o.status.success(), "{}", common::text(&o));
     let server = stdout(&o).trim().to_owned();
     for (exe, says, name) in [

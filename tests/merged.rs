@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{remote4d, text};
+use common::text;
 
 fn write(root: &Path, rel: &str, content: &str) {
     let p = root.join(rel);
@@ -48,17 +48,7 @@ fn build_run_and_connect_merged_applications() {
     std::fs::write(&link, "<database_shortcut is_remote=\"true\" server_database_name=\"Shop\" server_path=\"127.0.0.1:19813\"/>").unwrap();
     let home = w.join("builder");
 
-    let o = remote4d(
-        &[
-            "build",
-            "server",
-            "--project",
-            project.to_str().unwrap(),
-            "--out",
-            w.join("dist").to_str().unwrap(),
-        ],
-        &home,
-    );
+    let o = common::build_server(&project, &w.join("dist"), &home);
     assert!(o.status.success(), "{}", text(&o));
     let server_exe = String::from_utf8_lossy(&o.stdout).trim().to_owned();
     assert!(

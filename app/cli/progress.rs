@@ -168,9 +168,9 @@ fn spinner_style() -> ProgressStyle {
 
 fn bytes_style() -> ProgressStyle {
     let template = if super::colour::on_stderr() {
-        "{msg} [{bar:30.cyan/blue}] {bytes}/{total_bytes} {bytes_per_sec}, {eta} left"
+        "{msg} [{bar:30.cyan/blue}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec}, {eta} left"
     } else {
-        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}, {eta} left"
+        "{msg} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec}, {eta} left"
     };
     ProgressStyle::with_template(template)
         .map(|s| s.progress_chars("=> "))

@@ -69,6 +69,12 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some("synth") if args.len() == 2 => {
+            // Writes the 20,000-file project into a folder, to time other tools on it.
+            let s = synth::generate(std::path::Path::new(&args[1]), 1.0)?;
+            println!("{} files, {} bytes", s.files, s.bytes);
+            Ok(())
+        }
         Some("hash") if args.len() == 2 => {
             let t = std::time::Instant::now();
             let stamp = remote4d_core::archive::Stamp::of_file(std::path::Path::new(&args[1]))?;

@@ -190,29 +190,16 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
     for (what, root) in &projects {
         let ours_out = w.join("ours.4dz");
         let theirs_out = w.join("theirs.zip");
-        // Warm the page cache for both.
-        measure(
-            &exe,
-            &[
-                "archive",
-                "build",
-                root.to_str().unwrap_or_default(),
-                "-o",
-                ours_out.to_str().unwrap_or_default(),
-            ],
-            w,
-        )?;
-        let ours = measure(
-            &exe,
-            &[
-                "archive",
-                "build",
-                root.to_str().unwrap_or_default(),
-                "-o",
-                ours_out.to_str().unwrap_or_default(),
-            ],
-            w,
-        )?;
+        let build = [
+            "archive",
+            "build",
+            root.to_str().unwrap_or_default(),
+            "-o",
+            ours_out.to_str().unwrap_or_default(),
+        ];
+        // The first run warms the page cache; the second is measured.
+        measure(&exe, &build, w)?;
+        let ours = measure(&exe, &build, w)?;
         let _ = std::fs::remove_file(&theirs_out);
         let theirs = measure(
             &zip,

@@ -141,3 +141,18 @@ pub fn build_client(link: &Path, out: &Path, home: &Path, extra: &[&str]) -> Out
     args.extend_from_slice(extra);
     remote4d(&args, home)
 }
+
+/// `remote4d build server --project PROJECT --out OUT`, its folders under `home`.
+pub fn build_server(project: &Path, out: &Path, home: &Path) -> Output {
+    remote4d(
+        &[
+            "build",
+            "server",
+            "--project",
+            project.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        home,
+    )
+}
