@@ -3,6 +3,7 @@
 
 mod clock;
 pub mod connect;
+mod desktop;
 pub mod dialog;
 mod errors;
 pub mod i18n;
@@ -41,6 +42,8 @@ pub struct Launch {
     pub auto: Option<AutoConnect>,
     /// A merged client: connect to its server at once.
     pub merged: Option<MergedClient>,
+    /// The desktop's look, read before the window opens.
+    pub look: desktop::Look,
 }
 
 /// A merged client's server (see `merged.rs`).
@@ -88,12 +91,25 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
         }
         _ => window::Position::Centered,
     };
+    // The desktop's UI font and size, read once: iced cannot change them in a running app.
+    let look = desktop::Look::read();
+    let mut settings = iced::Settings::default();
+    if let Some(size) = look.text_size() {
+        settings.default_text_size = size.into();
+    }
+    if let Some(family) = &look.font_family {
+        // iced keeps font names for the program's life.
+        settings.default_font = iced::Font::with_name(Box::leak(family.clone().into_boxed_str()));
+    }
+    let launch = Launch { look, ..launch };
     iced::application(
         move || App::boot(env.clone(), prefs.clone(), launch.clone()),
         App::update,
         App::view,
     )
+    .settings(settings)
     .title(App::title)
+    .theme(App::theme)
     .subscription(App::subscription)
     .window(window::Settings {
         size,
@@ -113,6 +129,9 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
     .run()?;
     Ok(())
 }
+
+/// How often the desktop's look is read again.
+const LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The window's last position, for [`keep_on_screen`] (iced takes a plain function).
 static SAVED_POSITION: std::sync::OnceLock<Point> = std::sync::OnceLock::new();
@@ -197,6 +216,10 @@ pub struct App {
     leaving: Option<Leave>,
     /// The source shown before a reconnect, shown again after it.
     reselect: Option<project::Source>,
+    /// The desktop's look (accent colour; the font was applied at start).
+    look: desktop::Look,
+    /// The system's light/dark preference, followed as it changes.
+    dark: bool,
 }
 
 /// Something that leaves the open project: asked first when edits are not saved.
@@ -272,6 +295,12 @@ pub enum Message {
     Key(Shortcut),
     /// The window moved, was resized, or asked to close.
     Window(window::Id, window::Event),
+    /// The system switched between light and dark.
+    SystemMode(iced::theme::Mode),
+    /// Time to read the desktop's look again.
+    CheckLook,
+    /// The desktop's look, read again.
+    Look(desktop::Look),
     /// Nothing.
     Done,
 }
@@ -342,8 +371,13 @@ impl App {
             merged: launch.merged.clone(),
             leaving: None,
             reselect: None,
+            look: launch.look.clone(),
+            dark: false,
         };
-        let mut tasks = vec![load.map(Message::Connect)];
+        let mut tasks = vec![
+            load.map(Message::Connect),
+            iced::system::theme().map(Message::SystemMode),
+        ];
         if let Some(m) = launch.merged {
             let mut opts = app.options(client::Target::Link(m.link.clone()));
             opts.trust_new = m.link.remote4d_fingerprint.is_none();
@@ -827,7 +861,29 @@ impl App {
             }
             Message::Key(s) => self.on_key(s),
             Message::Window(id, e) => self.on_window(id, e),
+            Message::SystemMode(mode) => {
+                self.dark = mode == iced::theme::Mode::Dark;
+                Task::none()
+            }
+            Message::CheckLook => Task::perform(
+                async {
+                    tokio::task::spawn_blocking(desktop::Look::read)
+                        .await
+                        .unwrap_or_default()
+                },
+                Message::Look,
+            ),
+            Message::Look(look) => {
+                self.look = look;
+                Task::none()
+            }
         }
+    }
+
+    /// The desktop's accent on the system's light or dark theme; `None`: iced's own theme
+    /// (which follows the system's light/dark by itself).
+    pub fn theme(&self) -> Option<iced::Theme> {
+        self.look.theme(self.dark)
     }
 
     /// The connection window's events: cancel, connect, reveal a shortcut.
@@ -1085,6 +1141,11 @@ impl App {
         }
         if let Some(key) = &self.session {
             subs.push(services::session(key.clone()).map(Message::Session));
+        }
+        subs.push(iced::system::theme_changes().map(Message::SystemMode));
+        if std::env::var_os("XDG_CURRENT_DESKTOP").is_some() {
+            // The accent colour as the user changes it (GNOME and KDE say it in their settings).
+            subs.push(iced::time::every(LOOK_EVERY).map(|_| Message::CheckLook));
         }
         Subscription::batch(subs)
     }

@@ -634,14 +634,24 @@ impl ProjectView {
                         .font(Font::MONOSPACE)
                         .size(13)
                         .style(text::secondary),
-                    text(l.replace('\t', "    ")).font(Font::MONOSPACE).size(13),
+                    // A long line scrolls sideways, as in a code editor, instead of wrapping.
+                    text(l.replace('\t', "    "))
+                        .font(Font::MONOSPACE)
+                        .size(13)
+                        .wrapping(text::Wrapping::None),
                 ]
                 .spacing(12)
                 .into()
             }));
             column![
                 text(status).size(12),
-                scrollable(lines).height(Length::Fill).width(Length::Fill)
+                scrollable(lines)
+                    .direction(scrollable::Direction::Both {
+                        vertical: scrollable::Scrollbar::default(),
+                        horizontal: scrollable::Scrollbar::default(),
+                    })
+                    .height(Length::Fill)
+                    .width(Length::Fill)
             ]
             .spacing(4)
             .into()
