@@ -827,6 +827,27 @@ impl App {
 
     /// Applies a message.
     pub fn update(&mut self, message: Message) -> Task<Message> {
+        let was_project = matches!(self.screen, Screen::Project(_));
+        let task = self.handle(message);
+        if matches!(self.screen, Screen::Project(_)) == was_project {
+            return task;
+        }
+        // Each window keeps its own size: the connection window's, the project window's.
+        match (self.window, self.size_for_screen()) {
+            (Some(id), Some(size)) => Task::batch([task, window::resize(id, size)]),
+            _ => task,
+        }
+    }
+
+    /// The size remembered for the window now shown (none yet for a first project window).
+    fn size_for_screen(&self) -> Option<Size> {
+        match self.screen {
+            Screen::Project(_) => self.prefs.project_size.map(|(w, h)| Size::new(w, h)),
+            _ => Some(Size::new(self.prefs.width, self.prefs.height)),
+        }
+    }
+
+    fn handle(&mut self, message: Message) -> Task<Message> {
         match message {
             Message::Connect(m) => self.on_connect_window(m),
             Message::Menu(action) => self.on_menu(action),
@@ -1089,8 +1110,12 @@ impl App {
         self.window = Some(id);
         match e {
             window::Event::Resized(size) => {
-                self.prefs.width = size.width;
-                self.prefs.height = size.height;
+                if matches!(self.screen, Screen::Project(_)) {
+                    self.prefs.project_size = Some((size.width, size.height));
+                } else {
+                    self.prefs.width = size.width;
+                    self.prefs.height = size.height;
+                }
                 Task::none()
             }
             window::Event::Moved(p) => {

@@ -9,10 +9,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Prefs {
-    /// Window width.
+    /// Window width (the connection window).
     pub width: f32,
-    /// Window height.
+    /// Window height (the connection window).
     pub height: f32,
+    /// The project window's size, once the user has given it one (it opens at the connection
+    /// window's size until then).
+    pub project_size: Option<(f32, f32)>,
     /// Window position, when known.
     pub x: Option<f32>,
     /// Window position, when known.
@@ -28,6 +31,7 @@ impl Default for Prefs {
         Self {
             width: 900.0,
             height: 620.0,
+            project_size: None,
             x: None,
             y: None,
             open_with: String::new(),
@@ -51,6 +55,9 @@ impl Prefs {
             p.width = Self::default().width;
             p.height = Self::default().height;
         }
+        p.project_size = p
+            .project_size
+            .filter(|(w, h)| (300.0..=10_000.0).contains(w) && (200.0..=10_000.0).contains(h));
         p
     }
 

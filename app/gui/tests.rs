@@ -1078,3 +1078,27 @@ fn a_remembered_position_is_kept_on_the_screen_the_window_opens_on() {
         Point::ORIGIN
     );
 }
+
+#[test]
+fn the_connection_and_project_windows_keep_their_own_sizes() {
+    let (mut app, _home) = app();
+    let id = window::Id::unique();
+    let resized = |w: f32, h: f32| Message::Window(id, window::Event::Resized(Size::new(w, h)));
+    let _ = app.update(resized(700.0, 500.0));
+    assert_eq!((app.prefs.width, app.prefs.height), (700.0, 500.0));
+    // A first project window opens at the size the window has; resizing it is its own size.
+    let (mut app, _home2) = {
+        let (mut p, home) = project_app(Mode::Remote);
+        p.prefs = app.prefs.clone();
+        p.window = Some(id);
+        (p, home)
+    };
+    assert_eq!(app.size_for_screen(), None);
+    let _ = app.update(resized(1200.0, 800.0));
+    assert_eq!(app.prefs.project_size, Some((1200.0, 800.0)));
+    assert_eq!((app.prefs.width, app.prefs.height), (700.0, 500.0));
+    // Back to the connection window: its own size again.
+    let _ = app.update(Message::Project(project::Message::Disconnect));
+    assert!(matches!(app.screen, Screen::Connect));
+    assert_eq!(app.size_for_screen(), Some(Size::new(700.0, 500.0)));
+}
