@@ -1089,6 +1089,13 @@ impl App {
             Shortcut::TypeAhead(c) if self.lists_have_the_keyboard() => {
                 self.update(Message::Connect(connect::Message::TypeAhead(c)))
             }
+            // The project window's list of sources, when the editor does not have the keyboard.
+            Shortcut::Move(step) if self.sources_have_the_keyboard() => {
+                self.update(Message::Project(project::Message::Move(step)))
+            }
+            Shortcut::TypeAhead(c) if self.sources_have_the_keyboard() => {
+                self.update(Message::Project(project::Message::TypeAhead(c)))
+            }
             Shortcut::Move(_) | Shortcut::TypeAhead(_) => Task::none(),
             Shortcut::Focus(forward) => {
                 if forward {
@@ -1104,6 +1111,11 @@ impl App {
     /// them).
     fn lists_have_the_keyboard(&self) -> bool {
         matches!(self.screen, Screen::Connect) && self.dialog.is_none()
+    }
+
+    /// True when the project window's list of sources takes the arrow keys and letters.
+    fn sources_have_the_keyboard(&self) -> bool {
+        matches!(self.screen, Screen::Project(_)) && self.dialog.is_none()
     }
 
     fn on_window(&mut self, id: window::Id, e: window::Event) -> Task<Message> {

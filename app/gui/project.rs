@@ -15,6 +15,7 @@ use remote4d_core::client::Mode;
 use remote4d_core::project::{Project, SourceKind};
 use remote4d_core::protocol::{LockInfo, SessionInfo};
 
+use super::connect::Move;
 use super::i18n::Strings;
 
 /// A source file of the project.
@@ -99,6 +100,10 @@ pub enum Message {
     Loaded(Arc<Result<Project, String>>),
     /// A table's fields shown or hidden.
     ToggleTable(String),
+    /// ↑ ↓ Home End in the list of sources (when the editor does not have the keyboard).
+    Move(Move),
+    /// A letter typed over the list: the next source whose name starts with it.
+    TypeAhead(char),
 }
 
 /// What the window asks its parent.
@@ -192,6 +197,20 @@ impl ProjectView {
         }
     }
 
+    /// Every source, in the list's order (none until the project is read).
+    fn all_sources(&self) -> Vec<Source> {
+        match &self.project {
+            Some(Ok(p)) => source_lists(p).into_iter().flatten().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Where the selected source is in `all`.
+    fn selected_index(&self, all: &[Source]) -> Option<usize> {
+        let s = self.selected.as_ref()?;
+        all.iter().position(|x| x.rel == s.rel)
+    }
+
     /// The source selected.
     pub fn selected(&self) -> Option<&Source> {
         self.selected.as_ref()
@@ -237,6 +256,33 @@ impl ProjectView {
             Message::ToggleTable(name) => {
                 if !self.collapsed.remove(&name) {
                     self.collapsed.insert(name);
+                }
+            }
+            Message::Move(step) => {
+                let all = self.all_sources();
+                let at = self.selected_index(&all);
+                let last = all.len().checked_sub(1)?;
+                let i = match (step, at) {
+                    (Move::First, _) | (Move::Down, None) => 0,
+                    (Move::Last, _) | (Move::Up, None) => last,
+                    (Move::Up, Some(i)) => i.saturating_sub(1),
+                    (Move::Down, Some(i)) => (i + 1).min(last),
+                };
+                return self.update(Message::Select(all[i].clone()));
+            }
+            Message::TypeAhead(c) => {
+                let all = self.all_sources();
+                let start = self.selected_index(&all).map_or(0, |i| i + 1);
+                let n = all.len();
+                let hit = (0..n).map(|k| (start + k) % n).find(|&i| {
+                    all[i]
+                        .name
+                        .chars()
+                        .next()
+                        .is_some_and(|f| f.to_lowercase().eq(c.to_lowercase()))
+                });
+                if let Some(i) = hit {
+                    return self.update(Message::Select(all[i].clone()));
                 }
             }
             Message::Select(source) => {
@@ -531,47 +577,8 @@ impl ProjectView {
                 }
             }
         }
-        let sources = |kind: SourceKind, names: &[String]| -> Vec<Source> {
-            names
-                .iter()
-                .map(|n| Source {
-                    name: n.clone(),
-                    rel: format!("Project/Sources/{}", kind.relative_path(n)),
-                    editable: true,
-                })
-                .collect()
-        };
-        let groups = [
-            (
-                tr.methods,
-                sources(SourceKind::Method, &project.content.methods),
-            ),
-            (
-                tr.classes,
-                sources(SourceKind::Class, &project.content.classes),
-            ),
-            (
-                tr.database_methods,
-                sources(
-                    SourceKind::DatabaseMethod,
-                    &project.content.database_methods,
-                ),
-            ),
-            (
-                tr.forms,
-                project
-                    .content
-                    .forms
-                    .iter()
-                    .map(|f| Source {
-                        name: f.clone(),
-                        rel: format!("Project/Sources/Forms/{f}/form.4DForm"),
-                        editable: false,
-                    })
-                    .collect(),
-            ),
-        ];
-        for (title, items) in groups {
+        let titles = [tr.methods, tr.classes, tr.database_methods, tr.forms];
+        for (title, items) in titles.into_iter().zip(source_lists(project)) {
             list = list.push(space().height(6));
             list = list.push(text(title).size(16));
             for s in items {
@@ -657,6 +664,38 @@ impl ProjectView {
             .into()
         }
     }
+}
+
+/// The project's sources as the list shows them: methods, classes, database methods, forms.
+fn source_lists(project: &Project) -> [Vec<Source>; 4] {
+    let sources = |kind: SourceKind, names: &[String]| -> Vec<Source> {
+        names
+            .iter()
+            .map(|n| Source {
+                name: n.clone(),
+                rel: format!("Project/Sources/{}", kind.relative_path(n)),
+                editable: true,
+            })
+            .collect()
+    };
+    [
+        sources(SourceKind::Method, &project.content.methods),
+        sources(SourceKind::Class, &project.content.classes),
+        sources(
+            SourceKind::DatabaseMethod,
+            &project.content.database_methods,
+        ),
+        project
+            .content
+            .forms
+            .iter()
+            .map(|f| Source {
+                name: f.clone(),
+                rel: format!("Project/Sources/Forms/{f}/form.4DForm"),
+                editable: false,
+            })
+            .collect(),
+    ]
 }
 
 /// Launches `program` on `folder` (detached).

@@ -1102,3 +1102,42 @@ fn the_connection_and_project_windows_keep_their_own_sizes() {
     assert!(matches!(app.screen, Screen::Connect));
     assert_eq!(app.size_for_screen(), Some(Size::new(700.0, 500.0)));
 }
+
+#[test]
+fn the_project_window_is_browsed_from_the_keyboard() {
+    let (mut app, home) = project_app(Mode::Remote);
+    let root = home.path().join("Shop");
+    for (rel, body) in [
+        ("Project/Sources/Methods/alpha.4dm", "// alpha\n"),
+        ("Project/Sources/Classes/Invoice.4dm", "Class constructor\n"),
+    ] {
+        std::fs::write(root.join(rel), body).unwrap_or_else(|_| {
+            std::fs::create_dir_all(root.join(rel).parent().unwrap()).unwrap();
+            std::fs::write(root.join(rel), body).unwrap();
+        });
+    }
+    let read = remote4d_core::project::Project::open(&root).map_err(|e| e.to_string());
+    let _ = app.update(Message::Project(project::Message::Loaded(
+        std::sync::Arc::new(read),
+    )));
+    let selected = |app: &App| match &app.screen {
+        Screen::Project(p) => p.selected().map(|s| s.name.clone()),
+        _ => None,
+    };
+    let none = keyboard::Modifiers::default();
+    // ↓ selects the first source (methods first, in order), and shows it.
+    press(&mut app, Key::Named(key::Named::ArrowDown), none);
+    assert_eq!(selected(&app).as_deref(), Some("alpha"));
+    assert!(shows(&app, "// alpha"));
+    press(&mut app, Key::Named(key::Named::ArrowDown), none);
+    assert_eq!(selected(&app).as_deref(), Some("hello"));
+    // End: the last (the class); Home: the first; a letter: the next starting with it.
+    press(&mut app, Key::Named(key::Named::End), none);
+    assert_eq!(selected(&app).as_deref(), Some("Invoice"));
+    press(&mut app, Key::Named(key::Named::Home), none);
+    assert_eq!(selected(&app).as_deref(), Some("alpha"));
+    press(&mut app, Key::Character("i".into()), none);
+    assert_eq!(selected(&app).as_deref(), Some("Invoice"));
+    press(&mut app, Key::Named(key::Named::ArrowUp), none);
+    assert_eq!(selected(&app).as_deref(), Some("hello"));
+}
