@@ -343,16 +343,76 @@ pub const FR: Strings = Strings {
 
 /// The strings for the system locale (`LC_ALL`, `LC_MESSAGES`, `LANG`; French for `fr*`).
 pub fn from_env() -> &'static Strings {
-    for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
-        if let Ok(v) = std::env::var(var) {
-            if !v.is_empty() {
-                return if v.to_ascii_lowercase().starts_with("fr") {
-                    &FR
-                } else {
-                    &EN
-                };
-            }
-        }
+    let language = std::env::var("LANGUAGE").ok();
+    choose(language.as_deref(), system_locale().as_deref())
+}
+
+/// The locale of messages: `LC_ALL`, `LC_MESSAGES`, `LANG` (the first set) on Linux and the
+/// BSDs; the user's UI language on Windows and macOS (a GUI app there has no `LANG`).
+fn system_locale() -> Option<String> {
+    #[cfg(any(windows, target_os = "macos"))]
+    {
+        sys_locale::get_locale()
     }
-    &EN
+    #[cfg(not(any(windows, target_os = "macos")))]
+    {
+        ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+    }
+}
+
+/// The strings for gettext's `LANGUAGE` priority list (`fr:en`; ignored when the locale is C or
+/// POSIX, as gettext does) and the system's locale: the first French or English one wins.
+fn choose(language: Option<&str>, locale: Option<&str>) -> &'static Strings {
+    let is_c = locale.is_none_or(|l| {
+        let l = l.split(['.', '@']).next().unwrap_or_default();
+        l == "C" || l == "POSIX"
+    });
+    let from_list = language
+        .filter(|_| !is_c)
+        .into_iter()
+        .flat_map(|l| l.split(':'))
+        .find_map(strings_for);
+    from_list
+        .or_else(|| locale.and_then(strings_for))
+        .unwrap_or(&EN)
+}
+
+/// French for `fr`, `fr_FR.UTF-8`, `fr-CA`; English for `en…`; nothing for other languages.
+fn strings_for(tag: &str) -> Option<&'static Strings> {
+    let lang = tag.split(['_', '-', '.', '@']).next()?.to_ascii_lowercase();
+    match lang.as_str() {
+        "fr" => Some(&FR),
+        "en" => Some(&EN),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_french(s: &Strings) -> bool {
+        s.lang == FR.lang
+    }
+
+    #[test]
+    fn the_language_comes_from_the_system_as_gettext_reads_it() {
+        assert!(is_french(choose(None, Some("fr_FR.UTF-8"))));
+        assert!(
+            is_french(choose(None, Some("fr-CA"))),
+            "Windows and macOS tags"
+        );
+        assert!(!is_french(choose(None, Some("en_US.UTF-8"))));
+        assert!(!is_french(choose(None, None)));
+        // LANGUAGE's priority list comes first: the first language we have wins.
+        assert!(is_french(choose(Some("de:fr:en"), Some("en_GB.UTF-8"))));
+        assert!(!is_french(choose(Some("en:fr"), Some("fr_FR.UTF-8"))));
+        // … except under the C locale, as gettext.
+        assert!(!is_french(choose(Some("fr"), Some("C.UTF-8"))));
+        // A language we do not have: the locale, then English.
+        assert!(is_french(choose(Some("de"), Some("fr_BE.UTF-8"))));
+        assert!(!is_french(choose(Some("de"), Some("de_DE.UTF-8"))));
+    }
 }
