@@ -1,11 +1,37 @@
 //! The menu bar (File, Help) and the toolbar's Open button.
 
 use iced::widget::{button, row, space, text};
-use iced::{Element, Length};
+use iced::{Border, Element, Length, Shadow, Theme};
 use iced_aw::menu::{Item, Menu, MenuBar};
+use iced_aw::style::{Status, menu_bar};
 use remote4d_core::recent::RecentEntry;
 
 use super::i18n::Strings;
+
+/// Menus as GNOME's popovers and Windows' menus draw them: the window's background, a thin
+/// border, the hovered item in the accent's light shade. No shadow: the software renderer
+/// redraws only the regions that changed, and a blurred shadow spills outside a menu's bounds,
+/// so moving between submenus left darker and darker traces behind.
+fn menu_style(theme: &Theme, _status: Status) -> menu_bar::Style {
+    let p = theme.extended_palette();
+    menu_bar::Style {
+        bar_background: iced::Color::TRANSPARENT.into(),
+        bar_border: Border::default(),
+        bar_shadow: Shadow::default(),
+        menu_background: p.background.base.color.into(),
+        menu_border: Border {
+            color: p.background.strong.color,
+            width: 1.0,
+            radius: 6.0.into(),
+        },
+        menu_shadow: Shadow::default(),
+        path: p.primary.weak.color.into(),
+        path_border: Border {
+            radius: 4.0.into(),
+            ..Border::default()
+        },
+    }
+}
 
 /// What a menu item does.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +74,7 @@ fn entry(label: &str, trailing: Option<String>, action: Action) -> Element<'_, A
         .align_y(iced::Alignment::Center);
     if let Some(t) = trailing {
         line = line.push(space::horizontal());
-        line = line.push(text(t).size(12).style(|theme: &iced::Theme| {
+        line = line.push(text(t).size(12).style(|theme: &Theme| {
             text::Style {
                 color: Some(
                     theme
@@ -75,7 +101,7 @@ fn submenu(label: &str) -> Element<'_, Action> {
 
 /// The menu bar, with the Recent entries in File > Open Recent Projects.
 pub fn bar<'a>(tr: &'static Strings, recent: &'a [RecentEntry]) -> Element<'a, Action> {
-    let mut recent_items: Vec<Item<'a, Action, iced::Theme, iced::Renderer>> = recent
+    let mut recent_items: Vec<Item<'a, Action, Theme, iced::Renderer>> = recent
         .iter()
         .enumerate()
         .map(|(i, e)| Item::new(item(&e.name, Action::OpenRecent(i))))
@@ -125,6 +151,7 @@ pub fn bar<'a>(tr: &'static Strings, recent: &'a [RecentEntry]) -> Element<'a, A
         ),
     ])
     .close_on_item_click_global(true)
+    .style(menu_style)
     .spacing(4.0);
     // The toolbar, apart at the right: Open as a toolbar button — flat, outlined on hover, with
     // the arrow of a drop-down — whose menu holds what Open means here.
@@ -134,7 +161,8 @@ pub fn bar<'a>(tr: &'static Strings, recent: &'a [RecentEntry]) -> Element<'a, A
             .style(super::style::toolbar_button),
         Menu::new(open_items()).max_width(260.0).offset(4.0),
     )])
-    .close_on_item_click_global(true);
+    .close_on_item_click_global(true)
+    .style(menu_style);
     row![bar, space::horizontal(), toolbar]
         .spacing(12)
         .align_y(iced::Alignment::Center)
