@@ -12,6 +12,7 @@ use remote4d_core::discovery::{DiscoveredServer, DiscoveryEvent};
 use remote4d_core::link::{Link, ServerPath};
 use remote4d_core::recent::{Recent, RecentEntry};
 
+use super::focus::focusable;
 use super::i18n::Strings;
 
 /// The three tabs.
@@ -180,7 +181,9 @@ fn tab(label: &str, selected: bool, on_press: Message) -> Element<'_, Message> {
                 background: selected.then(|| theme.extended_palette().primary.base.color.into()),
                 ..container::Style::default()
             });
-    column![b, underline].width(Length::Shrink).into()
+    column![focusable(b), underline]
+        .width(Length::Shrink)
+        .into()
 }
 
 impl Connect {
@@ -471,14 +474,18 @@ impl Connect {
         };
         let ok_enabled = self.target(tr).is_some();
         let footer = row![
-            checkbox(self.development)
-                .label(tr.development_mode)
-                .on_toggle(Message::DevelopmentToggled),
+            focusable(
+                checkbox(self.development)
+                    .label(tr.development_mode)
+                    .on_toggle(Message::DevelopmentToggled)
+            ),
             space::horizontal(),
-            button(text(tr.cancel))
-                .on_press(Message::Cancel)
-                .style(button::secondary),
-            button(text(tr.ok)).on_press_maybe(ok_enabled.then_some(Message::Ok)),
+            focusable(
+                button(text(tr.cancel))
+                    .on_press(Message::Cancel)
+                    .style(button::secondary)
+            ),
+            focusable(button(text(tr.ok)).on_press_maybe(ok_enabled.then_some(Message::Ok))),
         ]
         .spacing(8)
         .align_y(Alignment::Center);
@@ -534,12 +541,16 @@ impl Connect {
         column![
             scrollable(items).height(Length::Fill),
             row![
-                button(text(tr.remove))
-                    .on_press_maybe(selected.then_some(Message::RemoveRecent))
-                    .style(button::secondary),
-                button(text(tr.show_file))
-                    .on_press_maybe(selected.then_some(Message::ShowRecentFile))
-                    .style(button::secondary),
+                focusable(
+                    button(text(tr.remove))
+                        .on_press_maybe(selected.then_some(Message::RemoveRecent))
+                        .style(button::secondary)
+                ),
+                focusable(
+                    button(text(tr.show_file))
+                        .on_press_maybe(selected.then_some(Message::ShowRecentFile))
+                        .style(button::secondary)
+                ),
             ]
             .spacing(8)
         ]

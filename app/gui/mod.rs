@@ -6,6 +6,7 @@ pub mod connect;
 mod desktop;
 pub mod dialog;
 mod errors;
+mod focus;
 pub mod i18n;
 mod icon;
 pub mod menu;
@@ -828,7 +829,18 @@ impl App {
     /// Applies a message.
     pub fn update(&mut self, message: Message) -> Task<Message> {
         let was_project = matches!(self.screen, Screen::Project(_));
-        let task = self.handle(message);
+        let before = (std::mem::discriminant(&self.screen), self.dialog.is_some());
+        let mut task = self.handle(message);
+        // A dialog that opens, or another screen, starts without a focused control: a button
+        // focused behind a dialog must not take the Enter meant for the dialog.
+        if before != (std::mem::discriminant(&self.screen), self.dialog.is_some()) {
+            task = Task::batch([
+                task,
+                iced::advanced::widget::operate(
+                    iced::advanced::widget::operation::focusable::unfocus(),
+                ),
+            ]);
+        }
         if matches!(self.screen, Screen::Project(_)) == was_project {
             return task;
         }
@@ -1098,10 +1110,20 @@ impl App {
             }
             Shortcut::Move(_) | Shortcut::TypeAhead(_) => Task::none(),
             Shortcut::Focus(forward) => {
+                use iced::advanced::widget::operation::{focusable, scope};
+                if self.dialog.is_none() {
+                    return if forward {
+                        iced::widget::operation::focus_next()
+                    } else {
+                        iced::widget::operation::focus_previous()
+                    };
+                }
+                // Over a dialog, Tab goes round the dialog's own controls only.
+                let dialog = iced::widget::Id::new(dialog::DIALOG);
                 if forward {
-                    iced::widget::operation::focus_next()
+                    iced::advanced::widget::operate(scope(dialog, focusable::focus_next()))
                 } else {
-                    iced::widget::operation::focus_previous()
+                    iced::advanced::widget::operate(scope(dialog, focusable::focus_previous()))
                 }
             }
         }

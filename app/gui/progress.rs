@@ -112,9 +112,11 @@ impl Connecting {
                 text(self.target.as_str()).size(20),
                 text(phase),
                 bar,
-                button(text(tr.cancel))
-                    .on_press(Message::Cancel)
-                    .style(button::secondary),
+                super::focus::focusable(
+                    button(text(tr.cancel))
+                        .on_press(Message::Cancel)
+                        .style(button::secondary)
+                ),
             ]
             .spacing(14)
             .align_x(iced::Alignment::Center),

@@ -16,6 +16,7 @@ use remote4d_core::project::{Project, SourceKind};
 use remote4d_core::protocol::{LockInfo, SessionInfo};
 
 use super::connect::Move;
+use super::focus::focusable;
 use super::i18n::Strings;
 
 /// A source file of the project.
@@ -426,15 +427,15 @@ impl ProjectView {
             } else {
                 format!("{} ({})", tr.save_all, self.edits.len())
             };
-            header = header.push(button(text(label)).on_press_maybe(
+            header = header.push(focusable(button(text(label)).on_press_maybe(
                 (!self.edits.is_empty() && !self.saving).then_some(Message::SaveAll),
-            ));
+            )));
         }
-        header = header.push(
+        header = header.push(focusable(
             button(text(tr.disconnect))
                 .on_press(Message::Disconnect)
                 .style(button::secondary),
-        );
+        ));
         header.into()
     }
 
@@ -447,7 +448,7 @@ impl ProjectView {
                 container(
                     row![
                         text(format!("{} —", tr.new_version)),
-                        button(text(tr.reconnect)).on_press(Message::Reconnect)
+                        focusable(button(text(tr.reconnect)).on_press(Message::Reconnect))
                     ]
                     .spacing(10)
                     .align_y(Alignment::Center),
@@ -492,9 +493,11 @@ impl ProjectView {
                         .into())
                     ),
                     space::horizontal(),
-                    button(text("×"))
-                        .on_press(Message::ClearMessages)
-                        .style(button::text),
+                    focusable(
+                        button(text("×"))
+                            .on_press(Message::ClearMessages)
+                            .style(button::text)
+                    ),
                 ])
                 .padding(8)
                 .width(Length::Fill)
@@ -544,9 +547,11 @@ impl ProjectView {
                 .on_input(Message::OpenWithChanged)
                 .width(Length::Fixed(200.0))
                 .size(12),
-            button(text(tr.open_with).size(12))
-                .on_press(Message::OpenWith)
-                .style(button::secondary),
+            focusable(
+                button(text(tr.open_with).size(12))
+                    .on_press(Message::OpenWith)
+                    .style(button::secondary)
+            ),
         ]
         .spacing(8)
         .align_y(Alignment::Center)

@@ -18,7 +18,7 @@ pub fn view(tr: &'static Strings) -> Element<'static, Message> {
         )),
         row![
             space::horizontal(),
-            button(text(tr.ok)).on_press(Message::CloseAbout)
+            crate::gui::focus::focusable(button(text(tr.ok)).on_press(Message::CloseAbout))
         ],
     ]
     .spacing(10)

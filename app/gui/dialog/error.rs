@@ -4,6 +4,7 @@ use iced::Element;
 use iced::widget::{button, column, row, space, text};
 
 use super::Event;
+use crate::gui::focus::focusable;
 use crate::gui::i18n::Strings;
 
 /// An error to show.
@@ -42,20 +43,20 @@ impl ErrorDialog {
     pub fn view(&self, tr: &'static Strings) -> Element<'_, Message> {
         let mut buttons = row![space::horizontal()].spacing(8);
         if self.offline {
-            buttons = buttons.push(
+            buttons = buttons.push(focusable(
                 button(text(tr.open_offline))
                     .on_press(Message::Offline)
                     .style(button::secondary),
-            );
+            ));
         }
         if self.select {
-            buttons = buttons.push(
+            buttons = buttons.push(focusable(
                 button(text(tr.select))
                     .on_press(Message::Select)
                     .style(button::secondary),
-            );
+            ));
         }
-        buttons = buttons.push(button(text(tr.ok)).on_press(Message::Close));
+        buttons = buttons.push(focusable(button(text(tr.ok)).on_press(Message::Close)));
         column![
             text(tr.error_title).size(20),
             text(self.message.as_str()),

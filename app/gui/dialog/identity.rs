@@ -108,9 +108,11 @@ impl Changed {
             fingerprint(&self.expected),
             text(tr.new_fingerprint),
             fingerprint(&self.presented),
-            checkbox(self.confirmed)
-                .label(tr.accept_new_identity)
-                .on_toggle(Message::Confirm),
+            crate::gui::focus::focusable(
+                checkbox(self.confirmed)
+                    .label(tr.accept_new_identity)
+                    .on_toggle(Message::Confirm)
+            ),
             // Refusing is the default here: Cancel keeps the primary style, the dangerous
             // choice is red and needs the box ticked.
             super::buttons(

@@ -69,9 +69,11 @@ impl Login {
                 .secure(true)
                 .on_input(Message::Password)
                 .on_submit(Message::Submit),
-            checkbox(self.remember)
-                .label(tr.remember)
-                .on_toggle(Message::Remember),
+            crate::gui::focus::focusable(
+                checkbox(self.remember)
+                    .label(tr.remember)
+                    .on_toggle(Message::Remember)
+            ),
             super::buttons(
                 None,
                 button(text(tr.cancel))

@@ -26,11 +26,13 @@ pub fn buttons<'a, M: 'a>(
     cancel: Element<'a, M>,
     default: Element<'a, M>,
 ) -> Element<'a, M> {
+    use super::focus::focusable;
     let mut r = row![].spacing(8);
     if let Some(extra) = extra {
-        r = r.push(extra);
+        r = r.push(focusable(extra));
     }
     r = r.push(space::horizontal());
+    let (cancel, default) = (focusable(cancel), focusable(default));
     r = if cfg!(windows) {
         r.push(default).push(cancel)
     } else {
@@ -160,12 +162,16 @@ impl Dialog {
 }
 
 /// `dialog` centred over `base`, which is dimmed and does not react.
+/// The id of the dialog's container: Tab moves the focus inside it only.
+pub const DIALOG: &str = "dialog";
+
 pub fn modal<'a, M: Clone + 'a>(base: Element<'a, M>, dialog: Element<'a, M>) -> Element<'a, M> {
     stack![
         base,
         opaque(
             center(opaque(
                 container(dialog)
+                    .id(DIALOG)
                     .max_width(560)
                     .padding(20)
                     .style(container::bordered_box)
