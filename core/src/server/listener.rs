@@ -1,7 +1,7 @@
 //! Accepting TLS connections and serving HTTP/1.1 and HTTP/2 on them.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -290,19 +290,99 @@ pub(super) async fn bind(
         }
         return Ok(out);
     }
-    match bind_one(SocketAddr::new(
-        std::net::Ipv6Addr::UNSPECIFIED.into(),
-        port,
-    ))
-    .await
-    {
+    // Every address of both families: one IPv6 socket that also takes IPv4 (said explicitly:
+    // Windows and BSDs, and Linux with bindv6only=1, make an IPv6 socket IPv6-only by default);
+    // where the system refuses that, one socket per family; without IPv6, IPv4 only.
+    match dual_stack(port) {
         Ok(l) => Ok(vec![l]),
-        Err(_) => Ok(vec![
-            bind_one(SocketAddr::new(
-                std::net::Ipv4Addr::UNSPECIFIED.into(),
-                port,
-            ))
-            .await?,
+        Err(DualStack::NoIpv6) => Ok(vec![
+            bind_one(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port)).await?,
         ]),
+        Err(DualStack::Refused) => {
+            let v6 = bind_one(SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port)).await?;
+            let v4 = bind_one(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port)).await?;
+            Ok(vec![v6, v4])
+        }
+        Err(DualStack::Bind(source)) => Err(super::ServerError::Bind {
+            address: SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port).to_string(),
+            source,
+        }),
+    }
+}
+
+/// Why no dual-stack socket.
+enum DualStack {
+    /// The system has no IPv6.
+    NoIpv6,
+    /// IPv6 sockets cannot take IPv4 here.
+    Refused,
+    /// The port could not be bound (in use, not allowed).
+    Bind(std::io::Error),
+}
+
+/// `[::]:port`, taking IPv4 connections too.
+fn dual_stack(port: u16) -> Result<TcpListener, DualStack> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::IPV6, Type::STREAM, Some(Protocol::TCP))
+        .map_err(|_| DualStack::NoIpv6)?;
+    socket.set_only_v6(false).map_err(|_| DualStack::Refused)?;
+    // As std and tokio do on Unix: a restarted server can bind again at once.
+    #[cfg(unix)]
+    socket.set_reuse_address(true).map_err(DualStack::Bind)?;
+    let address = SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port);
+    match socket.bind(&address.into()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+            return Err(DualStack::NoIpv6);
+        }
+        Err(e) => return Err(DualStack::Bind(e)),
+    }
+    socket.listen(1024).map_err(DualStack::Bind)?;
+    socket.set_nonblocking(true).map_err(DualStack::Bind)?;
+    TcpListener::from_std(socket.into()).map_err(DualStack::Bind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Connects to `addr` and says whether the listener took the connection.
+    async fn reaches(listener: &TcpListener, addr: SocketAddr) -> bool {
+        let connect = tokio::net::TcpStream::connect(addr);
+        let accept = listener.accept();
+        matches!(
+            tokio::time::timeout(Duration::from_secs(5), async {
+                tokio::join!(connect, accept)
+            })
+            .await,
+            Ok((Ok(_), Ok(_)))
+        )
+    }
+
+    #[tokio::test]
+    async fn the_default_listener_takes_ipv4_and_ipv6_clients() {
+        let listeners = bind(&[], 0).await.unwrap();
+        let port = listeners[0].local_addr().unwrap().port();
+        // One dual-stack socket, or one per family where the system refuses dual stack.
+        let for_family = |v4: bool| {
+            listeners
+                .iter()
+                .find(|l| listeners.len() == 1 || l.local_addr().unwrap().is_ipv4() == v4)
+                .unwrap()
+        };
+        let ipv4 = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port);
+        assert!(
+            reaches(for_family(true), ipv4).await,
+            "an IPv4 client reaches the server"
+        );
+        if std::net::TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).is_ok() {
+            let ipv6 = SocketAddr::new(Ipv6Addr::LOCALHOST.into(), port);
+            assert!(
+                reaches(for_family(false), ipv6).await,
+                "an IPv6 client reaches it too"
+            );
+        } else {
+            eprintln!("skipped the IPv6 client: no IPv6 loopback here");
+        }
     }
 }
