@@ -147,7 +147,7 @@ pub fn parse_kdeglobals(text: &str) -> Look {
             "AccentColor" => {
                 let rgb: Vec<u8> = value
                     .split(',')
-                    .filter_map(|c| c.trim().parse().ok())
+                    .filter_map(|c| c.trim().parse::<u8>().ok())
                     .collect();
                 if let [r, g, b] = rgb[..] {
                     look.accent = Some(Color::from_rgb8(r, g, b));
