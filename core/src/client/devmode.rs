@@ -101,7 +101,7 @@ pub async fn prove(
         }),
     )
     .await?;
-    Ok(std::fs::canonicalize(&root).unwrap_or(root))
+    Ok(dunce::canonicalize(&root).unwrap_or(root))
 }
 
 /// Why a development-mode action failed.

@@ -60,7 +60,9 @@ impl Location {
         let meta = std::fs::metadata(path).map_err(|_| ProjectError::NotFound {
             path: path.to_path_buf(),
         })?;
-        let path = std::fs::canonicalize(path)
+        // dunce: the plain form (C:\Projects\Shop) on Windows, not the verbatim \\?\C:\… that
+        // users cannot type; the same as std's elsewhere.
+        let path = dunce::canonicalize(path)
             .or_else(|_| std::path::absolute(path))
             .unwrap_or_else(|_| path.to_path_buf());
         if meta.is_file() {
