@@ -148,6 +148,47 @@ struct SpoolDone {
     compressed_size: u64,
 }
 
+/// Pieces deflated at once (in parallel), bounding memory to about twice this many MiB.
+const WINDOW: usize = 8;
+
+/// Reads up to `PIECE` bytes (fewer only at the end of the file).
+fn read_piece(file: &mut File) -> std::io::Result<Vec<u8>> {
+    let mut piece = Vec::with_capacity(PIECE);
+    Read::by_ref(file)
+        .take(PIECE as u64)
+        .read_to_end(&mut piece)?;
+    Ok(piece)
+}
+
+/// Deflates one piece as a run of raw deflate blocks: ended by a sync flush (byte-aligned, not
+/// final) so that the next piece's blocks follow it, or, for the last piece, by the final block.
+/// Each piece depends on its own bytes only, so the pieces are deflated in parallel and the
+/// result is the same whatever the number of cores (as pigz does, without priming each piece
+/// with the previous one's last 32 KiB: a fraction of a percent larger).
+fn deflate_piece(data: &[u8], level: u32, last: bool) -> std::io::Result<Vec<u8>> {
+    use flate2::{Compress, FlushCompress, Status};
+    let mut c = Compress::new(Compression::new(level), false);
+    let mut out = Vec::with_capacity(data.len() / 2 + 1024);
+    let flush = if last {
+        FlushCompress::Finish
+    } else {
+        FlushCompress::Sync
+    };
+    loop {
+        let consumed = usize::try_from(c.total_in()).unwrap_or(data.len());
+        let status = c
+            .compress_vec(&data[consumed.min(data.len())..], &mut out, flush)
+            .map_err(std::io::Error::other)?;
+        let all_in = usize::try_from(c.total_in()).is_ok_and(|n| n == data.len());
+        let room_left = out.len() < out.capacity();
+        match status {
+            Status::StreamEnd => return Ok(out),
+            _ if all_in && room_left && !last => return Ok(out),
+            _ => out.reserve(out.capacity().max(64 * 1024)),
+        }
+    }
+}
+
 fn deflate_to_spool(
     source: &Source,
     file: &mut File,
@@ -155,38 +196,42 @@ fn deflate_to_spool(
     spool: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Spooled> {
+    use rayon::prelude::*;
     use std::io::Seek;
-    file.rewind().map_err(ArchiveError::io(&source.path))?;
-    let out = File::create(spool).map_err(ArchiveError::io(spool))?;
-    let mut encoder = DeflateEncoder::new(
-        BufWriter::with_capacity(PIECE, out),
-        Compression::new(level),
-    );
+    let unreadable = |e| ArchiveError::io(&source.path)(e);
+    let unwritable = |e| ArchiveError::io(spool)(e);
+    file.rewind().map_err(unreadable)?;
+    let mut out = BufWriter::with_capacity(PIECE, File::create(spool).map_err(unwritable)?);
     let mut crc = crc32fast::Hasher::new();
-    let mut done = 0u64;
-    // A read error is the file's, a write error the spool's.
-    let mut spool_error = None;
-    let read = read_pieces(file, |piece| {
-        crc.update(piece);
-        encoder.write_all(piece).map_err(|e| {
-            let kind = e.kind();
-            spool_error = Some(e);
-            std::io::Error::from(kind)
-        })?;
-        done += piece.len() as u64;
-        progress(done);
-        Ok(())
-    });
-    if let Some(e) = spool_error {
-        return Err(ArchiveError::io(spool)(e));
+    let mut size = 0u64;
+    // One piece read ahead: a piece is the last one only when nothing follows it.
+    let mut ahead = read_piece(file).map_err(unreadable)?;
+    loop {
+        let mut window = Vec::with_capacity(WINDOW);
+        while window.len() < WINDOW && !ahead.is_empty() {
+            let next = read_piece(file).map_err(unreadable)?;
+            window.push(std::mem::replace(&mut ahead, next));
+        }
+        if window.is_empty() {
+            break;
+        }
+        let count = window.len();
+        let at_end = ahead.is_empty();
+        let deflated: Vec<std::io::Result<Vec<u8>>> = window
+            .par_iter()
+            .enumerate()
+            .map(|(i, piece)| deflate_piece(piece, level, at_end && i + 1 == count))
+            .collect();
+        for (piece, packed) in window.iter().zip(deflated) {
+            crc.update(piece);
+            out.write_all(&packed.map_err(unwritable)?)
+                .map_err(unwritable)?;
+            size += piece.len() as u64;
+            progress(size);
+        }
     }
-    let size = read.map_err(ArchiveError::io(&source.path))?;
-    let buffered = encoder.finish().map_err(ArchiveError::io(spool))?;
-    let out = buffered.into_inner().map_err(|e| ArchiveError::Io {
-        path: spool.to_path_buf(),
-        source: e.into_error(),
-    })?;
-    let compressed_size = out.metadata().map_err(ArchiveError::io(spool))?.len();
+    let out = out.into_inner().map_err(|e| unwritable(e.into_error()))?;
+    let compressed_size = out.metadata().map_err(unwritable)?.len();
     Ok(if compressed_size < size {
         Spooled::Smaller(SpoolDone {
             crc32: crc.finalize(),
@@ -269,4 +314,41 @@ fn store_file<W: Write>(
         return Err(Stored::Changed);
     }
     Ok((header, offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::deflate_piece;
+
+    #[test]
+    fn pieces_deflated_apart_make_one_deflate_stream() {
+        let text: Vec<u8> = (0..300_000u32)
+            .flat_map(|i| format!("line {} {}\n", i % 977, i % 13).into_bytes())
+            .collect();
+        for pieces in [1, 2, 5] {
+            let size = text.len().div_ceil(pieces);
+            let chunks: Vec<&[u8]> = text.chunks(size).collect();
+            let mut stream = Vec::new();
+            for (i, c) in chunks.iter().enumerate() {
+                stream.extend(deflate_piece(c, 6, i + 1 == chunks.len()).unwrap());
+            }
+            let mut back = Vec::new();
+            flate2::read::DeflateDecoder::new(&stream[..])
+                .read_to_end(&mut back)
+                .unwrap();
+            assert_eq!(back, text, "{pieces} pieces");
+            assert!(
+                stream.len() < text.len() / 3,
+                "still compressed: {}",
+                stream.len()
+            );
+        }
+        // The same pieces always give the same bytes.
+        assert_eq!(
+            deflate_piece(&text[..100_000], 6, false).unwrap(),
+            deflate_piece(&text[..100_000], 6, false).unwrap()
+        );
+    }
 }
