@@ -312,6 +312,23 @@ mod tests {
     }
 
     #[test]
+    fn a_part_of_a_build_the_server_no_longer_serves_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = SystemFolder::acquire(dir.path(), &spec(), Path::new("/opt/remote4d")).unwrap();
+        f.ensure_layout().unwrap();
+        let (old, current) = (Stamp::of_bytes(b"old"), Stamp::of_bytes(b"current"));
+        let part = f.begin_download(old).unwrap();
+        fs::write(part.path(), vec![7u8; 4096]).unwrap();
+        // The same build: kept, to be resumed.
+        f.forget_other_downloads(old);
+        assert!(part.path().is_file());
+        // Another build is current now: the part goes (it only filled the disk).
+        f.forget_other_downloads(current);
+        assert!(!part.path().exists());
+        assert!(!f.file(names::PART_STAMP).exists());
+    }
+
+    #[test]
     fn second_client_takes_next_key_and_lock_is_released() {
         let dir = tempfile::tempdir().unwrap();
         let exe = Path::new("/opt/remote4d");

@@ -74,6 +74,21 @@ impl SystemFolder {
         Ok(())
     }
 
+    /// Drops the part of a build other than `stamp` (the server's current one): it could only
+    /// be resumed for a build the server no longer serves, and it may fill the disk that an
+    /// update or a delta needs (a download that stopped on a full disk leaves one).
+    pub fn forget_other_downloads(&self, stamp: Stamp) {
+        let part_stamp = self.file(names::PART_STAMP);
+        let other = std::fs::read_to_string(&part_stamp)
+            .ok()
+            .and_then(|s| s.trim().parse::<Stamp>().ok())
+            != Some(stamp);
+        if other {
+            let _ = std::fs::remove_file(self.file(names::PART));
+            let _ = std::fs::remove_file(part_stamp);
+        }
+    }
+
     /// Begins (or resumes) the download of build `stamp`: a part of another build is dropped.
     ///
     /// # Errors

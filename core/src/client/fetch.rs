@@ -38,6 +38,7 @@ pub(crate) async fn fetch(
     unpack_while_downloading: bool,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Fetched, ConnectError> {
+    folder.forget_other_downloads(stamp);
     let installed = folder.state().stamp;
     if installed == Some(stamp) {
         match folder.check(&stamp) {

@@ -160,6 +160,9 @@ pub(super) async fn serve(
             },
             () = stopped(&mut stop) => break,
         };
+        // An IPv4 client of the dual-stack socket arrives as ::ffff:a.b.c.d: it is an IPv4 peer
+        // for every rule (loopback, same machine, per-address limits and throttling, IP rules).
+        let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
         let Some(admitted) = limits.admit(peer.ip()) else {
             tracing::debug!(%peer, "connection refused: too many open connections");
             drop(tcp);

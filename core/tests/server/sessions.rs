@@ -264,3 +264,29 @@ async fn inactive_sessions_end() {
     assert_eq!(e.code(), Some(ErrorCode::UnknownSession));
     t.server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ipv4_client_of_the_dual_stack_listener_is_seen_as_ipv4() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    // All addresses: one [::] socket that takes IPv4 too; the client comes from 127.0.0.1.
+    let t = start(
+        dir.path(),
+        remote4d_core::server::ServerConfig {
+            bind: Vec::new(),
+            ..config()
+        },
+    )
+    .await;
+    let c = remote4d_core::client::ApiClient::new(
+        &format!("127.0.0.1:{}", t.server.port()),
+        Some(&t.server.info().fingerprint),
+    )
+    .unwrap();
+    let s = open(&c, &hello()).await;
+    assert_eq!(
+        s.session.ip_address, "127.0.0.1",
+        "not ::ffff:127.0.0.1: the server sees an IPv4 peer"
+    );
+    t.server.shutdown().await;
+}
