@@ -149,7 +149,9 @@ impl StatusLine {
 
 impl Drop for StatusLine {
     fn drop(&mut self) {
-        self.finish();
+        if let Mode::Line(bar) = &self.mode {
+            lock(bar).finish_and_clear();
+        }
     }
 }
 

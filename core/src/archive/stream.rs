@@ -23,8 +23,6 @@ use super::write::{Header, Method, ZipWriter};
 pub(crate) const STREAM_FROM: u64 = 4 << 20;
 /// The piece read at a time.
 const PIECE: usize = 1 << 20;
-/// How much of a file is deflated to decide whether deflating it is worth it.
-const PROBE: usize = 1 << 20;
 
 /// Deflating the probe saved less than 3 %: the data is treated as incompressible and stored.
 fn incompressible(probe: &[u8], level: u32) -> std::io::Result<bool> {
@@ -51,15 +49,6 @@ fn read_pieces(
         each(&buf[..n])?;
         total += n as u64;
     }
-}
-
-/// Reads the first [`PROBE`] bytes (fewer when the file is shorter).
-fn read_probe(file: &mut File) -> std::io::Result<Vec<u8>> {
-    let mut probe = Vec::with_capacity(PROBE);
-    Read::by_ref(file)
-        .take(PROBE as u64)
-        .read_to_end(&mut probe)?;
-    Ok(probe)
 }
 
 /// A reader that checksums what it passes on, and remembers whether reading failed (so that a
@@ -110,7 +99,8 @@ pub(crate) fn write_large<W: Write>(
     let unreadable = |e| ArchiveError::io(&source.path)(e);
     let mut file = File::open(&source.path).map_err(unreadable)?;
     let store = level == 0 || precompressed(&source.name) || {
-        let probe = read_probe(&mut file).map_err(unreadable)?;
+        // The first piece is the probe.
+        let probe = read_piece(&mut file).map_err(unreadable)?;
         probe.is_empty() || incompressible(&probe, level).map_err(unreadable)?
     };
     if !store {
