@@ -1,7 +1,10 @@
 //! `remote4d`: the desktop app (no command, or a `.4DLink` file) and the command line.
-#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+// On Windows: never a console window on a double-click; commands attach to the caller's
+// console (see `console`).
+#![windows_subsystem = "windows"]
 
 mod cli;
+mod console;
 mod gui;
 mod logging;
 mod merged;
@@ -11,6 +14,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     // SIGPIPE stays ignored (Rust's default): a peer that resets a socket must never kill a
     // server or a client; a closed standard output ends a command quietly (`cli::output`).
+    let attached = console::attach();
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let choice = cli::colour::from_args(&argv);
     cli::colour::init(choice);
@@ -38,6 +42,9 @@ fn main() -> ExitCode {
                 None
             };
             let result = result.unwrap_or_else(|| {
+                if attached {
+                    console::release();
+                }
                 gui::run(gui::Launch {
                     link: args.file,
                     ..gui::Launch::default()

@@ -290,3 +290,81 @@ fn completions_and_man_pages_come_from_the_command_line_itself() {
         "the page documents the options"
     );
 }
+
+#[test]
+fn a_merged_server_is_built_for_windows_from_a_windows_executable() {
+    let home = tempfile::tempdir().unwrap();
+    let project = home.path().join("Shop");
+    sample(&project);
+    // A Windows build as `cargo build --target x86_64-pc-windows-gnu` leaves it: remote4d.exe
+    // and its console twin. Only their format is checked here (the Wine end-to-end script runs
+    // a real one: scripts/windows/e2e).
+    let build = home.path().join("win");
+    std::fs::create_dir_all(&build).unwrap();
+    std::fs::write(build.join("remote4d.exe"), b"MZ\x90\0 a Windows executable").unwrap();
+    std::fs::write(
+        build.join("remote4d-console.exe"),
+        b"MZ\x90\0 its console twin",
+    )
+    .unwrap();
+    let out = home.path().join("apps");
+    let args = |executable: &Path, name: &str| {
+        vec![
+            "build".to_owned(),
+            "server".into(),
+            "--project".into(),
+            project.to_string_lossy().into_owned(),
+            "--out".into(),
+            out.to_string_lossy().into_owned(),
+            "--name".into(),
+            name.into(),
+            "--platform".into(),
+            "windows".into(),
+            "--executable".into(),
+            executable.to_string_lossy().into_owned(),
+        ]
+    };
+    let run = |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        remote4d(&refs, home.path())
+    };
+
+    let o = run(args(&build.join("remote4d.exe"), "ShopServer"));
+    assert!(o.status.success(), "{}", err(&o));
+    let app = out.join("ShopServer");
+    assert_eq!(
+        std::fs::read(app.join("ShopServer.exe")).unwrap(),
+        b"MZ\x90\0 a Windows executable"
+    );
+    assert_eq!(
+        std::fs::read(app.join("ShopServer.com")).unwrap(),
+        b"MZ\x90\0 its console twin"
+    );
+    assert!(
+        app.join("Server Database/Shop/Project/Sources/Methods/hello.4dm")
+            .is_file()
+    );
+    assert!(app.join("remote4d-app.toml").is_file());
+    assert!(
+        text(&o).trim_end().ends_with("ShopServer.exe"),
+        "{}",
+        text(&o)
+    );
+
+    // This (Linux) executable is not a Windows one: refused, and no folder is left behind.
+    let linux = PathBuf::from(env!("CARGO_BIN_EXE_remote4d"));
+    let o = run(args(&linux, "Wrong"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err(&o).contains("is not a Windows executable"),
+        "{}",
+        err(&o)
+    );
+    assert!(!out.join("Wrong").exists());
+
+    // Another system without --executable: says what to pass.
+    let o = run(args(&linux, "Missing")[..10].to_vec());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("needs --executable"), "{}", err(&o));
+    assert!(!out.join("Missing").exists());
+}

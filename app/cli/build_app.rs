@@ -44,6 +44,8 @@ pub enum BuildCommand {
         /// key are refused by the clients built now.
         #[arg(long)]
         update_key: Option<PathBuf>,
+        #[command(flatten)]
+        target: TargetArgs,
     },
     /// Sign a client build that a server will offer as an update (writes BUILD.sig).
     SignUpdate {
@@ -70,23 +72,130 @@ pub enum BuildCommand {
         /// An icon file to put beside the application.
         #[arg(long)]
         icon: Option<PathBuf>,
+        #[command(flatten)]
+        target: TargetArgs,
     },
 }
 
-fn exe_name(name: &str) -> String {
-    if cfg!(windows) {
+/// The system a merged application is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Platform {
+    /// Linux (an ELF executable).
+    Linux,
+    /// Windows (`<Name>.exe`, and its console twin `<Name>.com` when the build has one).
+    Windows,
+    /// macOS (a Mach-O executable).
+    Macos,
+}
+
+impl Platform {
+    /// The system this program runs on.
+    pub fn current() -> Self {
+        if cfg!(windows) {
+            Self::Windows
+        } else if cfg!(target_os = "macos") {
+            Self::Macos
+        } else {
+            Self::Linux
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Linux => "Linux",
+            Self::Windows => "Windows",
+            Self::Macos => "macOS",
+        }
+    }
+
+    /// Whether `head` (an executable's first bytes) is this system's executable format.
+    fn recognises(self, head: &[u8]) -> bool {
+        match self {
+            Self::Linux => head.starts_with(b"\x7fELF"),
+            Self::Windows => head.starts_with(b"MZ"),
+            Self::Macos => [
+                [0xcf, 0xfa, 0xed, 0xfe],
+                [0xce, 0xfa, 0xed, 0xfe],
+                [0xca, 0xfe, 0xba, 0xbe],
+            ]
+            .iter()
+            .any(|magic| head.starts_with(magic)),
+        }
+    }
+}
+
+/// Which system to build for, and the Remote4D executable of that system.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetArgs {
+    /// The system the application runs on (default: this one).
+    #[arg(long, value_enum)]
+    pub platform: Option<Platform>,
+    /// The remote4d executable to build from (default: this one); needed for another system,
+    /// e.g. the remote4d.exe of a Windows build. Its console twin (remote4d.com) is taken too.
+    #[arg(long, value_name = "FILE")]
+    pub executable: Option<PathBuf>,
+}
+
+fn exe_name(name: &str, platform: Platform) -> String {
+    if platform == Platform::Windows {
         format!("{name}.exe")
     } else {
         name.to_owned()
     }
 }
 
-fn copy_self(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
-    let me = std::env::current_exe().context("cannot find the running executable")?;
-    let target = dir.join(exe_name(name));
-    std::fs::copy(&me, &target)
-        .with_context(|| format!("cannot copy the executable to {}", target.display()))?;
-    Ok(target)
+/// The executable to copy for `target`, checked to be one of that system's.
+fn source_executable(target: &TargetArgs) -> anyhow::Result<(PathBuf, Platform)> {
+    let platform = target.platform.unwrap_or_else(Platform::current);
+    let source = match &target.executable {
+        Some(file) => file.clone(),
+        None if platform == Platform::current() => {
+            std::env::current_exe().context("cannot find the running executable")?
+        }
+        None => bail!(
+            "building for {} needs --executable: the remote4d of a {} build (for Windows: remote4d.exe, e.g. target/x86_64-pc-windows-gnu/release/remote4d.exe)",
+            platform.label(),
+            platform.label()
+        ),
+    };
+    let mut head = [0u8; 4];
+    let read = std::fs::File::open(&source)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .with_context(|| format!("cannot read {}", source.display()))?;
+    if !platform.recognises(&head[..read]) {
+        bail!(
+            "{} is not a {} executable; pass the remote4d of a {} build with --executable",
+            source.display(),
+            platform.label(),
+            platform.label()
+        );
+    }
+    Ok((source, platform))
+}
+
+/// Copies the executable (and, for Windows, its console twin) into the application folder.
+fn copy_executable(
+    dir: &Path,
+    name: &str,
+    (source, platform): &(PathBuf, Platform),
+) -> anyhow::Result<PathBuf> {
+    let (source, platform) = (source, *platform);
+    let exe = dir.join(exe_name(name, platform));
+    std::fs::copy(source, &exe)
+        .with_context(|| format!("cannot copy the executable to {}", exe.display()))?;
+    if platform == Platform::Windows {
+        // `<Name>.com`: what `<Name>` typed in cmd runs (app/windows_launcher.rs).
+        let twin = ["remote4d.com", "remote4d-console.exe"]
+            .into_iter()
+            .filter_map(|n| source.parent().map(|d| d.join(n)))
+            .find(|f| f.is_file());
+        if let Some(twin) = twin {
+            let to = dir.join(format!("{name}.com"));
+            std::fs::copy(&twin, &to)
+                .with_context(|| format!("cannot copy the console twin to {}", to.display()))?;
+        }
+    }
+    Ok(exe)
 }
 
 fn copy_tree(from: &Path, to: &Path, rel: &str) -> anyhow::Result<u64> {
@@ -148,6 +257,7 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
             icon,
             fingerprint,
             update_key,
+            target,
         } => {
             let mut l = Link::read(&link)?;
             if let Some(fp) = fingerprint {
@@ -181,8 +291,9 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
                     .join(format!("{}.key", safe_name(&name))),
             };
             let key = signing_key(&key_file)?;
+            let source = source_executable(&target)?;
             let dir = prepare(&out, &name)?;
-            let exe = copy_self(&dir, &name)?;
+            let exe = copy_executable(&dir, &name, &source)?;
             l.write(&dir.join(LINK_NAME))?;
             finish_app(
                 &dir,
@@ -211,12 +322,14 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
             out,
             name,
             icon,
+            target,
         } => {
             let location = Location::find(&project)?;
             let project_name = location.name();
             let name = name.unwrap_or_else(|| format!("{project_name}Server"));
+            let source = source_executable(&target)?;
             let dir = prepare(&out, &name)?;
-            let exe = copy_self(&dir, &name)?;
+            let exe = copy_executable(&dir, &name, &source)?;
             let root_name = location
                 .root
                 .file_name()

@@ -138,9 +138,23 @@ pub fn prompt(text: &str) {
 }
 
 fn exit_if_gone(err: &std::io::Error) {
-    if err.kind() == std::io::ErrorKind::BrokenPipe {
+    if reader_gone(err) {
         std::process::exit(0);
     }
+}
+
+/// The reader of a pipe went away: `BrokenPipe`, and on Windows also "the pipe is being closed"
+/// (232) and "no process is on the other end of the pipe" (233), which Rust does not count as
+/// broken pipes (and which Wine gives where Windows gives 232).
+fn reader_gone(err: &std::io::Error) -> bool {
+    const ERROR_NO_DATA: i32 = 232;
+    const ERROR_PIPE_NOT_CONNECTED: i32 = 233;
+    err.kind() == std::io::ErrorKind::BrokenPipe
+        || (cfg!(windows)
+            && matches!(
+                err.raw_os_error(),
+                Some(ERROR_NO_DATA | ERROR_PIPE_NOT_CONNECTED)
+            ))
 }
 
 /// True when `err` (an error of the command line) is a reader of standard output that went away.
@@ -148,7 +162,7 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            .is_some_and(reader_gone)
             || cause
                 .downcast_ref::<serde_json::Error>()
                 .and_then(|e| e.io_error_kind())
@@ -167,9 +181,12 @@ pub fn sentence(text: &str) -> String {
 
 /// Prints `value` as pretty JSON on stdout.
 pub fn json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    // Serialised first, so that a closed pipe is an io::Error [`is_broken_pipe`] can read.
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
+    out.write_all(&text)?;
+    out.flush()?;
     Ok(())
 }
 

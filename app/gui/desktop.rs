@@ -2,7 +2,8 @@
 //! colour. On Linux: GNOME's `org.gnome.desktop.interface` (`font-name`, `accent-color`) through
 //! `gsettings`, KDE's `kdeglobals` (`[General] font=`, `AccentColor=`), the family resolved by
 //! fontconfig (`fc-match`) to the font actually installed. Read only inside a desktop session
-//! (`XDG_CURRENT_DESKTOP` set); elsewhere, and on other systems, iced's own look stays.
+//! (`XDG_CURRENT_DESKTOP` set). On Windows: Segoe UI, Windows' own UI font. Elsewhere iced's own
+//! look stays.
 //!
 //! The font is applied at start (iced 0.14 cannot change the default font of a running app); the
 //! accent is read again every few seconds, and light/dark follows the system as it changes.
@@ -27,6 +28,9 @@ impl Look {
     /// Reads the current desktop's settings (runs `gsettings` / `fc-match`: call it off the UI
     /// thread once running). Empty outside a desktop session.
     pub fn read() -> Self {
+        if cfg!(windows) {
+            return windows();
+        }
         let Some(desktop) = std::env::var_os("XDG_CURRENT_DESKTOP") else {
             return Self::default();
         };
@@ -66,6 +70,20 @@ impl Look {
             (accent.b * 255.0) as u8
         );
         Some(Theme::custom(name, palette))
+    }
+}
+
+/// Windows' UI font, Segoe UI, where it is installed (every Windows since Vista; not Wine).
+fn windows() -> Look {
+    let fonts = std::env::var_os("WINDIR")
+        .map(|dir| Path::new(&dir).join("Fonts"))
+        .unwrap_or_default();
+    Look {
+        font_family: fonts
+            .join("segoeui.ttf")
+            .is_file()
+            .then(|| "Segoe UI".to_owned()),
+        ..Look::default()
     }
 }
 

@@ -35,8 +35,57 @@ pub(crate) fn is_running(pid: u32, exe: &str) -> bool {
     true
 }
 
+/// Windows: the process exists and has not exited, and (when its image can be read) runs a
+/// program of the same file name as `exe` (a reused process id running another program does
+/// not hold the lock).
+#[cfg(windows)]
+#[allow(unsafe_code)]
+pub(crate) fn is_running(pid: u32, exe: &str) -> bool {
+    use windows_sys::Win32::Foundation::{
+        CloseHandle, ERROR_ACCESS_DENIED, GetLastError, STILL_ACTIVE,
+    };
+    use windows_sys::Win32::System::Threading::{
+        GetExitCodeProcess, OpenProcess, PROCESS_NAME_WIN32, PROCESS_QUERY_LIMITED_INFORMATION,
+        QueryFullProcessImageNameW,
+    };
+    if pid == 0 {
+        return false;
+    }
+    if pid == std::process::id() {
+        return true;
+    }
+    // SAFETY: OpenProcess/GetExitCodeProcess/QueryFullProcessImageNameW write only into the
+    // locals passed (with their true sizes); the handle is closed before returning.
+    unsafe {
+        let handle = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
+        if handle.is_null() {
+            // Another user's process: it exists.
+            return GetLastError() == ERROR_ACCESS_DENIED;
+        }
+        let mut code = 0u32;
+        let mut alive = GetExitCodeProcess(handle, &mut code) != 0 && code == STILL_ACTIVE as u32;
+        if alive && !exe.is_empty() {
+            let mut buffer = [0u16; 1024];
+            let mut len = buffer.len() as u32;
+            if QueryFullProcessImageNameW(handle, PROCESS_NAME_WIN32, buffer.as_mut_ptr(), &mut len)
+                != 0
+            {
+                let actual = String::from_utf16_lossy(&buffer[..len as usize]);
+                let name = |p: &str| {
+                    std::path::Path::new(p)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().to_lowercase())
+                };
+                alive = name(&actual) == name(exe);
+            }
+        }
+        CloseHandle(handle);
+        alive
+    }
+}
+
 /// Elsewhere the process table is not consulted: a lock is held until its owner releases it.
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 pub(crate) fn is_running(pid: u32, _exe: &str) -> bool {
     pid != 0
 }

@@ -464,7 +464,13 @@ mod tests {
         while let Some(dir) = stack.pop() {
             for e in fs::read_dir(&dir).unwrap() {
                 let e = e.unwrap();
-                let rel = e.path().strip_prefix(root).unwrap().display().to_string();
+                let rel = e
+                    .path()
+                    .strip_prefix(root)
+                    .unwrap()
+                    .display()
+                    .to_string()
+                    .replace('\\', "/");
                 if e.file_type().unwrap().is_dir() {
                     out.push((rel + "/", Vec::new()));
                     stack.push(e.path());

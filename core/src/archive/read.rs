@@ -156,7 +156,9 @@ impl Archive {
                     reason: "its data runs past the end of the file".into(),
                 });
             }
-            let key = name.trim_end_matches('/').to_owned();
+            // Case-insensitively: on Windows and macOS `a.4dm` and `A.4dm` are one file, and
+            // unpacking both would silently keep one of them.
+            let key = name.trim_end_matches('/').to_lowercase();
             if !seen.insert(key) {
                 return Err(ArchiveError::DuplicateName { name });
             }
@@ -176,13 +178,14 @@ impl Archive {
             });
         }
         // A file and a folder of the same name, or a file used as a folder.
-        let files: HashSet<&str> = entries
+        let files: HashSet<String> = entries
             .iter()
             .filter(|e| !e.is_dir)
-            .map(|e| e.name.as_str())
+            .map(|e| e.name.to_lowercase())
             .collect();
         for e in &entries {
-            let mut prefix = e.name.trim_end_matches('/');
+            let lower = e.name.to_lowercase();
+            let mut prefix = lower.trim_end_matches('/');
             while let Some((parent, _)) = prefix.rsplit_once('/') {
                 if files.contains(parent) {
                     return Err(ArchiveError::DuplicateName {

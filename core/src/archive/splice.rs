@@ -7,13 +7,13 @@
 //! read, a write and a hash one after the other.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::resumable::{Checkpoint, ResumableSha256};
 use super::stamp::Stamp;
-use crate::fsutil::read_exact_at;
+use crate::fsutil::{RangeReader, read_exact_at};
 
 /// One part of a spliced file.
 enum Piece<'a> {
@@ -110,12 +110,24 @@ impl<'a> Splice<'a> {
             match *piece {
                 Piece::Bytes(ref b) => file.write_all(b)?,
                 Piece::Range {
-                    file: mut source,
+                    file: source,
                     offset,
                     len,
                 } => {
-                    source.seek(SeekFrom::Start(offset))?;
-                    let copied = io::copy(&mut Read::take(source, len), &mut file)?;
+                    // Positioned reads only: the hashing thread reads the same handle at the
+                    // same time, and on Windows a positioned read moves the handle's cursor (a
+                    // seek then sequential read here corrupted the output there).
+                    let copied = io::copy(&mut RangeReader::new(source, offset, len), &mut file)
+                        .map_err(|e| {
+                            if e.kind() == io::ErrorKind::UnexpectedEof {
+                                io::Error::new(
+                                    io::ErrorKind::UnexpectedEof,
+                                    "a source file is shorter than expected",
+                                )
+                            } else {
+                                e
+                            }
+                        })?;
                     if copied != len {
                         return Err(io::Error::new(
                             io::ErrorKind::UnexpectedEof,

@@ -380,6 +380,14 @@ fn duplicates_and_file_folder_clashes_are_refused() {
     assert_refused_and_untouched(&[("Project/a/", b""), ("Project/a", b"2")], |e| {
         matches!(e, ArchiveError::DuplicateName { .. })
     });
+    // Names that differ only by case are one file on Windows and macOS.
+    assert_refused_and_untouched(&[("Project/a.4dm", b"1"), ("Project/A.4DM", b"2")], |e| {
+        matches!(e, ArchiveError::DuplicateName { .. })
+    });
+    assert_refused_and_untouched(
+        &[("Project/Forms", b"1"), ("Project/forms/f.json", b"2")],
+        |e| matches!(e, ArchiveError::DuplicateName { .. }),
+    );
 }
 
 #[test]

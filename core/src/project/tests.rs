@@ -59,7 +59,8 @@ fn shop(root: &Path) {
 fn opens_from_root_project_folder_or_file() {
     let dir = tempfile::tempdir().unwrap();
     shop(dir.path());
-    let root = fs::canonicalize(dir.path()).unwrap();
+    // As Location reports it: without Windows' \\?\ prefix.
+    let root = dunce::canonicalize(dir.path()).unwrap();
     for p in [
         root.clone(),
         root.join("Project"),

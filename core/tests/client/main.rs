@@ -9,6 +9,8 @@ mod cache;
 mod devmode;
 mod discovery;
 mod identity;
+// The open hook is a shell script: Unix only.
+#[cfg(unix)]
 mod login;
 mod resources;
 mod resume;

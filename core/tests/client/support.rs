@@ -1,6 +1,7 @@
 //! What the client tests share: a client home, a progress recorder, session helpers, a TCP
 //! relay that can cut every connection (a network loss), hook scripts; and the imports the
-//! tests use (a prelude: `use crate::support::*`).
+//! tests use (a prelude: `use crate::support::*`; some only by the Unix-only tests).
+#![cfg_attr(not(unix), allow(unused_imports))]
 
 pub(crate) use std::path::{Path, PathBuf};
 pub(crate) use std::sync::{Arc, Mutex};
@@ -116,6 +117,8 @@ pub(crate) async fn relay_with_rate(
     (port, cut)
 }
 
+// Shell scripts, Unix modes and chattr: Unix only.
+#[cfg(unix)]
 pub(crate) fn script(dir: &Path, name: &str, body: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();

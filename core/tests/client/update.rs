@@ -2,6 +2,8 @@
 
 use crate::support::*;
 
+// Shell scripts, Unix modes and chattr: Unix only.
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_update_keeps_the_previous_version_usable() {
     let dir = tempfile::tempdir().unwrap();
@@ -167,8 +169,12 @@ async fn refused_with_an_update(
 /// Makes `folder` unwritable until dropped: mode 0555 for a user; for root (whom modes do not
 /// stop), the immutable attribute (`chattr +i`, which stops root too). None when neither works
 /// here (a file system without attributes), said on stderr.
+// Shell scripts, Unix modes and chattr: Unix only.
+#[cfg(unix)]
 struct Unwritable(PathBuf, bool);
 
+// Shell scripts, Unix modes and chattr: Unix only.
+#[cfg(unix)]
 impl Unwritable {
     fn new(folder: &Path) -> Option<Self> {
         use std::os::unix::fs::PermissionsExt;
@@ -191,6 +197,8 @@ impl Unwritable {
     }
 }
 
+// Shell scripts, Unix modes and chattr: Unix only.
+#[cfg(unix)]
 impl Drop for Unwritable {
     fn drop(&mut self) {
         use std::os::unix::fs::PermissionsExt;
@@ -205,6 +213,8 @@ impl Drop for Unwritable {
     }
 }
 
+// Shell scripts, Unix modes and chattr: Unix only.
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_update_without_write_permission_leaves_the_installed_client_working() {
     let install = tempfile::tempdir().unwrap();
@@ -243,6 +253,8 @@ async fn a_client_update_without_write_permission_leaves_the_installed_client_wo
     t.server.shutdown().await;
 }
 
+// Shell scripts, Unix modes and chattr: Unix only.
+#[cfg(unix)]
 fn nix_is_root() -> bool {
     std::process::Command::new("id")
         .arg("-u")
@@ -251,6 +263,8 @@ fn nix_is_root() -> bool {
         .unwrap_or(false)
 }
 
+// A tiny tmpfs in a private mount namespace: Linux only.
+#[cfg(target_os = "linux")]
 #[test]
 fn a_client_update_that_does_not_fit_leaves_the_installed_client_working() {
     if !in_namespaces(

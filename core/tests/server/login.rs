@@ -51,6 +51,8 @@ async fn logins_are_checked_and_throttled() {
     t.server.shutdown().await;
 }
 
+// The hook is a shell script: Unix only.
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread")]
 async fn open_hook_refuses_fills_storage_and_challenges() {
     let dir = tempfile::tempdir().unwrap();
@@ -155,6 +157,8 @@ esac"#,
     t.server.shutdown().await;
 }
 
+// The hook is a shell script: Unix only.
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hanging_hook_is_killed_and_the_connection_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -50,6 +50,7 @@ pub(crate) async fn api_error(
         .expect("an API error")
 }
 
+#[cfg(unix)]
 pub(crate) fn script(dir: &std::path::Path, name: &str, body: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
