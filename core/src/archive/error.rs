@@ -15,6 +15,16 @@ pub enum ArchiveError {
         #[source]
         source: std::io::Error,
     },
+    /// The folder to replace could not be moved: on Windows, a file in it is open in another
+    /// program (the previous content stays whole).
+    #[error("cannot replace {}: a file in it is open in another program (or the folder is read-only); close it and try again", path.display())]
+    InUse {
+        /// The folder.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The folder has no `Project/` subfolder.
     #[error("{} is not a 4D project folder: it has no Project/ folder (point at the folder that contains Project/, or at the .4DProject file)", path.display())]
     NotAProject {

@@ -684,3 +684,22 @@ fn delta_check_resumes_from_the_old_archive_checkpoints() {
     let err = check_delta(&old, &d, Some(&wrong)).unwrap_err();
     assert!(matches!(err, ArchiveError::Corrupt { .. }), "{err:?}");
 }
+
+/// Windows refuses to move a folder while another program holds a file in it open (most
+/// Windows programs open files without sharing deletion): that refusal reads as such, and any
+/// other failure stays a plain I/O error. (Wine 8 moves such folders anyway, so the refusal
+/// itself is only seen on a real Windows; the previous content is kept either way, as
+/// `swap_into_place` moves nothing else when the first rename fails.)
+#[cfg(windows)]
+#[test]
+fn a_folder_held_open_elsewhere_is_said_to_be_in_use() {
+    let target = Path::new(r"C:\Users\me\AppData\Local\Remote4D\Shop\Project");
+    for code in [5, 32] {
+        let err = super::unpack::in_use_or_io(target, std::io::Error::from_raw_os_error(code));
+        assert!(matches!(err, ArchiveError::InUse { .. }), "{code}: {err:?}");
+        assert!(err.to_string().contains("open in another program"), "{err}");
+        assert!(err.to_string().contains(r"Shop\Project"), "{err}");
+    }
+    let err = super::unpack::in_use_or_io(target, std::io::Error::from_raw_os_error(2));
+    assert!(matches!(err, ArchiveError::Io { .. }), "{err:?}");
+}

@@ -143,7 +143,7 @@ fn parent_of(target: &Path) -> PathBuf {
 pub(crate) fn swap_into_place(fresh: &Path, target: &Path) -> Result<()> {
     if fs::symlink_metadata(target).is_ok() {
         let old = temp_sibling(target, "old");
-        fs::rename(target, &old).map_err(ArchiveError::io(target))?;
+        fs::rename(target, &old).map_err(|source| in_use_or_io(target, source))?;
         if let Err(source) = fs::rename(fresh, target) {
             let _ = fs::rename(&old, target);
             let _ = fs::remove_dir_all(fresh);
@@ -159,6 +159,24 @@ pub(crate) fn swap_into_place(fresh: &Path, target: &Path) -> Result<()> {
         fs::rename(fresh, target).map_err(ArchiveError::io(target))?;
     }
     Ok(())
+}
+
+/// Windows refuses to move a folder holding a file another program keeps open (access denied,
+/// sharing violation): say so, rather than a bare "access denied".
+pub(crate) fn in_use_or_io(target: &Path, source: std::io::Error) -> ArchiveError {
+    const ERROR_ACCESS_DENIED: i32 = 5;
+    const ERROR_SHARING_VIOLATION: i32 = 32;
+    let path = target.to_path_buf();
+    if cfg!(windows)
+        && matches!(
+            source.raw_os_error(),
+            Some(ERROR_ACCESS_DENIED | ERROR_SHARING_VIOLATION)
+        )
+    {
+        ArchiveError::InUse { path, source }
+    } else {
+        ArchiveError::Io { path, source }
+    }
 }
 
 /// Removes temporary folders an interrupted unpack of `target` left beside it.
