@@ -695,11 +695,11 @@ fn delta_check_resumes_from_the_old_archive_checkpoints() {
 fn a_folder_held_open_elsewhere_is_said_to_be_in_use() {
     let target = Path::new(r"C:\Users\me\AppData\Local\Remote4D\Shop\Project");
     for code in [5, 32] {
-        let err = super::unpack::in_use_or_io(target, std::io::Error::from_raw_os_error(code));
+        let err = unpack::in_use_or_io(target, std::io::Error::from_raw_os_error(code));
         assert!(matches!(err, ArchiveError::InUse { .. }), "{code}: {err:?}");
         assert!(err.to_string().contains("open in another program"), "{err}");
         assert!(err.to_string().contains(r"Shop\Project"), "{err}");
     }
-    let err = super::unpack::in_use_or_io(target, std::io::Error::from_raw_os_error(2));
+    let err = unpack::in_use_or_io(target, std::io::Error::from_raw_os_error(2));
     assert!(matches!(err, ArchiveError::Io { .. }), "{err:?}");
 }
