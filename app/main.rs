@@ -6,6 +6,7 @@
 mod cli;
 mod console;
 mod gui;
+mod icon_pixels;
 mod logging;
 mod merged;
 
