@@ -30,7 +30,8 @@ pub fn init(verbose: u8) {
     // to fill the server's log, so its warnings show only with -vv.
     let filter = asked.unwrap_or_else(|| {
         EnvFilter::new(match verbose {
-            0 => "warn,rustls=error",
+            // What administrators do is always in a server's log (remote4d::audit).
+            0 => "warn,rustls=error,remote4d::audit=info",
             1 => "info,rustls=error",
             _ => "debug",
         })

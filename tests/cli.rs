@@ -368,3 +368,127 @@ fn a_merged_server_is_built_for_windows_from_a_windows_executable() {
     assert!(err(&o).contains("needs --executable"), "{}", err(&o));
     assert!(!out.join("Missing").exists());
 }
+
+/// `remote4d admin --server`: the project's Administrator administers a server from another
+/// home (no token there), over the identity pinned by a first connection; the action is in the
+/// server's log with who did it; an ordinary user and a wrong password get nothing.
+#[test]
+fn the_administrator_administers_a_server_from_elsewhere() {
+    use std::io::Write as _;
+    let w = tempfile::tempdir().unwrap();
+    let root = w.path().join("Shop");
+    common::project(&root, 0);
+    // Passwords as 4D stores them (bcrypt, $2y$).
+    let h = bcrypt::hash("s3cret", 4)
+        .unwrap()
+        .replacen("$2b$", "$2y$", 1);
+    let directory = format!(
+        r#"{{"users":{{"designer":{{"alias":"Designer","password":"{h}"}},"administrator":{{"alias":"Administrator","password":"{h}"}},"bob":{{"password":"{h}"}}}}}}"#
+    );
+    common::write(&root, "Settings/directory.json", directory.as_bytes());
+    let port = common::free_port();
+    let server_home = w.path().join("server");
+    let _server = common::serve(&root, port, &server_home, &[]);
+    let admin_home = w.path().join("admin");
+    std::fs::create_dir_all(&admin_home).unwrap();
+    let address = format!("127.0.0.1:{port}");
+    let with_password = |args: &[&str], password: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_remote4d"))
+            .args(args)
+            .env("REMOTE4D_HOME", &admin_home)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let admin = |action: &[&str], user: &str, password: &str| {
+        let mut args = vec![
+            "admin",
+            "--server",
+            &address,
+            "--user",
+            user,
+            "--password-stdin",
+        ];
+        args.extend_from_slice(action);
+        with_password(&args, password)
+    };
+
+    // Never connected from here: the identity is not pinned.
+    let o = admin(&["sessions"], "Administrator", "s3cret");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        common::text(&o).contains("not pinned"),
+        "{}",
+        common::text(&o)
+    );
+
+    // A first connection pins it; then the Administrator lists the sessions and sends a message.
+    let o = with_password(
+        &[
+            "connect",
+            &address,
+            "--trust-new",
+            "--remote",
+            "--user",
+            "bob",
+            "--password-stdin",
+        ],
+        "s3cret",
+    );
+    assert!(o.status.success(), "{}", common::text(&o));
+    let o = admin(&["sessions", "--json"], "Administrator", "s3cret");
+    assert!(o.status.success(), "{}", common::text(&o));
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["info"]["userName"] == "Administrator"),
+        "its own session is listed: {list}"
+    );
+    let o = admin(
+        &["message", "back in five minutes"],
+        "Administrator",
+        "s3cret",
+    );
+    assert!(o.status.success(), "{}", common::text(&o));
+    // The server's log says who did it (shown by default).
+    let log = std::fs::read_to_string(server_home.join("server.log")).unwrap();
+    assert!(
+        log.contains("administration: message sent")
+            && log.contains("by=Administrator from 127.0.0.1"),
+        "{log}"
+    );
+    // The administrator's sessions ended with each command.
+    let o = admin(&["sessions", "--json"], "Designer", "s3cret");
+    assert!(o.status.success(), "{}", common::text(&o));
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        !list
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["info"]["userName"] == "Administrator"),
+        "{list}"
+    );
+
+    // Nobody else.
+    let o = admin(&["sessions"], "bob", "s3cret");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        common::text(&o).contains("may not administer this server"),
+        "{}",
+        common::text(&o)
+    );
+    let o = admin(&["sessions"], "Administrator", "wrong");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        common::text(&o).contains("annot log in to 127.0.0.1"),
+        "{}",
+        common::text(&o)
+    );
+}

@@ -1,4 +1,5 @@
-//! `remote4d admin` and `remote4d reload`: administration from the server's machine.
+//! `remote4d admin` and `remote4d reload`: administration from the server's machine (its token
+//! file) or, with `--server`, from anywhere as the project's Designer or Administrator.
 
 use std::process::ExitCode;
 
@@ -15,6 +16,17 @@ pub struct AdminArgs {
     /// The server's port on this machine (before or after the action).
     #[arg(long, default_value_t = DEFAULT_PORT, global = true)]
     pub port: u16,
+    /// Administer a server elsewhere: HOST[:PORT], connected to once before from here (its
+    /// identity pinned). Needs --user: the project's Designer or Administrator.
+    #[arg(long, global = true, value_name = "HOST[:PORT]", requires = "user")]
+    pub server: Option<String>,
+    /// With --server: the 4D user (Designer or Administrator).
+    #[arg(long, global = true)]
+    pub user: Option<String>,
+    /// With --server: read the password from the first line of standard input (otherwise it is
+    /// asked for on the terminal).
+    #[arg(long, global = true)]
+    pub password_stdin: bool,
     /// What to do.
     #[command(subcommand)]
     pub action: AdminAction,
@@ -73,10 +85,47 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// The password for `--server`: standard input's first line, or asked on the terminal.
+fn password(from_stdin: bool, user: &str) -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !from_stdin && !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "no password: pass --password-stdin (first line of standard input) or run in a terminal"
+        );
+    }
+    if !from_stdin {
+        eprint!("password of {user}: ");
+        std::io::stderr().flush()?;
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
 pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
-    let client = admin_client(args.port)?;
-    runtime()?.block_on(async move {
-        match args.action {
+    let rt = runtime()?;
+    let client = match (&args.server, &args.user) {
+        (Some(server), Some(user)) => {
+            let password = password(args.password_stdin, user)?;
+            rt.block_on(AdminClient::remote(
+                &Environment::from_system()?,
+                server,
+                user,
+                &password,
+            ))?
+        }
+        _ => admin_client(args.port)?,
+    };
+    let result = rt.block_on(act(&client, args.action));
+    // The administrator's own session ends either way (remote administration).
+    let _ = rt.block_on(client.close());
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn act(client: &AdminClient, action: AdminAction) -> anyhow::Result<()> {
+    {
+        match action {
             AdminAction::Sessions { json } => {
                 let list = client.sessions().await?;
                 if json {
@@ -118,9 +167,8 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
                 crate::outln!("the server stops in {in_seconds} s; clients are warned");
             }
         }
-        anyhow::Ok(())
-    })?;
-    Ok(ExitCode::SUCCESS)
+        Ok(())
+    }
 }
 
 pub fn reload(args: &ReloadArgs) -> anyhow::Result<ExitCode> {

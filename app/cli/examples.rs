@@ -165,6 +165,10 @@ pub const EXAMPLES: &[(&str, Examples)] = &[
                 "Tell everyone",
                 "remote4d admin message \"Restarting at noon\"",
             ),
+            (
+                "From another machine, as the project's Administrator",
+                "remote4d admin --server 192.168.1.10 --user Administrator sessions",
+            ),
         ],
     ),
     (

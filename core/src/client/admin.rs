@@ -4,10 +4,11 @@
 use reqwest::Method;
 
 use super::api::{ApiClient, RequestError};
+use super::trust::TrustStore;
 use crate::admin_token::{read_token, token_path};
 use crate::environment::Environment;
-use crate::protocol::ReloadResult;
 use crate::protocol::paths::{self, AdminSession, DropRequest, MessageRequest, ShutdownRequest};
+use crate::protocol::{HostType, OpenSession, OpenSessionResponse, ReloadResult};
 
 /// Why the administration client could not be made or was refused.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,27 @@ pub enum AdminError {
         #[source]
         source: std::io::Error,
     },
+    /// The server was never connected to from here: its identity is not pinned.
+    #[error(
+        "the identity of {address} is not pinned here: connect to it once (remote4d connect {address} --trust-new, after checking its fingerprint), then administer it"
+    )]
+    NotPinned {
+        /// The address (`host:port`).
+        address: String,
+    },
+    /// The address cannot be read.
+    #[error(transparent)]
+    Address(#[from] crate::link::ServerPathError),
+    /// The login was refused or needs an answer this client cannot give.
+    #[error("cannot log in to {address} as {user}: {reason}")]
+    Login {
+        /// The address.
+        address: String,
+        /// The user.
+        user: String,
+        /// Why.
+        reason: String,
+    },
     /// The request failed or was refused.
     #[error(transparent)]
     Request(#[from] RequestError),
@@ -37,6 +59,8 @@ pub enum AdminError {
 #[derive(Debug, Clone)]
 pub struct AdminClient {
     api: ApiClient,
+    /// The administrator's own session (remote administration).
+    session: Option<String>,
 }
 
 impl AdminClient {
@@ -53,7 +77,83 @@ impl AdminClient {
         })?;
         let api = ApiClient::new(&format!("127.0.0.1:{port}"), token.fingerprint.as_deref())?
             .with_token(token.token);
-        Ok(Self { api })
+        Ok(Self { api, session: None })
+    }
+
+    /// The client of a server elsewhere, administered by the project's Designer or Administrator:
+    /// logs in as `user` (a session of its own, closed by [`AdminClient::close`]) over TLS pinned
+    /// to the fingerprint this machine's trust store holds for `address` (`host[:port]`).
+    ///
+    /// # Errors
+    /// [`AdminError::NotPinned`] when the server was never connected to from here,
+    /// [`AdminError::Login`] when the login is refused, a [`RequestError`] otherwise.
+    pub async fn remote(
+        env: &Environment,
+        address: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<Self, AdminError> {
+        let path = crate::link::ServerPath::parse(address)?;
+        let authority = path.authority();
+        let pinned = TrustStore::new(&env.data_dir)
+            .list()
+            .into_iter()
+            .find(|k| k.addresses.iter().any(|a| a == &authority))
+            .map(|k| k.fingerprint)
+            .ok_or_else(|| AdminError::NotPinned {
+                address: authority.clone(),
+            })?;
+        let api = ApiClient::new(&authority, Some(&pinned))?;
+        let request = OpenSession {
+            user_name: Some(user.to_owned()),
+            password: Some(password.to_owned()),
+            password_hash: None,
+            machine_name: hostname::get()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            system_user_name: std::env::var("USER")
+                .or_else(|_| std::env::var("USERNAME"))
+                .unwrap_or_default(),
+            host_type: Some(HostType::current()),
+            client_id: format!("admin-{}", crate::time::now_ms()),
+            client_version: env!("CARGO_PKG_VERSION").into(),
+            challenge: None,
+            resume: None,
+        };
+        let login = |reason: String| AdminError::Login {
+            address: authority.clone(),
+            user: user.to_owned(),
+            reason,
+        };
+        match api
+            .json(Method::POST, paths::SESSIONS, Some(&request))
+            .await
+        {
+            Ok(OpenSessionResponse::Opened(o)) => Ok(Self {
+                api: api.with_token(o.token),
+                session: Some(o.session.id),
+            }),
+            Ok(OpenSessionResponse::Challenge(c)) => Err(login(format!(
+                "the server asks a question ({}), which administration cannot answer",
+                c.prompt
+            ))),
+            // Refused (wrong password, throttled, an IP rule, a hook): the server's reason.
+            Err(RequestError::Api(e)) => Err(login(e.message)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Ends the administrator's own session (remote administration); nothing for a local client.
+    ///
+    /// # Errors
+    /// A [`RequestError`].
+    pub async fn close(&self) -> Result<(), RequestError> {
+        if let Some(id) = &self.session {
+            self.api
+                .send::<()>(Method::DELETE, &paths::session(id), None)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Every session, the virtual `storedProcedure` one included, with its storage.

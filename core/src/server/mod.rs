@@ -4,6 +4,11 @@
 //! [`Server::start`] returns a [`Server`] handle once the archive is built and the port open.
 
 pub mod admin;
+
+/// The log target of what administrators do (who did what), which `remote4d serve` shows by
+/// default: `RUST_LOG=remote4d::audit=info`.
+pub const AUDIT: &str = "remote4d::audit";
+
 mod admission;
 mod api;
 pub mod auth;

@@ -161,3 +161,102 @@ async fn a_shutdown_counts_down_to_every_session_then_stops_the_server() {
     k.t.server.shutdown().await;
     assert!(!k.token_file.exists());
 }
+
+/// Remote administration: a session of the Designer or the Administrator administers, from
+/// anywhere; an ordinary user's session, no token, and any session of a project without
+/// passwords get nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_designer_or_administrator_administers_from_a_session_and_no_one_else() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let hash = bcrypt::hash("s3cret", 4)
+        .unwrap()
+        .replacen("$2b$", "$2y$", 1);
+    write(
+        dir.path(),
+        "Settings/directory.json",
+        format!(
+            r#"{{"users":{{"designer":{{"alias":"Designer","password":"{hash}"}},"administrator":{{"alias":"Administrator","password":"{hash}"}},"bob":{{"password":"{hash}"}}}}}}"#
+        )
+        .as_bytes(),
+    );
+    let t = start(dir.path(), config()).await;
+    let login = |user: &str| OpenSession {
+        user_name: Some(user.into()),
+        password: Some("s3cret".into()),
+        ..hello()
+    };
+    let admin = open(&t.client(), &login("Administrator")).await;
+    let bob = open(&t.client(), &login("bob")).await;
+    let as_admin = t.client().with_token(admin.token.clone());
+    let list: Vec<serde_json::Value> = as_admin
+        .json::<(), _>(Method::GET, "/api/v1/admin/sessions", None)
+        .await
+        .unwrap();
+    assert!(
+        list.iter()
+            .any(|s| s["info"]["userName"] == "bob" && s["info"]["ID"] == bob.session.id.as_str()),
+        "{list:?}"
+    );
+    for (who, client) in [
+        ("bob's session", t.client().with_token(bob.token.clone())),
+        ("no token", t.client()),
+        ("a made-up token", t.client().with_token("f".repeat(64))),
+    ] {
+        let err = client
+            .send::<()>(Method::GET, "/api/v1/admin/sessions", None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::NotAuthorized), "{who}");
+        let err = client
+            .send(
+                Method::POST,
+                "/api/v1/admin/drop",
+                Some(&json!({"session_id": admin.session.id})),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::NotAuthorized), "{who}");
+    }
+    // The Designer may too; the Administrator drops bob's session.
+    let designer = open(&t.client(), &login("Designer")).await;
+    t.client()
+        .with_token(designer.token)
+        .send::<()>(Method::GET, "/api/v1/admin/sessions", None)
+        .await
+        .unwrap();
+    as_admin
+        .send(
+            Method::POST,
+            "/api/v1/admin/drop",
+            Some(&json!({"session_id": bob.session.id})),
+        )
+        .await
+        .unwrap();
+    let list: Vec<serde_json::Value> = as_admin
+        .json::<(), _>(Method::GET, "/api/v1/admin/sessions", None)
+        .await
+        .unwrap();
+    assert!(
+        !list
+            .iter()
+            .any(|s| s["info"]["ID"] == bob.session.id.as_str()),
+        "bob's session ended: {list:?}"
+    );
+    t.server.shutdown().await;
+
+    // A project without passwords: everyone is the Designer, so no one administers remotely.
+    let open_dir = tempfile::tempdir().unwrap();
+    project(open_dir.path());
+    let t = start(open_dir.path(), config()).await;
+    let anyone = open(&t.client(), &hello()).await;
+    let err = t
+        .client()
+        .with_token(anyone.token)
+        .send::<()>(Method::GET, "/api/v1/admin/sessions", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::NotAuthorized));
+    assert!(err.to_string().contains("passwords"), "{err}");
+    t.server.shutdown().await;
+}

@@ -1,5 +1,10 @@
-//! Administration from the server's machine: sessions, message, drop, shutdown.
-//! Needs the token from the token file and a loopback connection.
+//! Administration: sessions, message, drop, shutdown. Allowed to
+//! - the server's own machine with the token of its token file (a loopback connection), and
+//! - from anywhere, a session of the project's Designer or Administrator (logged in with their
+//!   password, over the same pinned TLS; login attempts are throttled like any other) when the
+//!   project has passwords.
+//!
+//! Every action is logged with who did it.
 
 use std::sync::Arc;
 
@@ -10,25 +15,58 @@ use axum::response::{IntoResponse, Response};
 use super::{Failure, Json, Peer, bearer, fail};
 use crate::protocol::paths::{AdminSession, DropRequest, MessageRequest, ShutdownRequest};
 use crate::protocol::{ErrorCode, SessionEvent};
-use crate::server::State;
 use crate::server::sessions::same_secret;
+use crate::server::{AUDIT, State};
 
 type Shared = AxState<Arc<State>>;
 
-fn authorize(state: &State, peer: std::net::IpAddr, headers: &HeaderMap) -> Result<(), Failure> {
-    if !peer.is_loopback() {
+/// Who administers: "the local administrator" or the 4D user of the session, with its address.
+fn authorize(
+    state: &State,
+    peer: std::net::IpAddr,
+    headers: &HeaderMap,
+) -> Result<String, Failure> {
+    let token = bearer(headers).unwrap_or_default();
+    if peer.is_loopback() && same_secret(token, &state.admin_token) {
+        return Ok("the local administrator".into());
+    }
+    let session = state
+        .sessions
+        .all()
+        .into_iter()
+        .find(|s| !token.is_empty() && s.token_matches(token));
+    let Some(session) = session else {
+        tracing::warn!(target: AUDIT, %peer, "administration refused: no administration token or session");
         return Err(fail(
             ErrorCode::NotAuthorized,
-            "administration is only possible from the server's machine",
+            "administration needs the token of the server's machine (run remote4d admin there, as \
+             the server's user) or a session of the project's Designer or Administrator \
+             (remote4d admin --server HOST --user Administrator)",
         ));
-    }
-    if !same_secret(bearer(headers).unwrap_or_default(), &state.admin_token) {
+    };
+    let user = session.info().user_name;
+    let directory = state.directory();
+    let administrator = !directory.is_open_access()
+        && directory
+            .user(&user)
+            .is_some_and(|u| u.is_designer() || u.is_administrator());
+    if !administrator {
+        tracing::warn!(target: AUDIT, %peer, %user, "administration refused: not the Designer or the Administrator");
         return Err(fail(
             ErrorCode::NotAuthorized,
-            "wrong administration token (it is in the server's admin token file; run remote4d admin as the server's user)",
+            if directory.is_open_access() {
+                "remote administration needs a project with passwords (directory.json): log in as its \
+                 Designer or Administrator"
+                    .to_owned()
+            } else {
+                format!(
+                    "{user} may not administer this server: only the Designer and the Administrator may"
+                )
+            },
         ));
     }
-    Ok(())
+    session.touch();
+    Ok(format!("{user} from {peer}"))
 }
 
 pub(super) async fn sessions(
@@ -36,7 +74,8 @@ pub(super) async fn sessions(
     Peer(ip): Peer,
     headers: HeaderMap,
 ) -> Result<Response, Failure> {
-    authorize(&state, ip, &headers)?;
+    let who = authorize(&state, ip, &headers)?;
+    tracing::debug!(by = %who, "administration: sessions listed");
     let list: Vec<AdminSession> = state
         .sessions
         .infos()
@@ -55,7 +94,8 @@ pub(super) async fn message(
     headers: HeaderMap,
     Json(req): Json<MessageRequest>,
 ) -> Result<StatusCode, Failure> {
-    authorize(&state, ip, &headers)?;
+    let who = authorize(&state, ip, &headers)?;
+    tracing::info!(target: AUDIT, by = %who, to = req.session_id.as_deref().unwrap_or("everyone"), "administration: message sent");
     let event = SessionEvent::Message { text: req.text };
     match req.session_id {
         Some(id) => state
@@ -74,7 +114,8 @@ pub(super) async fn drop_session(
     headers: HeaderMap,
     Json(req): Json<DropRequest>,
 ) -> Result<StatusCode, Failure> {
-    authorize(&state, ip, &headers)?;
+    let who = authorize(&state, ip, &headers)?;
+    tracing::info!(target: AUDIT, by = %who, session = %req.session_id, "administration: session dropped");
     let reason = req
         .reason
         .unwrap_or_else(|| "disconnected by the administrator".into());
@@ -91,10 +132,12 @@ pub(super) async fn shutdown(
     headers: HeaderMap,
     Json(req): Json<ShutdownRequest>,
 ) -> Result<StatusCode, Failure> {
-    authorize(&state, ip, &headers)?;
+    let who = authorize(&state, ip, &headers)?;
     tracing::info!(
+        target: AUDIT,
+        by = %who,
         in_seconds = req.in_seconds,
-        "shutdown requested by the administrator"
+        "administration: shutdown requested"
     );
     state.schedule_shutdown(req.in_seconds, req.message);
     Ok(StatusCode::ACCEPTED)
