@@ -463,6 +463,51 @@ fn the_administrator_administers_a_server_from_elsewhere() {
             && log.contains("by=Administrator from 127.0.0.1"),
         "{log}"
     );
+    // Status; new connections refused (a new client is refused), then accepted again.
+    let o = admin(&["status", "--json"], "Administrator", "s3cret");
+    assert!(o.status.success(), "{}", common::text(&o));
+    let status: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(status["accepting"], true, "{status}");
+    assert_eq!(status["port"], port, "{status}");
+    let o = admin(&["accept", "off"], "Administrator", "s3cret");
+    assert!(o.status.success(), "{}", common::text(&o));
+    let bob = |home: &str| {
+        with_password(
+            &[
+                "connect",
+                &address,
+                "--remote",
+                "--user",
+                "bob",
+                "--password-stdin",
+                "--name",
+                home,
+            ],
+            "s3cret",
+        )
+    };
+    let o = bob("refused");
+    assert_eq!(o.status.code(), Some(1), "{}", common::text(&o));
+    assert!(
+        common::text(&o).contains("does not accept new connections"),
+        "{}",
+        common::text(&o)
+    );
+    let o = admin(&["status"], "Administrator", "s3cret");
+    assert!(
+        common::text(&o).contains("new connections  refused"),
+        "{}",
+        common::text(&o)
+    );
+    let o = admin(&["accept", "on"], "Administrator", "s3cret");
+    assert!(o.status.success(), "{}", common::text(&o));
+    let o = bob("accepted");
+    assert!(o.status.success(), "{}", common::text(&o));
+    let log = std::fs::read_to_string(server_home.join("server.log")).unwrap();
+    assert!(
+        log.contains("administration: new connections refused"),
+        "{log}"
+    );
     // The administrator's sessions ended with each command.
     let o = admin(&["sessions", "--json"], "Designer", "s3cret");
     assert!(o.status.success(), "{}", common::text(&o));

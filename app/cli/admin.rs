@@ -49,6 +49,19 @@ pub enum AdminAction {
         #[arg(long)]
         session: Option<String>,
     },
+    /// The server's status: uptime, sessions now and at most, new connections, archive.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Accept new connections (on) or refuse them (off); existing sessions stay, and the
+    /// Designer and the Administrator may still log in.
+    Accept {
+        /// on or off.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
     /// End a session.
     Drop {
         /// The session id.
@@ -154,6 +167,54 @@ async fn act(client: &AdminClient, action: AdminAction) -> anyhow::Result<()> {
             AdminAction::Message { text, session } => {
                 client.message(&text, session.as_deref()).await?;
                 crate::outln!("message sent");
+            }
+            AdminAction::Status { json } => {
+                let status = client.status().await?;
+                if json {
+                    output::json(&status)?;
+                } else {
+                    output::rows(&[
+                        (
+                            "server",
+                            format!(
+                                "{} (Remote4D {})",
+                                status.publication_name, status.server_version
+                            ),
+                        ),
+                        ("port", status.port.to_string()),
+                        ("up", output::duration_secs(status.uptime_secs)),
+                        (
+                            "sessions",
+                            format!("{} now, {} at most", status.sessions, status.peak_sessions),
+                        ),
+                        (
+                            "new connections",
+                            if status.accepting {
+                                "accepted"
+                            } else {
+                                "refused"
+                            }
+                            .to_owned(),
+                        ),
+                        (
+                            "archive",
+                            format!("{} ({})", status.stamp, output::bytes(status.archive_size)),
+                        ),
+                        ("fingerprint", status.fingerprint),
+                    ]);
+                }
+            }
+            AdminAction::Accept { state } => {
+                let accept = state == "on";
+                client.set_accepting(accept).await?;
+                crate::outln!(
+                    "{}",
+                    if accept {
+                        "new connections are accepted"
+                    } else {
+                        "new connections are refused (existing sessions stay; the Designer and the Administrator may still log in)"
+                    }
+                );
             }
             AdminAction::Drop { session } => {
                 client.drop_session(&session, None).await?;

@@ -195,6 +195,23 @@ pub const EXAMPLES: &[(&str, Examples)] = &[
         ],
     ),
     (
+        "admin status",
+        &[
+            ("Uptime, sessions, new connections", "remote4d admin status"),
+            ("The same for a script", "remote4d admin status --json"),
+        ],
+    ),
+    (
+        "admin accept",
+        &[
+            (
+                "Refuse new connections before maintenance (connected users stay)",
+                "remote4d admin accept off",
+            ),
+            ("Accept them again", "remote4d admin accept on"),
+        ],
+    ),
+    (
         "admin drop",
         &[("End a session", "remote4d admin drop 5f0c3e9a")],
     ),

@@ -248,6 +248,20 @@ pub fn rows<S: AsRef<str>>(rows: &[(S, String)]) {
     }
 }
 
+/// A length of time for people: `3 d 4 h`, `2 h 5 min`, `4 min 2 s`, `12 s`.
+pub fn duration_secs(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    if d > 0 {
+        format!("{d} d {h} h")
+    } else if h > 0 {
+        format!("{h} h {m} min")
+    } else if m > 0 {
+        format!("{m} min {s} s")
+    } else {
+        format!("{s} s")
+    }
+}
+
 /// Human-readable byte count.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];

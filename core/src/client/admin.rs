@@ -7,7 +7,9 @@ use super::api::{ApiClient, RequestError};
 use super::trust::TrustStore;
 use crate::admin_token::{read_token, token_path};
 use crate::environment::Environment;
-use crate::protocol::paths::{self, AdminSession, DropRequest, MessageRequest, ShutdownRequest};
+use crate::protocol::paths::{
+    self, AcceptRequest, AdminSession, AdminStatus, DropRequest, MessageRequest, ShutdownRequest,
+};
 use crate::protocol::{HostType, OpenSession, OpenSessionResponse, ReloadResult};
 
 /// Why the administration client could not be made or was refused.
@@ -215,6 +217,33 @@ impl AdminClient {
         };
         self.api
             .send(Method::POST, paths::ADMIN_SHUTDOWN, Some(&body))
+            .await
+            .map(|_| ())
+    }
+
+    /// The server's status: uptime, sessions now and at most, whether it accepts new
+    /// connections, its archive and identity.
+    ///
+    /// # Errors
+    /// A [`RequestError`].
+    pub async fn status(&self) -> Result<AdminStatus, RequestError> {
+        self.api
+            .json::<(), _>(Method::GET, paths::ADMIN_STATUS, None)
+            .await
+    }
+
+    /// Accepts new connections again, or refuses them (existing sessions stay; the Designer
+    /// and the Administrator may still log in).
+    ///
+    /// # Errors
+    /// A [`RequestError`].
+    pub async fn set_accepting(&self, accept: bool) -> Result<(), RequestError> {
+        self.api
+            .send(
+                Method::POST,
+                paths::ADMIN_ACCEPT,
+                Some(&AcceptRequest { accept }),
+            )
             .await
             .map(|_| ())
     }

@@ -46,6 +46,10 @@ pub const ADMIN_MESSAGE: &str = "/api/v1/admin/message";
 pub const ADMIN_DROP: &str = "/api/v1/admin/drop";
 /// `POST` [`ShutdownRequest`] (administration).
 pub const ADMIN_SHUTDOWN: &str = "/api/v1/admin/shutdown";
+/// `GET`: the server's [`AdminStatus`] (administration).
+pub const ADMIN_STATUS: &str = "/api/v1/admin/status";
+/// `POST` [`AcceptRequest`]: accept or reject new connections (administration).
+pub const ADMIN_ACCEPT: &str = "/api/v1/admin/accept";
 
 /// One session's path.
 pub fn session(id: &str) -> String {
@@ -121,6 +125,38 @@ pub struct DropRequest {
     /// Why (shown to its user).
     #[serde(default)]
     pub reason: Option<String>,
+}
+
+/// Accepting new connections or not (existing sessions stay either way).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptRequest {
+    /// True: accept; false: refuse new sessions but the Designer's and the Administrator's.
+    pub accept: bool,
+}
+
+/// The server as its administrator watches it (4D Server's Monitor and Application Server pages).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminStatus {
+    /// The server's version.
+    pub server_version: String,
+    /// Its publication name.
+    pub publication_name: String,
+    /// Its port.
+    pub port: u16,
+    /// Its certificate's fingerprint.
+    pub fingerprint: String,
+    /// The current archive's stamp.
+    pub stamp: String,
+    /// The current archive's size in bytes.
+    pub archive_size: u64,
+    /// Seconds since it started.
+    pub uptime_secs: u64,
+    /// Client sessions now (the virtual `storedProcedure` one not counted).
+    pub sessions: usize,
+    /// The most client sessions at once since it started.
+    pub peak_sessions: usize,
+    /// Whether new connections are accepted.
+    pub accepting: bool,
 }
 
 /// One session as the administration lists it.

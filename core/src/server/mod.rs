@@ -80,9 +80,24 @@ pub(crate) struct State {
     pub publisher: Mutex<Option<Publisher>>,
     pub dev: devmode::DevState,
     pub update: Option<(crate::protocol::UpdateOffer, PathBuf)>,
+    /// When the server started (its uptime).
+    pub started: Instant,
+    /// Whether new sessions are accepted (the administrator's switch; existing ones stay).
+    pub accepting: std::sync::atomic::AtomicBool,
+    /// The most client sessions at once since the start.
+    pub peak_sessions: std::sync::atomic::AtomicUsize,
 }
 
 impl State {
+    /// Client sessions now (the virtual `storedProcedure` one not counted).
+    pub fn client_sessions(&self) -> usize {
+        self.sessions
+            .infos()
+            .iter()
+            .filter(|i| i.kind != "storedProcedure")
+            .count()
+    }
+
     pub fn info(&self) -> ServerInfo {
         let current = self.builds.current();
         ServerInfo {
@@ -558,6 +573,9 @@ impl Server {
             admin_token,
             stop,
             shutting_down: std::sync::atomic::AtomicBool::new(false),
+            started: Instant::now(),
+            accepting: std::sync::atomic::AtomicBool::new(true),
+            peak_sessions: std::sync::atomic::AtomicUsize::new(0),
             publisher: Mutex::new(None),
             dev: devmode::DevState::default(),
             update,

@@ -218,6 +218,56 @@ async fn the_designer_or_administrator_administers_from_a_session_and_no_one_els
             .unwrap_err();
         assert_eq!(err.code(), Some(ErrorCode::NotAuthorized), "{who}");
     }
+    // Status, and new connections refused: bob's session stays, a new one of bob's is refused,
+    // the Administrator still gets in; accepted again, bob gets in.
+    let status: serde_json::Value = as_admin
+        .json::<(), _>(Method::GET, "/api/v1/admin/status", None)
+        .await
+        .unwrap();
+    assert_eq!(status["sessions"], 2, "{status}");
+    assert_eq!(status["peak_sessions"], 2, "{status}");
+    assert_eq!(status["accepting"], true, "{status}");
+    as_admin
+        .send(
+            Method::POST,
+            "/api/v1/admin/accept",
+            Some(&json!({"accept": false})),
+        )
+        .await
+        .unwrap();
+    let err = t
+        .client()
+        .json::<_, OpenSessionResponse>(Method::POST, "/api/v1/sessions", Some(&login("bob")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::Refused));
+    assert!(err.to_string().contains("new connections"), "{err}");
+    let bob_client = t.client().with_token(bob.token.clone());
+    bob_client
+        .send::<()>(
+            Method::GET,
+            &format!("/api/v1/sessions/{}/storage", bob.session.id),
+            None,
+        )
+        .await
+        .unwrap();
+    let second_admin = open(&t.client(), &login("Administrator")).await;
+    let status: serde_json::Value = as_admin
+        .json::<(), _>(Method::GET, "/api/v1/admin/status", None)
+        .await
+        .unwrap();
+    assert_eq!(status["accepting"], false, "{status}");
+    assert_eq!(status["peak_sessions"], 3, "{status}");
+    t.client()
+        .with_token(second_admin.token)
+        .send(
+            Method::POST,
+            "/api/v1/admin/accept",
+            Some(&json!({"accept": true})),
+        )
+        .await
+        .unwrap();
+    open(&t.client(), &login("bob")).await;
     // The Designer may too; the Administrator drops bob's session.
     let designer = open(&t.client(), &login("Designer")).await;
     t.client()

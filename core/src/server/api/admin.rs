@@ -13,7 +13,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::{Failure, Json, Peer, bearer, fail};
-use crate::protocol::paths::{AdminSession, DropRequest, MessageRequest, ShutdownRequest};
+use crate::protocol::paths::{
+    AcceptRequest, AdminSession, AdminStatus, DropRequest, MessageRequest, ShutdownRequest,
+};
 use crate::protocol::{ErrorCode, SessionEvent};
 use crate::server::sessions::same_secret;
 use crate::server::{AUDIT, State};
@@ -141,4 +143,50 @@ pub(super) async fn shutdown(
     );
     state.schedule_shutdown(req.in_seconds, req.message);
     Ok(StatusCode::ACCEPTED)
+}
+
+pub(super) async fn status(
+    AxState(state): Shared,
+    Peer(ip): Peer,
+    headers: HeaderMap,
+) -> Result<Response, Failure> {
+    authorize(&state, ip, &headers)?;
+    let info = state.info();
+    let sessions = state.client_sessions();
+    let status = AdminStatus {
+        server_version: info.server_version,
+        publication_name: info.publication_name,
+        port: state.port,
+        fingerprint: info.fingerprint,
+        stamp: info.stamp.to_string(),
+        archive_size: info.archive_size,
+        uptime_secs: state.started.elapsed().as_secs(),
+        sessions,
+        peak_sessions: state
+            .peak_sessions
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .max(sessions),
+        accepting: state.accepting.load(std::sync::atomic::Ordering::SeqCst),
+    };
+    Ok(axum::Json(status).into_response())
+}
+
+pub(super) async fn accept(
+    AxState(state): Shared,
+    Peer(ip): Peer,
+    headers: HeaderMap,
+    Json(req): Json<AcceptRequest>,
+) -> Result<StatusCode, Failure> {
+    let who = authorize(&state, ip, &headers)?;
+    tracing::info!(
+        target: AUDIT,
+        by = %who,
+        accept = req.accept,
+        "administration: new connections {}",
+        if req.accept { "accepted" } else { "refused" }
+    );
+    state
+        .accepting
+        .store(req.accept, std::sync::atomic::Ordering::SeqCst);
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -58,6 +58,8 @@ pub(super) fn router(state: Arc<State>) -> Router {
         .route(paths::ADMIN_MESSAGE, post(admin::message))
         .route(paths::ADMIN_DROP, post(admin::drop_session))
         .route(paths::ADMIN_SHUTDOWN, post(admin::shutdown))
+        .route(paths::ADMIN_STATUS, get(admin::status))
+        .route(paths::ADMIN_ACCEPT, post(admin::accept))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_JSON))
         .with_state(state)

@@ -68,6 +68,10 @@ pub(super) async fn open(
         })
         .map_err(Failure)?;
     tracing::info!(session = %session.id, user = %info.user_name, %ip, machine = %info.machine_name, "session opened");
+    state.peak_sessions.fetch_max(
+        state.client_sessions(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     Ok(opened(&session, token, false))
 }
 
