@@ -463,6 +463,10 @@ fn the_administrator_administers_a_server_from_elsewhere() {
             && log.contains("by=Administrator from 127.0.0.1"),
         "{log}"
     );
+    // RELOAD PROJECT from elsewhere: the stamp of the rebuilt archive.
+    let o = admin(&["reload"], "Administrator", "s3cret");
+    assert!(o.status.success(), "{}", common::text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim().len(), 64, "the stamp");
     // Status; new connections refused (a new client is refused), then accepted again.
     let o = admin(&["status", "--json"], "Administrator", "s3cret");
     assert!(o.status.success(), "{}", common::text(&o));

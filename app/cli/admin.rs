@@ -45,9 +45,9 @@ pub enum AdminAction {
     Message {
         /// The text.
         text: String,
-        /// Only this session.
+        /// Only these sessions (repeat --session for several).
         #[arg(long)]
-        session: Option<String>,
+        session: Vec<String>,
     },
     /// The server's status: uptime, sessions now and at most, new connections, archive.
     Status {
@@ -62,10 +62,22 @@ pub enum AdminAction {
         #[arg(value_parser = ["on", "off"])]
         state: String,
     },
-    /// End a session.
+    /// End a session, now or after a delay (its user is told at once).
     Drop {
         /// The session id.
         session: String,
+        /// Seconds before it ends.
+        #[arg(long = "in", default_value_t = 0)]
+        in_seconds: u64,
+        /// Why (shown to its user).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Rebuild the project now (4D's RELOAD PROJECT) and print the new stamp.
+    Reload {
+        /// Return at once instead of waiting for the new archive.
+        #[arg(long)]
+        no_wait: bool,
     },
     /// Stop the server, warning every client with a countdown.
     Shutdown {
@@ -165,7 +177,8 @@ async fn act(client: &AdminClient, action: AdminAction) -> anyhow::Result<()> {
                 }
             }
             AdminAction::Message { text, session } => {
-                client.message(&text, session.as_deref()).await?;
+                let ids: Vec<&str> = session.iter().map(String::as_str).collect();
+                client.message(&text, &ids).await?;
                 crate::outln!("message sent");
             }
             AdminAction::Status { json } => {
@@ -216,10 +229,21 @@ async fn act(client: &AdminClient, action: AdminAction) -> anyhow::Result<()> {
                     }
                 );
             }
-            AdminAction::Drop { session } => {
-                client.drop_session(&session, None).await?;
-                crate::outln!("session {session} ended");
+            AdminAction::Drop {
+                session,
+                in_seconds,
+                reason,
+            } => {
+                client
+                    .drop_session(&session, reason.as_deref(), in_seconds)
+                    .await?;
+                if in_seconds == 0 {
+                    crate::outln!("session {session} ended");
+                } else {
+                    crate::outln!("session {session} ends in {in_seconds} s; its user is told");
+                }
             }
+            AdminAction::Reload { no_wait } => print_reload(client.reload(!no_wait).await?),
             AdminAction::Shutdown {
                 in_seconds,
                 message,
@@ -236,18 +260,22 @@ pub fn reload(args: &ReloadArgs) -> anyhow::Result<ExitCode> {
     let address = ServerPath::parse(&args.address)?;
     let client = admin_client(address.port())?;
     runtime()?.block_on(async move {
-        match client.reload(!args.no_wait).await? {
-            None => crate::outln!("reload started"),
-            Some(r) => {
-                crate::outln!("{}", r.stamp);
-                crate::errln!(
-                    "{} in {} ms",
-                    if r.changed { "rebuilt" } else { "unchanged" },
-                    r.build_ms
-                );
-            }
-        }
+        print_reload(client.reload(!args.no_wait).await?);
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_reload(result: Option<remote4d_core::protocol::ReloadResult>) {
+    match result {
+        None => crate::outln!("reload started"),
+        Some(r) => {
+            crate::outln!("{}", r.stamp);
+            crate::errln!(
+                "{} in {} ms",
+                if r.changed { "rebuilt" } else { "unchanged" },
+                r.build_ms
+            );
+        }
+    }
 }

@@ -212,8 +212,18 @@ pub const EXAMPLES: &[(&str, Examples)] = &[
         ],
     ),
     (
+        "admin reload",
+        &[("Rebuild the project now", "remote4d admin reload")],
+    ),
+    (
         "admin drop",
-        &[("End a session", "remote4d admin drop 5f0c3e9a")],
+        &[
+            ("End a session", "remote4d admin drop 5f0c3e9a"),
+            (
+                "In five minutes, saying why",
+                "remote4d admin drop 5f0c3e9a --in 300 --reason \"Maintenance\"",
+            ),
+        ],
     ),
     (
         "admin shutdown",

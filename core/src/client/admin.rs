@@ -172,10 +172,11 @@ impl AdminClient {
     ///
     /// # Errors
     /// A [`RequestError`] (`not_found` for an unknown session).
-    pub async fn message(&self, text: &str, session_id: Option<&str>) -> Result<(), RequestError> {
+    pub async fn message(&self, text: &str, sessions: &[&str]) -> Result<(), RequestError> {
         let body = MessageRequest {
             text: text.to_owned(),
-            session_id: session_id.map(str::to_owned),
+            session_id: None,
+            session_ids: sessions.iter().map(|s| (*s).to_owned()).collect(),
         };
         self.api
             .send(Method::POST, paths::ADMIN_MESSAGE, Some(&body))
@@ -183,7 +184,7 @@ impl AdminClient {
             .map(|_| ())
     }
 
-    /// Ends a session.
+    /// Ends a session, now or in `in_seconds` (its user is told at once, with `reason`).
     ///
     /// # Errors
     /// A [`RequestError`] (`not_found` for an unknown session).
@@ -191,10 +192,12 @@ impl AdminClient {
         &self,
         session_id: &str,
         reason: Option<&str>,
+        in_seconds: u64,
     ) -> Result<(), RequestError> {
         let body = DropRequest {
             session_id: session_id.to_owned(),
             reason: reason.map(str::to_owned),
+            in_seconds,
         };
         self.api
             .send(Method::POST, paths::ADMIN_DROP, Some(&body))

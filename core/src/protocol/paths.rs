@@ -112,9 +112,12 @@ pub struct LockRequest {
 pub struct MessageRequest {
     /// The text.
     pub text: String,
-    /// One session, or every session when absent.
+    /// One session (with `session_ids`: these sessions; neither: every session).
     #[serde(default)]
     pub session_id: Option<String>,
+    /// Several sessions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub session_ids: Vec<String>,
 }
 
 /// Ending a session (administration).
@@ -125,6 +128,9 @@ pub struct DropRequest {
     /// Why (shown to its user).
     #[serde(default)]
     pub reason: Option<String>,
+    /// Seconds before it ends (0: now); its user is told at once.
+    #[serde(default)]
+    pub in_seconds: u64,
 }
 
 /// Accepting new connections or not (existing sessions stay either way).

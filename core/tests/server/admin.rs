@@ -268,6 +268,53 @@ async fn the_designer_or_administrator_administers_from_a_session_and_no_one_els
         .await
         .unwrap();
     open(&t.client(), &login("bob")).await;
+    // A message to some sessions: all known, or none is sent.
+    as_admin
+        .send(
+            Method::POST,
+            "/api/v1/admin/message",
+            Some(&json!({"text": "hi", "session_ids": [bob.session.id, admin.session.id]})),
+        )
+        .await
+        .unwrap();
+    let err = as_admin
+        .send(
+            Method::POST,
+            "/api/v1/admin/message",
+            Some(&json!({"text": "hi", "session_ids": [bob.session.id, "no-such-session"]})),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::NotFound));
+    // A drop after a delay: the session lives on until then.
+    let later = open(&t.client(), &login("bob")).await;
+    as_admin
+        .send(
+            Method::POST,
+            "/api/v1/admin/drop",
+            Some(
+                &json!({"session_id": later.session.id, "in_seconds": 1, "reason": "maintenance"}),
+            ),
+        )
+        .await
+        .unwrap();
+    let listed = |list: &[serde_json::Value], id: &str| list.iter().any(|s| s["info"]["ID"] == id);
+    let now: Vec<serde_json::Value> = as_admin
+        .json::<(), _>(Method::GET, "/api/v1/admin/sessions", None)
+        .await
+        .unwrap();
+    assert!(
+        listed(&now, &later.session.id),
+        "still there before its time"
+    );
+    eventually(10, || async {
+        let list: Vec<serde_json::Value> = as_admin
+            .json::<(), _>(Method::GET, "/api/v1/admin/sessions", None)
+            .await
+            .unwrap();
+        (!listed(&list, &later.session.id)).then_some(())
+    })
+    .await;
     // The Designer may too; the Administrator drops bob's session.
     let designer = open(&t.client(), &login("Designer")).await;
     t.client()

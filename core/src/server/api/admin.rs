@@ -97,15 +97,25 @@ pub(super) async fn message(
     Json(req): Json<MessageRequest>,
 ) -> Result<StatusCode, Failure> {
     let who = authorize(&state, ip, &headers)?;
-    tracing::info!(target: AUDIT, by = %who, to = req.session_id.as_deref().unwrap_or("everyone"), "administration: message sent");
+    tracing::info!(target: AUDIT, by = %who, to = ?req.session_id.iter().chain(&req.session_ids).collect::<Vec<_>>(), "administration: message sent");
     let event = SessionEvent::Message { text: req.text };
-    match req.session_id {
-        Some(id) => state
-            .sessions
-            .get_unchecked(&id)
-            .ok_or_else(|| fail(ErrorCode::NotFound, "no such session"))?
-            .send(event),
-        None => state.sessions.broadcast(&event),
+    let ids: Vec<String> = req.session_id.into_iter().chain(req.session_ids).collect();
+    if ids.is_empty() {
+        state.sessions.broadcast(&event);
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    // Every one known first: a typo sends nothing.
+    let targets = ids
+        .iter()
+        .map(|id| {
+            state
+                .sessions
+                .get_unchecked(id)
+                .ok_or_else(|| fail(ErrorCode::NotFound, format!("no session {id}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for session in targets {
+        session.send(event.clone());
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -117,15 +127,33 @@ pub(super) async fn drop_session(
     Json(req): Json<DropRequest>,
 ) -> Result<StatusCode, Failure> {
     let who = authorize(&state, ip, &headers)?;
-    tracing::info!(target: AUDIT, by = %who, session = %req.session_id, "administration: session dropped");
+    tracing::info!(target: AUDIT, by = %who, session = %req.session_id, in_seconds = req.in_seconds, "administration: session dropped");
     let reason = req
         .reason
         .unwrap_or_else(|| "disconnected by the administrator".into());
-    if state.end_session(&req.session_id, &reason).await {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(fail(ErrorCode::NotFound, "no such session"))
+    if req.in_seconds == 0 {
+        return if state.end_session(&req.session_id, &reason).await {
+            Ok(StatusCode::NO_CONTENT)
+        } else {
+            Err(fail(ErrorCode::NotFound, "no such session"))
+        };
     }
+    let session = state
+        .sessions
+        .get_unchecked(&req.session_id)
+        .ok_or_else(|| fail(ErrorCode::NotFound, "no such session"))?;
+    session.send(SessionEvent::Message {
+        text: format!(
+            "The administrator will end your session in {} s: {reason}",
+            req.in_seconds
+        ),
+    });
+    let later = Arc::clone(&state);
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(req.in_seconds)).await;
+        later.end_session(&req.session_id, &reason).await;
+    });
+    Ok(StatusCode::ACCEPTED)
 }
 
 pub(super) async fn shutdown(
