@@ -466,7 +466,11 @@ fn the_administrator_administers_a_server_from_elsewhere() {
     // RELOAD PROJECT from elsewhere: the stamp of the rebuilt archive.
     let o = admin(&["reload"], "Administrator", "s3cret");
     assert!(o.status.success(), "{}", common::text(&o));
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim().len(), 64, "the stamp");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim().len(),
+        64,
+        "the stamp"
+    );
     // Status; new connections refused (a new client is refused), then accepted again.
     let o = admin(&["status", "--json"], "Administrator", "s3cret");
     assert!(o.status.success(), "{}", common::text(&o));
@@ -502,6 +506,15 @@ fn the_administrator_administers_a_server_from_elsewhere() {
         common::text(&o).contains("new connections  refused"),
         "{}",
         common::text(&o)
+    );
+    let o = admin(&["activity"], "Administrator", "s3cret");
+    assert!(o.status.success(), "{}", common::text(&o));
+    let activity = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        activity
+            .lines()
+            .any(|l| l.contains("  refused   ") && l.contains("bob from 127.0.0.1")),
+        "{activity}"
     );
     let o = admin(&["accept", "on"], "Administrator", "s3cret");
     assert!(o.status.success(), "{}", common::text(&o));

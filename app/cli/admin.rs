@@ -73,6 +73,15 @@ pub enum AdminAction {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// The server's recent activity: connections, refusals, reloads, administration.
+    Activity {
+        /// Keep printing new events until Ctrl+C.
+        #[arg(long)]
+        follow: bool,
+        /// JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Rebuild the project now (4D's RELOAD PROJECT) and print the new stamp.
     Reload {
         /// Return at once instead of waiting for the new archive.
@@ -241,6 +250,31 @@ async fn act(client: &AdminClient, action: AdminAction) -> anyhow::Result<()> {
                     crate::outln!("session {session} ended");
                 } else {
                     crate::outln!("session {session} ends in {in_seconds} s; its user is told");
+                }
+            }
+            AdminAction::Activity { follow, json } => {
+                let mut after = 0;
+                loop {
+                    for entry in client.activity(after).await? {
+                        after = entry.seq;
+                        if json {
+                            crate::outln!("{}", serde_json::to_string(&entry)?);
+                        } else {
+                            let at = std::time::UNIX_EPOCH
+                                + std::time::Duration::from_millis(entry.at_ms);
+                            let kind = serde_json::to_value(entry.kind)?;
+                            crate::outln!(
+                                "{}  {:<8}  {}",
+                                remote4d_core::time::iso8601(at),
+                                kind.as_str().unwrap_or_default(),
+                                entry.text
+                            );
+                        }
+                    }
+                    if !follow {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 }
             }
             AdminAction::Reload { no_wait } => print_reload(client.reload(!no_wait).await?),

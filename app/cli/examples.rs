@@ -212,6 +212,13 @@ pub const EXAMPLES: &[(&str, Examples)] = &[
         ],
     ),
     (
+        "admin activity",
+        &[
+            ("What happened lately", "remote4d admin activity"),
+            ("Watch it live", "remote4d admin activity --follow"),
+        ],
+    ),
+    (
         "admin reload",
         &[("Rebuild the project now", "remote4d admin reload")],
     ),

@@ -8,7 +8,8 @@ use super::trust::TrustStore;
 use crate::admin_token::{read_token, token_path};
 use crate::environment::Environment;
 use crate::protocol::paths::{
-    self, AcceptRequest, AdminSession, AdminStatus, DropRequest, MessageRequest, ShutdownRequest,
+    self, AcceptRequest, ActivityEntry, AdminSession, AdminStatus, DropRequest, MessageRequest,
+    ShutdownRequest,
 };
 use crate::protocol::{HostType, OpenSession, OpenSessionResponse, ReloadResult};
 
@@ -249,6 +250,20 @@ impl AdminClient {
             )
             .await
             .map(|_| ())
+    }
+
+    /// The server's activity after event number `after` (0: every event it keeps).
+    ///
+    /// # Errors
+    /// A [`RequestError`].
+    pub async fn activity(&self, after: u64) -> Result<Vec<ActivityEntry>, RequestError> {
+        self.api
+            .json::<(), _>(
+                Method::GET,
+                &format!("{}?after={after}", paths::ADMIN_ACTIVITY),
+                None,
+            )
+            .await
     }
 
     /// Rebuilds the project now (RELOAD PROJECT); with `wait`, answers when the new archive is

@@ -50,6 +50,8 @@ pub const ADMIN_SHUTDOWN: &str = "/api/v1/admin/shutdown";
 pub const ADMIN_STATUS: &str = "/api/v1/admin/status";
 /// `POST` [`AcceptRequest`]: accept or reject new connections (administration).
 pub const ADMIN_ACCEPT: &str = "/api/v1/admin/accept";
+/// `GET ?after=N`: the [`ActivityEntry`]s after number N (administration).
+pub const ADMIN_ACTIVITY: &str = "/api/v1/admin/activity";
 
 /// One session's path.
 pub fn session(id: &str) -> String {
@@ -131,6 +133,35 @@ pub struct DropRequest {
     /// Seconds before it ends (0: now); its user is told at once.
     #[serde(default)]
     pub in_seconds: u64,
+}
+
+/// What an activity event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityKind {
+    /// A session opened, resumed or ended.
+    Session,
+    /// A connection or login refused.
+    Refused,
+    /// The project rebuilt (or not, with the reason).
+    Reload,
+    /// What an administrator did.
+    Admin,
+    /// Something failed.
+    Error,
+}
+
+/// One event of the server's activity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityEntry {
+    /// Its number (ask for the events after it).
+    pub seq: u64,
+    /// When (ms since the epoch).
+    pub at_ms: u64,
+    /// What it is about.
+    pub kind: ActivityKind,
+    /// What happened, as a sentence.
+    pub text: String,
 }
 
 /// Accepting new connections or not (existing sessions stay either way).

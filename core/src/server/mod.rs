@@ -9,6 +9,7 @@ pub mod admin;
 /// default: `RUST_LOG=remote4d::audit=info`.
 pub const AUDIT: &str = "remote4d::audit";
 
+mod activity;
 mod admission;
 mod api;
 pub mod auth;
@@ -37,6 +38,7 @@ pub use error::ServerError;
 use crate::discovery::{Publication, Publisher};
 use crate::environment::Environment;
 use crate::project::{Directory, Project};
+use crate::protocol::paths::ActivityKind;
 use crate::protocol::{PRODUCT, PROTOCOL_VERSION, ServerInfo, SessionEvent};
 use builds::{Builds, Rebuilt};
 use hooks::Hooks;
@@ -86,6 +88,8 @@ pub(crate) struct State {
     pub accepting: std::sync::atomic::AtomicBool,
     /// The most client sessions at once since the start.
     pub peak_sessions: std::sync::atomic::AtomicUsize,
+    /// The last events, for the administrator.
+    pub activity: activity::Activity,
 }
 
 impl State {
@@ -205,7 +209,29 @@ impl State {
     ) -> Result<Rebuilt, crate::archive::ArchiveError> {
         self.reload_users().await;
         self.rebuild_resources(changed_at).await;
-        let rebuilt = self.builds.rebuild_for(changed_at).await?;
+        let rebuilt = match self.builds.rebuild_for(changed_at).await {
+            Ok(r) => r,
+            Err(err) => {
+                self.activity.record(
+                    ActivityKind::Error,
+                    format!("the project could not be rebuilt (the previous archive stays): {err}"),
+                );
+                return Err(err);
+            }
+        };
+        if rebuilt.built {
+            self.activity.record(
+                ActivityKind::Reload,
+                if rebuilt.changed {
+                    format!(
+                        "project rebuilt in {} ms: {}",
+                        rebuilt.millis, rebuilt.build.stamp
+                    )
+                } else {
+                    format!("project checked in {} ms: unchanged", rebuilt.millis)
+                },
+            );
+        }
         // A coalesced request (`built` false) was answered by a build that already told everyone.
         if rebuilt.changed && rebuilt.built {
             self.sessions.broadcast(&SessionEvent::ProjectUpdated {
@@ -279,6 +305,14 @@ impl State {
             reason: reason.into(),
         });
         tracing::info!(session = id, user = %session.info().user_name, reason, "session ended");
+        self.activity.record(
+            ActivityKind::Session,
+            format!(
+                "{} ({}) disconnected: {reason}",
+                session.info().user_name,
+                session.info().machine_name
+            ),
+        );
         self.hooks.close(&session.info()).await;
         true
     }
@@ -576,6 +610,7 @@ impl Server {
             started: Instant::now(),
             accepting: std::sync::atomic::AtomicBool::new(true),
             peak_sessions: std::sync::atomic::AtomicUsize::new(0),
+            activity: activity::Activity::default(),
             publisher: Mutex::new(None),
             dev: devmode::DevState::default(),
             update,

@@ -340,6 +340,52 @@ async fn the_designer_or_administrator_administers_from_a_session_and_no_one_els
             .any(|s| s["info"]["ID"] == bob.session.id.as_str()),
         "bob's session ended: {list:?}"
     );
+    // The activity tells all of it, numbered; after a number, only what is newer.
+    as_admin
+        .send::<()>(Method::POST, "/api/v1/project/reload?wait=true", None)
+        .await
+        .unwrap();
+    let activity: Vec<serde_json::Value> = as_admin
+        .json::<(), _>(Method::GET, "/api/v1/admin/activity", None)
+        .await
+        .unwrap();
+    let has = |kind: &str, text: &str| {
+        activity
+            .iter()
+            .any(|e| e["kind"] == kind && e["text"].as_str().unwrap().contains(text))
+    };
+    assert!(
+        has("session", "Administrator connected from 127.0.0.1"),
+        "{activity:?}"
+    );
+    assert!(
+        has("refused", "bob from 127.0.0.1 (test-machine) refused"),
+        "{activity:?}"
+    );
+    assert!(has("refused", "new connections"), "{activity:?}");
+    assert!(
+        has(
+            "admin",
+            "Administrator from 127.0.0.1 refused new connections"
+        ),
+        "{activity:?}"
+    );
+    assert!(has("admin", "dropped session"), "{activity:?}");
+    assert!(
+        has("session", "bob (test-machine) disconnected"),
+        "{activity:?}"
+    );
+    assert!(has("reload", "project checked"), "{activity:?}");
+    let last = activity.last().unwrap()["seq"].as_u64().unwrap();
+    let newer: Vec<serde_json::Value> = as_admin
+        .json::<(), _>(
+            Method::GET,
+            &format!("/api/v1/admin/activity?after={}", last - 1),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(newer.len(), 1);
     t.server.shutdown().await;
 
     // A project without passwords: everyone is the Designer, so no one administers remotely.

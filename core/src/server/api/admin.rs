@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::{Failure, Json, Peer, bearer, fail};
 use crate::protocol::paths::{
-    AcceptRequest, AdminSession, AdminStatus, DropRequest, MessageRequest, ShutdownRequest,
+    AcceptRequest, ActivityKind, AdminSession, AdminStatus, DropRequest, MessageRequest,
+    ShutdownRequest,
 };
 use crate::protocol::{ErrorCode, SessionEvent};
 use crate::server::sessions::same_secret;
@@ -98,6 +99,9 @@ pub(super) async fn message(
 ) -> Result<StatusCode, Failure> {
     let who = authorize(&state, ip, &headers)?;
     tracing::info!(target: AUDIT, by = %who, to = ?req.session_id.iter().chain(&req.session_ids).collect::<Vec<_>>(), "administration: message sent");
+    state
+        .activity
+        .record(ActivityKind::Admin, format!("{who} sent a message"));
     let event = SessionEvent::Message { text: req.text };
     let ids: Vec<String> = req.session_id.into_iter().chain(req.session_ids).collect();
     if ids.is_empty() {
@@ -131,6 +135,18 @@ pub(super) async fn drop_session(
     let reason = req
         .reason
         .unwrap_or_else(|| "disconnected by the administrator".into());
+    state.activity.record(
+        ActivityKind::Admin,
+        format!(
+            "{who} dropped session {}{}",
+            req.session_id,
+            if req.in_seconds > 0 {
+                format!(" in {} s", req.in_seconds)
+            } else {
+                String::new()
+            }
+        ),
+    );
     if req.in_seconds == 0 {
         return if state.end_session(&req.session_id, &reason).await {
             Ok(StatusCode::NO_CONTENT)
@@ -168,6 +184,10 @@ pub(super) async fn shutdown(
         by = %who,
         in_seconds = req.in_seconds,
         "administration: shutdown requested"
+    );
+    state.activity.record(
+        ActivityKind::Admin,
+        format!("{who} asked for a shutdown in {} s", req.in_seconds),
     );
     state.schedule_shutdown(req.in_seconds, req.message);
     Ok(StatusCode::ACCEPTED)
@@ -213,8 +233,32 @@ pub(super) async fn accept(
         "administration: new connections {}",
         if req.accept { "accepted" } else { "refused" }
     );
+    state.activity.record(
+        ActivityKind::Admin,
+        format!(
+            "{who} {} new connections",
+            if req.accept { "accepted" } else { "refused" }
+        ),
+    );
     state
         .accepting
         .store(req.accept, std::sync::atomic::Ordering::SeqCst);
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `?after=N`: the events after number N.
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct ActivityQuery {
+    #[serde(default)]
+    after: u64,
+}
+
+pub(super) async fn activity(
+    AxState(state): Shared,
+    Peer(ip): Peer,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<ActivityQuery>,
+) -> Result<Response, Failure> {
+    authorize(&state, ip, &headers)?;
+    Ok(axum::Json(state.activity.since(q.after)).into_response())
 }

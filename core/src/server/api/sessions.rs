@@ -12,6 +12,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::{Failure, Json, Peer, bearer, fail};
+use crate::protocol::paths::ActivityKind;
 use crate::protocol::{
     Challenge, ErrorCode, OpenSession, OpenSessionResponse, SessionEvent, SessionInfo,
     SessionOpened, encode_sse,
@@ -30,7 +31,18 @@ pub(super) async fn open(
     Peer(ip): Peer,
     Json(req): Json<OpenSession>,
 ) -> Result<Response, Failure> {
-    let user_name = match admission::admit(&state, ip, &req).map_err(Failure)? {
+    let admitted = admission::admit(&state, ip, &req).inspect_err(|e| {
+        state.activity.record(
+            ActivityKind::Refused,
+            format!(
+                "{} from {ip} ({}) refused: {}",
+                req.user_name.as_deref().unwrap_or("Designer"),
+                req.machine_name,
+                e.message
+            ),
+        );
+    });
+    let user_name = match admitted.map_err(Failure)? {
         Admission::Resume(session, token) => {
             tracing::info!(session = %session.id, %ip, "session resumed");
             return Ok(opened(&session, token, true));
@@ -40,7 +52,13 @@ pub(super) async fn open(
     let mut info = admission::session_info(&req, ip, &user_name);
     let storage = match run_open_hook(&state, &mut info, &req).await? {
         OpenOutcome::Accept { storage } => storage,
-        OpenOutcome::Refuse { message } => return Err(fail(ErrorCode::Refused, message)),
+        OpenOutcome::Refuse { message } => {
+            state.activity.record(
+                ActivityKind::Refused,
+                format!("{user_name} from {ip} refused by the connection hook: {message}"),
+            );
+            return Err(fail(ErrorCode::Refused, message));
+        }
         OpenOutcome::Challenge {
             prompt,
             state: hook_state,
@@ -68,6 +86,13 @@ pub(super) async fn open(
         })
         .map_err(Failure)?;
     tracing::info!(session = %session.id, user = %info.user_name, %ip, machine = %info.machine_name, "session opened");
+    state.activity.record(
+        ActivityKind::Session,
+        format!(
+            "{} connected from {ip} ({})",
+            info.user_name, info.machine_name
+        ),
+    );
     state.peak_sessions.fetch_max(
         state.client_sessions(),
         std::sync::atomic::Ordering::Relaxed,
