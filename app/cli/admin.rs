@@ -73,6 +73,13 @@ pub enum AdminAction {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Announce the server on the network (on) or stop announcing it (off); it stays reachable
+    /// by its address.
+    Publish {
+        /// on or off.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
     /// The server's recent activity: connections, refusals, reloads, administration.
     Activity {
         /// Keep printing new events until Ctrl+C.
@@ -210,6 +217,10 @@ async fn act(client: &AdminClient, action: AdminAction) -> anyhow::Result<()> {
                             format!("{} now, {} at most", status.sessions, status.peak_sessions),
                         ),
                         (
+                            "published",
+                            if status.published { "yes" } else { "no" }.to_owned(),
+                        ),
+                        (
                             "new connections",
                             if status.accepting {
                                 "accepted"
@@ -251,6 +262,18 @@ async fn act(client: &AdminClient, action: AdminAction) -> anyhow::Result<()> {
                 } else {
                     crate::outln!("session {session} ends in {in_seconds} s; its user is told");
                 }
+            }
+            AdminAction::Publish { state } => {
+                let publish = state == "on";
+                client.set_published(publish).await?;
+                crate::outln!(
+                    "{}",
+                    if publish {
+                        "published on the network"
+                    } else {
+                        "no longer published on the network (still reachable by its address)"
+                    }
+                );
             }
             AdminAction::Activity { follow, json } => {
                 let mut after = 0;

@@ -212,6 +212,16 @@ pub const EXAMPLES: &[(&str, Examples)] = &[
         ],
     ),
     (
+        "admin publish",
+        &[
+            (
+                "Stop announcing the server (it stays reachable by address)",
+                "remote4d admin publish off",
+            ),
+            ("Announce it again", "remote4d admin publish on"),
+        ],
+    ),
+    (
         "admin activity",
         &[
             ("What happened lately", "remote4d admin activity"),

@@ -140,6 +140,39 @@ fn a_started_server_is_published_under_its_publication_name_and_port() {
                 }
             }
         }
+        // The administrator withdraws the announcement (goodbye), then announces it again; the
+        // server stays reachable by its address meanwhile.
+        let token = remote4d_core::server::admin::read_token(t.server.admin_token_path()).unwrap();
+        let admin = t.client().with_token(token.token);
+        let publish = |on: bool| {
+            let admin = admin.clone();
+            async move {
+                admin
+                    .send(
+                        reqwest::Method::POST,
+                        "/api/v1/admin/publish",
+                        Some(&serde_json::json!({ "publish": on })),
+                    )
+                    .await
+                    .unwrap();
+            }
+        };
+        publish(false).await;
+        loop {
+            if let DiscoveryEvent::Removed { .. } = next(&mut servers, 10).await {
+                break;
+            }
+        }
+        assert!(!t.server.is_published());
+        t.client().info().await.unwrap();
+        publish(true).await;
+        let again = loop {
+            if let DiscoveryEvent::Added(s) = next(&mut servers, 10).await {
+                break s;
+            }
+        };
+        assert_eq!(again.publication_name, "Boutique");
+        assert!(t.server.is_published());
         t.server.shutdown().await;
         loop {
             if let DiscoveryEvent::Removed { .. } = next(&mut servers, 10).await {

@@ -9,7 +9,7 @@ use crate::admin_token::{read_token, token_path};
 use crate::environment::Environment;
 use crate::protocol::paths::{
     self, AcceptRequest, ActivityEntry, AdminSession, AdminStatus, DropRequest, MessageRequest,
-    ShutdownRequest,
+    PublishRequest, ShutdownRequest,
 };
 use crate::protocol::{HostType, OpenSession, OpenSessionResponse, ReloadResult};
 
@@ -247,6 +247,22 @@ impl AdminClient {
                 Method::POST,
                 paths::ADMIN_ACCEPT,
                 Some(&AcceptRequest { accept }),
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// Announces the server on the network (DNS-SD), or withdraws the announcement (it stays
+    /// reachable by its address).
+    ///
+    /// # Errors
+    /// A [`RequestError`] (`internal` when publishing failed).
+    pub async fn set_published(&self, publish: bool) -> Result<(), RequestError> {
+        self.api
+            .send(
+                Method::POST,
+                paths::ADMIN_PUBLISH,
+                Some(&PublishRequest { publish }),
             )
             .await
             .map(|_| ())

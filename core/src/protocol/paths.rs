@@ -50,6 +50,8 @@ pub const ADMIN_SHUTDOWN: &str = "/api/v1/admin/shutdown";
 pub const ADMIN_STATUS: &str = "/api/v1/admin/status";
 /// `POST` [`AcceptRequest`]: accept or reject new connections (administration).
 pub const ADMIN_ACCEPT: &str = "/api/v1/admin/accept";
+/// `POST` [`PublishRequest`]: announce the server on the network or stop (administration).
+pub const ADMIN_PUBLISH: &str = "/api/v1/admin/publish";
 /// `GET ?after=N`: the [`ActivityEntry`]s after number N (administration).
 pub const ADMIN_ACTIVITY: &str = "/api/v1/admin/activity";
 
@@ -135,6 +137,13 @@ pub struct DropRequest {
     pub in_seconds: u64,
 }
 
+/// Publishing on the network (DNS-SD) or not; the server stays reachable by its address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishRequest {
+    /// True: announce it; false: withdraw the announcement (goodbye packets).
+    pub publish: bool,
+}
+
 /// What an activity event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -194,6 +203,9 @@ pub struct AdminStatus {
     pub peak_sessions: usize,
     /// Whether new connections are accepted.
     pub accepting: bool,
+    /// Whether it is announced on the network.
+    #[serde(default)]
+    pub published: bool,
 }
 
 /// One session as the administration lists it.

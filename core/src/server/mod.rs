@@ -501,7 +501,7 @@ fn start_watching(
 }
 
 /// Publishes the project on the network (DNS-SD); a failure only means clients type the address.
-async fn publish(state: &Arc<State>) {
+pub(crate) async fn publish(state: &Arc<State>) {
     let publication = Publication {
         name: state.publication_name.clone(),
         port: state.port,

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use super::{Failure, Json, Peer, bearer, fail};
 use crate::protocol::paths::{
     AcceptRequest, ActivityKind, AdminSession, AdminStatus, DropRequest, MessageRequest,
-    ShutdownRequest,
+    PublishRequest, ShutdownRequest,
 };
 use crate::protocol::{ErrorCode, SessionEvent};
 use crate::server::sessions::same_secret;
@@ -215,6 +215,11 @@ pub(super) async fn status(
             .load(std::sync::atomic::Ordering::Relaxed)
             .max(sessions),
         accepting: state.accepting.load(std::sync::atomic::Ordering::SeqCst),
+        published: state
+            .publisher
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some(),
     };
     Ok(axum::Json(status).into_response())
 }
@@ -261,4 +266,52 @@ pub(super) async fn activity(
 ) -> Result<Response, Failure> {
     authorize(&state, ip, &headers)?;
     Ok(axum::Json(state.activity.since(q.after)).into_response())
+}
+
+pub(super) async fn publish(
+    AxState(state): Shared,
+    Peer(ip): Peer,
+    headers: HeaderMap,
+    Json(req): Json<PublishRequest>,
+) -> Result<Response, Failure> {
+    let who = authorize(&state, ip, &headers)?;
+    tracing::info!(target: AUDIT, by = %who, publish = req.publish, "administration: publication {}", if req.publish { "on" } else { "off" });
+    state.activity.record(
+        ActivityKind::Admin,
+        format!(
+            "{who} {} the publication on the network",
+            if req.publish { "started" } else { "stopped" }
+        ),
+    );
+    if req.publish {
+        let published = state
+            .publisher
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some();
+        if !published {
+            crate::server::publish(&state).await;
+        }
+    } else {
+        let publisher = state
+            .publisher
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(p) = publisher {
+            let _ = tokio::task::spawn_blocking(move || p.shutdown()).await;
+        }
+    }
+    let published = state
+        .publisher
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .is_some();
+    if req.publish && !published {
+        return Err(fail(
+            ErrorCode::Internal,
+            "the server could not be published on the network (see its log); clients can still type its address",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -61,6 +61,7 @@ pub(super) fn router(state: Arc<State>) -> Router {
         .route(paths::ADMIN_STATUS, get(admin::status))
         .route(paths::ADMIN_ACCEPT, post(admin::accept))
         .route(paths::ADMIN_ACTIVITY, get(admin::activity))
+        .route(paths::ADMIN_PUBLISH, post(admin::publish))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_JSON))
         .with_state(state)
