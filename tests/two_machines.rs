@@ -1,7 +1,8 @@
 //! End to end with the real binaries on two "machines": a server on host a, a client on host b,
 //! joined by a slow virtual cable (network namespaces; root only — skipped, and said so,
 //! otherwise). Discovery by name across the cable, a cold download interrupted by killing the
-//! server (resumed after its restart), then a delta after a method changes.
+//! server (resumed after its restart), then a delta after a method changes; and remote
+//! administration from the other machine.
 
 mod common;
 
@@ -172,6 +173,132 @@ fn a_client_on_another_machine_finds_downloads_resumes_and_updates() {
         expected
     );
     assert!(!Path::new(&folder).join("pending.json").exists());
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// Remote administration between two machines: the project's Administrator on host b
+/// administers the server on host a (status, activity, a message, refusing new connections)
+/// over the identity a first connection pinned; bob may not; the server's log on a says who
+/// did what, from b's address.
+#[test]
+fn an_administrator_on_another_machine_administers_the_server() {
+    use std::io::Write as _;
+    if !common::netns::available() {
+        eprintln!("skipped: needs root and iproute2 (ip) to make two network namespaces");
+        return;
+    }
+    let pair = Pair::up(&format!("r4a{}", std::process::id() % 10_000), 79, None);
+    let work = tempfile::tempdir().unwrap();
+    let project: PathBuf = work.path().join("Shop");
+    write(&project, "Project/Shop.4DProject", b"{}");
+    write(&project, "Project/Sources/Methods/hello.4dm", b"// hello\n");
+    let h = bcrypt::hash("s3cret", 4)
+        .unwrap()
+        .replacen("$2b$", "$2y$", 1);
+    write(
+        &project,
+        "Settings/directory.json",
+        format!(
+            r#"{{"users":{{"designer":{{"alias":"Designer","password":"{h}"}},"administrator":{{"alias":"Administrator","password":"{h}"}},"bob":{{"password":"{h}"}}}}}}"#
+        )
+        .as_bytes(),
+    );
+    let server_home = work.path().join("server");
+    std::fs::create_dir_all(&server_home).unwrap();
+    let log = std::fs::File::create(work.path().join("server.log")).unwrap();
+    let mut server = pair
+        .cmd("a", &server_home)
+        .args([
+            "serve",
+            &project.display().to_string(),
+            "--port",
+            "19813",
+            "--no-publish",
+        ])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let admin_home = work.path().join("admin");
+    let address = format!("{}:19813", pair.addr("a"));
+    let on_b = |args: &[&str]| {
+        let mut child = pair
+            .cmd("b", &admin_home)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "s3cret").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    // The first connection (bob's) pins the server's identity on b.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let o = on_b(&[
+            "connect",
+            &address,
+            "--trust-new",
+            "--user",
+            "bob",
+            "--password-stdin",
+        ]);
+        if o.status.success() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", text(&o));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let admin = |user: &str, action: &[&str]| {
+        let mut args = vec![
+            "admin",
+            "--server",
+            address.as_str(),
+            "--user",
+            user,
+            "--password-stdin",
+        ];
+        args.extend_from_slice(action);
+        on_b(&args)
+    };
+    let o = admin("Administrator", &["status", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let status: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(status["publication_name"], "Shop", "{status}");
+    let o = admin("Administrator", &["message", "Restarting at noon"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = admin("Administrator", &["accept", "off"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = on_b(&["connect", &address, "--user", "bob", "--password-stdin"]);
+    assert!(
+        !o.status.success() && text(&o).contains("does not accept new connections"),
+        "{}",
+        text(&o)
+    );
+    let o = admin("Administrator", &["activity"]);
+    assert!(
+        text(&o).contains(&format!("bob from {}", pair.addr("b"))),
+        "{}",
+        text(&o)
+    );
+    let o = admin("Administrator", &["accept", "on"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = admin("bob", &["status"]);
+    assert!(
+        !o.status.success() && text(&o).contains("may not administer"),
+        "{}",
+        text(&o)
+    );
+    let log = std::fs::read_to_string(work.path().join("server.log")).unwrap();
+    assert!(
+        log.contains(&format!(
+            "administration: new connections refused by=Administrator from {}",
+            pair.addr("b")
+        )),
+        "{log}"
+    );
     let _ = server.kill();
     let _ = server.wait();
 }
