@@ -93,6 +93,26 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// True when announced on the network.
+    pub fn is_published(&self) -> bool {
+        self.publisher
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// Withdraws the announcement (goodbye packets), if any.
+    pub async fn unpublish(&self) {
+        let publisher = self
+            .publisher
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(p) = publisher {
+            let _ = tokio::task::spawn_blocking(move || p.shutdown()).await;
+        }
+    }
+
     /// Client sessions now (the virtual `storedProcedure` one not counted).
     pub fn client_sessions(&self) -> usize {
         self.sessions
@@ -670,11 +690,7 @@ impl Server {
 
     /// True when published on the network.
     pub fn is_published(&self) -> bool {
-        self.state
-            .publisher
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_some()
+        self.state.is_published()
     }
 
     /// Rebuilds now (as `POST /api/v1/project/reload?wait=true`).
@@ -706,15 +722,7 @@ impl Server {
             self.state.end_session(&s.id, "the server stopped").await;
         }
         let _ = self.state.stop.send(true);
-        let publisher = self
-            .state
-            .publisher
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(p) = publisher {
-            let _ = tokio::task::spawn_blocking(move || p.shutdown()).await;
-        }
+        self.state.unpublish().await;
         for t in self.tasks {
             t.abort();
             let _ = t.await;

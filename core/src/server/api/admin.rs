@@ -215,11 +215,7 @@ pub(super) async fn status(
             .load(std::sync::atomic::Ordering::Relaxed)
             .max(sessions),
         accepting: state.accepting.load(std::sync::atomic::Ordering::SeqCst),
-        published: state
-            .publisher
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_some(),
+        published: state.is_published(),
     };
     Ok(axum::Json(status).into_response())
 }
@@ -283,35 +279,16 @@ pub(super) async fn publish(
             if req.publish { "started" } else { "stopped" }
         ),
     );
-    if req.publish {
-        let published = state
-            .publisher
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_some();
-        if !published {
-            crate::server::publish(&state).await;
+    if !req.publish {
+        state.unpublish().await;
+    } else if !state.is_published() {
+        crate::server::publish(&state).await;
+        if !state.is_published() {
+            return Err(fail(
+                ErrorCode::Internal,
+                "the server could not be published on the network (see its log); clients can still type its address",
+            ));
         }
-    } else {
-        let publisher = state
-            .publisher
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(p) = publisher {
-            let _ = tokio::task::spawn_blocking(move || p.shutdown()).await;
-        }
-    }
-    let published = state
-        .publisher
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .is_some();
-    if req.publish && !published {
-        return Err(fail(
-            ErrorCode::Internal,
-            "the server could not be published on the network (see its log); clients can still type its address",
-        ));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
