@@ -111,12 +111,8 @@ impl AdminClient {
             user_name: Some(user.to_owned()),
             password: Some(password.to_owned()),
             password_hash: None,
-            machine_name: hostname::get()
-                .map(|h| h.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            system_user_name: std::env::var("USER")
-                .or_else(|_| std::env::var("USERNAME"))
-                .unwrap_or_default(),
+            machine_name: super::connect::machine_name(),
+            system_user_name: super::connect::system_user(),
             host_type: Some(HostType::current()),
             client_id: format!("admin-{}", crate::time::now_ms()),
             client_version: env!("CARGO_PKG_VERSION").into(),

@@ -76,13 +76,15 @@ pub async fn find_by_name(
     }
 }
 
-fn machine_name() -> String {
+/// This machine's name, as sessions report it.
+pub(crate) fn machine_name() -> String {
     hostname::get()
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_default()
 }
 
-fn system_user() -> String {
+/// The operating-system user, as sessions report it.
+pub(crate) fn system_user() -> String {
     std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_default()

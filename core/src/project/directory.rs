@@ -216,6 +216,15 @@ impl Directory {
         u.is_designer() || u.is_administrator() || self.members_include(u)
     }
 
+    /// True when `user` may administer the server from a session: the Designer or the
+    /// Administrator of a project with passwords (without them everyone would be the Designer).
+    pub fn may_administer(&self, user: &str) -> bool {
+        !self.is_open_access()
+            && self
+                .user(user)
+                .is_some_and(|u| u.is_designer() || u.is_administrator())
+    }
+
     /// True when at least one user has design rights (see [`Directory::may_design`]).
     fn has_designers(&self) -> bool {
         self.users

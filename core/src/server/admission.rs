@@ -77,19 +77,14 @@ pub(crate) fn admit(state: &State, ip: IpAddr, req: &OpenSession) -> Result<Admi
     state.throttle.succeeded(ip, claimed);
     // New connections turned off by the administrator: only the Designer and the Administrator
     // get in (to turn them on again from anywhere); existing sessions were let be.
-    if !state.accepting.load(std::sync::atomic::Ordering::SeqCst) {
-        let directory = state.directory();
-        let administrator = !directory.is_open_access()
-            && directory
-                .user(&user_name)
-                .is_some_and(|u| u.is_designer() || u.is_administrator());
-        if !administrator {
-            tracing::info!(%ip, user = %user_name, "new connection refused: the administrator turned new connections off");
-            return Err(ApiError::new(
-                ErrorCode::Refused,
-                "the server does not accept new connections at the moment (its administrator turned them off); try again later",
-            ));
-        }
+    if !state.accepting.load(std::sync::atomic::Ordering::SeqCst)
+        && !state.directory().may_administer(&user_name)
+    {
+        tracing::info!(%ip, user = %user_name, "new connection refused: the administrator turned new connections off");
+        return Err(ApiError::new(
+            ErrorCode::Refused,
+            "the server does not accept new connections at the moment (its administrator turned them off); try again later",
+        ));
     }
     // A client of a version the server does not accept may fetch the offered update, once
     // logged in (the build is the project publisher's, not for anyone who asks).

@@ -49,11 +49,7 @@ fn authorize(
     };
     let user = session.info().user_name;
     let directory = state.directory();
-    let administrator = !directory.is_open_access()
-        && directory
-            .user(&user)
-            .is_some_and(|u| u.is_designer() || u.is_administrator());
-    if !administrator {
+    if !directory.may_administer(&user) {
         tracing::warn!(target: AUDIT, %peer, %user, "administration refused: not the Designer or the Administrator");
         return Err(fail(
             ErrorCode::NotAuthorized,
