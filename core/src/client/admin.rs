@@ -8,8 +8,8 @@ use super::trust::TrustStore;
 use crate::admin_token::{read_token, token_path};
 use crate::environment::Environment;
 use crate::protocol::paths::{
-    self, AcceptRequest, ActivityEntry, AdminSession, AdminStatus, DropRequest, MessageRequest,
-    PublishRequest, ShutdownRequest,
+    self, AcceptRequest, ActivityEntry, AdminSession, AdminStatus, BuildRecord, DropRequest,
+    LogLine, MessageRequest, PublishRequest, ShutdownRequest,
 };
 use crate::protocol::{HostType, OpenSession, OpenSessionResponse, ReloadResult};
 
@@ -276,6 +276,42 @@ impl AdminClient {
                 None,
             )
             .await
+    }
+
+    /// The server log's lines after number `after` (0: every line it keeps).
+    ///
+    /// # Errors
+    /// A [`RequestError`].
+    pub async fn log(&self, after: u64) -> Result<Vec<LogLine>, RequestError> {
+        self.api
+            .json::<(), _>(
+                Method::GET,
+                &format!("{}?after={after}", paths::ADMIN_LOG),
+                None,
+            )
+            .await
+    }
+
+    /// The builds the server keeps, newest (current) first.
+    ///
+    /// # Errors
+    /// A [`RequestError`].
+    pub async fn builds(&self) -> Result<Vec<BuildRecord>, RequestError> {
+        self.api
+            .json::<(), _>(Method::GET, paths::ADMIN_BUILDS, None)
+            .await
+    }
+
+    /// Restarts the server: its sessions end (clients connect again), the program running it
+    /// starts it anew with the project and configuration read again.
+    ///
+    /// # Errors
+    /// A [`RequestError`].
+    pub async fn restart(&self) -> Result<(), RequestError> {
+        self.api
+            .send::<()>(Method::POST, paths::ADMIN_RESTART, None)
+            .await
+            .map(|_| ())
     }
 
     /// Rebuilds the project now (RELOAD PROJECT); with `wait`, answers when the new archive is

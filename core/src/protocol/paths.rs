@@ -54,6 +54,12 @@ pub const ADMIN_ACCEPT: &str = "/api/v1/admin/accept";
 pub const ADMIN_PUBLISH: &str = "/api/v1/admin/publish";
 /// `GET ?after=N`: the [`ActivityEntry`]s after number N (administration).
 pub const ADMIN_ACTIVITY: &str = "/api/v1/admin/activity";
+/// `GET ?after=N`: the server log's [`LogLine`]s after number N (administration).
+pub const ADMIN_LOG: &str = "/api/v1/admin/log";
+/// `GET`: the builds kept, newest first, as [`BuildRecord`]s (administration).
+pub const ADMIN_BUILDS: &str = "/api/v1/admin/builds";
+/// `POST`: stop and start again, reading the project and configuration anew (administration).
+pub const ADMIN_RESTART: &str = "/api/v1/admin/restart";
 
 /// One session's path.
 pub fn session(id: &str) -> String {
@@ -206,6 +212,111 @@ pub struct AdminStatus {
     /// Whether it is announced on the network.
     #[serde(default)]
     pub published: bool,
+    /// The addresses it listens on (`ip:port`).
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    /// Bytes received since it started, on every connection (TLS included).
+    #[serde(default)]
+    pub bytes_in: u64,
+    /// Bytes sent since it started.
+    #[serde(default)]
+    pub bytes_out: u64,
+    /// Whole archives served since it started.
+    #[serde(default)]
+    pub archives_served: u64,
+    /// Deltas served since it started.
+    #[serde(default)]
+    pub deltas_served: u64,
+    /// CPU time the server process used, in milliseconds (none where not known).
+    #[serde(default)]
+    pub cpu_ms: Option<u64>,
+    /// Memory the server process holds, in bytes (none where not known).
+    #[serde(default)]
+    pub memory_bytes: Option<u64>,
+    /// The last reload that ran.
+    #[serde(default)]
+    pub last_reload: Option<LastReload>,
+    /// The client versions accepted (`[client_update]` of the configuration); none: any.
+    #[serde(default)]
+    pub client_versions: Option<VersionRange>,
+    /// The client version offered as an update, if any.
+    #[serde(default)]
+    pub update_offered: Option<String>,
+}
+
+/// A reload that ran (RELOAD PROJECT, the watcher, the window coming to the front).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastReload {
+    /// When it ended (ms since the epoch).
+    pub at_ms: u64,
+    /// How long it took.
+    pub millis: u64,
+    /// Whether the project had changed.
+    pub changed: bool,
+    /// The stamp after it.
+    pub stamp: String,
+    /// Why it failed, when it did (the previous archive stayed).
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// The client versions a server accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionRange {
+    /// The oldest accepted, if any.
+    pub min: Option<String>,
+    /// The newest accepted, if any.
+    pub max: Option<String>,
+}
+
+/// A build the server keeps (4D Server's build history, with what a client needs from it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildRecord {
+    /// Its stamp.
+    pub stamp: String,
+    /// When it was built (ms since the epoch).
+    pub built_at_ms: u64,
+    /// Its archive's size.
+    pub archive_size: u64,
+    /// Files in it.
+    pub files: usize,
+    /// Files added, changed or removed since the build before it (none for the oldest kept).
+    #[serde(default)]
+    pub changed_files: Option<usize>,
+    /// True for the build clients download now.
+    pub current: bool,
+    /// The size of the delta from it to the current build, once a client asked for it.
+    #[serde(default)]
+    pub delta_size: Option<u64>,
+}
+
+/// How serious a log line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    /// Details.
+    Debug,
+    /// What happened.
+    Info,
+    /// Something to look at.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+/// One line of the server's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// Its number (ask for the lines after it).
+    pub seq: u64,
+    /// When (ms since the epoch).
+    pub at_ms: u64,
+    /// How serious.
+    pub level: LogLevel,
+    /// Where it comes from (`remote4d::audit` for what administrators did).
+    pub target: String,
+    /// The message and its fields.
+    pub text: String,
 }
 
 /// One session as the administration lists it.

@@ -139,6 +139,20 @@ impl Builds {
         self.read().iter().find(|b| &b.stamp == stamp).cloned()
     }
 
+    /// The builds kept, newest (the current one) first.
+    pub fn kept(&self) -> Vec<Arc<Build>> {
+        self.read().iter().cloned().collect()
+    }
+
+    /// The size of the delta from `from` to the current build, when one was made (a client
+    /// asked for it).
+    pub fn delta_size(&self, from: &Stamp) -> Option<u64> {
+        let path = self
+            .dir
+            .join(format!("delta-{from}-{}.zip", self.current().stamp));
+        std::fs::metadata(path).ok().map(|m| m.len())
+    }
+
     /// The stamps kept, newest first.
     pub fn stamps(&self) -> Vec<Stamp> {
         self.read().iter().map(|b| b.stamp).collect()

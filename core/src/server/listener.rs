@@ -144,6 +144,7 @@ pub(super) async fn serve(
     router: axum::Router,
     limits: Arc<ConnectionLimits>,
     timeouts: Timeouts,
+    monitor: Arc<super::monitor::Monitor>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
@@ -170,7 +171,7 @@ pub(super) async fn serve(
         };
         let _ = tcp.set_nodelay(true);
         let connection = serve_connection(
-            tcp,
+            super::monitor::Counted::new(tcp, Arc::clone(&monitor)),
             peer,
             acceptor.clone(),
             router.clone(),
@@ -194,7 +195,7 @@ pub(super) async fn serve(
 /// One connection: the TLS handshake (in time), then HTTP/1.1 or HTTP/2 with the request,
 /// header and idle timeouts, until it ends or the server stops (`watcher`).
 async fn serve_connection(
-    tcp: tokio::net::TcpStream,
+    tcp: super::monitor::Counted<tokio::net::TcpStream>,
     peer: SocketAddr,
     acceptor: TlsAcceptor,
     router: axum::Router,

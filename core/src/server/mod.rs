@@ -21,6 +21,8 @@ pub mod hooks;
 pub mod identity;
 mod idle;
 mod listener;
+pub mod log;
+mod monitor;
 pub mod sessions;
 pub mod watch;
 
@@ -38,7 +40,7 @@ pub use error::ServerError;
 use crate::discovery::{Publication, Publisher};
 use crate::environment::Environment;
 use crate::project::{Directory, Project};
-use crate::protocol::paths::ActivityKind;
+use crate::protocol::paths::{self, ActivityKind};
 use crate::protocol::{PRODUCT, PROTOCOL_VERSION, ServerInfo, SessionEvent};
 use builds::{Builds, Rebuilt};
 use hooks::Hooks;
@@ -90,6 +92,12 @@ pub(crate) struct State {
     pub peak_sessions: std::sync::atomic::AtomicUsize,
     /// The last events, for the administrator.
     pub activity: activity::Activity,
+    /// Traffic, archives served, the last reload.
+    pub monitor: Arc<monitor::Monitor>,
+    /// The addresses it listens on.
+    pub addresses: Vec<SocketAddr>,
+    /// Set when an administrator asked for a restart (then `stop` fires).
+    pub restart: std::sync::atomic::AtomicBool,
 }
 
 impl State {
@@ -229,9 +237,17 @@ impl State {
     ) -> Result<Rebuilt, crate::archive::ArchiveError> {
         self.reload_users().await;
         self.rebuild_resources(changed_at).await;
+        let started = Instant::now();
         let rebuilt = match self.builds.rebuild_for(changed_at).await {
             Ok(r) => r,
             Err(err) => {
+                self.monitor.reloaded(paths::LastReload {
+                    at_ms: crate::time::now_ms(),
+                    millis: started.elapsed().as_millis() as u64,
+                    changed: false,
+                    stamp: self.builds.current().stamp.to_string(),
+                    error: Some(err.to_string()),
+                });
                 self.activity.record(
                     ActivityKind::Error,
                     format!("the project could not be rebuilt (the previous archive stays): {err}"),
@@ -240,6 +256,13 @@ impl State {
             }
         };
         if rebuilt.built {
+            self.monitor.reloaded(paths::LastReload {
+                at_ms: crate::time::now_ms(),
+                millis: rebuilt.millis,
+                changed: rebuilt.changed,
+                stamp: rebuilt.build.stamp.to_string(),
+                error: None,
+            });
             self.activity.record(
                 ActivityKind::Reload,
                 if rebuilt.changed {
@@ -491,6 +514,7 @@ fn serve(
                 router.clone(),
                 Arc::clone(&limits),
                 listener::Timeouts::of(&state.config),
+                Arc::clone(&state.monitor),
                 state.stop.subscribe(),
             ))
         })
@@ -631,6 +655,9 @@ impl Server {
             accepting: std::sync::atomic::AtomicBool::new(true),
             peak_sessions: std::sync::atomic::AtomicUsize::new(0),
             activity: activity::Activity::default(),
+            monitor: Arc::default(),
+            addresses: addresses.clone(),
+            restart: std::sync::atomic::AtomicBool::new(false),
             publisher: Mutex::new(None),
             dev: devmode::DevState::default(),
             update,
@@ -707,6 +734,12 @@ impl Server {
         listener::stopped(&mut rx).await;
     }
 
+    /// True when it stopped because an administrator asked for a restart: the program that runs
+    /// it starts it again with the same options (the project and configuration read anew).
+    pub fn restart_requested(&self) -> bool {
+        self.state.restart.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Asks the server to stop now.
     pub fn stop(&self) {
         let _ = self.state.stop.send(true);
@@ -718,8 +751,13 @@ impl Server {
         self.state
             .shutting_down
             .store(true, std::sync::atomic::Ordering::SeqCst);
+        let reason = if self.restart_requested() {
+            "the server is restarting: connect again in a moment"
+        } else {
+            "the server stopped"
+        };
         for s in self.state.sessions.all() {
-            self.state.end_session(&s.id, "the server stopped").await;
+            self.state.end_session(&s.id, reason).await;
         }
         let _ = self.state.stop.send(true);
         self.state.unpublish().await;

@@ -403,3 +403,133 @@ async fn the_designer_or_administrator_administers_from_a_session_and_no_one_els
     assert!(err.to_string().contains("passwords"), "{err}");
     t.server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_monitor_counts_traffic_downloads_reloads_and_keeps_the_build_history_and_log() {
+    use remote4d_core::protocol::paths::{AdminStatus, BuildRecord, LogLevel, LogLine};
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let t = start(dir.path(), config()).await;
+    let token = remote4d_core::server::admin::read_token(t.server.admin_token_path()).unwrap();
+    let admin = t.client().with_token(token.token);
+    let status = |admin: remote4d_core::client::ApiClient| async move {
+        admin
+            .json::<(), AdminStatus>(Method::GET, "/api/v1/admin/status", None)
+            .await
+            .unwrap()
+    };
+    let before = status(admin.clone()).await;
+    assert!(
+        before.bytes_in > 0,
+        "the request itself was counted: {before:?}"
+    );
+    assert_eq!((before.archives_served, before.deltas_served), (0, 0));
+    assert_eq!(before.last_reload, None);
+    assert_eq!(before.addresses.len(), t.server.addresses().len());
+    #[cfg(any(target_os = "linux", windows))]
+    assert!(
+        before.cpu_ms.is_some() && before.memory_bytes.unwrap() > 0,
+        "{before:?}"
+    );
+
+    // A client downloads the archive: one archive served, its bytes sent.
+    let c = t.client();
+    let old = c.info().await.unwrap().stamp;
+    let body = c
+        .request(Method::GET, "/api/v1/project/archive")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let after = status(admin.clone()).await;
+    assert_eq!(after.archives_served, 1);
+    assert!(
+        after.bytes_out >= before.bytes_out + body.len() as u64,
+        "{} then {} for {} bytes",
+        before.bytes_out,
+        after.bytes_out,
+        body.len()
+    );
+
+    // An edit, a reload: the last reload and the history say so; a delta is served and sized.
+    write(
+        dir.path(),
+        "Project/Sources/Methods/m03.4dm",
+        b"// changed\n",
+    );
+    admin
+        .send::<()>(Method::POST, "/api/v1/project/reload?wait=true", None)
+        .await
+        .unwrap();
+    let reloaded = status(admin.clone()).await;
+    let last = reloaded.last_reload.clone().expect("a reload ran");
+    assert!(last.changed && last.error.is_none(), "{last:?}");
+    assert_eq!(last.stamp, reloaded.stamp);
+    let resp = c
+        .request(Method::GET, &format!("/api/v1/project/delta?from={old}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let delta = resp.bytes().await.unwrap();
+    assert_eq!(status(admin.clone()).await.deltas_served, 1);
+    let builds: Vec<BuildRecord> = admin
+        .json::<(), _>(Method::GET, "/api/v1/admin/builds", None)
+        .await
+        .unwrap();
+    assert_eq!(builds.len(), 2, "{builds:?}");
+    assert!(builds[0].current && builds[0].stamp == reloaded.stamp);
+    assert!(!builds[1].current && builds[1].stamp == old.to_string());
+    assert_eq!(builds[1].delta_size, Some(delta.len() as u64));
+    assert_eq!(builds[0].files, builds[1].files);
+    assert_eq!(
+        builds[0].changed_files,
+        Some(1),
+        "one file edited: {builds:?}"
+    );
+    assert_eq!(
+        builds[1].changed_files, None,
+        "the oldest kept has nothing before it"
+    );
+
+    // The server log: what the program's subscriber records is read back, numbered.
+    remote4d_core::server::log::record(LogLevel::Warn, "test", "a line for the window".into());
+    let log: Vec<LogLine> = admin
+        .json::<(), _>(Method::GET, "/api/v1/admin/log?after=0", None)
+        .await
+        .unwrap();
+    let line = log
+        .iter()
+        .rfind(|l| l.text == "a line for the window")
+        .unwrap();
+    assert_eq!(line.level, LogLevel::Warn);
+    let later: Vec<LogLine> = admin
+        .json::<(), _>(
+            Method::GET,
+            &format!("/api/v1/admin/log?after={}", line.seq),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(later.iter().all(|l| l.seq > line.seq));
+    // A client session may not read any of it.
+    let refused = c
+        .request(Method::GET, "/api/v1/admin/log")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+
+    // A restart stops the server and says it was asked for.
+    assert!(!t.server.restart_requested());
+    admin
+        .send::<()>(Method::POST, "/api/v1/admin/restart", None)
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), t.server.stopped())
+        .await
+        .expect("stopped");
+    assert!(t.server.restart_requested());
+}

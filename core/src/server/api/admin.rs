@@ -14,10 +14,11 @@ use axum::response::{IntoResponse, Response};
 
 use super::{Failure, Json, Peer, bearer, fail};
 use crate::protocol::paths::{
-    AcceptRequest, ActivityKind, AdminSession, AdminStatus, DropRequest, MessageRequest,
-    PublishRequest, ShutdownRequest,
+    AcceptRequest, ActivityKind, AdminSession, AdminStatus, BuildRecord, DropRequest,
+    MessageRequest, PublishRequest, ShutdownRequest, VersionRange,
 };
 use crate::protocol::{ErrorCode, SessionEvent};
+use crate::server::monitor::Monitor;
 use crate::server::sessions::same_secret;
 use crate::server::{AUDIT, State};
 
@@ -197,6 +198,7 @@ pub(super) async fn status(
     authorize(&state, ip, &headers)?;
     let info = state.info();
     let sessions = state.client_sessions();
+    let usage = crate::process::usage();
     let status = AdminStatus {
         server_version: info.server_version,
         publication_name: info.publication_name,
@@ -212,6 +214,24 @@ pub(super) async fn status(
             .max(sessions),
         accepting: state.accepting.load(std::sync::atomic::Ordering::SeqCst),
         published: state.is_published(),
+        addresses: state.addresses.iter().map(ToString::to_string).collect(),
+        bytes_in: Monitor::get(&state.monitor.bytes_in),
+        bytes_out: Monitor::get(&state.monitor.bytes_out),
+        archives_served: Monitor::get(&state.monitor.archives_served),
+        deltas_served: Monitor::get(&state.monitor.deltas_served),
+        cpu_ms: usage.map(|u| u.cpu_ms),
+        memory_bytes: usage.and_then(|u| u.memory_bytes),
+        last_reload: state.monitor.last_reload(),
+        client_versions: state.config.client_update.as_ref().and_then(|u| {
+            (u.min_version.is_some() || u.max_version.is_some()).then(|| VersionRange {
+                min: u.min_version.clone(),
+                max: u.max_version.clone(),
+            })
+        }),
+        update_offered: state
+            .update
+            .as_ref()
+            .map(|(offer, _)| offer.version.clone()),
     };
     Ok(axum::Json(status).into_response())
 }
@@ -258,6 +278,84 @@ pub(super) async fn activity(
 ) -> Result<Response, Failure> {
     authorize(&state, ip, &headers)?;
     Ok(axum::Json(state.activity.since(q.after)).into_response())
+}
+
+/// The server log's lines after `?after=N`.
+pub(super) async fn log(
+    AxState(state): Shared,
+    Peer(ip): Peer,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<ActivityQuery>,
+) -> Result<Response, Failure> {
+    authorize(&state, ip, &headers)?;
+    Ok(axum::Json(crate::server::log::since(q.after)).into_response())
+}
+
+/// The builds kept, newest first, with the delta each has to the current one.
+pub(super) async fn builds(
+    AxState(state): Shared,
+    Peer(ip): Peer,
+    headers: HeaderMap,
+) -> Result<Response, Failure> {
+    authorize(&state, ip, &headers)?;
+    let kept = state.builds.kept();
+    let current = kept.first().map(|b| b.stamp);
+    let records: Vec<BuildRecord> = kept
+        .iter()
+        .enumerate()
+        .map(|(i, b)| BuildRecord {
+            stamp: b.stamp.to_string(),
+            built_at_ms: u64::try_from(b.report.started_ns / 1_000_000).unwrap_or(0),
+            archive_size: b.report.archive_size,
+            files: b.report.file_count(),
+            changed_files: kept
+                .get(i + 1)
+                .map(|before| changed_files(&before.report, &b.report)),
+            current: Some(b.stamp) == current,
+            delta_size: if Some(b.stamp) == current {
+                None
+            } else {
+                state.builds.delta_size(&b.stamp)
+            },
+        })
+        .collect();
+    Ok(axum::Json(records).into_response())
+}
+
+/// Files added, changed (size or CRC) or removed from `before` to `after`.
+fn changed_files(
+    before: &crate::archive::BuildReport,
+    after: &crate::archive::BuildReport,
+) -> usize {
+    let files = |r: &crate::archive::BuildReport| {
+        r.entries
+            .iter()
+            .filter(|e| !e.is_dir())
+            .map(|e| (e.name.clone(), (e.size, e.crc32)))
+            .collect::<std::collections::HashMap<_, _>>()
+    };
+    let (old, new) = (files(before), files(after));
+    let changed = new.iter().filter(|(n, v)| old.get(*n) != Some(v)).count();
+    changed + old.keys().filter(|n| !new.contains_key(*n)).count()
+}
+
+/// Stops the server so that the program running it starts it again (the project, its users
+/// and the configuration read anew); clients reconnect by themselves.
+pub(super) async fn restart(
+    AxState(state): Shared,
+    Peer(ip): Peer,
+    headers: HeaderMap,
+) -> Result<StatusCode, Failure> {
+    let who = authorize(&state, ip, &headers)?;
+    tracing::info!(target: AUDIT, by = %who, "administration: restart");
+    state
+        .activity
+        .record(ActivityKind::Admin, format!("{who} restarted the server"));
+    state
+        .restart
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = state.stop.send(true);
+    Ok(StatusCode::ACCEPTED)
 }
 
 pub(super) async fn publish(

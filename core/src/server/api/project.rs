@@ -202,7 +202,12 @@ pub(super) async fn archive(
     if let Ok(v) = HeaderValue::from_str(&name) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    serve_build(&build, &headers, cache, h).await
+    let answer = serve_build(&build, &headers, cache, h).await?;
+    // A whole archive served (a resumed range or a 304 is not another download).
+    if answer.status() == StatusCode::OK {
+        state.monitor.served(false);
+    }
+    Ok(answer)
 }
 
 /// Serves the archive of `build` with its ETag and `cache` policy (plus headers `h`):
@@ -307,7 +312,11 @@ pub(super) async fn delta(
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    send_file(&path, &HeaderMap::new(), h, &summary.to).await
+    let answer = send_file(&path, &HeaderMap::new(), h, &summary.to).await?;
+    if answer.status() == StatusCode::OK {
+        state.monitor.served(true);
+    }
+    Ok(answer)
 }
 
 #[derive(Deserialize)]
