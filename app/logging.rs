@@ -4,11 +4,14 @@
 
 use std::fmt;
 
+use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::cli::colour::{self, Paint};
 
@@ -37,15 +40,64 @@ pub fn init(verbose: u8) {
         })
     });
     let ansi = colour::on_stderr();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(ansi);
-    let _ = if detailed {
-        builder.try_init()
+    let stderr = if detailed {
+        stderr.boxed()
     } else {
-        builder.event_format(Plain { ansi }).try_init()
+        stderr.event_format(Plain { ansi }).boxed()
     };
+    // The server log its administrator reads (window, `remote4d admin log`): info and above,
+    // whatever stderr shows.
+    let ring = ServerLog.with_filter(EnvFilter::new("info,rustls=error"));
+    let _ = tracing_subscriber::registry()
+        .with(stderr.with_filter(filter))
+        .with(ring)
+        .try_init();
+}
+
+/// Feeds core's server log (`remote4d_core::server::log`).
+struct ServerLog;
+
+impl<S: Subscriber> Layer<S> for ServerLog {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        use remote4d_core::protocol::paths::LogLevel;
+        let level = match *event.metadata().level() {
+            Level::ERROR => LogLevel::Error,
+            Level::WARN => LogLevel::Warn,
+            Level::INFO => LogLevel::Info,
+            Level::DEBUG | Level::TRACE => LogLevel::Debug,
+        };
+        let mut text = Text(String::new());
+        event.record(&mut text);
+        remote4d_core::server::log::record(level, event.metadata().target(), text.0);
+    }
+}
+
+/// `message key=value …`.
+struct Text(String);
+
+impl Visit for Text {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        use fmt::Write as _;
+        let sep = if self.0.is_empty() { "" } else { " " };
+        if field.name() == "message" {
+            let _ = write!(self.0, "{sep}{value:?}");
+        } else {
+            let _ = write!(self.0, "{sep}{}={value:?}", field.name());
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        use fmt::Write as _;
+        let sep = if self.0.is_empty() { "" } else { " " };
+        if field.name() == "message" {
+            let _ = write!(self.0, "{sep}{value}");
+        } else {
+            let _ = write!(self.0, "{sep}{}={value}", field.name());
+        }
+    }
 }
 
 /// `warning: message key=value` — a log event as the command line's other messages.

@@ -85,6 +85,8 @@ fn run_merged(choose: bool, headless: bool) -> Option<anyhow::Result<ExitCode>> 
                     bind: Vec::new(),
                     no_watch: false,
                     data_dir: None,
+                    // Double-clicked on a desktop: its window, as 4D Server's.
+                    window: !headless,
                 })
             }
             merged::Merged::Client {

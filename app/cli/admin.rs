@@ -9,6 +9,7 @@ use remote4d_core::environment::Environment;
 use remote4d_core::link::{DEFAULT_PORT, ServerPath};
 
 use super::output;
+use crate::gui::admin::data::Target;
 
 /// Options of `admin`.
 #[derive(Debug, Args)]
@@ -18,7 +19,7 @@ pub struct AdminArgs {
     pub port: u16,
     /// Administer a server elsewhere: HOST[:PORT], connected to once before from here (its
     /// identity pinned). Needs --user: the project's Designer or Administrator.
-    #[arg(long, global = true, value_name = "HOST[:PORT]", requires = "user")]
+    #[arg(long, global = true, value_name = "HOST[:PORT]")]
     pub server: Option<String>,
     /// With --server: the 4D user (Designer or Administrator).
     #[arg(long, global = true)]
@@ -27,9 +28,13 @@ pub struct AdminArgs {
     /// asked for on the terminal).
     #[arg(long, global = true)]
     pub password_stdin: bool,
+    /// Open the server window instead of running an action: of the server on this machine's
+    /// --port, or of HOST[:PORT] (or --server) elsewhere, logging in from the window.
+    #[arg(long, value_name = "HOST[:PORT]", num_args = 0..=1, default_missing_value = "")]
+    pub window: Option<String>,
     /// What to do.
     #[command(subcommand)]
-    pub action: AdminAction,
+    pub action: Option<AdminAction>,
 }
 
 /// Administration actions.
@@ -89,6 +94,24 @@ pub enum AdminAction {
         #[arg(long)]
         json: bool,
     },
+    /// The server log (info and above), as its window shows it.
+    Log {
+        /// Keep printing new lines until Ctrl+C.
+        #[arg(long)]
+        follow: bool,
+        /// JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The builds kept, newest first: when, size, files changed, the delta kept for clients.
+    Builds {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restart the server: its users are disconnected (their clients connect again), the
+    /// project and the configuration are read anew.
+    Restart,
     /// Rebuild the project now (4D's RELOAD PROJECT) and print the new stamp.
     Reload {
         /// Return at once instead of waiting for the new archive.
@@ -144,6 +167,28 @@ fn password(from_stdin: bool, user: &str) -> anyhow::Result<String> {
 }
 
 pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
+    if let Some(host) = args.window {
+        let address = Some(host).filter(|h| !h.is_empty()).or(args.server);
+        // This machine's server when one runs here (its token file), else the login form.
+        let env = Environment::from_system()?;
+        let local = remote4d_core::server::admin::token_path(&env, args.port).is_file();
+        let target = match &address {
+            None if local => Some(Target::Local { port: args.port }),
+            _ => None,
+        };
+        crate::gui::admin::run(crate::gui::admin::Launch {
+            target,
+            address,
+            user: args.user,
+            server_stopped: None,
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(action) = args.action else {
+        anyhow::bail!(
+            "say what to do (remote4d admin status, sessions, …) or open the window (remote4d admin --window); see remote4d admin --help"
+        );
+    };
     let rt = runtime()?;
     let client = match (&args.server, &args.user) {
         (Some(server), Some(user)) => {
@@ -155,9 +200,12 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
                 &password,
             ))?
         }
+        (Some(_), None) => anyhow::bail!(
+            "--server needs --user: the project's Designer or Administrator (or open the window: remote4d admin --window HOST)"
+        ),
         _ => admin_client(args.port)?,
     };
-    let result = rt.block_on(act(&client, args.action));
+    let result = rt.block_on(act(&client, action));
     // The administrator's own session ends either way (remote administration).
     let _ = rt.block_on(client.close());
     result?;
@@ -234,6 +282,62 @@ async fn act(client: &AdminClient, action: AdminAction) -> anyhow::Result<()> {
                             format!("{} ({})", status.stamp, output::bytes(status.archive_size)),
                         ),
                         ("fingerprint", status.fingerprint),
+                        ("listening", status.addresses.join(", ")),
+                        (
+                            "traffic",
+                            format!(
+                                "in {}, out {}",
+                                output::bytes(status.bytes_in),
+                                output::bytes(status.bytes_out)
+                            ),
+                        ),
+                        (
+                            "served",
+                            format!(
+                                "{} archives, {} deltas",
+                                status.archives_served, status.deltas_served
+                            ),
+                        ),
+                        (
+                            "cpu",
+                            status.cpu_ms.map_or_else(
+                                || "not known".into(),
+                                |ms| format!("{:.1} s in all", ms as f64 / 1000.0),
+                            ),
+                        ),
+                        (
+                            "memory",
+                            status
+                                .memory_bytes
+                                .map_or_else(|| "not known".into(), output::bytes),
+                        ),
+                        (
+                            "last reload",
+                            status.last_reload.map_or_else(
+                                || "none".into(),
+                                |r| match r.error {
+                                    Some(e) => format!("failed: {e}"),
+                                    None => format!(
+                                        "{} in {} ms",
+                                        if r.changed { "rebuilt" } else { "unchanged" },
+                                        r.millis
+                                    ),
+                                },
+                            ),
+                        ),
+                        (
+                            "client versions",
+                            status.client_versions.map_or_else(
+                                || "any".into(),
+                                |v| {
+                                    format!(
+                                        "{} to {}",
+                                        v.min.as_deref().unwrap_or("any"),
+                                        v.max.as_deref().unwrap_or("any")
+                                    )
+                                },
+                            ),
+                        ),
                     ]);
                 }
             }
@@ -299,6 +403,71 @@ async fn act(client: &AdminClient, action: AdminAction) -> anyhow::Result<()> {
                     }
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 }
+            }
+            AdminAction::Log { follow, json } => {
+                let mut after = 0;
+                loop {
+                    for line in client.log(after).await? {
+                        after = line.seq;
+                        if json {
+                            crate::outln!("{}", serde_json::to_string(&line)?);
+                        } else {
+                            let at = std::time::UNIX_EPOCH
+                                + std::time::Duration::from_millis(line.at_ms);
+                            let level = serde_json::to_value(line.level)?;
+                            crate::outln!(
+                                "{}  {:<5}  {}  {}",
+                                remote4d_core::time::iso8601(at),
+                                level.as_str().unwrap_or_default(),
+                                line.target,
+                                line.text
+                            );
+                        }
+                    }
+                    if !follow {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+            AdminAction::Builds { json } => {
+                let builds = client.builds().await?;
+                if json {
+                    output::json(&builds)?;
+                } else {
+                    let rows: Vec<Vec<String>> = builds
+                        .iter()
+                        .map(|b| {
+                            let at = std::time::UNIX_EPOCH
+                                + std::time::Duration::from_millis(b.built_at_ms);
+                            vec![
+                                format!(
+                                    "{}{}",
+                                    b.stamp.get(..16).unwrap_or(&b.stamp),
+                                    if b.current { " (current)" } else { "" }
+                                ),
+                                remote4d_core::time::iso8601(at),
+                                output::bytes(b.archive_size),
+                                b.files.to_string(),
+                                b.changed_files
+                                    .map_or_else(|| "-".into(), |n| n.to_string()),
+                                match (b.current, b.delta_size) {
+                                    (true, _) => "-".into(),
+                                    (false, Some(n)) => output::bytes(n),
+                                    (false, None) => "not asked yet".into(),
+                                },
+                            ]
+                        })
+                        .collect();
+                    output::table(
+                        &["STAMP", "BUILT", "SIZE", "FILES", "CHANGED", "DELTA"],
+                        &rows,
+                    );
+                }
+            }
+            AdminAction::Restart => {
+                client.restart().await?;
+                crate::outln!("the server is restarting; its clients connect again");
             }
             AdminAction::Reload { no_wait } => print_reload(client.reload(!no_wait).await?),
             AdminAction::Shutdown {

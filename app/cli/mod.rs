@@ -32,7 +32,8 @@ pub struct Cli {
     /// Merged client: open the connection window instead of connecting to its server.
     #[arg(long, hide = true)]
     pub choose: bool,
-    /// Merged client: connect without a window (print the phases and the project folder).
+    /// Merged application, no window: a client connects and prints the phases and the project
+    /// folder; a server serves without its server window.
     #[arg(long, hide = true)]
     pub headless: bool,
     /// More log output, with times and sources (-v info, -vv debug); see REMOTE4D_LOG below.
@@ -85,8 +86,9 @@ fn merged_help(command: clap::Command, merged: &crate::merged::Merged) -> clap::
             format!("{name}: serves its 4D project on the network"),
             format!(
                 "{name}: serves its 4D project on the network.\n\nStarted with no argument, it \
-                 publishes its project and serves it to its clients until stopped (Ctrl+C). A \
-                 server.toml beside it configures it. Built with Remote4D, whose commands follow."
+                 publishes its project and serves it to its clients until stopped, showing its \
+                 server window on a desktop (--headless: none; Ctrl+C stops it). A server.toml \
+                 beside it configures it. Built with Remote4D, whose commands follow."
             ),
         ),
     };
@@ -98,7 +100,10 @@ fn merged_help(command: clap::Command, merged: &crate::merged::Merged) -> clap::
              Connect without a window (print the phases and the project folder):\n    {name} --headless"
         )
     } else {
-        format!("Examples:\n  Serve its project until Ctrl+C:\n    {name}")
+        format!(
+            "Examples:\n  Serve its project, with the server window on a desktop:\n    {name}\n  \
+             Serve it without a window (a machine with no desktop, a service):\n    {name} --headless"
+        )
     };
     command
         .after_help(format!("{examples}\n\n{ENVIRONMENT}"))
@@ -108,7 +113,7 @@ fn merged_help(command: clap::Command, merged: &crate::merged::Merged) -> clap::
         .long_about(long)
         .version(env!("CARGO_PKG_VERSION"))
         .mut_arg("choose", |a| a.hide(!client))
-        .mut_arg("headless", |a| a.hide(!client))
+        .mut_arg("headless", |a| a.hide(false))
         .subcommand_help_heading("Remote4D commands")
 }
 
@@ -223,7 +228,12 @@ impl Command {
             | Self::Archive(archive::ArchiveCommand::List { json, .. })
             | Self::Project(project::ProjectCommand::Show { json, .. })
             | Self::Admin(admin::AdminArgs {
-                action: admin::AdminAction::Sessions { json },
+                action:
+                    Some(
+                        admin::AdminAction::Sessions { json }
+                        | admin::AdminAction::Status { json }
+                        | admin::AdminAction::Builds { json },
+                    ),
                 ..
             }) => *json,
             Self::Recent(a) => a.json,

@@ -1,10 +1,10 @@
 //! `remote4d serve`: the project server.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 use remote4d_core::archive::OnProgress;
@@ -13,6 +13,7 @@ use remote4d_core::server::{Server, ServerConfig, ServerOptions};
 
 use super::output;
 use super::progress::StatusLine;
+use crate::gui::admin::data::Target;
 
 /// Options of `serve`.
 #[derive(Debug, Args)]
@@ -37,33 +38,119 @@ pub struct ServeArgs {
     /// Where the server keeps its identity and builds.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Show the server window (Monitor, Users, Application Server, Maintenance, Activity);
+    /// without a display the server runs without it, and says so.
+    #[arg(long)]
+    pub window: bool,
 }
 
-pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let mut config = match &args.config {
+/// What the command line overrides in the configuration file (applied again on a restart).
+#[derive(Debug, Clone)]
+struct Flags {
+    port: Option<u16>,
+    no_publish: bool,
+    bind: Vec<IpAddr>,
+    no_watch: bool,
+    data_dir: Option<PathBuf>,
+}
+
+impl Flags {
+    fn apply(&self, mut config: ServerConfig) -> ServerConfig {
+        if self.port.is_some() {
+            config.port = self.port;
+        }
+        if self.no_publish {
+            config.publish = false;
+        }
+        if !self.bind.is_empty() {
+            config.bind.clone_from(&self.bind);
+        }
+        if self.no_watch {
+            config.watch = false;
+        }
+        if self.data_dir.is_some() {
+            config.data_dir.clone_from(&self.data_dir);
+        }
+        config
+    }
+}
+
+/// The configuration: the file (if any) with the command line's overrides.
+fn configuration(file: Option<&Path>, flags: &Flags) -> anyhow::Result<ServerConfig> {
+    let config = match file {
         Some(path) => ServerConfig::read(path)?,
         None => ServerConfig::default(),
     };
-    if args.port.is_some() {
-        config.port = args.port;
-    }
-    if args.no_publish {
-        config.publish = false;
-    }
-    if !args.bind.is_empty() {
-        config.bind = args.bind;
-    }
-    if args.no_watch {
-        config.watch = false;
-    }
-    if args.data_dir.is_some() {
-        config.data_dir = args.data_dir;
-    }
+    Ok(flags.apply(config))
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let flags = Flags {
+        port: args.port,
+        no_publish: args.no_publish,
+        bind: args.bind,
+        no_watch: args.no_watch,
+        data_dir: args.data_dir,
+    };
+    let file = args.config;
+    // Read now: a mistake in it stops the command before anything starts.
+    configuration(file.as_deref(), &flags)?;
     let env = Environment::from_system()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let project = args.project;
+    if !args.window {
+        runtime.block_on(serve_until_stopped(project, file, flags, env, None))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Err(err) = crate::gui::check_display() {
+        crate::errln!("{err:#}: serving without the window");
+        runtime.block_on(serve_until_stopped(project, file, flags, env, None))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The server in its own thread; the window, which needs the main thread, administers it
+    // through the same API as any administrator.
+    let (ready, started) = std::sync::mpsc::channel();
+    let stopped = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stopped);
+    let server = std::thread::spawn(move || {
+        let result = runtime.block_on(serve_until_stopped(project, file, flags, env, Some(ready)));
+        flag.store(true, Ordering::SeqCst);
+        result
+    });
+    let Ok(port) = started.recv() else {
+        // The server ended before it answered: its error.
+        return server
+            .join()
+            .map_err(|_| anyhow::anyhow!("the server thread failed"))?
+            .map(|()| ExitCode::FAILURE);
+    };
+    if let Err(err) = crate::gui::admin::run(crate::gui::admin::Launch {
+        target: Some(Target::Local { port }),
+        server_stopped: Some(stopped),
+        ..crate::gui::admin::Launch::default()
+    }) {
+        crate::errln!("the server window failed ({err:#}); the server keeps running");
+    }
+    server
+        .join()
+        .map_err(|_| anyhow::anyhow!("the server thread failed"))??;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Serves until stopped (a signal, an administrator); starts again when an administrator asked
+/// for a restart (the project and the configuration file read anew). `ready` is told the port
+/// once the server answers.
+async fn serve_until_stopped(
+    project: PathBuf,
+    file: Option<PathBuf>,
+    flags: Flags,
+    env: Environment,
+    ready: Option<std::sync::mpsc::Sender<u16>>,
+) -> anyhow::Result<()> {
+    let mut config = configuration(file.as_deref(), &flags)?;
+    loop {
         // A large project takes seconds to build before the server answers: show it.
         let line = Arc::new(StatusLine::new());
         let shown = line.clone();
@@ -71,21 +158,36 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             shown.bytes("building the project's archive", p.done, p.total);
         });
         let server = Server::start(ServerOptions {
-            project: args.project,
-            config,
-            env,
+            project: project.clone(),
+            config: config.clone(),
+            env: env.clone(),
             build_progress: Some(build_progress),
         })
         .await;
         line.finish();
         let server = server?;
         print_banner(&server);
+        if let Some(tx) = &ready {
+            let _ = tx.send(server.port());
+        }
         wait_for_stop(&server).await;
-        crate::errln!("stopping: telling clients, sending goodbyes…");
+        let restart = server.restart_requested();
+        if restart {
+            crate::errln!("restarting: telling clients, reading the project again…");
+        } else {
+            crate::errln!("stopping: telling clients, sending goodbyes…");
+        }
         server.shutdown().await;
-        anyhow::Ok(())
-    })?;
-    Ok(ExitCode::SUCCESS)
+        if !restart {
+            return Ok(());
+        }
+        match configuration(file.as_deref(), &flags) {
+            Ok(read) => config = read,
+            Err(err) => crate::errln!(
+                "the configuration cannot be read ({err:#}); restarting with the previous one"
+            ),
+        }
+    }
 }
 
 fn print_banner(server: &Server) {

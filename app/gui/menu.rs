@@ -44,6 +44,8 @@ pub enum Action {
     OpenRecent(usize),
     /// File > Close.
     Close,
+    /// File > Administer Server…: the server window, in a process of its own.
+    Administer,
     /// File > Quit (Ctrl/Cmd+Q).
     Quit,
     /// Help > About.
@@ -129,6 +131,7 @@ pub fn bar<'a>(tr: &'static Strings, recent: &'a [RecentEntry]) -> Element<'a, A
             Menu::new(recent_items).max_width(320.0).offset(4.0),
         ),
         Item::new(item(tr.close, Action::Close)),
+        Item::new(item(tr.administer, Action::Administer)),
         Item::new(entry(tr.quit, Some(accelerator('Q')), Action::Quit)),
     ])
     .max_width(260.0)

@@ -1,6 +1,7 @@
 //! The desktop app (iced): one top-level state routing messages to its screens and dialogs, and
 //! the glue to core's services (discovery, connection, session events).
 
+pub mod admin;
 mod clock;
 pub mod connect;
 mod desktop;
@@ -147,7 +148,7 @@ fn keep_on_screen(saved: Point, window: Size, monitor: Size) -> Point {
 
 /// Refuses to start without a graphical session, with one line that says what to do (the
 /// windowing library would panic instead).
-fn check_display() -> anyhow::Result<()> {
+pub(crate) fn check_display() -> anyhow::Result<()> {
     #[cfg(all(unix, not(target_os = "macos")))]
     {
         let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
@@ -1060,6 +1061,30 @@ impl App {
             ),
             menu::Action::OpenRecent(i) => self.leave(Leave::OpenRecent(i)),
             menu::Action::Close => self.leave(Leave::Close),
+            menu::Action::Administer => {
+                // Its own process and window (iced runs one window here), logging in from the
+                // window: the open project stays as it is.
+                let started = std::env::current_exe().and_then(|exe| {
+                    std::process::Command::new(exe)
+                        .args(["admin", "--window"])
+                        .stdin(std::process::Stdio::null())
+                        .spawn()
+                });
+                match started {
+                    // Reaped when it ends (no zombie while the app runs).
+                    Ok(mut child) => {
+                        std::thread::spawn(move || child.wait());
+                    }
+                    Err(err) => {
+                        self.dialog = Some(Dialog::Error(dialog::error::ErrorDialog {
+                            message: format!("the server window could not be opened: {err}"),
+                            offline: false,
+                            select: false,
+                        }));
+                    }
+                }
+                Task::none()
+            }
             menu::Action::Quit => self.leave(Leave::Quit),
             menu::Action::About => {
                 self.dialog = Some(Dialog::About);

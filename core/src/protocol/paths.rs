@@ -327,6 +327,15 @@ pub struct AdminSession {
     /// Its storage (none for the virtual `storedProcedure` session).
     #[serde(default)]
     pub storage: Option<serde_json::Value>,
+    /// True for a development-mode session (on the server's machine).
+    #[serde(default)]
+    pub development: bool,
+    /// Seconds since the client was last heard from.
+    #[serde(default)]
+    pub idle_secs: u64,
+    /// The files it holds for editing (development mode).
+    #[serde(default)]
+    pub locks: Vec<String>,
 }
 
 /// Stopping the server after a countdown (administration).

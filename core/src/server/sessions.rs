@@ -140,6 +140,11 @@ impl Session {
         *lock(&self.last_seen) = Instant::now();
     }
 
+    /// Seconds since the client was last heard from.
+    pub fn idle_secs(&self) -> u64 {
+        lock(&self.last_seen).elapsed().as_secs()
+    }
+
     /// An event stream opened: the session is active.
     pub fn stream_opened(&self) {
         self.streams.fetch_add(1, Ordering::SeqCst);

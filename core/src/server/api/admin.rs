@@ -76,13 +76,24 @@ pub(super) async fn sessions(
 ) -> Result<Response, Failure> {
     let who = authorize(&state, ip, &headers)?;
     tracing::debug!(by = %who, "administration: sessions listed");
+    let locks = state.dev.locks();
     let list: Vec<AdminSession> = state
         .sessions
         .infos()
         .into_iter()
-        .map(|info| AdminSession {
-            storage: state.sessions.get_unchecked(&info.id).map(|s| s.storage()),
-            info,
+        .map(|info| {
+            let session = state.sessions.get_unchecked(&info.id);
+            AdminSession {
+                storage: session.as_ref().map(|s| s.storage()),
+                development: state.dev.is_development(&info.id),
+                idle_secs: session.as_ref().map_or(0, |s| s.idle_secs()),
+                locks: locks
+                    .iter()
+                    .filter(|l| l.session_id == info.id)
+                    .map(|l| l.path.clone())
+                    .collect(),
+                info,
+            }
         })
         .collect();
     Ok(axum::Json(list).into_response())
