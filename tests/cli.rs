@@ -554,3 +554,89 @@ fn the_administrator_administers_a_server_from_elsewhere() {
         common::text(&o)
     );
 }
+
+/// Through the binary: `admin builds`, `admin log`, the new status rows, and `admin restart`:
+/// the server process stops and starts again on the same port, reading the project anew, and
+/// keeps answering; `serve --window` on a machine with no display serves without the window.
+#[test]
+fn the_server_restarts_on_request_and_shows_its_builds_and_log() {
+    let w = tempfile::tempdir().unwrap();
+    let root = w.path().join("Shop");
+    common::project(&root, 0);
+    let port = common::free_port();
+    let home = w.path().join("home");
+    // No display: --window says so and serves anyway.
+    let mut server = {
+        std::fs::create_dir_all(&home).unwrap();
+        let log = std::fs::File::create(home.join("server.log")).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_remote4d"))
+            .args(["serve", root.to_str().unwrap(), "--port"])
+            .arg(port.to_string())
+            .args(["--no-publish", "--bind", "127.0.0.1", "--window"])
+            .env("REMOTE4D_HOME", &home)
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        common::wait_for_port(port);
+        common::Server(child)
+    };
+    let log = || std::fs::read_to_string(home.join("server.log")).unwrap();
+    assert!(log().contains("serving without it"), "{}", log());
+    let p = port.to_string();
+    let o = remote4d(&["admin", "--port", &p, "status"], &home);
+    assert!(o.status.success(), "{}", text(&o));
+    for row in [
+        "traffic",
+        "served",
+        "memory",
+        "last reload",
+        "client versions",
+    ] {
+        assert!(text(&o).contains(row), "{row}: {}", text(&o));
+    }
+    common::write(&root, "Project/Sources/Methods/m1.4dm", b"// changed\n");
+    let o = remote4d(&["admin", "--port", &p, "reload"], &home);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = remote4d(&["admin", "--port", &p, "builds", "--json"], &home);
+    assert!(o.status.success(), "{}", text(&o));
+    let builds: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(builds.as_array().unwrap().len(), 2, "{builds}");
+    assert_eq!(builds[0]["current"], true);
+    assert_eq!(builds[0]["changed_files"], 1);
+    let o = remote4d(&["admin", "--port", &p, "builds"], &home);
+    assert!(text(&o).contains("(current)") && text(&o).contains("not asked yet"));
+    let o = remote4d(&["admin", "--port", &p, "log"], &home);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("project rebuilt"), "{}", text(&o));
+
+    // Restart: same process, same port, new start (a new uptime).
+    let o = remote4d(&["admin", "--port", &p, "restart"], &home);
+    assert!(o.status.success(), "{}", text(&o));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "{}", log());
+        if log().contains("restarting") {
+            let o = remote4d(&["admin", "--port", &p, "status", "--json"], &home);
+            if o.status.success() {
+                let status: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+                if status["last_reload"].is_null() {
+                    break;
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    server.assert_alive(&home.join("server.log"));
+    assert!(
+        log().contains("administration: restart"),
+        "audited: {}",
+        log()
+    );
+    // Neither an action nor --window: a clear error.
+    let o = remote4d(&["admin", "--port", &p], &home);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(err(&o).contains("remote4d admin --window"), "{}", err(&o));
+}

@@ -138,6 +138,10 @@ pub const EXAMPLES: &[(&str, Examples)] = &[
         &[
             ("Serve a project", "remote4d serve ~/Projects/Shop"),
             (
+                "With the server window (Monitor, Users, …)",
+                "remote4d serve ~/Projects/Shop --window",
+            ),
+            (
                 "On another port, reachable by address only",
                 "remote4d serve ~/Projects/Shop --port 19900 --no-publish",
             ),
@@ -168,6 +172,14 @@ pub const EXAMPLES: &[(&str, Examples)] = &[
             (
                 "From another machine, as the project's Administrator",
                 "remote4d admin --server 192.168.1.10 --user Administrator sessions",
+            ),
+            (
+                "The server window of this machine's server",
+                "remote4d admin --window",
+            ),
+            (
+                "The server window of a server elsewhere (log in from the window)",
+                "remote4d admin --window 192.168.1.10",
             ),
         ],
     ),
@@ -227,6 +239,27 @@ pub const EXAMPLES: &[(&str, Examples)] = &[
             ("What happened lately", "remote4d admin activity"),
             ("Watch it live", "remote4d admin activity --follow"),
         ],
+    ),
+    (
+        "admin log",
+        &[
+            ("The server's recent log", "remote4d admin log"),
+            (
+                "Follow it live, as JSON lines",
+                "remote4d admin log --follow --json",
+            ),
+        ],
+    ),
+    (
+        "admin builds",
+        &[("The build history, newest first", "remote4d admin builds")],
+    ),
+    (
+        "admin restart",
+        &[(
+            "Restart the server (the project and server.toml read anew)",
+            "remote4d admin restart",
+        )],
     ),
     (
         "admin reload",

@@ -105,7 +105,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Err(err) = crate::gui::check_display() {
-        crate::errln!("{err:#}: serving without the window");
+        output::labelled(
+            output::Label::Note,
+            &format!(
+                "the server window cannot open here ({err:#}); serving without it (remote4d admin administers it)"
+            ),
+        );
         runtime.block_on(serve_until_stopped(project, file, flags, env, None))?;
         return Ok(ExitCode::SUCCESS);
     }

@@ -31,7 +31,7 @@ pub enum Message {
     /// The shutdown delay was typed.
     Delay(String),
     /// The shutdown message was typed.
-    ShutdownMessage(String),
+    Notice(String),
     /// Shut down.
     Shutdown,
     /// The log filter was typed.
@@ -57,7 +57,7 @@ impl Maintenance {
             Message::Reload => return Some(Request::Reload { quiet: false }),
             Message::Restart => return Some(Request::Restart),
             Message::Delay(d) => self.delay = d,
-            Message::ShutdownMessage(m) => self.message = m,
+            Message::Notice(m) => self.message = m,
             Message::LogFilter(f) => self.log_filter = f,
             Message::Level(l) => self.level = Some(l),
             Message::Shutdown => {
@@ -138,7 +138,7 @@ impl Maintenance {
                 text("s, telling the users"),
                 text_input("(optional message)", &self.message)
                     .id("admin-shutdown-message")
-                    .on_input(Message::ShutdownMessage),
+                    .on_input(Message::Notice),
                 button(text("Shut down"))
                     .on_press(Message::Shutdown)
                     .style(button::danger),

@@ -15,6 +15,9 @@ pub mod model;
 pub mod monitor;
 pub mod users;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

@@ -48,7 +48,7 @@ pub enum Message {
     /// A session was ticked or unticked.
     Select(String, bool),
     /// The message was typed.
-    MessageText(String),
+    Text(String),
     /// Send the message.
     Send,
     /// The delay was typed.
@@ -87,7 +87,7 @@ impl Users {
                     self.selected.remove(&id);
                 }
             }
-            Message::MessageText(t) => self.message = t,
+            Message::Text(t) => self.message = t,
             Message::Delay(d) => self.delay = d,
             Message::Reason(r) => self.reason = r,
             Message::Send => {
@@ -230,7 +230,7 @@ impl Users {
             row![
                 text_input("A message to the users…", &self.message)
                     .id("admin-message")
-                    .on_input(Message::MessageText)
+                    .on_input(Message::Text)
                     .on_submit(Message::Send),
                 button(text(to)).on_press(Message::Send),
             ]
