@@ -48,9 +48,12 @@ pub fn init(verbose: u8) {
     } else {
         stderr.event_format(Plain { ansi }).boxed()
     };
-    // The server log its administrator reads (window, `remote4d admin log`): info and above,
-    // whatever stderr shows.
-    let ring = ServerLog.with_filter(EnvFilter::new("info,rustls=error"));
+    // The server log its administrator reads (window, `remote4d admin log`): Remote4D's own
+    // lines from info up, the libraries' warnings and errors (rustls: errors only, as peers can
+    // provoke its warnings), whatever stderr shows.
+    let ring = ServerLog.with_filter(EnvFilter::new(
+        "warn,rustls=error,winit=error,remote4d=info,remote4d_core=info,remote4d::audit=info",
+    ));
     let _ = tracing_subscriber::registry()
         .with(stderr.with_filter(filter))
         .with(ring)

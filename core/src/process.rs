@@ -196,7 +196,7 @@ pub(crate) fn usage() -> Option<Usage> {
             return None;
         }
         let mut counters: PROCESS_MEMORY_COUNTERS = std::mem::zeroed();
-        let size = std::mem::size_of::<PROCESS_MEMORY_COUNTERS>() as u32;
+        let size = size_of::<PROCESS_MEMORY_COUNTERS>() as u32;
         counters.cb = size;
         let memory = (K32GetProcessMemoryInfo(me, &mut counters, size) != 0)
             .then_some(counters.WorkingSetSize as u64);

@@ -20,6 +20,9 @@ pub enum Message {
     Filter(String),
 }
 
+/// Events drawn at most, newest first (the filter finds older ones).
+const SHOWN: usize = 300;
+
 fn kind(k: ActivityKind) -> &'static str {
     match k {
         ActivityKind::Session => "session",
@@ -46,11 +49,16 @@ impl Activity {
         let needle = self.filter.trim().to_lowercase();
         let mut list = column![].spacing(2);
         let mut any = false;
-        for e in events.iter().rev().filter(|e| {
-            needle.is_empty()
-                || e.text.to_lowercase().contains(&needle)
-                || kind(e.kind).contains(&needle)
-        }) {
+        for e in events
+            .iter()
+            .rev()
+            .filter(|e| {
+                needle.is_empty()
+                    || e.text.to_lowercase().contains(&needle)
+                    || kind(e.kind).contains(&needle)
+            })
+            .take(SHOWN)
+        {
             any = true;
             let error = e.kind == ActivityKind::Error;
             let style = move |theme: &iced::Theme| {

@@ -40,6 +40,9 @@ pub enum Message {
     Level(LogLevel),
 }
 
+/// Log lines drawn at most (a page of text; the filter finds the rest).
+const SHOWN: usize = 200;
+
 fn level_name(l: LogLevel) -> &'static str {
     match l {
         LogLevel::Debug => "debug",
@@ -158,22 +161,38 @@ impl Maintenance {
             LogLevel::Warn,
             LogLevel::Error,
         ] {
-            let b = button(text(level_name(l)).size(13)).padding([2, 8]);
+            let b = button(text(level_name(l)).size(13))
+                .padding([2, 8])
+                .on_press(Message::Level(l));
             levels = levels.push(if l == min {
                 b.style(button::primary)
             } else {
-                b.style(button::secondary).on_press(Message::Level(l))
+                b.style(button::secondary)
             });
         }
         levels = levels.push(text("and above"));
         let needle = self.log_filter.trim().to_lowercase();
+        let matching: Vec<&LogLine> = log
+            .iter()
+            .rev()
+            .filter(|l| {
+                l.level >= min
+                    && (needle.is_empty()
+                        || l.text.to_lowercase().contains(&needle)
+                        || l.target.to_lowercase().contains(&needle))
+            })
+            .collect();
         let mut lines = column![].spacing(1);
-        for l in log.iter().rev().filter(|l| {
-            l.level >= min
-                && (needle.is_empty()
-                    || l.text.to_lowercase().contains(&needle)
-                    || l.target.to_lowercase().contains(&needle))
-        }) {
+        if matching.len() > SHOWN {
+            lines = lines.push(
+                text(format!(
+                    "the last {SHOWN} of {} lines, newest first: filter to find older ones",
+                    matching.len()
+                ))
+                .size(12),
+            );
+        }
+        for l in matching.into_iter().take(SHOWN) {
             let bad = l.level >= LogLevel::Warn;
             lines = lines.push(
                 text(format!(

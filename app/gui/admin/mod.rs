@@ -403,10 +403,11 @@ impl AdminApp {
         let mut tabs = row![].spacing(4);
         for p in Page::ALL {
             let b = button(text(p.label())).padding([6, 12]);
+            let b = b.on_press(Message::Page(p));
             tabs = tabs.push(if p == self.page {
                 b.style(button::primary)
             } else {
-                b.style(button::text).on_press(Message::Page(p))
+                b.style(button::text)
             });
         }
         let mut head = column![tabs].spacing(6);
@@ -479,12 +480,32 @@ impl AdminApp {
         .into()
     }
 
-    /// Reads the server every second; follows the window's events.
+    /// Reads the server every second; follows the window's events and shortcuts.
     pub fn subscription(&self) -> Subscription<Message> {
         Subscription::batch([
             iced::time::every(Duration::from_secs(1)).map(|_| Message::Tick),
             window::events().map(|(_, e)| Message::Window(e)),
+            iced::event::listen_with(shortcut),
         ])
+    }
+}
+
+/// Ctrl/Cmd+1…5: the pages; Ctrl/Cmd+W or Q: close (asking first when the server runs here).
+fn shortcut(event: iced::Event, _status: iced::event::Status, _id: window::Id) -> Option<Message> {
+    use iced::keyboard::{self, Key};
+    let iced::Event::Keyboard(keyboard::Event::KeyPressed { key, modifiers, .. }) = event else {
+        return None;
+    };
+    if !modifiers.command() {
+        return None;
+    }
+    match key.as_ref() {
+        Key::Character("w" | "q") => Some(Message::Window(window::Event::CloseRequested)),
+        Key::Character(c) => {
+            let n: usize = c.parse().ok()?;
+            Page::ALL.get(n.checked_sub(1)?).map(|p| Message::Page(*p))
+        }
+        _ => None,
     }
 }
 
@@ -506,7 +527,9 @@ pub fn section<'a, M: 'a>(
 
 /// A label and its value, on one line.
 pub fn fact<'a, M: 'a>(label: &'a str, value: String) -> Element<'a, M> {
-    row![text(label).width(150), text(value)].spacing(12).into()
+    row![text(label).width(150), text(value).width(Length::Fill)]
+        .spacing(12)
+        .into()
 }
 
 /// `HH:MM` in local time of a time in ms since the epoch.

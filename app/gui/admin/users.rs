@@ -177,7 +177,7 @@ impl Users {
                 header("User", Column::User),
                 header("Machine", Column::Machine),
                 text("Address").size(13).width(Length::FillPortion(2)),
-                text("Mode").size(13).width(Length::FillPortion(1)),
+                text("Mode").size(13).width(Length::FillPortion(2)),
                 header("Since", Column::Since),
                 header("Idle", Column::Idle),
                 text("Locks").size(13).width(Length::FillPortion(1)),
@@ -211,7 +211,7 @@ impl Users {
                     } else {
                         "remote"
                     })
-                    .width(Length::FillPortion(1)),
+                    .width(Length::FillPortion(2)),
                     text(since).width(Length::FillPortion(2)),
                     text(crate::cli::output::duration_secs(s.idle_secs))
                         .width(Length::FillPortion(2)),
