@@ -50,7 +50,8 @@ pub fn init(verbose: u8) {
     };
     // The server log its administrator reads (window, `remote4d admin log`): Remote4D's own
     // lines from info up, the libraries' warnings and errors (rustls: errors only, as peers can
-    // provoke its warnings), whatever stderr shows.
+    // provoke its warnings; winit: errors only, the window system is not the server), whatever
+    // stderr shows.
     let ring = ServerLog.with_filter(EnvFilter::new(
         "warn,rustls=error,winit=error,remote4d=info,remote4d_core=info,remote4d::audit=info",
     ));

@@ -304,8 +304,10 @@ fn a_merged_application_helps_with_its_own_name() {
             help.contains("Examples:\n  ") && help.contains(&format!("    {name}\n")),
             "{help}"
         );
-        // The merged client's own options are shown; the toolbox's plain help hides them.
-        assert_eq!(help.contains("--headless"), exe == &client, "{help}");
+        // A merged application's own options are shown (--choose: clients only; --headless:
+        // both, a server serves without its window); the toolbox's plain help hides them.
+        assert_eq!(help.contains("--choose"), exe == &client, "{help}");
+        assert!(help.contains("--headless"), "{help}");
     }
     let o = remote4d(&["--help"], &home);
     assert!(!stdout(&o).contains("--headless"), "{}", stdout(&o));

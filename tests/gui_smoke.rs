@@ -1,4 +1,5 @@
-//! The real app opens its window under Xvfb (skipped, and said so, without Xvfb).
+//! The real app opens its window under Xvfb, follows the desktop's accent colour, and a merged
+//! server started with no argument shows its server window (skipped, and said so, without Xvfb).
 
 use std::path::Path;
 use std::process::Command;

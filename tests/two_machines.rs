@@ -291,6 +291,54 @@ fn an_administrator_on_another_machine_administers_the_server() {
         "{}",
         text(&o)
     );
+    // Publishing, switched from b: the server (started unpublished) is found on the network,
+    // then no longer once withdrawn (goodbye packets).
+    let found = || {
+        let o = pair
+            .cmd("b", &admin_home)
+            .args(["browse", "--json", "--timeout", "2"])
+            .output()
+            .unwrap();
+        text(&o).contains("\"publication_name\": \"Shop\"")
+    };
+    assert!(!found(), "not published yet");
+    let o = admin("Administrator", &["publish", "on"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !found() {
+        assert!(Instant::now() < deadline, "published, but not found from b");
+    }
+    let o = admin("Administrator", &["publish", "off"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while found() {
+        assert!(
+            Instant::now() < deadline,
+            "withdrawn, but still found from b"
+        );
+    }
+    // A restart from b: the server comes back on its port, and the Administrator logs in again.
+    let o = admin("Administrator", &["restart"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let server_log = || std::fs::read_to_string(work.path().join("server.log")).unwrap();
+    loop {
+        // Stopped for the restart (said on its standard error), and answering again: the new
+        // server (the old one closed its port first), whose activity starts afresh.
+        if server_log().contains("restarting") {
+            let o = admin("Administrator", &["activity"]);
+            if o.status.success() {
+                assert!(
+                    !text(&o).contains("refused new connections"),
+                    "{}",
+                    text(&o)
+                );
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "{}", server_log());
+        std::thread::sleep(Duration::from_millis(300));
+    }
     let log = std::fs::read_to_string(work.path().join("server.log")).unwrap();
     assert!(
         log.contains(&format!(
@@ -299,6 +347,7 @@ fn an_administrator_on_another_machine_administers_the_server() {
         )),
         "{log}"
     );
+    assert!(log.contains("restarting"), "{log}");
     let _ = server.kill();
     let _ = server.wait();
 }
