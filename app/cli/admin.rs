@@ -380,55 +380,35 @@ async fn act(client: &AdminClient, action: AdminAction) -> anyhow::Result<()> {
                 );
             }
             AdminAction::Activity { follow, json } => {
-                let mut after = 0;
-                loop {
-                    for entry in client.activity(after).await? {
-                        after = entry.seq;
-                        if json {
-                            crate::outln!("{}", serde_json::to_string(&entry)?);
-                        } else {
-                            let at = std::time::UNIX_EPOCH
-                                + std::time::Duration::from_millis(entry.at_ms);
-                            let kind = serde_json::to_value(entry.kind)?;
-                            crate::outln!(
-                                "{}  {:<8}  {}",
-                                remote4d_core::time::iso8601(at),
-                                kind.as_str().unwrap_or_default(),
-                                entry.text
-                            );
-                        }
-                    }
-                    if !follow {
-                        break;
-                    }
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                }
+                follow_numbered(
+                    follow,
+                    json,
+                    |after| client.activity(after),
+                    |e| (e.seq, e.at_ms),
+                    |e| {
+                        let kind = serde_json::to_value(e.kind).unwrap_or_default();
+                        format!("{:<8}  {}", kind.as_str().unwrap_or_default(), e.text)
+                    },
+                )
+                .await?;
             }
             AdminAction::Log { follow, json } => {
-                let mut after = 0;
-                loop {
-                    for line in client.log(after).await? {
-                        after = line.seq;
-                        if json {
-                            crate::outln!("{}", serde_json::to_string(&line)?);
-                        } else {
-                            let at = std::time::UNIX_EPOCH
-                                + std::time::Duration::from_millis(line.at_ms);
-                            let level = serde_json::to_value(line.level)?;
-                            crate::outln!(
-                                "{}  {:<5}  {}  {}",
-                                remote4d_core::time::iso8601(at),
-                                level.as_str().unwrap_or_default(),
-                                line.target,
-                                line.text
-                            );
-                        }
-                    }
-                    if !follow {
-                        break;
-                    }
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                }
+                follow_numbered(
+                    follow,
+                    json,
+                    |after| client.log(after),
+                    |l| (l.seq, l.at_ms),
+                    |l| {
+                        let level = serde_json::to_value(l.level).unwrap_or_default();
+                        format!(
+                            "{:<5}  {}  {}",
+                            level.as_str().unwrap_or_default(),
+                            l.target,
+                            l.text
+                        )
+                    },
+                )
+                .await?;
             }
             AdminAction::Builds { json } => {
                 let builds = client.builds().await?;
@@ -479,6 +459,38 @@ async fn act(client: &AdminClient, action: AdminAction) -> anyhow::Result<()> {
             }
         }
         Ok(())
+    }
+}
+
+/// Prints numbered entries (activity, log) — time first, or JSON lines — and with `follow`
+/// keeps asking for the ones after the last every second.
+async fn follow_numbered<T, F>(
+    follow: bool,
+    json: bool,
+    fetch: impl Fn(u64) -> F,
+    seq_and_time: impl Fn(&T) -> (u64, u64),
+    line: impl Fn(&T) -> String,
+) -> anyhow::Result<()>
+where
+    T: serde::Serialize,
+    F: Future<Output = Result<Vec<T>, remote4d_core::client::RequestError>>,
+{
+    let mut after = 0;
+    loop {
+        for entry in fetch(after).await? {
+            let (seq, at_ms) = seq_and_time(&entry);
+            after = seq;
+            if json {
+                crate::outln!("{}", serde_json::to_string(&entry)?);
+            } else {
+                let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(at_ms);
+                crate::outln!("{}  {}", remote4d_core::time::iso8601(at), line(&entry));
+            }
+        }
+        if !follow {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
 

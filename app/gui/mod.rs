@@ -95,14 +95,7 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
     };
     // The desktop's UI font and size, read once: iced cannot change them in a running app.
     let look = desktop::Look::read();
-    let mut settings = iced::Settings::default();
-    if let Some(size) = look.text_size() {
-        settings.default_text_size = size.into();
-    }
-    if let Some(family) = &look.font_family {
-        // iced keeps font names for the program's life.
-        settings.default_font = iced::Font::with_name(Box::leak(family.clone().into_boxed_str()));
-    }
+    let settings = app_settings(&look);
     let launch = Launch { look, ..launch };
     iced::application(
         move || App::boot(env.clone(), prefs.clone(), launch.clone()),
@@ -113,10 +106,34 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
     .title(App::title)
     .theme(App::theme)
     .subscription(App::subscription)
-    .window(window::Settings {
+    .window(window_settings(size, Size::new(560.0, 420.0), position))
+    .run()?;
+    Ok(())
+}
+
+/// iced's settings for the desktop's look: its UI font and text size.
+pub(crate) fn app_settings(look: &desktop::Look) -> iced::Settings {
+    let mut settings = iced::Settings::default();
+    if let Some(size) = look.text_size() {
+        settings.default_text_size = size.into();
+    }
+    if let Some(family) = &look.font_family {
+        // iced keeps font names for the program's life.
+        settings.default_font = iced::Font::with_name(Box::leak(family.clone().into_boxed_str()));
+    }
+    settings
+}
+
+/// A Remote4D window: its size, smallest size and position, the icon, closing asked of the app.
+pub(crate) fn window_settings(
+    size: Size,
+    min_size: Size,
+    position: window::Position,
+) -> window::Settings {
+    window::Settings {
         size,
         position,
-        min_size: Some(Size::new(560.0, 420.0)),
+        min_size: Some(min_size),
         exit_on_close_request: false,
         icon: icon::window_icon(),
         // WM_CLASS (X11) and app id (Wayland) = the desktop entry's name: the dock and the
@@ -127,9 +144,7 @@ pub fn run(launch: Launch) -> anyhow::Result<()> {
             ..window::settings::PlatformSpecific::default()
         },
         ..window::Settings::default()
-    })
-    .run()?;
-    Ok(())
+    }
 }
 
 /// How often the desktop's look is read again.

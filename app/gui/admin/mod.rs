@@ -541,25 +541,20 @@ pub fn hm(ms: u64) -> String {
 pub fn run(launch: Launch) -> anyhow::Result<()> {
     super::check_display()?;
     let env = Environment::from_system()?;
+    let settings = super::app_settings(&super::desktop::Look::read());
     iced::application(
         move || AdminApp::boot(env.clone(), launch.clone()),
         AdminApp::update,
         AdminApp::view,
     )
+    .settings(settings)
     .title(AdminApp::title)
     .subscription(AdminApp::subscription)
-    .window(window::Settings {
-        size: Size::new(920.0, 660.0),
-        min_size: Some(Size::new(640.0, 480.0)),
-        exit_on_close_request: false,
-        icon: super::icon::window_icon(),
-        #[cfg(all(unix, not(target_os = "macos")))]
-        platform_specific: window::settings::PlatformSpecific {
-            application_id: "remote4d".into(),
-            ..window::settings::PlatformSpecific::default()
-        },
-        ..window::Settings::default()
-    })
+    .window(super::window_settings(
+        Size::new(920.0, 660.0),
+        Size::new(640.0, 480.0),
+        window::Position::Centered,
+    ))
     .run()?;
     Ok(())
 }
