@@ -64,17 +64,9 @@ impl Maintenance {
             Message::LogFilter(f) => self.log_filter = f,
             Message::Level(l) => self.level = Some(l),
             Message::Shutdown => {
-                let in_seconds = match self.delay.trim() {
-                    "" => 0,
-                    d => match d.parse::<u64>() {
-                        Ok(n) if n <= 86_400 => n,
-                        _ => {
-                            self.problem = Some(
-                                "the countdown is a number of seconds, from 0 to 86400".into(),
-                            );
-                            return None;
-                        }
-                    },
+                let Some(in_seconds) = super::seconds(&self.delay) else {
+                    self.problem = Some(format!("the countdown {}", super::SECONDS_EXPECTED));
+                    return None;
                 };
                 let message = Some(self.message.trim().to_owned()).filter(|m| !m.is_empty());
                 return Some(Request::Shutdown {

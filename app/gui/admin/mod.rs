@@ -532,6 +532,17 @@ pub fn fact<'a, M: 'a>(label: &'a str, value: String) -> Element<'a, M> {
         .into()
 }
 
+/// What a delay typed in seconds must be.
+pub const SECONDS_EXPECTED: &str = "is a number of seconds, from 0 to 86400";
+
+/// A delay typed in seconds (empty: none), at most a day.
+pub fn seconds(typed: &str) -> Option<u64> {
+    match typed.trim() {
+        "" => Some(0),
+        t => t.parse::<u64>().ok().filter(|n| *n <= 86_400),
+    }
+}
+
 /// `HH:MM` in local time of a time in ms since the epoch.
 pub fn hm(ms: u64) -> String {
     super::clock::local_hm((ms / 1000) as i64)

@@ -108,16 +108,9 @@ impl Users {
                     self.problem = Some("tick the sessions to drop first".into());
                     return None;
                 }
-                let in_seconds = match self.delay.trim() {
-                    "" => 0,
-                    d => match d.parse::<u64>() {
-                        Ok(n) if n <= 86_400 => n,
-                        _ => {
-                            self.problem =
-                                Some("the delay is a number of seconds, from 0 to 86400".into());
-                            return None;
-                        }
-                    },
+                let Some(in_seconds) = super::seconds(&self.delay) else {
+                    self.problem = Some(format!("the delay {}", super::SECONDS_EXPECTED));
+                    return None;
                 };
                 let reason = Some(self.reason.trim().to_owned()).filter(|r| !r.is_empty());
                 self.selected.clear();
