@@ -232,3 +232,133 @@ xdotool keyup {key}
         read("shift.log")
     );
 }
+
+/// A project already set up for 4D's Build Application (its `Settings/buildApp.4DSettings`)
+/// builds the same applications with no link: the names, the server's address and port, the
+/// client's cache folder name, "Select…", the server's project folder; and the client reaches
+/// the server. A project without that file, or whose file names no server, is told what to pass.
+#[test]
+fn a_project_set_up_for_4d_build_application_builds_its_apps_without_a_link() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let project = w.join("Shop");
+    write(&project, "Project/Shop.4DProject", "{}");
+    write(
+        &project,
+        "Project/Sources/Methods/hello.4dm",
+        "ALERT(\"hello\")\n",
+    );
+    write(
+        &project,
+        "Project/Sources/settings.4DSettings",
+        r#"<preferences stamp="1"><com.4d><server><network><options publication_name="Shop Live" publication_port="19844"/></network></server></com.4d></preferences>"#,
+    );
+    let home = w.join("builder");
+    let build_client = |out: &str| {
+        common::remote4d(
+            &[
+                "build",
+                "client",
+                "--project",
+                project.to_str().unwrap(),
+                "--out",
+                w.join(out).to_str().unwrap(),
+            ],
+            &home,
+        )
+    };
+    // No buildApp.4DSettings: what to pass instead.
+    let o = build_client("none");
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("has no Settings/buildApp.4DSettings"),
+        "{}",
+        text(&o)
+    );
+    // One that names no server.
+    write(
+        &project,
+        "Settings/buildApp.4DSettings",
+        "<Preferences4D><BuildApp><BuildApplicationName>Boutique</BuildApplicationName></BuildApp></Preferences4D>",
+    );
+    let o = build_client("none");
+    assert!(!o.status.success());
+    assert!(text(&o).contains("CS/IPAddress is empty"), "{}", text(&o));
+    // As 4D's dialog writes it.
+    write(
+        &project,
+        "Settings/buildApp.4DSettings",
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="no" ?>
+<Preferences4D>
+  <BuildApp>
+    <BuildApplicationName>Boutique</BuildApplicationName>
+    <CS>
+      <BuildServerApplication>True</BuildServerApplication>
+      <IPAddress>127.0.0.1</IPAddress>
+      <PortNumber>19844</PortNumber>
+      <ServerSelectionAllowed>True</ServerSelectionAllowed>
+      <ClientServerSystemFolderName>BoutiqueCache</ClientServerSystemFolderName>
+      <ServerStructureFolderName>BoutiqueData</ServerStructureFolderName>
+      <CurrentVers>3</CurrentVers>
+    </CS>
+  </BuildApp>
+</Preferences4D>"#,
+    );
+    let o = build_client("dist");
+    assert!(o.status.success(), "{}", text(&o));
+    let client_exe = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    assert!(
+        client_exe.ends_with("BoutiqueClient/BoutiqueClient"),
+        "{client_exe}"
+    );
+    let link = std::fs::read_to_string(w.join("dist/BoutiqueClient/EnginedServer.4DLink")).unwrap();
+    for part in [
+        r#"server_database_name="Shop Live""#,
+        r#"server_path="127.0.0.1:19844""#,
+        r#"cache_folder_name="BoutiqueCache""#,
+    ] {
+        assert!(link.contains(part), "{part}: {link}");
+    }
+    let manifest =
+        std::fs::read_to_string(w.join("dist/BoutiqueClient/remote4d-app.toml")).unwrap();
+    assert!(
+        manifest.contains("server_selection_allowed = true"),
+        "{manifest}"
+    );
+    let o = common::build_server(&project, &w.join("dist"), &home);
+    assert!(o.status.success(), "{}", text(&o));
+    let server_exe = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    assert!(
+        server_exe.ends_with("BoutiqueServer/BoutiqueServer"),
+        "{server_exe}"
+    );
+    assert!(
+        w.join("dist/BoutiqueServer/Server Database/BoutiqueData/Project/Shop.4DProject")
+            .is_file()
+    );
+    // The server serves on the project's port; the client reaches it with nothing to choose.
+    let script = format!(
+        r#"
+REMOTE4D_HOME={w}/srv "{server}" --headless > {w}/server.log 2>&1 &
+server=$!
+for i in $(seq 100); do
+  REMOTE4D_HOME={w}/cli "{client}" --headless > {w}/client.out 2> {w}/client.err && break
+  sleep 0.2
+done
+echo "client: $?"
+kill $server; wait $server
+"#,
+        w = w.display(),
+        server = server_exe,
+        client = client_exe,
+    );
+    let o = in_netns(&script);
+    let out = text(&o);
+    let client_err = std::fs::read_to_string(w.join("client.err")).unwrap_or_default();
+    assert!(out.contains("client: 0"), "{out}\n{client_err}");
+    let folder = std::fs::read_to_string(w.join("client.out")).unwrap();
+    assert!(
+        folder.contains("BoutiqueCache"),
+        "the cache folder is the one 4D's settings name: {folder}"
+    );
+}

@@ -6,19 +6,26 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use remote4d_core::archive::is_excluded;
-use remote4d_core::link::{Link, LinkKind};
-use remote4d_core::project::Location;
+use remote4d_core::link::{Link, LinkKind, ServerPath};
+use remote4d_core::project::{BuildAppSettings, Location, Project};
 
 use crate::merged::{AppManifest, LINK_NAME, MANIFEST, SERVER_DATABASE, safe_name};
 
 /// What to build.
 #[derive(Debug, Subcommand)]
 pub enum BuildCommand {
-    /// A merged client: connects straight to the server of a .4DLink.
+    /// A merged client: connects straight to the server of a .4DLink, or to the one the
+    /// project's Settings/buildApp.4DSettings names (4D's Build Application settings).
     Client {
         /// The server's link (address and publication name).
+        #[arg(long, required_unless_present = "project")]
+        link: Option<PathBuf>,
+        /// The project, whose Settings/buildApp.4DSettings gives what the options do not: the
+        /// server (CS/IPAddress, CS/PortNumber; the publication name is the project's), the
+        /// name (BuildApplicationName), "Select…" (CS/ServerSelectionAllowed), the cache folder
+        /// name (CS/ClientServerSystemFolderName).
         #[arg(long)]
-        link: PathBuf,
+        project: Option<PathBuf>,
         /// Where to put the application folder.
         #[arg(long)]
         out: PathBuf,
@@ -250,6 +257,7 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
     match command {
         BuildCommand::Client {
             link,
+            project,
             out,
             name,
             cache_folder_name,
@@ -259,7 +267,19 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
             update_key,
             target,
         } => {
-            let mut l = Link::read(&link)?;
+            let build_app = match &project {
+                Some(p) => Some(build_app_settings(p)?),
+                None => None,
+            };
+            let (mut l, link_label) = match (&link, &build_app) {
+                (Some(file), _) => (Link::read(file)?, file.display().to_string()),
+                (None, Some((project, settings))) => {
+                    let (link, file) = link_from_build_app(project, settings)?;
+                    (link, file)
+                }
+                (None, None) => bail!("pass --link LINK or --project PROJECT"),
+            };
+            let settings = build_app.as_ref().map(|(_, s)| s);
             if let Some(fp) = fingerprint {
                 let fp: remote4d_core::protocol::Fingerprint = fp
                     .parse()
@@ -274,15 +294,23 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
             }
             if l.kind() != LinkKind::Remote {
                 bail!(
-                    "{} is a local shortcut; a merged client needs a remote one (is_remote=\"true\")",
-                    link.display()
+                    "{link_label} is a local shortcut; a merged client needs a remote one (is_remote=\"true\")"
                 );
             }
-            if cache_folder_name.is_some() {
-                l.cache_folder_name = cache_folder_name;
+            if let Some(folder) = cache_folder_name
+                .or_else(|| settings.and_then(|s| s.client_system_folder_name.clone()))
+            {
+                l.cache_folder_name = Some(folder);
             }
+            let allow_server_selection = allow_server_selection
+                || settings.and_then(|s| s.server_selection_allowed) == Some(true);
             let project = l.server_database_name.clone().unwrap_or_default();
-            let name = name.unwrap_or_else(|| format!("{project}Client"));
+            let name = name.unwrap_or_else(|| {
+                let base = settings
+                    .and_then(|s| s.application_name.clone())
+                    .unwrap_or_else(|| project.clone());
+                format!("{base}Client")
+            });
             let key_file = match update_key {
                 Some(k) => k,
                 None => remote4d_core::environment::Environment::from_system()?
@@ -326,14 +354,29 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
         } => {
             let location = Location::find(&project)?;
             let project_name = location.name();
-            let name = name.unwrap_or_else(|| format!("{project_name}Server"));
+            let settings = BuildAppSettings::find(&location.root)?.map(|(_, s)| s);
+            let name = name.unwrap_or_else(|| {
+                let base = settings
+                    .as_ref()
+                    .and_then(|s| s.application_name.clone())
+                    .unwrap_or_else(|| project_name.clone());
+                format!("{base}Server")
+            });
             let source = source_executable(&target)?;
             let dir = prepare(&out, &name)?;
             let exe = copy_executable(&dir, &name, &source)?;
-            let root_name = location
-                .root
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
+            // 4D's CS/ServerStructureFolderName, else the project folder's name.
+            let root_name = settings
+                .as_ref()
+                .and_then(|s| s.server_structure_folder_name.clone())
+                // A folder name, not a path.
+                .filter(|n| !n.contains(['/', '\\']) && n != "." && n != "..")
+                .or_else(|| {
+                    location
+                        .root
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                })
                 .unwrap_or(project_name.clone());
             let files = copy_tree(
                 &location.root,
@@ -366,6 +409,46 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The project at `path` and its `Settings/buildApp.4DSettings` (an error when it has none).
+fn build_app_settings(path: &Path) -> anyhow::Result<(Project, BuildAppSettings)> {
+    let project = Project::open(path)?;
+    let Some((_, settings)) = BuildAppSettings::find(&project.location.root)? else {
+        bail!(
+            "{} has no Settings/buildApp.4DSettings (4D's Build Application settings): pass --link with the server's .4DLink",
+            project.location.root.display()
+        );
+    };
+    Ok((project, settings))
+}
+
+/// The server link 4D's Build Application would embed: the project's publication name at
+/// `CS/IPAddress` and `CS/PortNumber` (else the project's publication port); and how to name it.
+fn link_from_build_app(
+    project: &Project,
+    settings: &BuildAppSettings,
+) -> anyhow::Result<(Link, String)> {
+    let file = format!(
+        "{}/Settings/{}",
+        project.location.root.display(),
+        remote4d_core::project::BUILD_APP_FILE
+    );
+    let Some(address) = settings.server_address.as_deref() else {
+        bail!(
+            "{file} names no server (CS/IPAddress is empty): set it in 4D's Build Application dialog, or pass --link"
+        );
+    };
+    let port = settings
+        .server_port
+        .unwrap_or_else(|| project.publication_port());
+    // An address with its own port keeps it; else CS/PortNumber (or the publication port).
+    let mut path = ServerPath::parse(address)
+        .with_context(|| format!("{file}: CS/IPAddress {address:?} is not an address"))?;
+    if path.explicit_port.is_none() && port != remote4d_core::link::DEFAULT_PORT {
+        path.explicit_port = Some(port);
+    }
+    Ok((Link::remote(project.publication_name(), path), file))
 }
 
 /// The signing key in `file`, made there first when there is none yet.

@@ -337,6 +337,10 @@ pub const EXAMPLES: &[(&str, Examples)] = &[
                 "Pinned to the server's identity",
                 "remote4d build client --link Shop.4DLink --out dist --fingerprint AB:CD:EF",
             ),
+            (
+                "For the server 4D's Build Application settings name (Settings/buildApp.4DSettings)",
+                "remote4d build client --project ~/Projects/Shop --out dist",
+            ),
         ],
     ),
     (

@@ -5,6 +5,7 @@
 //! `Settings/settings.4DSettings` (user settings), overridden by `Data/Settings/settings.4DSettings`
 //! (data-file settings), as 4D does; `directory.json` from `Data/Settings/` else `Settings/`.
 
+mod build_app;
 mod catalog;
 mod content;
 mod directory;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub use build_app::{BUILD_APP_FILE, BuildAppSettings};
 pub use catalog::{Catalog, Field, Table, type_name};
 pub use content::{Content, SourceKind};
 pub use directory::{Directory, Group, HashKind, ReplacementError, User};

@@ -34,8 +34,19 @@ impl Element<'_> {
 /// after each element ends. DTDs declaring entities are refused.
 pub(super) fn walk(
     path: &Path,
+    on_start: impl FnMut(&Element<'_>),
+    on_end: impl FnMut(&[String]),
+) -> Result<()> {
+    walk_with_text(path, on_start, on_end, |_, _| {})
+}
+
+/// [`walk`], also calling `on_text` with the path of the element that holds a text and the text
+/// (references resolved; whitespace-only text between elements skipped).
+pub(super) fn walk_with_text(
+    path: &Path,
     mut on_start: impl FnMut(&Element<'_>),
     mut on_end: impl FnMut(&[String]),
+    mut on_text: impl FnMut(&[String], &str),
 ) -> Result<()> {
     let meta = std::fs::metadata(path).map_err(ProjectError::io(path))?;
     if meta.len() > MAX_XML {
@@ -54,6 +65,8 @@ pub(super) fn walk(
     let body = strip_bom(text);
     let mut reader = Reader::from_str(body);
     let mut stack: Vec<String> = Vec::new();
+    // The text of the element being read, pieces and references joined.
+    let mut text = String::new();
     loop {
         let at = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let event = reader.read_event().map_err(|e| {
@@ -71,6 +84,7 @@ pub(super) fn walk(
                 ));
             }
             Event::Start(e) => {
+                flush(&stack, &mut text, &mut on_text);
                 stack.push(e.name().as_ref().to_owned());
                 let attributes = attributes(path, body, at, &e)?;
                 on_start(&Element {
@@ -79,6 +93,7 @@ pub(super) fn walk(
                 });
             }
             Event::Empty(e) => {
+                flush(&stack, &mut text, &mut on_text);
                 stack.push(e.name().as_ref().to_owned());
                 let attributes = attributes(path, body, at, &e)?;
                 on_start(&Element {
@@ -89,13 +104,41 @@ pub(super) fn walk(
                 on_end(&stack);
             }
             Event::End(_) => {
+                flush(&stack, &mut text, &mut on_text);
                 stack.pop();
                 on_end(&stack);
+            }
+            Event::Text(t) => text.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) => {
+                // `&amp;`, `&#233;`…: the character it stands for (other names are not defined
+                // without a DTD, and DTD entities are refused).
+                let ch = r
+                    .resolve_char_ref()
+                    .map_err(|e| xml_error(path, body, at, e.to_string()))?
+                    .or(match r.xml10_content().as_ref() {
+                        "amp" => Some('&'),
+                        "lt" => Some('<'),
+                        "gt" => Some('>'),
+                        "quot" => Some('"'),
+                        "apos" => Some('\''),
+                        _ => None,
+                    });
+                if let Some(ch) = ch {
+                    text.push(ch);
+                }
             }
             _ => {}
         }
     }
     Ok(())
+}
+
+/// Hands the text read so far to `on_text` (unless it is only whitespace between elements).
+fn flush(stack: &[String], text: &mut String, on_text: &mut impl FnMut(&[String], &str)) {
+    if !text.trim().is_empty() {
+        on_text(stack, text);
+    }
+    text.clear();
 }
 
 fn attributes(
