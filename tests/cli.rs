@@ -640,3 +640,87 @@ fn the_server_restarts_on_request_and_shows_its_builds_and_log() {
     assert!(!o.status.success(), "{}", text(&o));
     assert!(err(&o).contains("remote4d admin --window"), "{}", err(&o));
 }
+
+/// A `.4DLink`'s `user_param` (4D's *User param value*) reaches the session: the server's
+/// open-connection hook reads it, and the administrator sees it. Through the binaries.
+#[cfg(unix)]
+#[test]
+fn the_links_user_param_reaches_the_session_and_its_hook() {
+    let w = tempfile::tempdir().unwrap();
+    let root = w.path().join("Shop");
+    common::project(&root, 0);
+    let seen = w.path().join("hook-input.json");
+    let hook = w.path().join("hook.sh");
+    std::fs::write(&hook, format!("#!/bin/sh\ncat > '{}'\n", seen.display())).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let config = w.path().join("server.toml");
+    std::fs::write(
+        &config,
+        format!("[hooks]\nopen_connection = [\"{}\"]\n", hook.display()),
+    )
+    .unwrap();
+    let port = common::free_port();
+    let home = w.path().join("home");
+    let _server = common::serve(&root, port, &home, &["--config", config.to_str().unwrap()]);
+    let link = w.path().join("Shop.4DLink");
+    std::fs::write(
+        &link,
+        format!(
+            r#"<database_shortcut is_remote="true" server_database_name="Shop" server_path="127.0.0.1:{port}" user_param="{{&quot;role&quot;:&quot;viewer&quot;}}"/>"#
+        ),
+    )
+    .unwrap();
+    let client_home = w.path().join("client");
+    let mut follow = std::process::Command::new(env!("CARGO_BIN_EXE_remote4d"))
+        .args([
+            "connect",
+            link.to_str().unwrap(),
+            "--trust-new",
+            "--remote",
+            "--follow",
+        ])
+        .env("REMOTE4D_HOME", &client_home)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let sessions = loop {
+        let o = remote4d(
+            &["admin", "--port", &port.to_string(), "sessions", "--json"],
+            &home,
+        );
+        let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        let remote: Vec<serde_json::Value> = list
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|s| s["info"]["type"] == "remote")
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !remote.is_empty() {
+            break remote;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no session: {}",
+            text(&o)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert_eq!(sessions[0]["info"]["userParam"], r#"{"role":"viewer"}"#);
+    let input: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&seen).unwrap()).unwrap();
+    assert_eq!(input["event"], "open");
+    assert_eq!(
+        input["session"]["userParam"], r#"{"role":"viewer"}"#,
+        "{input}"
+    );
+}

@@ -875,6 +875,7 @@ fn the_status_line_says_who_since_when_in_local_time_and_what_is_stored() {
         state: remote4d_core::protocol::SessionState::Active,
         id: "f70d492f-5cc7".into(),
         persistent_id: "c".into(),
+        user_param: None,
     });
     view.storage = serde_json::json!({});
     let local = clock::local_hm(clock::parse_utc(opened).unwrap());
@@ -985,6 +986,7 @@ fn every_screen_stays_whole_at_the_minimum_window_size() {
         state: remote4d_core::protocol::SessionState::Active,
         id: "f70d492f-5cc7".into(),
         persistent_id: "c".into(),
+        user_param: None,
     });
     for label in ["Disconnect", "Open with…", "Save all"] {
         whole_at(&app, min, label).unwrap();

@@ -177,6 +177,7 @@ impl Harness {
             client_version: env!("CARGO_PKG_VERSION").into(),
             challenge: None,
             resume: None,
+            user_param: None,
         };
         match self.rt.block_on(self.api().json::<_, OpenSessionResponse>(
             reqwest::Method::POST,

@@ -118,6 +118,7 @@ impl AdminClient {
             client_version: env!("CARGO_PKG_VERSION").into(),
             challenge: None,
             resume: None,
+            user_param: None,
         };
         let login = |reason: String| AdminError::Login {
             address: authority.clone(),

@@ -356,6 +356,7 @@ async fn open_session(
         client_version: env!("CARGO_PKG_VERSION").into(),
         challenge: opts.challenge.clone(),
         resume: None,
+        user_param: link.user_param.clone(),
     };
     match api
         .json(Method::POST, paths::SESSIONS, Some(&request))

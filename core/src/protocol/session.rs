@@ -65,6 +65,8 @@ pub struct OpenSession {
     pub challenge: Option<ChallengeAnswer>,
     /// Resume this session instead of opening a new one.
     pub resume: Option<ResumeSession>,
+    /// The `.4DLink`'s `user_param` (4D's *User param value*): given to the session and its hooks.
+    pub user_param: Option<String>,
 }
 
 /// Resume an existing session after a lost connection.
@@ -161,4 +163,7 @@ pub struct SessionInfo {
     /// The client's persistent id.
     #[serde(rename = "persistentID")]
     pub persistent_id: String,
+    /// The `.4DLink`'s `user_param` the client connected with (4D's *User param value*), if any.
+    #[serde(rename = "userParam", default, skip_serializing_if = "Option::is_none")]
+    pub user_param: Option<String>,
 }

@@ -145,8 +145,16 @@ pub(crate) fn session_info(req: &OpenSession, ip: IpAddr, user_name: &str) -> Se
         state: SessionState::Active,
         id: uuid::Uuid::new_v4().to_string(),
         persistent_id: clip(&req.client_id, 64),
+        user_param: req
+            .user_param
+            .as_deref()
+            .map(|p| clip(p, MAX_USER_PARAM))
+            .filter(|p| !p.is_empty()),
     }
 }
+
+/// The longest `user_param` kept, in characters (4D passes it as text; a link carries a short one).
+const MAX_USER_PARAM: usize = 4096;
 
 fn clip(s: &str, n: usize) -> String {
     s.chars().filter(|c| !c.is_control()).take(n).collect()

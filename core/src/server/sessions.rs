@@ -273,6 +273,8 @@ pub struct NewSession {
     pub host_type: String,
     /// Client's persistent id.
     pub persistent_id: String,
+    /// The link's `user_param`.
+    pub user_param: Option<String>,
     /// Initial storage.
     pub storage: Value,
 }
@@ -320,6 +322,7 @@ impl Sessions {
                 state: SessionState::Active,
                 id: id.clone(),
                 persistent_id: id,
+                user_param: None,
             },
         }
     }
@@ -360,6 +363,7 @@ impl Sessions {
                 state: SessionState::Active,
                 id: id.clone(),
                 persistent_id: new.persistent_id,
+                user_param: new.user_param,
             }),
             storage: Mutex::new(storage),
             storage_bytes: AtomicUsize::new(size),
@@ -535,6 +539,7 @@ mod tests {
             ip: "127.0.0.1".parse().unwrap(),
             host_type: "linux".into(),
             persistent_id: "p".into(),
+            user_param: None,
             storage: json!({}),
         }
     }

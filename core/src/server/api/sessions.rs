@@ -80,6 +80,7 @@ pub(super) async fn open(
             ip,
             host_type: info.host_type.clone(),
             persistent_id: info.persistent_id.clone(),
+            user_param: info.user_param.clone(),
             storage: storage
                 .filter(Value::is_object)
                 .unwrap_or_else(|| Value::Object(serde_json::Map::new())),
