@@ -724,3 +724,82 @@ fn the_links_user_param_reaches_the_session_and_its_hook() {
         "{input}"
     );
 }
+
+/// `remote4d serve` says where its publication name and port came from — 4D's settings at their
+/// priority (user settings over structure settings), the configuration file, a flag — and lists
+/// the project's client/server settings it does not use, without failing on them.
+#[test]
+fn serve_says_where_its_name_and_port_come_from() {
+    let w = tempfile::tempdir().unwrap();
+    let root = w.path().join("Shop");
+    common::project(&root, 0);
+    common::write(
+        &root,
+        "Project/Sources/settings.4DSettings",
+        br#"<preferences><com.4d><server><network><options publication_name="Structure" publication_port="20001" use_legacy_network_layer="false"/></network></server></com.4d></preferences>"#,
+    );
+    common::write(
+        &root,
+        "Settings/settings.4DSettings",
+        br#"<preferences><com.4d><server><network><options publication_name="Shop Live"/></network></server></com.4d></preferences>"#,
+    );
+    let home = w.path().join("home");
+    let run = |extra: &[&str]| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_remote4d"))
+            .args([
+                "serve",
+                root.to_str().unwrap(),
+                "--no-publish",
+                "--bind",
+                "127.0.0.1",
+            ])
+            .args(extra)
+            .env("REMOTE4D_HOME", &home)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The banner is printed once the server answers; then stop it.
+        let mut out = String::new();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        loop {
+            let mut line = String::new();
+            if std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() == 0 {
+                break;
+            }
+            out.push_str(&line);
+            if line.starts_with("Press Ctrl+C") {
+                break;
+            }
+        }
+        let _ = child.kill();
+        let o = child.wait_with_output().unwrap();
+        (out, String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let port = common::free_port().to_string();
+    let (out, err) = run(&["--port", &port]);
+    assert!(out.contains("Shop Live"), "{out}");
+    assert!(
+        out.contains("name: Settings/settings.4DSettings; port: --port"),
+        "{out}"
+    );
+    assert!(
+        err.contains(
+            "server/network/options@use_legacy_network_layer (Project/Sources/settings.4DSettings)"
+        ),
+        "{err}"
+    );
+    let config = w.path().join("server.toml");
+    std::fs::write(
+        &config,
+        format!("port = {port}\npublication_name = \"Configured\"\n"),
+    )
+    .unwrap();
+    let (out, _) = run(&["--config", config.to_str().unwrap()]);
+    assert!(out.contains("Configured"), "{out}");
+    let shown = config.display().to_string();
+    assert!(
+        out.contains(&format!("name: {shown}; port: {shown}")),
+        "{out}"
+    );
+}

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::Args;
 use remote4d_core::archive::OnProgress;
 use remote4d_core::environment::Environment;
+use remote4d_core::server::origins::Origin;
 use remote4d_core::server::{Server, ServerConfig, ServerOptions};
 
 use super::output;
@@ -171,7 +172,7 @@ async fn serve_until_stopped(
         .await;
         line.finish();
         let server = server?;
-        print_banner(&server);
+        print_banner(&server, &flags, file.as_deref());
         if let Some(tx) = &ready {
             let _ = tx.send(server.port());
         }
@@ -195,7 +196,27 @@ async fn serve_until_stopped(
     }
 }
 
-fn print_banner(server: &Server) {
+/// Where a value came from, as the banner says it: the flag, the configuration file, the
+/// project's settings file (relative to the project), or the default.
+fn origin(
+    origin: &Origin,
+    flag: Option<&str>,
+    file: Option<&Path>,
+    root: &Path,
+    default: &str,
+) -> String {
+    match origin {
+        Origin::Configuration => match (flag, file) {
+            (Some(flag), _) => flag.to_owned(),
+            (None, Some(file)) => file.display().to_string(),
+            (None, None) => "the configuration".to_owned(),
+        },
+        Origin::Project(f) => f.strip_prefix(root).unwrap_or(f).display().to_string(),
+        Origin::Default => default.to_owned(),
+    }
+}
+
+fn print_banner(server: &Server, flags: &Flags, file: Option<&Path>) {
     let info = server.info();
     let port = server.port();
     let mut addresses: Vec<String> = if_addrs::get_if_addrs()
@@ -243,6 +264,26 @@ fn print_banner(server: &Server) {
         ),
         ("addresses", addresses.join(", ")),
         ("port", port.to_string()),
+        (
+            "from",
+            format!(
+                "name: {}; port: {}",
+                origin(
+                    &server.origins().publication_name,
+                    None,
+                    file,
+                    server.root(),
+                    "the project's name"
+                ),
+                origin(
+                    &server.origins().port,
+                    flags.port.map(|_| "--port"),
+                    file,
+                    server.root(),
+                    "the default"
+                ),
+            ),
+        ),
         ("stamp", info.stamp.to_string()),
         ("fingerprint", info.fingerprint.clone()),
         ("certificate", certificate.into()),
@@ -260,6 +301,26 @@ fn print_banner(server: &Server) {
             server.admin_token_path().display().to_string(),
         ),
     ]);
+    if !server.origins().not_used.is_empty() {
+        let list: Vec<String> = server
+            .origins()
+            .not_used
+            .iter()
+            .map(|(key, f)| {
+                format!(
+                    "{key} ({})",
+                    f.strip_prefix(server.root()).unwrap_or(f).display()
+                )
+            })
+            .collect();
+        output::labelled(
+            output::Label::Note,
+            &format!(
+                "client/server settings of the project that Remote4D does not use: {}",
+                list.join(", ")
+            ),
+        );
+    }
     crate::outln!("Press Ctrl+C to stop.");
 }
 

@@ -1,6 +1,8 @@
-//! `settings.4DSettings`: the client/server settings Remote4D uses.
+//! `settings.4DSettings`: the client/server settings Remote4D uses, where each came from, and the
+//! client/server ones it does not use.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -16,7 +18,21 @@ pub struct Settings {
     pub publication_port: Option<u16>,
     /// `com.4d/server/network/client_server@use_encryption`.
     pub use_encryption: Option<bool>,
+    /// Which file each setting above came from (`publication_name`, `publication_port`,
+    /// `use_encryption`).
+    pub origins: BTreeMap<&'static str, PathBuf>,
+    /// Client/server settings (under `com.4d/server/`) Remote4D does not use, as
+    /// `server/network/options@use_legacy_network_layer`, with the file they are in.
+    pub not_used: BTreeMap<String, PathBuf>,
 }
+
+/// The client/server settings Remote4D acts on or knowingly leaves to 4D (encryption: Remote4D
+/// always uses TLS).
+const USED: &[&str] = &[
+    "server/network/options@publication_name",
+    "server/network/options@publication_port",
+    "server/network/client_server@use_encryption",
+];
 
 impl Settings {
     /// Reads one settings file.
@@ -25,6 +41,7 @@ impl Settings {
     /// [`super::ProjectError::Io`] or [`super::ProjectError::Xml`] with line and column.
     pub fn read(path: &Path) -> Result<Self> {
         let mut s = Self::default();
+        let from = path.to_path_buf();
         walk(
             path,
             |e| {
@@ -33,12 +50,15 @@ impl Settings {
                     ["preferences", "com.4d", "server", "network", "options"] => {
                         if let Some(name) = e.attr("publication_name").filter(|n| !n.is_empty()) {
                             s.publication_name = Some(name.to_owned());
+                            s.origins.insert("publication_name", from.clone());
                         }
                         if let Some(port) = e
                             .attr("publication_port")
                             .and_then(|p| p.trim().parse().ok())
+                            .filter(|&p: &u16| p != 0)
                         {
-                            s.publication_port = Some(port).filter(|&p: &u16| p != 0);
+                            s.publication_port = Some(port);
+                            s.origins.insert("publication_port", from.clone());
                         }
                     }
                     [
@@ -48,9 +68,20 @@ impl Settings {
                         "network",
                         "client_server",
                     ] => {
-                        s.use_encryption = e.attr("use_encryption").map(|v| v == "true");
+                        if let Some(v) = e.attr("use_encryption") {
+                            s.use_encryption = Some(v == "true");
+                            s.origins.insert("use_encryption", from.clone());
+                        }
                     }
                     _ => {}
+                }
+                if let ["preferences", "com.4d", "server", rest @ ..] = names.as_slice() {
+                    for (key, _) in &e.attributes {
+                        let setting = format!("server/{}@{key}", rest.join("/"));
+                        if !USED.contains(&setting.as_str()) {
+                            s.not_used.insert(setting, from.clone());
+                        }
+                    }
                 }
             },
             |_| {},
@@ -60,10 +91,23 @@ impl Settings {
 
     /// Fills what `self` leaves unset from `lower` (a lower-priority settings file).
     pub fn or(self, lower: Self) -> Self {
+        let mut origins = lower.origins;
+        let mut not_used = lower.not_used;
+        not_used.extend(self.not_used);
+        let Self {
+            publication_name,
+            publication_port,
+            use_encryption,
+            origins: mine,
+            ..
+        } = self;
+        origins.extend(mine);
         Self {
-            publication_name: self.publication_name.or(lower.publication_name),
-            publication_port: self.publication_port.or(lower.publication_port),
-            use_encryption: self.use_encryption.or(lower.use_encryption),
+            publication_name: publication_name.or(lower.publication_name),
+            publication_port: publication_port.or(lower.publication_port),
+            use_encryption: use_encryption.or(lower.use_encryption),
+            origins,
+            not_used,
         }
     }
 }

@@ -176,6 +176,28 @@ fn settings_priority_and_defaults() {
         (p.publication_name(), p.publication_port()),
         ("User", 19823)
     );
+    // Where each value came from, for the server's banner.
+    assert_eq!(
+        p.settings.origins["publication_name"],
+        root.join("Settings/settings.4DSettings")
+    );
+    assert_eq!(
+        p.settings.origins["publication_port"],
+        root.join("Data/Settings/settings.4DSettings")
+    );
+    assert!(p.settings.not_used.is_empty());
+    // A client/server setting Remote4D does not use is listed (once, with its file); the rest of
+    // the file (compiler, interface, …) is 4D's business and not listed.
+    write(
+        root,
+        "Settings/settings.4DSettings",
+        r#"<preferences><com.4d><compiler><options target="all"/></compiler><server><network><options publication_name="User" use_legacy_network_layer="false"/></network></server></com.4d></preferences>"#,
+    );
+    let p = Project::open(root).unwrap();
+    assert_eq!(
+        p.settings.not_used.keys().collect::<Vec<_>>(),
+        ["server/network/options@use_legacy_network_layer"]
+    );
 }
 
 #[test]

@@ -23,6 +23,7 @@ mod idle;
 mod listener;
 pub mod log;
 mod monitor;
+pub mod origins;
 pub mod sessions;
 pub mod watch;
 
@@ -398,6 +399,7 @@ pub struct Server {
     token_path: PathBuf,
     source: IdentitySource,
     data_dir: PathBuf,
+    origins: origins::Origins,
 }
 
 /// How to start a server.
@@ -590,6 +592,11 @@ impl Server {
             .clone()
             .unwrap_or_else(|| project.publication_name().to_owned());
         let port = config.port.unwrap_or_else(|| project.publication_port());
+        let origins = origins::Origins::of(
+            &project.settings,
+            config.publication_name.is_some(),
+            config.port.is_some(),
+        );
         let data_dir = data_dir_for(&env, &config, &project.name, &root);
         let host_name = hostname::get()
             .map(|h| h.to_string_lossy().into_owned())
@@ -677,6 +684,7 @@ impl Server {
             token_path,
             source: identity.source,
             data_dir,
+            origins,
         })
     }
 
@@ -713,6 +721,12 @@ impl Server {
     /// True when the certificate is the project's own (`Resources/cert.pem`).
     pub fn uses_project_certificate(&self) -> bool {
         self.source == IdentitySource::Project
+    }
+
+    /// Where its publication name and port came from, and the project's client/server settings
+    /// it does not use.
+    pub fn origins(&self) -> &origins::Origins {
+        &self.origins
     }
 
     /// True when published on the network.
