@@ -166,6 +166,25 @@ pub fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
         std::io::stdin().lock().read_line(&mut line)?;
         opts.password = Some(line.trim_end_matches(['\r', '\n']).to_owned());
     }
+    // A shortcut with open_login_dialog="true" asks for the login, as 4D does: on a terminal,
+    // unless the command line gave a password (without a terminal, the link's own is used).
+    if let Target::Link(link) = &opts.target {
+        if link.open_login_dialog == Some(true)
+            && opts.password.is_none()
+            && std::io::stdin().is_terminal()
+        {
+            if opts.user.is_none() {
+                opts.user = match &link.user_name {
+                    Some(u) => Some(u.clone()),
+                    None => ask("User:"),
+                };
+            }
+            opts.password = ask(&format!(
+                "Password of {}:",
+                opts.user.as_deref().unwrap_or("Designer")
+            ));
+        }
+    }
     opts.trust_new = args.trust_new;
     opts.accept_changed_identity = args.accept_changed_identity;
     opts.development = args.dev;

@@ -473,6 +473,28 @@ impl App {
         if let Some(h) = self.abort.take() {
             h.abort();
         }
+        // A shortcut with open_login_dialog="true" asks for the name and password first, as
+        // 4D does, even when it carries them (the name is filled in).
+        if let client::Target::Link(link) = &opts.target {
+            if link.open_login_dialog == Some(true)
+                && opts.password.is_none()
+                && opts.password_hash.is_none()
+            {
+                let user = opts
+                    .user
+                    .clone()
+                    .or_else(|| link.user_name.clone())
+                    .unwrap_or_default();
+                self.attempt = Some(Attempt { opts, label });
+                self.dialog = Some(Dialog::Login(dialog::login::Login {
+                    message: self.tr.login_asked_by_link.to_owned(),
+                    user,
+                    password: String::new(),
+                    remember: false,
+                }));
+                return Task::none();
+            }
+        }
         self.generation += 1;
         let generation = self.generation;
         self.attempt = Some(Attempt {

@@ -446,6 +446,58 @@ fn login_and_challenge_dialogs_answer_the_server() {
     assert!(app.attempt.as_ref().unwrap().opts.allow_offline);
 }
 
+#[test]
+fn a_shortcut_that_asks_for_the_login_asks_before_connecting() {
+    let (mut app, home) = app();
+    // 4D's open_login_dialog="true": the dialog first, the link's user filled in, its password
+    // not used; the connection starts with what was typed.
+    let link = home.path().join("HR.4DLink");
+    std::fs::write(
+        &link,
+        r#"<database_shortcut is_remote="true" server_database_name="HR" server_path="192.0.2.10" user_name="alice" password="from-link" open_login_dialog="true"/>"#,
+    )
+    .unwrap();
+    let _ = app.open_link_file(&link);
+    assert!(
+        matches!(app.screen(), Screen::Connect),
+        "not connecting yet"
+    );
+    assert!(shows(
+        &app,
+        "This shortcut asks for your name and password."
+    ));
+    let Some(Dialog::Login(login)) = app.dialog() else {
+        panic!("no login dialog")
+    };
+    assert_eq!(login.user, "alice");
+    let generation = app.generation;
+    act(&mut app, |ui| {
+        ui.click(iced_test::selector::id("login-password")).unwrap();
+        ui.typewrite("typed");
+    });
+    act(&mut app, |ui| {
+        ui.click("Log in").unwrap();
+    });
+    assert!(app.generation > generation, "the connection started");
+    let opts = &app.attempt.as_ref().unwrap().opts;
+    assert_eq!(
+        (opts.user.as_deref(), opts.password.as_deref()),
+        (Some("alice"), Some("typed"))
+    );
+    assert!(matches!(app.screen(), Screen::Connecting(_)));
+    // Without the attribute, no dialog: the link's own credentials are used.
+    let (mut plain, home) = app();
+    let link = home.path().join("Plain.4DLink");
+    std::fs::write(
+        &link,
+        r#"<database_shortcut is_remote="true" server_database_name="HR" server_path="192.0.2.10" user_name="alice" password="from-link"/>"#,
+    )
+    .unwrap();
+    let _ = plain.open_link_file(&link);
+    assert!(plain.dialog().is_none());
+    assert!(matches!(plain.screen(), Screen::Connecting(_)));
+}
+
 fn project_app(mode: Mode) -> (App, tempfile::TempDir) {
     let (mut app, home) = app();
     let root = home.path().join("Shop");
