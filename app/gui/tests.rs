@@ -486,7 +486,7 @@ fn a_shortcut_that_asks_for_the_login_asks_before_connecting() {
     );
     assert!(matches!(app.screen(), Screen::Connecting(_)));
     // Without the attribute, no dialog: the link's own credentials are used.
-    let (mut plain, home) = app();
+    let (mut plain, home) = self::app();
     let link = home.path().join("Plain.4DLink");
     std::fs::write(
         &link,
