@@ -109,7 +109,7 @@ pub enum AdminAction {
         #[arg(long)]
         json: bool,
     },
-    /// Restart the server: its users are disconnected (their clients connect again), the
+    /// Restart the server: its users are disconnected (told to connect again in a moment), the
     /// project and the configuration are read anew.
     Restart,
     /// Rebuild the project now (4D's RELOAD PROJECT) and print the new stamp.
@@ -447,7 +447,9 @@ async fn act(client: &AdminClient, action: AdminAction) -> anyhow::Result<()> {
             }
             AdminAction::Restart => {
                 client.restart().await?;
-                crate::outln!("the server is restarting; its clients connect again");
+                crate::outln!(
+                    "the server is restarting; its users were told to connect again in a moment"
+                );
             }
             AdminAction::Reload { no_wait } => print_reload(client.reload(!no_wait).await?),
             AdminAction::Shutdown {

@@ -303,8 +303,8 @@ impl AdminClient {
             .await
     }
 
-    /// Restarts the server: its sessions end (clients connect again), the program running it
-    /// starts it anew with the project and configuration read again.
+    /// Restarts the server: its sessions end (their users are told to connect again), and the
+    /// program running it starts it anew with the project and configuration read again.
     ///
     /// # Errors
     /// A [`RequestError`].

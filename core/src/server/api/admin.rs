@@ -351,7 +351,7 @@ fn changed_files(
 }
 
 /// Stops the server so that the program running it starts it again (the project, its users
-/// and the configuration read anew); clients reconnect by themselves.
+/// and the configuration read anew); every session ends, its user told to connect again.
 pub(super) async fn restart(
     AxState(state): Shared,
     Peer(ip): Peer,
