@@ -780,6 +780,10 @@ fn serve_says_where_its_name_and_port_come_from() {
     let (out, err) = run(&["--port", &port]);
     assert!(out.contains("Shop Live"), "{out}");
     assert!(
+        out.contains("the project only (no Resources, Components, Plugins or Libraries folder)"),
+        "{out}"
+    );
+    assert!(
         out.contains("name: Settings/settings.4DSettings; port: --port"),
         "{out}"
     );
@@ -792,14 +796,168 @@ fn serve_says_where_its_name_and_port_come_from() {
     let config = w.path().join("server.toml");
     std::fs::write(
         &config,
-        format!("port = {port}\npublication_name = \"Configured\"\n"),
+        format!("port = {port}\npublication_name = \"Configured\"\nresources_update = \"never\"\n"),
     )
     .unwrap();
+    common::write(&root, "Resources/a.txt", b"a");
+    common::write(&root, "Components/A.4dbase/A.4DZ", b"component");
     let (out, _) = run(&["--config", config.to_str().unwrap()]);
     assert!(out.contains("Configured"), "{out}");
+    assert!(
+        out.contains("Resources/ (") && out.contains("Components/ ("),
+        "{out}"
+    );
+    assert!(
+        out.contains("Resources/ changed during a session: copied at the next connection"),
+        "{out}"
+    );
     let shown = config.display().to_string();
     assert!(
         out.contains(&format!("name: {shown}; port: {shown}")),
         "{out}"
+    );
+}
+
+/// Follows a session with `remote4d connect --follow` (extra flags), its standard output and
+/// error written to `out`.
+fn follow_to(port: u16, home: &Path, out: &Path, extra: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_remote4d"))
+        .args([
+            "connect",
+            &format!("127.0.0.1:{port}"),
+            "--trust-new",
+            "--remote",
+            "--follow",
+        ])
+        .args(extra)
+        .env("REMOTE4D_HOME", home)
+        .stdout(std::fs::File::create(out).unwrap())
+        .stderr(std::fs::OpenOptions::new().append(true).open(out).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until the file at `path` contains `what`.
+fn wait_for_text(path: &Path, what: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let t = std::fs::read_to_string(path).unwrap_or_default();
+        if t.contains(what) {
+            return t;
+        }
+        assert!(std::time::Instant::now() < deadline, "no `{what}` in:\n{t}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// A project's components, plug-ins and libraries reach a remote client's system folder as
+/// in 4D, and the project's "Update Resources folder during a session" policy (here Ask, from
+/// `server.toml`) is followed: told and left for later, or copied at once with
+/// `--update-resources`. Through the binaries, the server rebuilding on its own.
+#[test]
+fn components_reach_the_client_and_the_resources_policy_is_followed() {
+    let w = tempfile::tempdir().unwrap();
+    let root = w.path().join("Shop");
+    common::project(&root, 0);
+    common::write(
+        &root,
+        "Components/Tools.4dbase/Tools.4DZ",
+        &common::noise(30_000, 1),
+    );
+    common::write(
+        &root,
+        "Plugins/Charts.bundle/Contents/Info.plist",
+        b"<plist/>",
+    );
+    common::write(&root, "Resources/strings.xlf", b"v1");
+    let config = w.path().join("server.toml");
+    std::fs::write(&config, "resources_update = \"ask\"\ndebounce_ms = 100\n").unwrap();
+    let port = common::free_port();
+    let home = w.path().join("home");
+    let _server = common::serve(&root, port, &home, &["--config", config.to_str().unwrap()]);
+    let client = w.path().join("client");
+
+    // The connection copies every folder, and says so.
+    let o = remote4d(
+        &[
+            "connect",
+            &format!("127.0.0.1:{port}"),
+            "--trust-new",
+            "--remote",
+            "--json",
+        ],
+        &client,
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let system = PathBuf::from(c["system_folder"].as_str().unwrap());
+    assert_eq!(
+        std::fs::read(system.join("Components/Tools.4dbase/Tools.4DZ")).unwrap(),
+        common::noise(30_000, 1)
+    );
+    assert!(
+        system
+            .join("Plugins/Charts.bundle/Contents/Info.plist")
+            .is_file()
+    );
+    assert_eq!(
+        std::fs::read(system.join("Resources/strings.xlf")).unwrap(),
+        b"v1"
+    );
+    let progress = err(&o);
+    for folder in ["Components", "Plugins", "Resources"] {
+        assert!(
+            progress.contains(&format!("\"folder\":\"{folder}\"")),
+            "{folder}: {progress}"
+        );
+    }
+
+    // Following without --update-resources: told, left for the next connection.
+    let out = w.path().join("follow1.txt");
+    let mut follow = follow_to(port, &client, &out, &[]);
+    wait_for_text(&out, "Following");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    common::write(&root, "Resources/strings.xlf", b"v2");
+    common::write(
+        &root,
+        "Components/Tools.4dbase/Tools.4DZ",
+        &common::noise(30_000, 2),
+    );
+    wait_for_text(
+        &out,
+        "The Components folder changed on the server: reconnect to get it",
+    );
+    wait_for_text(&out, "--update-resources to copy it at once");
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert_eq!(
+        std::fs::read(system.join("Resources/strings.xlf")).unwrap(),
+        b"v1"
+    );
+
+    // With --update-resources: copied at once.
+    let out = w.path().join("follow2.txt");
+    let mut follow = follow_to(port, &client, &out, &["--update-resources"]);
+    wait_for_text(&out, "Following");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // (this connection copied v2 and the new component already)
+    assert_eq!(
+        std::fs::read(system.join("Resources/strings.xlf")).unwrap(),
+        b"v2"
+    );
+    assert_eq!(
+        std::fs::read(system.join("Components/Tools.4dbase/Tools.4DZ")).unwrap(),
+        common::noise(30_000, 2)
+    );
+    common::write(&root, "Resources/strings.xlf", b"v3");
+    wait_for_text(
+        &out,
+        "The Resources folder changed on the server: copied again",
+    );
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert_eq!(
+        std::fs::read(system.join("Resources/strings.xlf")).unwrap(),
+        b"v3"
     );
 }

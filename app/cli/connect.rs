@@ -14,7 +14,7 @@ use remote4d_core::client::{
 };
 use remote4d_core::environment::Environment;
 use remote4d_core::link::{Link, ServerPath, is_link_path};
-use remote4d_core::protocol::{ChallengeAnswer, SessionEvent};
+use remote4d_core::protocol::{ChallengeAnswer, ResourcesUpdate, SessionEvent};
 
 use super::output;
 use super::progress::StatusLine;
@@ -63,6 +63,10 @@ pub struct ConnectArgs {
     /// Stay connected and print the session's events until Ctrl+C.
     #[arg(long)]
     pub follow: bool,
+    /// With --follow, when the project's policy for its Resources folder during a session is
+    /// "ask": copy it again at once when it changes (else at the next connection).
+    #[arg(long, requires = "follow")]
+    pub update_resources: bool,
     /// For scripts: progress, notes and errors as JSON lines on standard error, the connection
     /// as one JSON object on standard output (and the session's events as JSON lines with
     /// --follow). Never asks anything: answer with --trust-new, --answer, --password-stdin.
@@ -93,8 +97,8 @@ fn show(line: &StatusLine, p: &Progress) {
                 output::bytes(*bytes)
             ));
         }
-        Progress::Resources { bytes } => line.note(&format!(
-            "updated the Resources folder ({})",
+        Progress::Resources { folder, bytes } => line.note(&format!(
+            "copied the {folder} folder ({})",
             output::bytes(*bytes)
         )),
         Progress::Downloading { done, total, .. } => line.bytes("downloading", *done, *total),
@@ -195,6 +199,7 @@ pub fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
     run_with(Run {
         answer: args.answer.clone(),
         follow: args.follow,
+        update_resources: args.update_resources,
         json: args.json,
         accept_update: args.accept_update,
         ..Run::new(opts)
@@ -245,6 +250,8 @@ pub struct Run {
     pub answer: Option<String>,
     /// Print the session's events until it ends.
     pub follow: bool,
+    /// While following: copy a changed `Resources/` at once when the server's policy is Ask.
+    pub update_resources: bool,
     /// Progress as JSON lines.
     pub json: bool,
     /// Servers to try in turn when the connection fails (a merged client's last server).
@@ -262,6 +269,7 @@ impl Run {
             opts,
             answer: None,
             follow: false,
+            update_resources: false,
             json: false,
             fallbacks: Vec::new(),
             save_link: None,
@@ -290,7 +298,10 @@ pub fn run_with(run: Run) -> anyhow::Result<ExitCode> {
                 show(&shown, &p);
             }
         };
-        let (follow, save_link) = (run.follow, run.save_link.clone());
+        let (follow, save_link) = (
+            run.follow.then_some(run.update_resources),
+            run.save_link.clone(),
+        );
         let connection = match connect_asking(run, &progress, &line).await? {
             Ok(c) => c,
             Err(code) => return Ok(code),
@@ -445,7 +456,14 @@ fn answer(run: &mut Run, challenge_id: &mut Option<String>, error: ConnectError)
 
 /// After a successful connection: reports it, saves its link, prints the project folder,
 /// follows the session when asked, closes it and completes the cached archive.
-async fn finish(connection: &Connection, save_link: Option<PathBuf>, follow: bool, json: bool) {
+/// `follow`: follow the session, `Some(true)` copying a changed `Resources/` at once when the
+/// server's policy is Ask.
+async fn finish(
+    connection: &Connection,
+    save_link: Option<PathBuf>,
+    follow: Option<bool>,
+    json: bool,
+) {
     if json {
         print_connection(connection);
     } else {
@@ -462,8 +480,8 @@ async fn finish(connection: &Connection, save_link: Option<PathBuf>, follow: boo
     if !json {
         crate::outln!("{}", connection.project_root.display());
     }
-    if follow {
-        follow_session(connection, json).await;
+    if let Some(update_resources) = follow {
+        follow_session(connection, json, update_resources).await;
     }
     connection.close().await;
     // After a delta the new archive is still being written in the background: finish it, so
@@ -521,7 +539,7 @@ fn report(c: &Connection) {
     crate::errln!("system folder {}", c.folder.path().display());
 }
 
-async fn follow_session(c: &Connection, json: bool) {
+async fn follow_session(c: &Connection, json: bool, update_resources: bool) {
     let (Some(api), Some(s)) = (&c.api, &c.session) else {
         return;
     };
@@ -539,7 +557,7 @@ async fn follow_session(c: &Connection, json: bool) {
         };
         let resources = if let SessionUpdate::Event(SessionEvent::ResourcesUpdated { .. }) = &update
         {
-            Some(c.update_resources(&|_| {}).await)
+            Some(resources_news(c, update_resources).await)
         } else {
             None
         };
@@ -551,6 +569,27 @@ async fn follow_session(c: &Connection, json: bool) {
         if matches!(update, SessionUpdate::Ended { .. }) {
             break;
         }
+    }
+}
+
+/// What became of a `resources-updated` event, by the server's policy.
+enum ResourcesNews {
+    /// Copied again (or not: nothing had changed), or the copy failed.
+    Copied(Result<bool, ConnectError>),
+    /// Left for the next connection, by this policy.
+    Later(ResourcesUpdate),
+}
+
+/// Applies the server's policy to a `resources-updated` event: Always copies at once, Ask
+/// copies when `--update-resources` was given, Never waits for the next connection.
+async fn resources_news(c: &Connection, update_resources: bool) -> ResourcesNews {
+    match c.resources_update() {
+        Some(ResourcesUpdate::Always) => ResourcesNews::Copied(c.update_resources(&|_| {}).await),
+        Some(ResourcesUpdate::Ask) if update_resources => {
+            ResourcesNews::Copied(c.update_resources(&|_| {}).await)
+        }
+        Some(policy) => ResourcesNews::Later(policy),
+        None => ResourcesNews::Copied(Ok(false)),
     }
 }
 
@@ -573,7 +612,7 @@ fn print_update_json(update: &SessionUpdate) {
 }
 
 /// A session update as a sentence (`connect --follow`).
-fn print_update(update: &SessionUpdate, resources: Option<Result<bool, ConnectError>>) {
+fn print_update(update: &SessionUpdate, resources: Option<ResourcesNews>) {
     match update {
         SessionUpdate::Event(e) => match e {
             SessionEvent::ProjectUpdated { stamp, .. } => crate::outln!(
@@ -581,14 +620,23 @@ fn print_update(update: &SessionUpdate, resources: Option<Result<bool, ConnectEr
                 stamp.short()
             ),
             SessionEvent::ResourcesUpdated { .. } => match resources {
-                Some(Ok(true)) => {
+                Some(ResourcesNews::Copied(Ok(true))) => {
                     crate::outln!("The Resources folder changed on the server: copied again");
                 }
-                Some(Err(e)) => crate::errln!(
+                Some(ResourcesNews::Copied(Err(e))) => crate::errln!(
                     "The Resources folder changed on the server but could not be copied: {e}"
+                ),
+                Some(ResourcesNews::Later(ResourcesUpdate::Ask)) => crate::outln!(
+                    "The Resources folder changed on the server: it is copied at the next connection (or follow with --update-resources to copy it at once)"
+                ),
+                Some(ResourcesNews::Later(_)) => crate::outln!(
+                    "The Resources folder changed on the server: it is copied at the next connection (the project's setting)"
                 ),
                 _ => {}
             },
+            SessionEvent::FolderUpdated { folder, .. } => {
+                crate::outln!("The {folder} folder changed on the server: reconnect to get it");
+            }
             SessionEvent::Message { text } => crate::outln!("Message from the server: {text}"),
             SessionEvent::Shutdown {
                 in_seconds,

@@ -285,6 +285,7 @@ fn print_banner(server: &Server, flags: &Flags, file: Option<&Path>) {
             ),
         ),
         ("stamp", info.stamp.to_string()),
+        ("copied to clients", copied_to_clients(&info)),
         ("fingerprint", info.fingerprint.clone()),
         ("certificate", certificate.into()),
         (
@@ -322,6 +323,33 @@ fn print_banner(server: &Server, flags: &Flags, file: Option<&Path>) {
         );
     }
     crate::outln!("Press Ctrl+C to stop.");
+}
+
+/// The project's folders remote clients get beside it, with their sizes, and the policy for
+/// `Resources/` during a session.
+fn copied_to_clients(info: &remote4d_core::protocol::ServerInfo) -> String {
+    use remote4d_core::protocol::{Related, ResourcesUpdate};
+    let folders: Vec<String> = Related::ALL
+        .into_iter()
+        .filter_map(|r| {
+            info.offered(r)
+                .map(|o| format!("{r}/ ({})", output::bytes(o.size)))
+        })
+        .collect();
+    if folders.is_empty() {
+        return "the project only (no Resources, Components, Plugins or Libraries folder)".into();
+    }
+    let policy = match info.resources_update {
+        ResourcesUpdate::Always => "at once",
+        ResourcesUpdate::Ask => "when the user accepts",
+        ResourcesUpdate::Never => "at the next connection",
+    };
+    let resources = if info.resources.is_some() {
+        format!("; Resources/ changed during a session: copied {policy}")
+    } else {
+        String::new()
+    };
+    format!("{}{resources}", folders.join(", "))
 }
 
 /// An address a user can type to reach this server: not an IPv6 link-local address, which

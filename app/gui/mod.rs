@@ -24,11 +24,11 @@ use iced::widget::{column, container, rule};
 use iced::{Element, Point, Size, Subscription, Task, event, window};
 use remote4d_core::client::devmode::DevProject;
 use remote4d_core::client::session::SessionUpdate;
-use remote4d_core::client::{self, ConnectOptions, Mode};
+use remote4d_core::client::{self, ConnectOptions, Connection, Mode};
 use remote4d_core::discovery::DiscoveryEvent;
 use remote4d_core::environment::Environment;
 use remote4d_core::link::{Link, ServerPath};
-use remote4d_core::protocol::{ChallengeAnswer, SessionEvent};
+use remote4d_core::protocol::{ChallengeAnswer, ResourcesUpdate, SessionEvent};
 
 use dialog::Dialog;
 use i18n::Strings;
@@ -304,6 +304,8 @@ pub enum Message {
     ShortcutPicked(Option<PathBuf>),
     /// Save all finished.
     Saved(Result<remote4d_core::archive::Stamp, String>),
+    /// `Resources/` was copied again during the session (true: it had changed), or not.
+    ResourcesCopied(Result<bool, String>),
     /// Edit locks read.
     Locks(Vec<remote4d_core::protocol::LockInfo>),
     /// The client update finished (the new version was started) or failed.
@@ -844,9 +846,10 @@ impl App {
         };
         match update {
             SessionUpdate::Event(e) => match e {
-                // Resources are part of the project: reconnecting copies them again.
                 SessionEvent::ProjectUpdated { stamp, .. } => view.project_updated(stamp),
-                SessionEvent::ResourcesUpdated { .. } => view.new_version = true,
+                SessionEvent::ResourcesUpdated { .. } => return self.resources_changed(),
+                // Components, plug-ins and libraries are copied at a connection, as in 4D.
+                SessionEvent::FolderUpdated { .. } => view.new_version = true,
                 SessionEvent::Message { text } => view.messages.insert(0, text),
                 SessionEvent::Shutdown { in_seconds, .. } => view.shutdown_in = Some(in_seconds),
                 SessionEvent::Dropped { reason } => view.dropped = Some(reason),
@@ -862,6 +865,53 @@ impl App {
             }
         }
         Task::none()
+    }
+
+    /// The server's `Resources/` changed: by the project's policy, copied at once (Always),
+    /// offered (Ask), or left for the next connection (Never).
+    fn resources_changed(&mut self) -> Task<Message> {
+        let Screen::Project(view) = &mut self.screen else {
+            return Task::none();
+        };
+        let policy = self
+            .conn
+            .as_ref()
+            .and_then(|c| c.with(|c| c.resources_update()).flatten());
+        match policy {
+            Some(ResourcesUpdate::Always) => {
+                view.resources = Some(project::ResourcesNews::Copying);
+                self.copy_resources()
+            }
+            Some(ResourcesUpdate::Ask) => {
+                view.resources = Some(project::ResourcesNews::Offered);
+                Task::none()
+            }
+            Some(ResourcesUpdate::Never) => {
+                view.resources = Some(project::ResourcesNews::Later);
+                Task::none()
+            }
+            None => Task::none(),
+        }
+    }
+
+    /// Copies the server's `Resources/` again, off the UI thread.
+    fn copy_resources(&self) -> Task<Message> {
+        let Some(updater) = self
+            .conn
+            .as_ref()
+            .and_then(|c| c.with(Connection::resources_updater).flatten())
+        else {
+            return Task::none();
+        };
+        Task::perform(
+            async move {
+                updater
+                    .update(&|_| {})
+                    .await
+                    .map_err(|e| services::with_causes(&e))
+            },
+            Message::ResourcesCopied,
+        )
     }
 
     /// Applies a message.
@@ -919,6 +969,15 @@ impl App {
             Message::ShortcutPicked(Some(path)) => self.leave(Leave::OpenShortcut(path)),
             Message::ShortcutPicked(None) | Message::Done => Task::none(),
             Message::Saved(result) => self.on_saved(result),
+            Message::ResourcesCopied(result) => {
+                if let Screen::Project(view) = &mut self.screen {
+                    view.resources = Some(match result {
+                        Ok(_) => project::ResourcesNews::Copied,
+                        Err(e) => project::ResourcesNews::Failed(e),
+                    });
+                }
+                Task::none()
+            }
             Message::Locks(locks) => {
                 if let Screen::Project(view) = &mut self.screen {
                     view.locks = locks;
@@ -1018,6 +1077,7 @@ impl App {
                 None => Task::none(),
             },
             Some(project::Event::Reconnect) => self.leave(Leave::Reconnect),
+            Some(project::Event::UpdateResources) => self.copy_resources(),
             Some(project::Event::Disconnect) => self.leave(Leave::Disconnect),
             Some(project::Event::OpenWith(program, folder)) => {
                 if let Err(e) = project::open_with(&program, &folder) {

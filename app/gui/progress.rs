@@ -57,8 +57,8 @@ impl Connecting {
                 Progress::Repairing { reason } => {
                     (format!("{}: {reason}", tr.phase_repairing), None)
                 }
-                Progress::Resources { bytes } => (
-                    format!("{} ({} KB)", tr.phase_resources, bytes / 1000),
+                Progress::Resources { folder, bytes } => (
+                    format!("{} {folder} ({} KB)", tr.phase_resources, bytes / 1000),
                     Some(1.0),
                 ),
                 Progress::Delta { bytes } => (

@@ -30,6 +30,22 @@ pub struct Source {
     pub editable: bool,
 }
 
+/// The server's `Resources/` folder changed during the session (4D's "Update Resources
+/// folder during a session"): what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourcesNews {
+    /// The policy is Ask: the user may copy it now.
+    Offered,
+    /// The policy is Never: copied at the next connection.
+    Later,
+    /// Being copied.
+    Copying,
+    /// Copied.
+    Copied,
+    /// The copy failed (the previous copy is intact).
+    Failed(String),
+}
+
 /// The project window's state.
 #[derive(Debug)]
 pub struct ProjectView {
@@ -58,6 +74,8 @@ pub struct ProjectView {
     pub locks: Vec<LockInfo>,
     /// A new stamp announced by the server.
     pub new_version: bool,
+    /// What became of the server's changed `Resources/` during the session.
+    pub resources: Option<ResourcesNews>,
     /// The build the user's own last Save all made (its announcement is no news).
     own_build: Option<Stamp>,
     /// A build announced while a Save all was running: news only if it is not the save's.
@@ -89,6 +107,8 @@ pub enum Message {
     SaveAll,
     /// Reconnect (to get the new version).
     Reconnect,
+    /// Copy the server's changed `Resources/` now (the project's policy is Ask).
+    UpdateResources,
     /// Disconnect.
     Disconnect,
     /// "Open with…".
@@ -114,6 +134,8 @@ pub enum Event {
     SaveAll(Vec<(String, Vec<u8>)>),
     /// Reconnect.
     Reconnect,
+    /// Copy the server's `Resources/` again now.
+    UpdateResources,
     /// Disconnect.
     Disconnect,
     /// Launch this program on the project folder.
@@ -186,6 +208,7 @@ impl ProjectView {
             edits: BTreeMap::new(),
             locks: Vec::new(),
             new_version: false,
+            resources: None,
             own_build: None,
             announced_while_saving: None,
             messages: Vec::new(),
@@ -320,6 +343,10 @@ impl ProjectView {
                 return Some(Event::SaveAll(files));
             }
             Message::Reconnect => return Some(Event::Reconnect),
+            Message::UpdateResources => {
+                self.resources = Some(ResourcesNews::Copying);
+                return Some(Event::UpdateResources);
+            }
             Message::Disconnect => return Some(Event::Disconnect),
             Message::OpenWith if !self.open_with.trim().is_empty() => {
                 return Some(Event::OpenWith(
@@ -457,6 +484,29 @@ impl ProjectView {
                 .width(Length::Fill)
                 .style(container::primary),
             );
+        }
+        if let Some(news) = &self.resources {
+            let line: Element<'_, Message> = match news {
+                ResourcesNews::Offered => row![
+                    text(format!("{} —", tr.resources_offered)),
+                    focusable(
+                        button(text(tr.resources_update_now)).on_press(Message::UpdateResources)
+                    )
+                ]
+                .spacing(10)
+                .align_y(Alignment::Center)
+                .into(),
+                ResourcesNews::Later => text(tr.resources_later).into(),
+                ResourcesNews::Copying => text(tr.resources_copying).into(),
+                ResourcesNews::Copied => text(tr.resources_copied).into(),
+                ResourcesNews::Failed(e) => text(format!("{}: {e}", tr.resources_failed)).into(),
+            };
+            let style = if matches!(news, ResourcesNews::Failed(_)) {
+                container::danger
+            } else {
+                container::secondary
+            };
+            banners = banners.push(container(line).padding(8).width(Length::Fill).style(style));
         }
         if let Some(s) = self.shutdown_in {
             banners = banners.push(

@@ -1195,3 +1195,138 @@ fn the_project_window_is_browsed_from_the_keyboard() {
     press(&mut app, Key::Named(key::Named::ArrowUp), none);
     assert_eq!(selected(&app).as_deref(), Some("hello"));
 }
+
+/// The messages `task` produces, run to its end on `rt` (a test has no iced runtime).
+fn run_task(rt: &tokio::runtime::Runtime, task: Task<Message>) -> Vec<Message> {
+    use futures::StreamExt;
+    let Some(stream) = iced_runtime::task::into_stream(task) else {
+        return Vec::new();
+    };
+    rt.block_on(stream.collect::<Vec<_>>())
+        .into_iter()
+        .filter_map(|a| match a {
+            iced_runtime::Action::Output(m) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_projects_policy_decides_when_a_changed_resources_folder_is_copied() {
+    use remote4d_core::protocol::ResourcesUpdate;
+    use remote4d_core::server::{Server, ServerConfig, ServerOptions};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for policy in [
+        ResourcesUpdate::Always,
+        ResourcesUpdate::Ask,
+        ResourcesUpdate::Never,
+    ] {
+        let root = tempfile::tempdir().unwrap();
+        let w = |rel: &str, c: &str| {
+            let p = root.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, c).unwrap();
+        };
+        w("Project/Shop.4DProject", "{}");
+        w("Project/Sources/Methods/hello.4dm", "ALERT(\"hello\")\n");
+        w("Resources/strings.xlf", "v1");
+        let server_home = tempfile::tempdir().unwrap();
+        let server = rt
+            .block_on(Server::start(ServerOptions {
+                project: root.path().to_path_buf(),
+                config: ServerConfig {
+                    port: Some(0),
+                    bind: vec!["127.0.0.1".parse().unwrap()],
+                    publish: false,
+                    watch: false,
+                    resources_update: policy,
+                    ..ServerConfig::default()
+                },
+                env: Environment::portable(server_home.path()),
+                build_progress: None,
+            }))
+            .unwrap();
+        let (mut app, home) = project_app(Mode::Remote);
+        let mut o = ConnectOptions::new(
+            client::Target::Address(
+                ServerPath::parse(&format!("127.0.0.1:{}", server.port())).unwrap(),
+            ),
+            Environment::portable(home.path()),
+        );
+        o.trust_new = true;
+        o.force_remote = true;
+        let conn = rt.block_on(client::connect(o, &|_| {})).unwrap();
+        assert_eq!(conn.resources_update(), Some(policy));
+        let copy = conn
+            .folder
+            .related_dir(remote4d_core::protocol::Related::Resources);
+        assert_eq!(
+            std::fs::read_to_string(copy.join("strings.xlf")).unwrap(),
+            "v1"
+        );
+        app.conn = Some(ConnHandle(std::sync::Arc::new(std::sync::Mutex::new(
+            Some(conn),
+        ))));
+
+        w("Resources/strings.xlf", "v2");
+        rt.block_on(server.reload()).unwrap();
+        let stamp = server.info().resources.map(|r| r.stamp);
+        let task = app.update(Message::Session(SessionUpdate::Event(
+            SessionEvent::ResourcesUpdated { stamp },
+        )));
+        let copied = match policy {
+            ResourcesUpdate::Always => {
+                assert!(shows(&app, "Copying the server's new Resources folder…"));
+                run_task(&rt, task)
+            }
+            ResourcesUpdate::Ask => {
+                assert!(shows(&app, "The server's Resources folder changed —"));
+                assert_eq!(
+                    std::fs::read_to_string(copy.join("strings.xlf")).unwrap(),
+                    "v1"
+                );
+                let mut ui = simulator(app.view());
+                ui.click("Update now").unwrap();
+                let clicked: Vec<Message> = ui.into_messages().collect();
+                let mut out = Vec::new();
+                for m in clicked {
+                    let task = app.update(m);
+                    out.extend(run_task(&rt, task));
+                }
+                out
+            }
+            ResourcesUpdate::Never => {
+                assert!(shows(
+                    &app,
+                    "The server's Resources folder changed: it will be copied at the next connection"
+                ));
+                assert!(run_task(&rt, task).is_empty());
+                Vec::new()
+            }
+        };
+        for m in copied {
+            let _ = app.update(m);
+        }
+        let expected = if policy == ResourcesUpdate::Never {
+            "v1"
+        } else {
+            assert!(
+                shows(&app, "The Resources folder was updated from the server"),
+                "{policy:?}"
+            );
+            "v2"
+        };
+        assert_eq!(
+            std::fs::read_to_string(copy.join("strings.xlf")).unwrap(),
+            expected,
+            "{policy:?}"
+        );
+        if let Some(c) = app.conn.take().and_then(|h| h.take()) {
+            rt.block_on(c.close());
+        }
+        rt.block_on(server.shutdown());
+    }
+}

@@ -140,7 +140,7 @@ impl SystemFolder {
 
     /// `Resources/`.
     pub fn resources_dir(&self) -> PathBuf {
-        self.file(names::RESOURCES)
+        self.related_dir(crate::protocol::Related::Resources)
     }
 
     /// `userPreferences/`.

@@ -28,6 +28,9 @@
 //!          Resources/                 the project's Resources folder, copied from the server
 //!          resources.tsv              its stamp, then size and time of each of its files
 //!          resources.zip              a Resources download in progress
+//!          Components/ Plugins/       the project's components, plug-ins and libraries, copied
+//!          Libraries/                   from the server like Resources/ (remote mode only)
+//!          components.tsv …           their quick-check indexes; components.zip … downloads
 //!          userPreferences/           the client's preferences for this project
 //!          DerivedDataRemote/         the client's derived data
 //! ```
@@ -91,6 +94,21 @@ pub mod names {
     pub const RESOURCES_DOWNLOAD: &str = "resources.zip";
     /// `Resources/` moved aside while it is removed.
     pub const RESOURCES_REMOVED: &str = ".Resources.removed";
+
+    /// The quick-check index of a related folder (`resources.tsv`, `components.tsv`…).
+    pub fn related_index(folder: crate::protocol::Related) -> String {
+        format!("{}.tsv", folder.key())
+    }
+
+    /// A download of a related folder in progress (`resources.zip`, `components.zip`…).
+    pub fn related_download(folder: crate::protocol::Related) -> String {
+        format!("{}.zip", folder.key())
+    }
+
+    /// A related folder moved aside while it is removed (`.Resources.removed`…).
+    pub fn related_removed(folder: crate::protocol::Related) -> String {
+        format!(".{}.removed", folder.folder())
+    }
     /// The client's preferences.
     pub const USER_PREFERENCES: &str = "userPreferences";
     /// The client's derived data.

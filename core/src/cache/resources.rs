@@ -1,6 +1,7 @@
-//! The project's `Resources/` folder in the system folder, kept beside `Project/` as 4D keeps
-//! it in the client cache: installed from a verified archive, swapped in atomically, checked
-//! quickly (`resources.tsv`), removed when the project has none any more.
+//! The project's related folders in the system folder ([`Related`]: `Resources/`,
+//! `Components/`, `Plugins/`, `Libraries/`), kept beside `Project/` as 4D keeps them in its
+//! client cache: installed from a verified archive, swapped in atomically, checked quickly
+//! (`<folder>.tsv`), removed when the project has none any more.
 
 use std::path::PathBuf;
 
@@ -8,76 +9,89 @@ use super::error::CacheError;
 use super::index::{self, Damage};
 use super::{SystemFolder, names};
 use crate::archive::{Archive, ArchiveError, Limits, Stamp};
+use crate::protocol::Related;
 
 impl SystemFolder {
-    /// Checks quickly that `Resources/` is still exactly the copy of build `stamp`.
+    /// The copy of the server's `folder` (`Resources/`, `Components/`…).
+    pub fn related_dir(&self, folder: Related) -> PathBuf {
+        self.file(folder.folder())
+    }
+
+    /// The stamp of the copy of `folder` installed, if any.
+    pub fn related_stamp(&self, folder: Related) -> Option<Stamp> {
+        self.state().related_stamp(folder)
+    }
+
+    /// Checks quickly that the copy of `folder` is still exactly the copy of build `stamp`.
     ///
     /// # Errors
     /// The [`Damage`] found (or [`Damage::NoIndex`] when another copy is installed).
-    pub fn check_resources(&self, stamp: &Stamp) -> Result<(), Damage> {
-        if self.state().resources_stamp != Some(*stamp) || !self.resources_dir().is_dir() {
+    pub fn check_related(&self, folder: Related, stamp: &Stamp) -> Result<(), Damage> {
+        if self.related_stamp(folder) != Some(*stamp) || !self.related_dir(folder).is_dir() {
             return Err(Damage::NoIndex);
         }
-        let text = std::fs::read_to_string(self.file(names::RESOURCES_INDEX))
+        let text = std::fs::read_to_string(self.file(&names::related_index(folder)))
             .map_err(|_| Damage::NoIndex)?;
         let mut lines = text.lines();
         if lines.next() != Some(stamp.to_string().as_str()) {
             return Err(Damage::NoIndex);
         }
-        index::check_listing(self.path(), names::RESOURCES, lines)
+        index::check_listing(self.path(), folder.folder(), lines)
     }
 
-    /// Where a Resources archive is downloaded before [`SystemFolder::install_resources`].
-    pub fn resources_download(&self) -> PathBuf {
-        self.file(names::RESOURCES_DOWNLOAD)
+    /// Where an archive of `folder` is downloaded before [`SystemFolder::install_related`].
+    pub fn related_download(&self, folder: Related) -> PathBuf {
+        self.file(&names::related_download(folder))
     }
 
-    /// Installs the verified Resources archive of build `stamp` (downloaded to
-    /// [`SystemFolder::resources_download`], removed afterwards) into `Resources/` atomically.
+    /// Installs the verified archive of `folder` in build `stamp` (downloaded to
+    /// [`SystemFolder::related_download`], removed afterwards) atomically.
     ///
     /// # Errors
-    /// [`CacheError::Archive`] when it holds anything but `Resources/`, [`CacheError::Io`];
+    /// [`CacheError::Archive`] when it holds anything but that folder, [`CacheError::Io`];
     /// the previous copy is then intact.
-    pub fn install_resources(&self, stamp: Stamp) -> Result<(), CacheError> {
-        let zip = self.resources_download();
+    pub fn install_related(&self, folder: Related, stamp: Stamp) -> Result<(), CacheError> {
+        let zip = self.related_download(folder);
+        let target = self.related_dir(folder);
         let unpacked = (|| {
             let a = Archive::open(&zip, &Limits::default())?;
-            let prefix = format!("{}/", names::RESOURCES);
+            let prefix = format!("{}/", folder.folder());
             if let Some(e) = a.entries().iter().find(|e| !e.name.starts_with(&prefix)) {
                 return Err(ArchiveError::NotProjectArchive {
                     name: e.name.clone(),
                 });
             }
-            a.unpack_subtree_to(&prefix, &self.resources_dir())
-                .map(|_| ())
+            a.unpack_subtree_to(&prefix, &target).map(|_| ())
         })();
         let _ = std::fs::remove_file(&zip);
         unpacked?;
-        self.update_state(|s| s.resources_stamp = Some(stamp))?;
-        let index = format!("{stamp}\n{}", index::listing(&self.resources_dir()));
-        let _ =
-            crate::fsutil::replace_cache_file(&self.file(names::RESOURCES_INDEX), index.as_bytes());
+        self.update_state(|s| s.set_related_stamp(folder, Some(stamp)))?;
+        let index = format!("{stamp}\n{}", index::listing(&target));
+        let _ = crate::fsutil::replace_cache_file(
+            &self.file(&names::related_index(folder)),
+            index.as_bytes(),
+        );
         Ok(())
     }
 
-    /// Removes `Resources/` (moved aside first, so that it is never half there). Returns
-    /// whether there was anything to remove.
+    /// Removes the copy of `folder` (moved aside first, so that it is never half there).
+    /// Returns whether there was anything to remove.
     ///
     /// # Errors
     /// [`CacheError::Io`] when it cannot be moved; it is then intact.
-    pub fn remove_resources(&self) -> Result<bool, CacheError> {
-        let target = self.resources_dir();
-        if self.state().resources_stamp.is_none() && !target.exists() {
+    pub fn remove_related(&self, folder: Related) -> Result<bool, CacheError> {
+        let target = self.related_dir(folder);
+        if self.related_stamp(folder).is_none() && !target.exists() {
             return Ok(false);
         }
         if target.exists() {
-            let aside = self.file(names::RESOURCES_REMOVED);
+            let aside = self.file(&names::related_removed(folder));
             let _ = std::fs::remove_dir_all(&aside);
             std::fs::rename(&target, &aside).map_err(CacheError::io(&target))?;
             let _ = std::fs::remove_dir_all(&aside);
         }
-        let _ = std::fs::remove_file(self.file(names::RESOURCES_INDEX));
-        self.update_state(|s| s.resources_stamp = None)?;
+        let _ = std::fs::remove_file(self.file(&names::related_index(folder)));
+        self.update_state(|s| s.set_related_stamp(folder, None))?;
         Ok(true)
     }
 }

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 use crate::archive::Stamp;
+use crate::protocol::Related;
 
 /// What a client remembers about a server in its system folder.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,4 +25,30 @@ pub struct FolderState {
     pub last_connection_ms: Option<u64>,
     /// Stamp of the server's `Resources/` folder copied into `Resources/`.
     pub resources_stamp: Option<Stamp>,
+    /// Stamps of the server's `Components/`, `Plugins/`, `Libraries/` copied beside them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub folders: BTreeMap<Related, Stamp>,
+}
+
+impl FolderState {
+    /// The stamp of the copy of `folder` installed, if any.
+    pub fn related_stamp(&self, folder: Related) -> Option<Stamp> {
+        match folder {
+            Related::Resources => self.resources_stamp,
+            other => self.folders.get(&other).copied(),
+        }
+    }
+
+    /// Records the copy of `folder` installed (`None`: none).
+    pub fn set_related_stamp(&mut self, folder: Related, stamp: Option<Stamp>) {
+        match (folder, stamp) {
+            (Related::Resources, s) => self.resources_stamp = s,
+            (other, Some(s)) => {
+                self.folders.insert(other, s);
+            }
+            (other, None) => {
+                self.folders.remove(&other);
+            }
+        }
+    }
 }

@@ -136,7 +136,7 @@ pub async fn connect(
                 progress,
             )
             .await?;
-            super::resources::sync(&api, &folder, info.resources, progress).await?;
+            super::resources::sync_all(&api, &folder, &info, progress).await?;
             (fetched, folder.project_root().to_path_buf())
         }
     };

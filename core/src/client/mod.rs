@@ -155,8 +155,11 @@ pub enum Progress {
         /// Its size.
         bytes: u64,
     },
-    /// The project's `Resources/` folder changed on the server and was copied again.
+    /// One of the project's related folders (`Resources/`, `Components/`, `Plugins/`,
+    /// `Libraries/`) was new or had changed on the server, and was copied.
     Resources {
+        /// Which folder.
+        folder: crate::protocol::Related,
         /// Bytes downloaded.
         bytes: u64,
     },
@@ -227,6 +230,37 @@ pub enum Mode {
     Offline,
 }
 
+/// Copies the server's `Resources/` folder into a connection's system folder again (see
+/// [`Connection::resources_updater`]).
+#[derive(Debug, Clone)]
+pub struct ResourcesUpdater {
+    api: ApiClient,
+    folder: SystemFolder,
+}
+
+impl ResourcesUpdater {
+    /// Asks the server for its current `Resources/` and copies it when it changed. Returns
+    /// whether anything changed.
+    ///
+    /// # Errors
+    /// A [`ConnectError`] when the server cannot be asked or the copy fails; the previous
+    /// copy then stays as it was.
+    pub async fn update(
+        &self,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<bool, ConnectError> {
+        let info = self.api.info().await?;
+        resources::sync(
+            &self.api,
+            &self.folder,
+            crate::protocol::Related::Resources,
+            info.resources,
+            progress,
+        )
+        .await
+    }
+}
+
 /// A connected (or offline) project.
 #[derive(Debug)]
 pub struct Connection {
@@ -274,11 +308,29 @@ impl Connection {
         &self,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<bool, ConnectError> {
-        let Some(api) = self.api.as_ref().filter(|_| self.mode == Mode::Remote) else {
-            return Ok(false);
-        };
-        let info = api.info().await?;
-        resources::sync(api, &self.folder, info.resources, progress).await
+        match self.resources_updater() {
+            Some(u) => u.update(progress).await,
+            None => Ok(false),
+        }
+    }
+
+    /// What copies `Resources/` again during the session, apart from the connection (a UI
+    /// runs it on its own task); `None` in development mode or offline.
+    pub fn resources_updater(&self) -> Option<ResourcesUpdater> {
+        let api = self.api.clone().filter(|_| self.mode == Mode::Remote)?;
+        Some(ResourcesUpdater {
+            api,
+            folder: self.folder.clone(),
+        })
+    }
+
+    /// The server's policy for a `resources-updated` event (4D's "Update Resources folder
+    /// during a session"); `None` in development mode or offline, where nothing is copied.
+    pub fn resources_update(&self) -> Option<crate::protocol::ResourcesUpdate> {
+        self.info
+            .as_ref()
+            .filter(|_| self.mode == Mode::Remote && self.api.is_some())
+            .map(|i| i.resources_update)
     }
 
     /// Closes the session (the server runs its close hook).

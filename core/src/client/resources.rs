@@ -1,7 +1,7 @@
-//! The project's `Resources/` folder from the server: copied again at a connection when the
-//! server's copy changed (its stamp, announced in the server's info, differs), verified
-//! (SHA-256 = stamp), and handed to the cache, which swaps it in atomically; removed when the
-//! project has none any more.
+//! The project's related folders from the server (`Resources/`, `Components/`, `Plugins/`,
+//! `Libraries/`): each copied again at a connection when the server's copy changed (its stamp,
+//! announced in the server's info, differs), verified (SHA-256 = stamp), and handed to the
+//! cache, which swaps it in atomically; removed when the project has none any more.
 
 use std::io::Write;
 use std::path::Path;
@@ -15,29 +15,48 @@ use super::api::ApiClient;
 use super::error::{ConnectError, Corruption};
 use crate::archive::Stamp;
 use crate::cache::SystemFolder;
-use crate::protocol::ResourcesInfo;
+use crate::protocol::{Related, ResourcesInfo, ServerInfo};
 
-/// Brings the folder's `Resources/` to the server's `offered` version (none: removes it).
-/// Returns whether anything changed.
+/// Brings every related folder to the versions `info` offers. Returns whether anything
+/// changed.
+pub(crate) async fn sync_all(
+    api: &ApiClient,
+    folder: &SystemFolder,
+    info: &ServerInfo,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<bool, ConnectError> {
+    let mut changed = false;
+    for related in Related::ALL {
+        changed |= sync(api, folder, related, info.offered(related), progress).await?;
+    }
+    Ok(changed)
+}
+
+/// Brings the system folder's copy of `related` to the server's `offered` version (none:
+/// removes it). Returns whether anything changed.
 pub(crate) async fn sync(
     api: &ApiClient,
     folder: &SystemFolder,
+    related: Related,
     offered: Option<ResourcesInfo>,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<bool, ConnectError> {
     let Some(offered) = offered else {
-        return Ok(folder.remove_resources()?);
+        return Ok(folder.remove_related(related)?);
     };
-    match folder.check_resources(&offered.stamp) {
+    match folder.check_related(related, &offered.stamp) {
         Ok(()) => return Ok(false),
-        Err(damage) if folder.state().resources_stamp == Some(offered.stamp) => {
-            tracing::warn!(%damage, "the cached Resources folder changed: copying it again");
+        Err(damage) if folder.related_stamp(related) == Some(offered.stamp) => {
+            tracing::warn!(%damage, "the cached {related} folder changed: copying it again");
         }
         Err(_) => {}
     }
-    let bytes = download(api, &folder.resources_download(), offered).await?;
-    super::fetch::blocking(folder, move |f| f.install_resources(offered.stamp)).await?;
-    progress(Progress::Resources { bytes });
+    let bytes = download(api, &folder.related_download(related), related, offered).await?;
+    super::fetch::blocking(folder, move |f| f.install_related(related, offered.stamp)).await?;
+    progress(Progress::Resources {
+        folder: related,
+        bytes,
+    });
     Ok(true)
 }
 
@@ -45,12 +64,13 @@ pub(crate) async fn sync(
 async fn download(
     api: &ApiClient,
     zip: &Path,
+    related: Related,
     offered: ResourcesInfo,
 ) -> Result<u64, ConnectError> {
     let resp = api
         .request(
             Method::GET,
-            &crate::protocol::paths::resources_of(&offered.stamp),
+            &crate::protocol::paths::folder_of(related, &offered.stamp),
         )
         .send()
         .await
@@ -66,7 +86,7 @@ async fn download(
             bytes += chunk.len() as u64;
             if bytes > offered.size {
                 return Err(ConnectError::Damaged(Corruption::TooLarge {
-                    what: "the Resources archive",
+                    what: archive_name(related),
                 }));
             }
             hasher.update(&chunk);
@@ -82,7 +102,7 @@ async fn download(
             Ok(bytes)
         } else {
             Err(ConnectError::Damaged(Corruption::WrongStamp {
-                what: "the Resources archive",
+                what: archive_name(related),
                 got: got.short(),
                 expected: offered.stamp.short(),
             }))
@@ -92,4 +112,14 @@ async fn download(
         let _ = std::fs::remove_file(zip);
     }
     result
+}
+
+/// How errors name the archive of `related`.
+fn archive_name(related: Related) -> &'static str {
+    match related {
+        Related::Resources => "the Resources archive",
+        Related::Components => "the Components archive",
+        Related::Plugins => "the Plugins archive",
+        Related::Libraries => "the Libraries archive",
+    }
 }

@@ -21,6 +21,14 @@ pub enum SessionEvent {
         /// The stamp of its new archive.
         stamp: Option<Stamp>,
     },
+    /// The project's `Components/`, `Plugins/` or `Libraries/` folder changed (`None`: the
+    /// project has none any more); a client gets the new copy when it connects again.
+    FolderUpdated {
+        /// Which folder.
+        folder: super::Related,
+        /// The stamp of its new archive.
+        stamp: Option<Stamp>,
+    },
     /// A message from the administrator.
     Message {
         /// The text.
@@ -53,6 +61,7 @@ impl SessionEvent {
         match self {
             Self::ProjectUpdated { .. } => "project-updated",
             Self::ResourcesUpdated { .. } => "resources-updated",
+            Self::FolderUpdated { .. } => "folder-updated",
             Self::Message { .. } => "message",
             Self::Shutdown { .. } => "shutdown",
             Self::Dropped { .. } => "dropped",

@@ -4,6 +4,7 @@
 mod devmode;
 mod error;
 mod event;
+mod related;
 mod session;
 mod update;
 
@@ -16,6 +17,7 @@ pub use devmode::{LockInfo, ProofAnswer, ProofFile, ProofRequest, SERVER_WRITTEN
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use event::{SessionEvent, SseDecoder, encode_sse};
 pub use fingerprint::{BadFingerprint, Fingerprint};
+pub use related::Related;
 pub use session::{
     Challenge, ChallengeAnswer, HostType, OpenSession, OpenSessionResponse, ResumeSession,
     SessionInfo, SessionOpened, SessionState,
@@ -62,10 +64,43 @@ pub struct ServerInfo {
     /// the project has none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourcesInfo>,
+    /// The project's `Components/`, `Plugins/` and `Libraries/` folders that exist, which
+    /// remote clients keep beside the project too (`Resources/` is in `resources`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub folders: std::collections::BTreeMap<Related, ResourcesInfo>,
+    /// When clients copy `Resources/` again during a session (4D's "Update Resources folder
+    /// during a session").
+    #[serde(default)]
+    pub resources_update: ResourcesUpdate,
 }
 
-/// The current archive of the project's `Resources/` folder
-/// (`GET /api/v1/project/resources`).
+impl ServerInfo {
+    /// The archive of `folder` the server offers (`None`: the project has no such folder).
+    pub fn offered(&self, folder: Related) -> Option<ResourcesInfo> {
+        match folder {
+            Related::Resources => self.resources,
+            other => self.folders.get(&other).copied(),
+        }
+    }
+}
+
+/// When a connected client copies the project's `Resources/` folder again after the server
+/// said it changed: 4D's "Update Resources folder during a session". A new connection always
+/// copies it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResourcesUpdate {
+    /// Not during the session: at the next connection.
+    Never,
+    /// At once (4D's default).
+    #[default]
+    Always,
+    /// The user is asked (the command line follows its `--resources-update` flag).
+    Ask,
+}
+
+/// The current archive of one of the project's [`Related`] folders
+/// (`GET /api/v1/project/resources`, `GET /api/v1/project/folders/{name}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourcesInfo {
     /// SHA-256 of the archive.

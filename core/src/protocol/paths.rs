@@ -22,6 +22,8 @@ pub const ARCHIVE: &str = "/api/v1/project/archive";
 pub const MANIFEST: &str = "/api/v1/project/manifest";
 /// `GET`: the archive of the project's `Resources/`.
 pub const RESOURCES: &str = "/api/v1/project/resources";
+/// Router pattern of the archive of `Components/`, `Plugins/` or `Libraries/` (`GET`).
+pub const FOLDER: &str = "/api/v1/project/folders/{name}";
 /// `GET`: a delta (`?from=STAMP`).
 pub const DELTA: &str = "/api/v1/project/delta";
 /// `POST`: rebuild now (`?wait=true` answers when it is ready).
@@ -84,6 +86,18 @@ pub fn archive_of(stamp: &Stamp) -> String {
 /// The Resources archive of build `stamp`.
 pub fn resources_of(stamp: &Stamp) -> String {
     format!("{RESOURCES}?stamp={stamp}")
+}
+
+/// The archive of `folder` in build `stamp` (`Resources/`: [`resources_of`]).
+pub fn folder_of(folder: super::Related, stamp: &Stamp) -> String {
+    match folder {
+        super::Related::Resources => resources_of(stamp),
+        other => format!(
+            "{}/project/folders/{}?stamp={stamp}",
+            super::API,
+            other.key()
+        ),
+    }
 }
 
 /// The delta from build `from` to the current one.

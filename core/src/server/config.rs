@@ -6,6 +6,7 @@
 //! publish = true                # DNS-SD publication (4D's "Publish database at startup")
 //! inactivity_timeout_secs = 3600  # end sessions with no connection idle this long (0 = 48 h)
 //! resume_grace_secs = 300       # a lost client may resume its session this long (48 h at most)
+//! resources_update = "always"   # "Update Resources folder during a session": never, always, ask
 //!
 //! [limits]                      # what clients can make the server spend
 //! max_sessions = 10000          # at the limit, the longest idle session without a connection ends
@@ -56,6 +57,9 @@ pub struct ServerConfig {
     pub inactivity_timeout_secs: u64,
     /// Seconds a client that lost its connection may resume its session (48 h at most).
     pub resume_grace_secs: u64,
+    /// When connected clients copy `Resources/` again after it changed (4D's "Update
+    /// Resources folder during a session"; a new connection always copies it).
+    pub resources_update: crate::protocol::ResourcesUpdate,
     /// What clients can make the server spend.
     pub limits: Limits,
     /// Seconds between heartbeats on event streams.
@@ -103,6 +107,7 @@ impl Default for ServerConfig {
             data_dir: None,
             inactivity_timeout_secs: 3600,
             resume_grace_secs: 300,
+            resources_update: crate::protocol::ResourcesUpdate::Always,
             limits: Limits::default(),
             heartbeat_secs: 15,
             keep_builds: 8,
@@ -286,5 +291,22 @@ max_connections_per_address = 20
         assert_eq!(c.limits.max_sessions, 10_000);
         let err = toml::from_str::<ServerConfig>("prot = 1").unwrap_err();
         assert!(err.to_string().contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_example_and_the_resources_policy_parse() {
+        let c: ServerConfig =
+            toml::from_str(include_str!("../../../resources/systemd/server.toml")).unwrap();
+        assert_eq!(c.resources_update, crate::protocol::ResourcesUpdate::Always);
+        for (text, policy) in [
+            ("never", crate::protocol::ResourcesUpdate::Never),
+            ("ask", crate::protocol::ResourcesUpdate::Ask),
+        ] {
+            let c: ServerConfig =
+                toml::from_str(&format!("resources_update = \"{text}\"")).unwrap();
+            assert_eq!(c.resources_update, policy);
+        }
+        let err = toml::from_str::<ServerConfig>("resources_update = \"sometimes\"").unwrap_err();
+        assert!(err.to_string().contains("sometimes"), "{err}");
     }
 }

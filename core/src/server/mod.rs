@@ -24,6 +24,7 @@ mod listener;
 pub mod log;
 mod monitor;
 pub mod origins;
+mod related;
 pub mod sessions;
 pub mod watch;
 
@@ -69,9 +70,8 @@ pub(crate) struct State {
     pub port: u16,
     pub config: ServerConfig,
     pub builds: Arc<Builds>,
-    /// Archives of the project's `Resources/` folder (none while it has none).
-    pub resources: RwLock<Option<Arc<Builds>>>,
-    pub resources_dir: PathBuf,
+    /// Archives of the project's `Resources/`, `Components/`, `Plugins/`, `Libraries/`.
+    pub related: related::RelatedFolders,
     pub sessions: Sessions,
     pub directory: RwLock<Directory>,
     pub hooks: Hooks,
@@ -133,6 +133,7 @@ impl State {
 
     pub fn info(&self) -> ServerInfo {
         let current = self.builds.current();
+        let (resources, folders) = self.related.info();
         ServerInfo {
             product: PRODUCT.into(),
             protocol_version: PROTOCOL_VERSION,
@@ -150,72 +151,9 @@ impl State {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .is_open_access(),
             host_name: self.host_name.clone(),
-            resources: self.resources_builds().map(|b| {
-                let current = b.current();
-                crate::protocol::ResourcesInfo {
-                    stamp: current.stamp,
-                    size: current.report.archive_size,
-                }
-            }),
-        }
-    }
-
-    /// The builds of `Resources/`, if the project has that folder.
-    pub fn resources_builds(&self) -> Option<Arc<Builds>> {
-        self.resources
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
-    /// Brings the archive of `Resources/` up to date (made when the folder appears, dropped
-    /// when it goes) and tells connected clients, which may copy it again at once.
-    async fn rebuild_resources(&self, changed_at: Instant) {
-        if !self.root.join(RESOURCES).is_dir() {
-            if self
-                .resources
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .take()
-                .is_some()
-            {
-                tracing::info!("the project has no Resources folder any more");
-                self.sessions
-                    .broadcast(&SessionEvent::ResourcesUpdated { stamp: None });
-            }
-            return;
-        }
-        let result = match self.resources_builds() {
-            Some(b) => b.rebuild_for(changed_at).await.map(|r| {
-                if r.changed && r.built {
-                    self.sessions.broadcast(&SessionEvent::ResourcesUpdated {
-                        stamp: Some(r.build.stamp),
-                    });
-                }
-            }),
-            None => {
-                let (root, dir) = (self.root.clone(), self.resources_dir.clone());
-                match tokio::task::spawn_blocking(move || open_resources(&root, &dir)).await {
-                    Ok(Ok(b)) => {
-                        let stamp = b.current().stamp;
-                        *self
-                            .resources
-                            .write()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(b));
-                        self.sessions
-                            .broadcast(&SessionEvent::ResourcesUpdated { stamp: Some(stamp) });
-                        Ok(())
-                    }
-                    Ok(Err(e)) => Err(e),
-                    Err(e) => Err(crate::archive::ArchiveError::Io {
-                        path: self.resources_dir.clone(),
-                        source: std::io::Error::other(e),
-                    }),
-                }
-            }
-        };
-        if let Err(err) = result {
-            tracing::error!(%err, "the Resources folder could not be archived; clients keep the previous one");
+            resources,
+            folders,
+            resources_update: self.config.resources_update,
         }
     }
 
@@ -237,7 +175,7 @@ impl State {
         changed_at: Instant,
     ) -> Result<Rebuilt, crate::archive::ArchiveError> {
         self.reload_users().await;
-        self.rebuild_resources(changed_at).await;
+        self.related.rebuild(changed_at, &self.sessions).await;
         let started = Instant::now();
         let rebuilt = match self.builds.rebuild_for(changed_at).await {
             Ok(r) => r,
@@ -437,24 +375,19 @@ fn data_dir_for(env: &Environment, config: &ServerConfig, name: &str, root: &Pat
     env.server_dir().join(format!("{safe}-{:08x}", h as u32))
 }
 
-/// Opens the project's builds (building the archive when needed) and its Resources builds.
+/// Opens the project's builds (building the archive when needed) and its related folders'.
 async fn open_builds(
     root: &Path,
     data_dir: &Path,
     keep: usize,
     progress: Option<crate::archive::OnProgress>,
-) -> Result<(Builds, Option<Arc<Builds>>), ServerError> {
+) -> Result<(Builds, related::RelatedFolders), ServerError> {
     let build_root = root.to_path_buf();
-    let build_dir = data_dir.join("builds");
-    let res_dir = data_dir.join("resources-builds");
+    let data = data_dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
-        let builds = Builds::open_reporting(&build_root, &build_dir, keep, progress)?;
-        let resources = if build_root.join(RESOURCES).is_dir() {
-            Some(Arc::new(open_resources(&build_root, &res_dir)?))
-        } else {
-            None
-        };
-        Ok::<_, crate::archive::ArchiveError>((builds, resources))
+        let builds = Builds::open_reporting(&build_root, &data.join("builds"), keep, progress)?;
+        let related = related::RelatedFolders::open(&build_root, &data)?;
+        Ok::<_, crate::archive::ArchiveError>((builds, related))
     })
     .await
     .map_err(|e| ServerError::Io {
@@ -604,8 +537,7 @@ impl Server {
         let identity =
             Identity::load_or_create(&root, &data_dir, std::slice::from_ref(&host_name))?;
         let tls = listener::tls_config(&identity)?;
-        let resources_dir = data_dir.join("resources-builds");
-        let (builds, resources) =
+        let (builds, related) =
             open_builds(&root, &data_dir, config.keep_builds, build_progress).await?;
         let listeners = listener::bind(&config.bind, port).await?;
         let addresses: Vec<SocketAddr> = listeners
@@ -642,8 +574,7 @@ impl Server {
             port: actual_port,
             throttle: auth::LoginThrottle::new(config.login.clone()),
             builds: Arc::new(builds),
-            resources: RwLock::new(resources),
-            resources_dir,
+            related,
             sessions: Sessions::with_limits(
                 sessions::StorageLimits {
                     per_session: config.limits.session_storage_bytes,
@@ -782,14 +713,6 @@ impl Server {
         let _ = std::fs::remove_file(&self.token_path);
         tracing::info!("server stopped");
     }
-}
-
-/// The project folder whose archive clients keep beside the project.
-const RESOURCES: &str = "Resources";
-
-fn open_resources(root: &Path, dir: &Path) -> Result<Builds, crate::archive::ArchiveError> {
-    // Two builds: the current one and the one a download in progress may still need.
-    Builds::open_folder(root, dir, 2, RESOURCES, None)
 }
 
 async fn rebuild_on_change(state: Arc<State>, mut rx: tokio_watch::Receiver<Option<Instant>>) {

@@ -15,7 +15,9 @@ pub struct Watcher {
     _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
 }
 
-/// True when a change at `path` (under `root`) can change an archive (`Project/`, `Resources/`).
+/// True when a change at `path` (under `root`) can change an archive (`Project/`, or a
+/// [`Related`](crate::protocol::Related) folder: `Resources/`, `Components/`, `Plugins/`,
+/// `Libraries/`).
 pub fn relevant(root: &Path, path: &Path) -> bool {
     let Ok(rel) = path.strip_prefix(root) else {
         return false;
@@ -25,9 +27,9 @@ pub fn relevant(root: &Path, path: &Path) -> bool {
     if crate::project::DIRECTORY_FILES.contains(&rel.as_str()) {
         return true;
     }
-    ["Project", "Resources"]
-        .iter()
-        .any(|top| rel == *top || rel.starts_with(&format!("{top}/")))
+    std::iter::once("Project")
+        .chain(crate::protocol::Related::ALL.map(crate::protocol::Related::folder))
+        .any(|top| rel == top || rel.starts_with(&format!("{top}/")))
         && !is_excluded(&rel)
 }
 
@@ -81,6 +83,15 @@ mod tests {
         assert!(relevant(root, Path::new("/p/Data/Settings/directory.json")));
         assert!(!relevant(root, Path::new("/p/Settings/other.json")));
         assert!(relevant(root, Path::new("/p/Resources/images/logo.png")));
+        assert!(relevant(
+            root,
+            Path::new("/p/Components/Tools.4dbase/Tools.4DZ")
+        ));
+        assert!(relevant(
+            root,
+            Path::new("/p/Plugins/Charts.bundle/Info.plist")
+        ));
+        assert!(relevant(root, Path::new("/p/Libraries/lib4d-arm64.dylib")));
         assert!(!relevant(
             root,
             Path::new("/p/Project/Sources/Methods/a.4dm~")

@@ -17,7 +17,7 @@ pub(crate) use remote4d_core::client::{
 };
 pub(crate) use remote4d_core::environment::Environment;
 pub(crate) use remote4d_core::link::{Link, ServerPath};
-pub(crate) use remote4d_core::protocol::{ChallengeAnswer, SessionEvent};
+pub(crate) use remote4d_core::protocol::{ChallengeAnswer, Related, SessionEvent};
 pub(crate) use remote4d_core::recent::Recent;
 pub(crate) use remote4d_core::server::ServerConfig;
 pub(crate) use serde_json::json;

@@ -38,6 +38,7 @@ pub(super) fn router(state: Arc<State>) -> Router {
         .route(paths::ARCHIVE, get(project::archive))
         .route(paths::MANIFEST, get(project::manifest))
         .route(paths::RESOURCES, get(project::resources))
+        .route(paths::FOLDER, get(project::folder))
         .route(paths::DELTA, get(project::delta))
         .route(paths::RELOAD, post(project::reload))
         .route(paths::DEVMODE_PROOF, post(devmode::proof))

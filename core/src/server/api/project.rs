@@ -5,7 +5,7 @@ use std::io::SeekFrom;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Query, State as AxState};
+use axum::extract::{Path, Query, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use tokio_util::io::ReaderStream;
 
 use super::{Failure, bearer, fail};
 use crate::archive::Stamp;
-use crate::protocol::{ErrorCode, Manifest, ReloadResult};
+use crate::protocol::{ErrorCode, Manifest, Related, ReloadResult};
 use crate::server::State;
 use crate::server::builds::{Build, Builds};
 use crate::server::sessions::same_secret;
@@ -229,14 +229,43 @@ async fn serve_build(
 /// `GET /api/v1/project/resources`: the archive of the project's `Resources/` folder, served
 /// as the project archive (ETag, conditional requests, ranges).
 pub(super) async fn resources(
+    state: Shared,
+    headers: HeaderMap,
+    q: Query<StampQuery>,
+) -> Result<Response, Failure> {
+    serve_related(state, headers, q, Related::Resources).await
+}
+
+/// `GET /api/v1/project/folders/{name}`: the archive of `Components/`, `Plugins/` or
+/// `Libraries/`, served as `Resources/`.
+pub(super) async fn folder(
+    state: Shared,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    q: Query<StampQuery>,
+) -> Result<Response, Failure> {
+    match Related::from_folder(&name).filter(|f| *f != Related::Resources) {
+        Some(folder) => serve_related(state, headers, q, folder).await,
+        None => Err(fail(
+            ErrorCode::NotFound,
+            "no such folder: components, plugins or libraries",
+        )),
+    }
+}
+
+async fn serve_related(
     AxState(state): Shared,
     headers: HeaderMap,
     Query(q): Query<StampQuery>,
+    folder: Related,
 ) -> Result<Response, Failure> {
     may_read_project(&state, &headers)?;
-    let builds = state
-        .resources_builds()
-        .ok_or_else(|| fail(ErrorCode::NotFound, "the project has no Resources folder"))?;
+    let builds = state.related.builds(folder).ok_or_else(|| {
+        fail(
+            ErrorCode::NotFound,
+            format!("the project has no {folder} folder"),
+        )
+    })?;
     let build = build_of(&builds, q.stamp.as_deref())?;
     let cache = if q.stamp.is_some() {
         "private, max-age=31536000, immutable"
