@@ -961,3 +961,99 @@ fn components_reach_the_client_and_the_resources_policy_is_followed() {
         b"v3"
     );
 }
+
+/// `remote4d project find` finds what the app's Find in project finds: in a project folder
+/// without writing anything there, and in a remote copy (a client's system folder) with the
+/// index kept in its `DerivedDataRemote/`, refreshed by reading only the files changed.
+#[test]
+fn project_find_searches_a_project_and_keeps_its_index_in_the_system_folder() {
+    let w = tempfile::tempdir().unwrap();
+    let root = w.path().join("Shop");
+    common::project(&root, 0);
+    common::write(
+        &root,
+        "Project/Sources/Methods/greet.4dm",
+        b"// say it\nALERT(\"Hello, world\")\n",
+    );
+    let home = w.path().join("home");
+    let before: Vec<_> = walkdir(&root);
+    let o = remote4d(
+        &["project", "find", root.to_str().unwrap(), "hello, WORLD"],
+        &home,
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert_eq!(
+        text(&o),
+        "Project/Sources/Methods/greet.4dm:2: ALERT(\"Hello, world\")\n"
+    );
+    assert_eq!(walkdir(&root), before, "nothing written in the project");
+    let o = remote4d(
+        &[
+            "project",
+            "find",
+            root.to_str().unwrap(),
+            "nowhere to be found",
+        ],
+        &home,
+    );
+    assert_eq!(o.status.code(), Some(1), "nothing found: exit 1 (as grep)");
+    assert!(text(&o).is_empty());
+
+    // A remote copy: the index is derived data of the system folder.
+    let port = common::free_port();
+    let server_home = w.path().join("server");
+    let _server = common::serve(&root, port, &server_home, &[]);
+    let client = w.path().join("client");
+    let o = remote4d(
+        &[
+            "connect",
+            &format!("127.0.0.1:{port}"),
+            "--trust-new",
+            "--remote",
+            "--json",
+        ],
+        &client,
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let system = PathBuf::from(c["system_folder"].as_str().unwrap());
+    let find = |q: &str| {
+        let o = remote4d(
+            &["project", "find", system.to_str().unwrap(), q, "--json"],
+            &home,
+        );
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let first = find("alert(");
+    assert_eq!(first["index_kept"], true);
+    assert_eq!(
+        first["hits"][0]["path"],
+        "Project/Sources/Methods/greet.4dm"
+    );
+    assert_eq!(
+        first["files_read"], first["files_indexed"],
+        "built: every file read"
+    );
+    assert!(system.join("DerivedDataRemote/search-index.json").is_file());
+    let again = find("alert(");
+    assert_eq!(again["files_read"], 0, "unchanged: nothing read again");
+    assert_eq!(again["hits"], first["hits"]);
+}
+
+/// Every file under `dir` with its size, sorted.
+fn walkdir(dir: &Path) -> Vec<(PathBuf, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p, e.metadata().unwrap().len()));
+            }
+        }
+    }
+    out.sort();
+    out
+}

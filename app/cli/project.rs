@@ -1,10 +1,11 @@
-//! `remote4d project show`.
+//! `remote4d project show` and `remote4d project find`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
 use remote4d_core::project::Project;
+use remote4d_core::project::search::SearchIndex;
 
 use super::output;
 
@@ -19,11 +20,36 @@ pub enum ProjectCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Find a text in a project's sources (case-insensitive), as the app's Find in project:
+    /// prints `file:line: text`; exits with 1 when nothing is found. On a client's system
+    /// folder (a remote copy), the word index is kept in its DerivedDataRemote/ and only the
+    /// files changed since the last search are read again; in a project folder nothing is
+    /// written.
+    Find {
+        /// The project (its folder, its Project/ folder or .4DProject file), or a system folder.
+        path: PathBuf,
+        /// The text.
+        text: String,
+        /// At most this many lines.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        /// Print JSON: the lines, the files indexed and read.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 // Long: prints the project's description, one block per section (text and JSON side by side).
 pub fn run(command: ProjectCommand) -> anyhow::Result<ExitCode> {
-    let ProjectCommand::Show { path, json } = command;
+    let (path, json) = match command {
+        ProjectCommand::Show { path, json } => (path, json),
+        ProjectCommand::Find {
+            path,
+            text,
+            limit,
+            json,
+        } => return find(&path, &text, limit, json),
+    };
     let p = Project::open(&path)?;
     if json {
         output::json(&serde_json::json!({
@@ -112,4 +138,40 @@ pub fn run(command: ProjectCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `remote4d project find`.
+fn find(path: &std::path::Path, text: &str, limit: usize, json: bool) -> anyhow::Result<ExitCode> {
+    let p = Project::open(path)?;
+    let root = &p.location.root;
+    // A client's system folder keeps the index as derived data; a project folder is left as
+    // it is (the index is built in memory).
+    let system_folder = root.join(remote4d_core::cache::names::STATE).is_file();
+    let (index, stats) = if system_folder {
+        let file = root
+            .join(remote4d_core::cache::names::DERIVED_DATA)
+            .join(remote4d_core::cache::names::SEARCH_INDEX);
+        SearchIndex::refresh_file(&file, root)
+            .map_err(|e| anyhow::anyhow!("cannot keep the index in {}: {e}", file.display()))?
+    } else {
+        SearchIndex::build(root)
+    };
+    let hits = index.find(root, text, limit);
+    if json {
+        output::json(&serde_json::json!({
+            "hits": hits,
+            "files_indexed": index.files.len(),
+            "files_read": stats.read,
+            "index_kept": system_folder,
+        }))?;
+    } else {
+        for h in &hits {
+            crate::outln!("{}:{}: {}", h.path, h.line, h.text);
+        }
+    }
+    Ok(if hits.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -7,6 +7,7 @@ pub mod connect;
 mod desktop;
 pub mod dialog;
 mod errors;
+mod find;
 mod focus;
 pub mod i18n;
 mod icon;
@@ -265,6 +266,8 @@ pub enum Shortcut {
     Open,
     /// Ctrl/Cmd+S.
     Save,
+    /// Ctrl/Cmd+Shift+F: Find in project.
+    Find,
     /// Ctrl/Cmd+Q.
     Quit,
     /// Esc.
@@ -336,6 +339,7 @@ fn shortcut(event: iced::Event, status: event::Status, _window: window::Id) -> O
     };
     let s = match key.as_ref() {
         Key::Character("o") if modifiers.command() => Shortcut::Open,
+        Key::Character("f" | "F") if modifiers.command() && modifiers.shift() => Shortcut::Find,
         Key::Character("s") if modifiers.command() => Shortcut::Save,
         Key::Character("q") if modifiers.command() => Shortcut::Quit,
         Key::Character("1") if modifiers.command() => Shortcut::Tab(connect::Tab::Recent),
@@ -588,7 +592,7 @@ impl App {
                     .map_or(serde_json::Value::Null, |s| s.storage.clone()),
             );
             v.open_with = self.prefs.open_with.clone();
-            v
+            v.with_folder(c.folder.clone())
         }) else {
             return Task::none();
         };
@@ -803,6 +807,9 @@ impl App {
     }
 
     fn perform_leave(&mut self, action: Leave) -> Task<Message> {
+        if let Screen::Project(view) = &mut self.screen {
+            view.remember();
+        }
         match action {
             Leave::Quit => self.quit(),
             Leave::Disconnect => {
@@ -1078,6 +1085,18 @@ impl App {
             },
             Some(project::Event::Reconnect) => self.leave(Leave::Reconnect),
             Some(project::Event::UpdateResources) => self.copy_resources(),
+            Some(project::Event::Find(query)) => {
+                find::search(view.folder.clone(), view.root.clone(), query)
+                    .map(|m| Message::Project(project::Message::Find(m)))
+            }
+            Some(project::Event::ShowLine(line)) => iced::widget::operation::scroll_to(
+                project::SOURCE_LINES,
+                iced::widget::scrollable::AbsoluteOffset {
+                    x: 0.0,
+                    // A few lines of context above the line.
+                    y: (line.saturating_sub(4) as f32) * project::LINE_HEIGHT,
+                },
+            ),
             Some(project::Event::Disconnect) => self.leave(Leave::Disconnect),
             Some(project::Event::OpenWith(program, folder)) => {
                 if let Err(e) = project::open_with(&program, &folder) {
@@ -1196,6 +1215,12 @@ impl App {
             Shortcut::Open => self.on_menu(menu::Action::OpenRemote),
             Shortcut::Quit => self.leave(Leave::Quit),
             Shortcut::Save => self.update(Message::Project(project::Message::SaveAll)),
+            Shortcut::Find
+                if matches!(self.screen, Screen::Project(_)) && self.dialog.is_none() =>
+            {
+                iced::widget::operation::focus(find::INPUT)
+            }
+            Shortcut::Find => Task::none(),
             Shortcut::Escape => {
                 if self.dialog.take().is_some() {
                     // Escape cancels a dialog, and what it was asking about.

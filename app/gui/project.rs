@@ -11,11 +11,13 @@ use iced::widget::{
 };
 use iced::{Alignment, Element, Font, Length, Task};
 use remote4d_core::archive::Stamp;
+use remote4d_core::cache::{ProjectPreferences, SystemFolder};
 use remote4d_core::client::Mode;
 use remote4d_core::project::{Project, SourceKind};
 use remote4d_core::protocol::{LockInfo, SessionInfo};
 
 use super::connect::Move;
+use super::find;
 use super::focus::focusable;
 use super::i18n::Strings;
 
@@ -94,7 +96,22 @@ pub struct ProjectView {
     pub save_status: Option<Result<String, String>>,
     /// The "Open with…" program.
     pub open_with: String,
+    /// Find in project.
+    pub find: find::FindPanel,
+    /// The line a Find result pointed at (from 1), marked in a read-only source.
+    marked_line: Option<usize>,
+    /// The connection's system folder: where the developer's state (`userPreferences/`) and
+    /// the Find index (`DerivedDataRemote/`) are kept.
+    pub folder: Option<SystemFolder>,
+    /// The developer's state for this project, restored when the window opens.
+    prefs: ProjectPreferences,
 }
+
+/// The id of the read-only source's scrollable (scrolled to a Find result's line).
+pub const SOURCE_LINES: &str = "source-lines";
+
+/// The height of a read-only source line (size-13 monospace text, iced's line height 1.3).
+pub const LINE_HEIGHT: f32 = 13.0 * 1.3;
 
 /// Messages of the project window.
 #[derive(Debug, Clone)]
@@ -109,6 +126,8 @@ pub enum Message {
     Reconnect,
     /// Copy the server's changed `Resources/` now (the project's policy is Ask).
     UpdateResources,
+    /// Find in project.
+    Find(find::Message),
     /// Disconnect.
     Disconnect,
     /// "Open with…".
@@ -136,6 +155,10 @@ pub enum Event {
     Reconnect,
     /// Copy the server's `Resources/` again now.
     UpdateResources,
+    /// Find this text in the project (see [`find::search`]).
+    Find(String),
+    /// Show this line (from 1) of the source shown.
+    ShowLine(usize),
     /// Disconnect.
     Disconnect,
     /// Launch this program on the project folder.
@@ -218,6 +241,40 @@ impl ProjectView {
             saving: false,
             save_status: None,
             open_with: String::new(),
+            find: find::FindPanel::default(),
+            marked_line: None,
+            folder: None,
+            prefs: ProjectPreferences::default(),
+        }
+    }
+
+    /// Keeps the developer's state in `folder` (the connection's system folder), restoring
+    /// what was saved there: the tables folded, the "Open with…" program; the source shown is
+    /// restored once the project is read.
+    pub fn with_folder(mut self, folder: SystemFolder) -> Self {
+        self.prefs = folder.preferences();
+        self.collapsed = self.prefs.collapsed.iter().cloned().collect();
+        if let Some(p) = &self.prefs.open_with {
+            self.open_with.clone_from(p);
+        }
+        if let Some(q) = self.prefs.searches.first() {
+            self.find.query.clone_from(q);
+        }
+        self.folder = Some(folder);
+        self
+    }
+
+    /// Saves the developer's state (the cursor of the source shown included).
+    pub fn remember(&mut self) {
+        let Some(folder) = &self.folder else { return };
+        if let Some(s) = &self.selected {
+            let p = self.editor.cursor().position;
+            self.prefs.cursors.remove(&s.rel);
+            self.prefs.cursors.insert(s.rel.clone(), (p.line, p.column));
+        }
+        self.prefs.collapsed = self.collapsed.iter().cloned().collect();
+        if let Err(err) = folder.save_preferences(&self.prefs) {
+            tracing::warn!(%err, "the project's preferences could not be saved");
         }
     }
 
@@ -244,6 +301,13 @@ impl ProjectView {
     #[cfg(test)]
     pub fn editor_text(&self) -> String {
         self.editor.text()
+    }
+
+    /// The editor's cursor: (line, column), from 0.
+    #[cfg(test)]
+    pub fn cursor(&self) -> (usize, usize) {
+        let p = self.editor.cursor().position;
+        (p.line, p.column)
     }
 
     /// Who else holds the lock of `rel`, if anyone.
@@ -276,12 +340,51 @@ impl ProjectView {
         match message {
             Message::Loaded(project) => {
                 self.project = Some(Arc::unwrap_or_clone(project));
+                // The source shown when the project was last left.
+                if self.selected.is_none()
+                    && let Some(rel) = self.prefs.selected.clone()
+                    && let Some(s) = self.all_sources().into_iter().find(|s| s.rel == rel)
+                {
+                    return self.update(Message::Select(s));
+                }
             }
             Message::ToggleTable(name) => {
                 if !self.collapsed.remove(&name) {
                     self.collapsed.insert(name);
                 }
+                self.remember();
             }
+            Message::Find(m) => match self.find.update(m)? {
+                find::Event::Search(q) => {
+                    self.prefs.searches.retain(|s| *s != q);
+                    self.prefs.searches.insert(0, q.clone());
+                    self.remember();
+                    return Some(Event::Find(q));
+                }
+                find::Event::Open(hit) => {
+                    let source = self
+                        .all_sources()
+                        .into_iter()
+                        .find(|s| s.rel == hit.path)
+                        .unwrap_or_else(|| Source {
+                            name: hit.path.rsplit('/').next().unwrap_or_default().to_owned(),
+                            rel: hit.path.clone(),
+                            editable: false,
+                        });
+                    if self.selected.as_ref().map(|s| &s.rel) != Some(&source.rel) {
+                        let _ = self.update(Message::Select(source));
+                    }
+                    self.editor.move_to(text_editor::Cursor {
+                        position: text_editor::Position {
+                            line: hit.line.saturating_sub(1),
+                            column: 0,
+                        },
+                        selection: None,
+                    });
+                    self.marked_line = Some(hit.line);
+                    return Some(Event::ShowLine(hit.line));
+                }
+            },
             Message::Move(step) => {
                 let all = self.all_sources();
                 let at = self.selected_index(&all);
@@ -311,12 +414,28 @@ impl ProjectView {
             }
             Message::Select(source) => {
                 self.store_edit();
+                if let Some(previous) = &self.selected {
+                    let p = self.editor.cursor().position;
+                    self.prefs
+                        .cursors
+                        .insert(previous.rel.clone(), (p.line, p.column));
+                }
                 let text = self.read(&source.rel);
                 self.original = std::fs::read(self.root.join(&source.rel))
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .unwrap_or_default();
                 self.editor = text_editor::Content::with_text(&text);
+                // Where the cursor was when this source was last left.
+                if let Some(&(line, column)) = self.prefs.cursors.get(&source.rel) {
+                    self.editor.move_to(text_editor::Cursor {
+                        position: text_editor::Position { line, column },
+                        selection: None,
+                    });
+                }
+                self.marked_line = None;
+                self.prefs.selected = Some(source.rel.clone());
                 self.selected = Some(source);
+                self.remember();
             }
             Message::Edit(action) => {
                 if action.is_edit() && !self.writable() {
@@ -357,6 +476,8 @@ impl ProjectView {
             Message::OpenWith => {}
             Message::OpenWithChanged(p) => {
                 self.open_with = p.clone();
+                self.prefs.open_with = Some(p.clone());
+                self.remember();
                 return Some(Event::OpenWithChanged(p));
             }
             Message::ClearMessages => self.messages.clear(),
@@ -609,6 +730,17 @@ impl ProjectView {
     }
 
     fn sidebar(&self, tr: &'static Strings) -> Element<'_, Message> {
+        let field = self.find.field(tr).map(Message::Find);
+        let below = if self.find.is_open() {
+            self.find.results(tr).map(Message::Find)
+        } else {
+            self.sources(tr)
+        };
+        column![field, below].spacing(6).into()
+    }
+
+    /// Tables and fields, then the sources by kind.
+    fn sources(&self, tr: &'static Strings) -> Element<'_, Message> {
         let project = match &self.project {
             Some(Ok(p)) => p,
             Some(Err(e)) => return text(e.as_str()).into(),
@@ -690,9 +822,16 @@ impl ProjectView {
             // Read-only: numbered lines.
             let text_value = self.editor.text();
             let width = text_value.lines().count().to_string().len();
+            let marked = self.marked_line;
             let lines = column(text_value.lines().enumerate().map(|(i, l)| {
+                // The line a Find result pointed at is marked.
+                let number = if marked == Some(i + 1) {
+                    format!("▶ {:>width$}", i + 1)
+                } else {
+                    format!("{:>width$}", i + 1)
+                };
                 row![
-                    text(format!("{:>width$}", i + 1))
+                    text(number)
                         .font(Font::MONOSPACE)
                         .size(13)
                         .style(text::secondary),
@@ -708,6 +847,7 @@ impl ProjectView {
             column![
                 text(status).size(12),
                 scrollable(lines)
+                    .id(SOURCE_LINES)
                     .direction(scrollable::Direction::Both {
                         vertical: scrollable::Scrollbar::default(),
                         horizontal: scrollable::Scrollbar::default(),

@@ -499,8 +499,20 @@ fn a_shortcut_that_asks_for_the_login_asks_before_connecting() {
 }
 
 fn project_app(mode: Mode) -> (App, tempfile::TempDir) {
-    let (mut app, home) = app();
+    let (app, home) = app();
     let root = home.path().join("Shop");
+    (project_app_at(app, &root, mode, None), home)
+}
+
+/// The project window on a small project at `root` (written when missing), keeping the
+/// developer's state in `folder` when given.
+fn project_app_at(
+    mut app: App,
+    root: &std::path::Path,
+    mode: Mode,
+    folder: Option<remote4d_core::cache::SystemFolder>,
+) -> App {
+    let root = root.to_path_buf();
     let w = |rel: &str, c: &str| {
         let p = root.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -512,7 +524,7 @@ fn project_app(mode: Mode) -> (App, tempfile::TempDir) {
         "Project/Sources/catalog.4DCatalog",
         "<base><table name=\"Customers\" id=\"1\"><field name=\"Name\" type=\"10\" id=\"1\"/></table></base>",
     );
-    let view = project::ProjectView::new(
+    let mut view = project::ProjectView::new(
         "Shop".into(),
         "127.0.0.1:19813".into(),
         mode,
@@ -520,6 +532,9 @@ fn project_app(mode: Mode) -> (App, tempfile::TempDir) {
         None,
         serde_json::json!({}),
     );
+    if let Some(f) = folder {
+        view = view.with_folder(f);
+    }
     app.screen = Screen::Project(Box::new(view));
     // The project is read off the UI thread (project::load); until then the window says so.
     assert!(shows(&app, "Reading the project…"));
@@ -527,7 +542,7 @@ fn project_app(mode: Mode) -> (App, tempfile::TempDir) {
     let _ = app.update(Message::Project(project::Message::Loaded(
         std::sync::Arc::new(read),
     )));
-    (app, home)
+    app
 }
 
 #[test]
@@ -1329,4 +1344,135 @@ fn the_projects_policy_decides_when_a_changed_resources_folder_is_copied() {
         }
         rt.block_on(server.shutdown());
     }
+}
+
+fn view(app: &App) -> &project::ProjectView {
+    let Screen::Project(v) = app.screen() else {
+        panic!("not the project window")
+    };
+    v
+}
+
+/// Sends a Find message and runs the search it starts.
+fn find(app: &mut App, rt: &tokio::runtime::Runtime, m: find::Message) {
+    let task = app.update(Message::Project(project::Message::Find(m)));
+    for m in run_task(rt, task) {
+        let _ = app.update(m);
+    }
+}
+
+#[test]
+fn find_in_project_lists_the_lines_opens_them_and_the_window_remembers_how_it_was_left() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (app0, home) = app();
+    let root = home.path().join("Shop");
+    let w = |rel: &str, c: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, c).unwrap();
+    };
+    w(
+        "Project/Sources/Methods/bye.4dm",
+        "// leaving\nALERT(\"bye\")\n",
+    );
+    w(
+        "Project/Sources/Methods/sum.4dm",
+        "$t:=0\n$t:=$t+1\n$t:=$t+2\n",
+    );
+    let folder = remote4d_core::cache::SystemFolder::acquire(
+        &home.path().join("cache"),
+        &remote4d_core::cache::FolderSpec {
+            project: "Shop".into(),
+            host: "127.0.0.1".into(),
+            port: 19813,
+            cache_folder_name: None,
+        },
+        std::path::Path::new("/opt/remote4d-test"),
+    )
+    .unwrap();
+    let mut app = project_app_at(app0, &root, Mode::Remote, Some(folder.clone()));
+    assert!(shows(&app, "Find in project (Ctrl+Shift+F)"));
+
+    // Typed in the field, Enter: the lines, from the index kept in DerivedDataRemote/.
+    act(&mut app, |ui| {
+        ui.click(iced_test::selector::id(find::INPUT)).unwrap();
+        let _ = ui.typewrite("ALERT(");
+    });
+    assert_eq!(view(&app).find.query, "ALERT(");
+    find(&mut app, &rt, find::Message::Submit);
+    assert!(shows(&app, "2 lines · 2 files · “ALERT(”"), "both methods");
+    assert!(shows(&app, "bye:2") && shows(&app, "hello:1"));
+    let index = folder.derived_data_dir().join("search-index.json");
+    assert!(
+        index.is_file(),
+        "the index is derived data of the system folder"
+    );
+    assert!(!root.join("DerivedDataRemote").exists() && !root.join("Project/DerivedData").exists());
+
+    // A line clicked: its source opens there, the line marked.
+    act(&mut app, |ui| {
+        ui.click("bye:2").unwrap();
+    });
+    assert_eq!(
+        view(&app).selected().unwrap().rel,
+        "Project/Sources/Methods/bye.4dm"
+    );
+    assert_eq!(view(&app).cursor(), (1, 0));
+    assert!(shows(&app, "▶ 2"));
+
+    // A file changed since: only it is read again; nothing found says so.
+    w(
+        "Project/Sources/Methods/sum.4dm",
+        "$t:=0\nALERT(String($t))\n",
+    );
+    find(&mut app, &rt, find::Message::Submit);
+    let Some(Ok(found)) = &view(&app).find.found else {
+        panic!("a result")
+    };
+    // (three methods and the catalog)
+    assert_eq!((found.hits.len(), found.refreshed, found.files), (3, 1, 4));
+    find(&mut app, &rt, find::Message::Changed("zebra".into()));
+    find(&mut app, &rt, find::Message::Submit);
+    assert!(shows(&app, "Nothing found for “zebra”"));
+    act(&mut app, |ui| {
+        ui.click("Close").unwrap();
+    });
+    assert!(shows(&app, "▼ Customers"), "the sources again");
+
+    // Left with a table folded, a source open and its cursor moved: restored next time.
+    act(&mut app, |ui| {
+        ui.click("▼ Customers").unwrap();
+        ui.click("sum").unwrap();
+    });
+    let _ = app.update(Message::Project(project::Message::Edit(
+        iced::widget::text_editor::Action::Move(iced::widget::text_editor::Motion::Down),
+    )));
+    if let Screen::Project(v) = &mut app.screen {
+        v.remember();
+    }
+    let prefs = folder.preferences();
+    assert_eq!(
+        prefs.selected.as_deref(),
+        Some("Project/Sources/Methods/sum.4dm")
+    );
+    assert_eq!(prefs.collapsed, ["Customers"]);
+    assert_eq!(prefs.searches, ["zebra", "ALERT("]);
+    drop(app);
+    let (again, _home2) = self::app();
+    let app = project_app_at(again, &root, Mode::Remote, Some(folder.clone()));
+    assert_eq!(
+        view(&app).selected().unwrap().rel,
+        "Project/Sources/Methods/sum.4dm"
+    );
+    assert_eq!(view(&app).cursor(), (1, 0));
+    assert!(shows(&app, "▶ Customers"), "still folded");
+    assert_eq!(view(&app).find.query, "zebra", "the last search");
+    // Damaged preferences are no reason not to open.
+    std::fs::write(folder.user_preferences_dir().join("remote4d.json"), "{oops").unwrap();
+    let (third, _home3) = self::app();
+    let app = project_app_at(third, &root, Mode::Remote, Some(folder));
+    assert!(view(&app).selected().is_none());
 }

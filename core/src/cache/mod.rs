@@ -32,7 +32,10 @@
 //!          Libraries/                   from the server like Resources/ (remote mode only)
 //!          components.tsv …           their quick-check indexes; components.zip … downloads
 //!          userPreferences/           the client's preferences for this project
+//!            remote4d.json            the developer's state: source open, folded tables,
+//!                                     cursors, window size, "Open with", searches
 //!          DerivedDataRemote/         the client's derived data
+//!            search-index.json        the Find-in-project word index (rebuilt when absent)
 //! ```
 //!
 //! Invariants: `Project/` and `index.tsv` change only from a verified archive or delta; the
@@ -41,11 +44,13 @@
 //! repair, and a failed step leaves the previous project usable.
 
 mod checkpoints;
+mod derived;
 mod error;
 mod folder;
 mod index;
 mod install;
 mod pending;
+mod preferences;
 mod resources;
 mod state;
 
@@ -54,6 +59,7 @@ pub use folder::{FolderSpec, SystemFolder, key_for_executable};
 pub use index::Damage;
 pub use install::Download;
 pub use pending::PendingDeltaError;
+pub use preferences::ProjectPreferences;
 pub use state::FolderState;
 
 /// Every file and folder name of a system folder (described in the module's layout above).
@@ -113,4 +119,8 @@ pub mod names {
     pub const USER_PREFERENCES: &str = "userPreferences";
     /// The client's derived data.
     pub const DERIVED_DATA: &str = "DerivedDataRemote";
+    /// The developer's state, in `userPreferences/`.
+    pub const PREFERENCES: &str = "remote4d.json";
+    /// The Find-in-project index, in `DerivedDataRemote/`.
+    pub const SEARCH_INDEX: &str = "search-index.json";
 }

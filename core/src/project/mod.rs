@@ -10,6 +10,7 @@ mod catalog;
 mod content;
 mod directory;
 mod error;
+pub mod search;
 mod settings;
 mod xmlread;
 
