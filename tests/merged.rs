@@ -300,6 +300,7 @@ fn a_project_set_up_for_4d_build_application_builds_its_apps_without_a_link() {
       <ClientServerSystemFolderName>BoutiqueCache</ClientServerSystemFolderName>
       <ServerStructureFolderName>BoutiqueData</ServerStructureFolderName>
       <CurrentVers>3</CurrentVers>
+      <HardLink>boutique-2026</HardLink>
     </CS>
   </BuildApp>
 </Preferences4D>"#,
@@ -316,6 +317,7 @@ fn a_project_set_up_for_4d_build_application_builds_its_apps_without_a_link() {
         r#"server_database_name="Shop Live""#,
         r#"server_path="127.0.0.1:19844""#,
         r#"cache_folder_name="BoutiqueCache""#,
+        r#"remote4d_hard_link="boutique-2026""#,
     ] {
         assert!(link.contains(part), "{part}: {link}");
     }
@@ -336,6 +338,11 @@ fn a_project_set_up_for_4d_build_application_builds_its_apps_without_a_link() {
         w.join("dist/BoutiqueServer/Server Database/BoutiqueData/Project/Shop.4DProject")
             .is_file()
     );
+    let config = std::fs::read_to_string(w.join("dist/BoutiqueServer/server.toml")).unwrap();
+    assert!(
+        config.contains(r#"hard_link = "boutique-2026""#),
+        "{config}"
+    );
     // The server serves on the project's port; the client reaches it with nothing to choose.
     let script = format!(
         r#"
@@ -346,16 +353,26 @@ for i in $(seq 100); do
   sleep 0.2
 done
 echo "client: $?"
+# Any other client: refused (4D's HardLink pairs the server with its own client).
+REMOTE4D_HOME={w}/other "{remote4d}" connect 127.0.0.1:19844 --trust-new --remote > /dev/null 2> {w}/other.err
+echo "other: $?"
 kill $server; wait $server
 "#,
         w = w.display(),
         server = server_exe,
         client = client_exe,
+        remote4d = env!("CARGO_BIN_EXE_remote4d"),
     );
     let o = in_netns(&script);
     let out = text(&o);
     let client_err = std::fs::read_to_string(w.join("client.err")).unwrap_or_default();
     assert!(out.contains("client: 0"), "{out}\n{client_err}");
+    let other = std::fs::read_to_string(w.join("other.err")).unwrap_or_default();
+    assert!(!out.contains("other: 0"), "{out}");
+    assert!(
+        other.contains("accepts only its own client application"),
+        "{other}"
+    );
     let folder = std::fs::read_to_string(w.join("client.out")).unwrap();
     assert!(
         folder.contains("BoutiqueCache"),

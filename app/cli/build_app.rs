@@ -23,7 +23,7 @@ pub enum BuildCommand {
         /// The project, whose Settings/buildApp.4DSettings gives what the options do not: the
         /// server (CS/IPAddress, CS/PortNumber; the publication name is the project's), the
         /// name (BuildApplicationName), "Select…" (CS/ServerSelectionAllowed), the cache folder
-        /// name (CS/ClientServerSystemFolderName).
+        /// name (CS/ClientServerSystemFolderName), the pairing with its server (CS/HardLink).
         #[arg(long)]
         project: Option<PathBuf>,
         /// Where to put the application folder.
@@ -41,6 +41,10 @@ pub enum BuildCommand {
         /// An icon file to put beside the application.
         #[arg(long)]
         icon: Option<PathBuf>,
+        /// Pair the client with its server (4D's HardLink): a server built with the same text
+        /// accepts only clients that carry it. Default: the project's CS/HardLink.
+        #[arg(long)]
+        hard_link: Option<String>,
         /// The server's certificate fingerprint (as `remote4d serve` prints it): the client
         /// then trusts that server only, from its very first connection. Without it, the first
         /// server that answers at the link's address is trusted (and pinned).
@@ -76,6 +80,11 @@ pub enum BuildCommand {
         /// Application name (default: the project's name + "Server").
         #[arg(long)]
         name: Option<String>,
+        /// Accept only clients built with the same text (4D's HardLink; the project's Designer
+        /// and Administrator always may). Default: the project's CS/HardLink. Written to the
+        /// application's server.toml.
+        #[arg(long)]
+        hard_link: Option<String>,
         /// An icon file to put beside the application.
         #[arg(long)]
         icon: Option<PathBuf>,
@@ -263,6 +272,7 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
             cache_folder_name,
             allow_server_selection,
             icon,
+            hard_link,
             fingerprint,
             update_key,
             target,
@@ -301,6 +311,12 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
                 .or_else(|| settings.and_then(|s| s.client_system_folder_name.clone()))
             {
                 l.cache_folder_name = Some(folder);
+            }
+            if let Some(h) = hard_link
+                .or_else(|| settings.and_then(|s| s.hard_link.clone()))
+                .filter(|h| !h.is_empty())
+            {
+                l.remote4d_hard_link = Some(h);
             }
             let allow_server_selection = allow_server_selection
                 || settings.and_then(|s| s.server_selection_allowed) == Some(true);
@@ -349,6 +365,7 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
             project,
             out,
             name,
+            hard_link,
             icon,
             target,
         } => {
@@ -383,6 +400,21 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
                 &dir.join(SERVER_DATABASE).join(root_name),
                 "",
             )?;
+            // 4D's CS/HardLink: the server accepts only clients built with it.
+            if let Some(h) = hard_link
+                .or_else(|| settings.as_ref().and_then(|s| s.hard_link.clone()))
+                .filter(|h| !h.is_empty())
+            {
+                let file = dir.join("server.toml");
+                std::fs::write(
+                    &file,
+                    format!(
+                        "# Only clients built with the same HardLink connect (the Designer and the Administrator always may).\nhard_link = {}\n",
+                        toml::Value::String(h)
+                    ),
+                )
+                .with_context(|| format!("cannot write {}", file.display()))?;
+            }
             finish_app(
                 &dir,
                 &AppManifest {

@@ -178,6 +178,7 @@ impl Harness {
             challenge: None,
             resume: None,
             user_param: None,
+            hard_link: None,
         };
         match self.rt.block_on(self.api().json::<_, OpenSessionResponse>(
             reqwest::Method::POST,

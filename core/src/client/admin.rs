@@ -119,6 +119,7 @@ impl AdminClient {
             challenge: None,
             resume: None,
             user_param: None,
+            hard_link: None,
         };
         let login = |reason: String| AdminError::Login {
             address: authority.clone(),

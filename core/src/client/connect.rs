@@ -357,6 +357,7 @@ async fn open_session(
         challenge: opts.challenge.clone(),
         resume: None,
         user_param: link.user_param.clone(),
+        hard_link: link.remote4d_hard_link.clone(),
     };
     match api
         .json(Method::POST, paths::SESSIONS, Some(&request))

@@ -169,6 +169,9 @@ link_attributes! {
     remote4d_development_mode: bool,
     /// Remote4D: when the link was last used, in milliseconds since the Unix epoch.
     remote4d_last_opened: u64,
+    /// Remote4D: the pairing text of a merged client and its server (4D's `HardLink` of Build
+    /// Application): a server built with one accepts only clients that carry it.
+    remote4d_hard_link: String,
 }
 
 impl Link {

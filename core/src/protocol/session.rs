@@ -67,6 +67,9 @@ pub struct OpenSession {
     pub resume: Option<ResumeSession>,
     /// The `.4DLink`'s `user_param` (4D's *User param value*): given to the session and its hooks.
     pub user_param: Option<String>,
+    /// The pairing text of a merged client (4D's `HardLink`), from its link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hard_link: Option<String>,
 }
 
 /// Resume an existing session after a lost connection.

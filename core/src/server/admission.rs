@@ -86,6 +86,21 @@ pub(crate) fn admit(state: &State, ip: IpAddr, req: &OpenSession) -> Result<Admi
             "the server does not accept new connections at the moment (its administrator turned them off); try again later",
         ));
     }
+    // A server paired with its own client application (4D's HardLink) refuses any other; the
+    // Designer and the Administrator, logged in with their password, still get in to
+    // administer it (an open-access project has no such login: everyone is the Designer).
+    let directory = state.directory();
+    let administrator = !directory.is_open_access() && directory.may_administer(&user_name);
+    if let Some(expected) = state.config.hard_link.as_deref().filter(|h| !h.is_empty())
+        && req.hard_link.as_deref() != Some(expected)
+        && !administrator
+    {
+        tracing::info!(%ip, user = %user_name, "connection refused: not this server's own client application (HardLink)");
+        return Err(ApiError::new(
+            ErrorCode::Refused,
+            "this server accepts only its own client application (built with the same HardLink in Build Application); connect with the client made for it",
+        ));
+    }
     // A client of a version the server does not accept may fetch the offered update, once
     // logged in (the build is the project publisher's, not for anyone who asks).
     if let Some(mut refusal) = state

@@ -60,6 +60,9 @@ pub struct ServerConfig {
     /// When connected clients copy `Resources/` again after it changed (4D's "Update
     /// Resources folder during a session"; a new connection always copies it).
     pub resources_update: crate::protocol::ResourcesUpdate,
+    /// Only clients carrying this pairing text connect (4D's `HardLink` of Build Application;
+    /// the project's Designer and Administrator, logged in with their password, always may).
+    pub hard_link: Option<String>,
     /// What clients can make the server spend.
     pub limits: Limits,
     /// Seconds between heartbeats on event streams.
@@ -108,6 +111,7 @@ impl Default for ServerConfig {
             inactivity_timeout_secs: 3600,
             resume_grace_secs: 300,
             resources_update: crate::protocol::ResourcesUpdate::Always,
+            hard_link: None,
             limits: Limits::default(),
             heartbeat_secs: 15,
             keep_builds: 8,

@@ -189,3 +189,77 @@ async fn the_last_good_version_opens_offline_when_the_server_is_gone() {
     assert!(conn.session.is_none());
     assert_eq!(std::fs::read(conn.project_root.join(M03)).unwrap(), good);
 }
+
+/// A link's `cache_folder_name` makes one system folder for every server it names (4D's
+/// `ClientServerSystemFolderName`): a second server with the same project — a standby, a
+/// mirror — finds the copy the first one left, and nothing is downloaded again.
+#[tokio::test(flavor = "multi_thread")]
+async fn servers_that_share_a_cache_folder_name_share_the_copy() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    project(a_dir.path());
+    project(b_dir.path());
+    let (a, b) = (
+        start(a_dir.path(), config()).await,
+        start(b_dir.path(), config()).await,
+    );
+    assert_eq!(
+        a.server.info().stamp,
+        b.server.info().stamp,
+        "the same project"
+    );
+    let c = Client::new();
+    let link_to = |authority: &str| {
+        let mut link = Link::remote("Shop", ServerPath::parse(authority).unwrap());
+        link.cache_folder_name = Some("Shop-shared".into());
+        let mut o = c.options(authority);
+        o.target = Target::Link(Box::new(link));
+        o
+    };
+    let first = connect(link_to(&a.authority()), &|_| {}).await.unwrap();
+    assert!(matches!(first.fetched, Fetched::Full { .. }));
+    let folder = first.folder.path().to_path_buf();
+    assert!(
+        folder
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("Shop-shared_"),
+        "named by the link, with this client's key: {}",
+        folder.display()
+    );
+    drop(first);
+
+    let second = connect(link_to(&b.authority()), &|_| {}).await.unwrap();
+    assert_eq!(second.folder.path(), folder, "the same system folder");
+    assert_eq!(
+        second.fetched,
+        Fetched::UpToDate,
+        "nothing downloaded again"
+    );
+    drop(second);
+
+    // The other server's project changes: its build replaces the copy; the first server's
+    // comes back whole when it is used again.
+    write(
+        b_dir.path(),
+        "Project/Sources/Methods/m01.4dm",
+        b"// changed on B\n",
+    );
+    b.server.reload().await.unwrap();
+    let third = connect(link_to(&b.authority()), &|_| {}).await.unwrap();
+    assert_ne!(third.fetched, Fetched::UpToDate);
+    assert_eq!(
+        std::fs::read(folder.join("Project/Sources/Methods/m01.4dm")).unwrap(),
+        b"// changed on B\n"
+    );
+    drop(third);
+    let fourth = connect(link_to(&a.authority()), &|_| {}).await.unwrap();
+    assert_ne!(
+        std::fs::read(folder.join("Project/Sources/Methods/m01.4dm")).unwrap(),
+        b"// changed on B\n"
+    );
+    assert_eq!(fourth.folder.state().stamp, Some(a.server.info().stamp));
+    drop(fourth);
+    a.server.shutdown().await;
+    b.server.shutdown().await;
+}

@@ -244,3 +244,56 @@ async fn the_one_time_code_example_hook_works_end_to_end() {
     assert_eq!(s.storage["verified_by"], "one-time code");
     t.server.shutdown().await;
 }
+
+/// A server paired with its own client application (4D's `HardLink`) opens sessions only for
+/// clients that carry the same text; the Designer and the Administrator, logged in with their
+/// password, still get in (to administer it); on an open-access project no one is exempt.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hard_linked_server_accepts_only_its_own_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let hash = bcrypt::hash("s3cret", 4)
+        .unwrap()
+        .replacen("$2b$", "$2y$", 1);
+    write(
+        dir.path(),
+        "Settings/directory.json",
+        format!(
+            r#"{{"users":{{"administrator":{{"alias":"Administrator","password":"{hash}"}},"bob":{{"password":"{hash}"}}}}}}"#
+        )
+        .as_bytes(),
+    );
+    let mut cfg = config();
+    cfg.hard_link = Some("boutique-2026".into());
+    let t = start(dir.path(), cfg).await;
+    let c = t.client();
+    let login = |user: &str, pairing: Option<&str>| OpenSession {
+        user_name: Some(user.into()),
+        password: Some("s3cret".into()),
+        hard_link: pairing.map(str::to_owned),
+        ..hello()
+    };
+    assert_eq!(api_error(&c, &login("bob", None)).await, ErrorCode::Refused);
+    assert_eq!(
+        api_error(&c, &login("bob", Some("another-app"))).await,
+        ErrorCode::Refused
+    );
+    open(&c, &login("bob", Some("boutique-2026"))).await;
+    open(&c, &login("Administrator", None)).await;
+    t.server.shutdown().await;
+
+    // Open access: everyone would be the Designer; only the paired client gets in.
+    let open_dir = tempfile::tempdir().unwrap();
+    project(open_dir.path());
+    let mut cfg = config();
+    cfg.hard_link = Some("boutique-2026".into());
+    let t = start(open_dir.path(), cfg).await;
+    let c = t.client();
+    assert_eq!(api_error(&c, &hello()).await, ErrorCode::Refused);
+    let paired = OpenSession {
+        hard_link: Some("boutique-2026".into()),
+        ..hello()
+    };
+    open(&c, &paired).await;
+    t.server.shutdown().await;
+}
