@@ -801,6 +801,21 @@ fn serve_says_where_its_name_and_port_come_from() {
     .unwrap();
     common::write(&root, "Resources/a.txt", b"a");
     common::write(&root, "Components/A.4dbase/A.4DZ", b"component");
+    // The data folder's settings win over the user settings (4D's priority).
+    common::write(
+        &root,
+        "Data/Settings/settings.4DSettings",
+        br#"<preferences><com.4d><server><network><options publication_name="Shop Data" publication_port="20002"/></network></server></com.4d></preferences>"#,
+    );
+    let (out, _) = run(&[]);
+    assert!(out.contains("Shop Data"), "{out}");
+    assert!(out.contains("20002"), "{out}");
+    assert!(
+        out.contains(
+            "name: Data/Settings/settings.4DSettings; port: Data/Settings/settings.4DSettings"
+        ),
+        "{out}"
+    );
     let (out, _) = run(&["--config", config.to_str().unwrap()]);
     assert!(out.contains("Configured"), "{out}");
     assert!(

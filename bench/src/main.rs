@@ -8,10 +8,12 @@
 //! ../shared/tools/netns-run target/release/remote4d-bench connect   # client vs curl + unzip
 //! ../shared/tools/netns-run target/release/remote4d-bench connect --link 1gbit   # over a 1 Gbit/s link
 //! ../shared/tools/netns-run target/release/remote4d-bench memory    # peak memory: big files, 20,000 files
+//! target/release/remote4d-bench find                               # Find in project vs grep -rniF
 //! ```
 
 mod archive;
 mod connect;
+mod find;
 mod memory;
 mod serve;
 mod synth;
@@ -30,6 +32,7 @@ fn main() -> anyhow::Result<()> {
         Some("archive") => archive::run(smoke),
         Some("serve") => serve::run(smoke),
         Some("memory") => memory::run(smoke),
+        Some("find") => find::run(smoke),
         Some("connect") => {
             let link = args
                 .iter()
@@ -83,7 +86,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: remote4d-bench archive|serve|connect|memory [--smoke] [--link RATE]   (run inside ../shared/tools/netns-run)"
+                "usage: remote4d-bench archive|serve|connect|memory|find [--smoke] [--link RATE]   (run inside ../shared/tools/netns-run)"
             );
             std::process::exit(2);
         }

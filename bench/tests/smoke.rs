@@ -96,3 +96,26 @@ fn the_memory_benchmark_runs_the_real_server_in_a_private_network() {
         "no first-build row:\n{text}"
     );
 }
+
+#[test]
+fn the_find_benchmark_runs_the_real_binary_against_grep() {
+    let Some(remote4d) = remote4d() else {
+        println!(
+            "skipped: remote4d is not built beside the benchmark (cargo test --workspace builds it)"
+        );
+        return;
+    };
+    if !has("grep") {
+        println!("skipped: grep is not installed");
+        return;
+    }
+    let text = run(Command::new(BENCH)
+        .args(["find", "--smoke"])
+        .env("REMOTE4D_BIN", remote4d));
+    assert!(text.contains("first search (index built"), "{text}");
+    assert!(text.contains("grep -rniF"), "{text}");
+    assert!(
+        text.contains("after one file changed (1 file read)"),
+        "{text}"
+    );
+}
