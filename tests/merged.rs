@@ -301,6 +301,7 @@ fn a_project_set_up_for_4d_build_application_builds_its_apps_without_a_link() {
       <ServerStructureFolderName>BoutiqueData</ServerStructureFolderName>
       <CurrentVers>3</CurrentVers>
       <HardLink>boutique-2026</HardLink>
+      <ShareLocalResourcesOnWindowsClient>True</ShareLocalResourcesOnWindowsClient>
     </CS>
   </BuildApp>
 </Preferences4D>"#,
@@ -318,6 +319,7 @@ fn a_project_set_up_for_4d_build_application_builds_its_apps_without_a_link() {
         r#"server_path="127.0.0.1:19844""#,
         r#"cache_folder_name="BoutiqueCache""#,
         r#"remote4d_hard_link="boutique-2026""#,
+        r#"remote_shared_resources="true""#,
     ] {
         assert!(link.contains(part), "{part}: {link}");
     }

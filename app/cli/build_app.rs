@@ -312,6 +312,10 @@ pub fn run(command: BuildCommand) -> anyhow::Result<ExitCode> {
             {
                 l.cache_folder_name = Some(folder);
             }
+            // 4D's CS/ShareLocalResourcesOnWindowsClient: the link's remote_shared_resources.
+            if settings.and_then(|s| s.share_local_resources) == Some(true) {
+                l.remote_shared_resources = Some(true);
+            }
             if let Some(h) = hard_link
                 .or_else(|| settings.and_then(|s| s.hard_link.clone()))
                 .filter(|h| !h.is_empty())

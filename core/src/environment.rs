@@ -5,6 +5,7 @@
 //! | cache (system folders) | `$XDG_CACHE_HOME/remote4d` (`~/.cache/remote4d`) | `~/Library/Caches/Remote4D` | `%LOCALAPPDATA%\Remote4D` |
 //! | data (Favorites, server identity) | `$XDG_DATA_HOME/remote4d` | `~/Library/Application Support/Remote4D` | `%APPDATA%\Remote4D` |
 //! | config (preferences) | `$XDG_CONFIG_HOME/remote4d` | `~/Library/Application Support/Remote4D` | `%APPDATA%\Remote4D` |
+//! | shared cache (a link's `remote_shared_resources`) | — | — | `%ProgramData%\Remote4D\Cache` |
 //!
 //! `REMOTE4D_HOME=DIR` puts everything under `DIR/{cache,data,config}` (portable use, tests).
 
@@ -22,6 +23,10 @@ pub struct Environment {
     pub data_dir: PathBuf,
     /// Preferences.
     pub config_dir: PathBuf,
+    /// System folders shared by every user of the machine, for links with
+    /// `remote_shared_resources="true"` (4D's `ShareLocalResourcesOnWindowsClient`): Windows
+    /// only, as in 4D; `None` elsewhere (the user's cache is used).
+    pub shared_cache_dir: Option<PathBuf>,
 }
 
 /// No home folder could be determined.
@@ -48,7 +53,21 @@ impl Environment {
             cache_dir: base.cache_dir().join(app),
             data_dir: base.data_dir().join(app),
             config_dir: base.config_dir().join(app),
+            shared_cache_dir: if cfg!(windows) {
+                Some(program_data_cache(std::env::var_os("ProgramData")))
+            } else {
+                None
+            },
         })
+    }
+
+    /// The system folders' root for `link`: the machine's shared one when the link asks for
+    /// it (`remote_shared_resources`) and there is one, else the user's.
+    pub fn cache_dir_for(&self, link: &crate::link::Link) -> &Path {
+        match (&self.shared_cache_dir, link.remote_shared_resources) {
+            (Some(shared), Some(true)) => shared,
+            _ => &self.cache_dir,
+        }
     }
 
     /// Everything under `root`: `root/cache`, `root/data`, `root/config`.
@@ -57,6 +76,7 @@ impl Environment {
             cache_dir: root.join("cache"),
             data_dir: root.join("data"),
             config_dir: root.join("config"),
+            shared_cache_dir: Some(root.join("shared-cache")),
         }
     }
 
@@ -71,6 +91,15 @@ impl Environment {
     }
 }
 
+/// `%ProgramData%\Remote4D\Cache` (`C:\ProgramData` when the variable is missing).
+fn program_data_cache(program_data: Option<std::ffi::OsString>) -> PathBuf {
+    program_data
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from)
+        .join("Remote4D")
+        .join("Cache")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +110,32 @@ mod tests {
         assert_eq!(e.cache_dir, Path::new("/x/cache"));
         assert_eq!(e.favorites_dir(), Path::new("/x/data/Favorites/Remote"));
         assert_eq!(e.server_dir(), Path::new("/x/data/server"));
+    }
+
+    #[test]
+    fn a_link_asking_for_shared_resources_uses_the_machines_cache() {
+        let e = Environment::portable(Path::new("/x"));
+        let mut link = crate::link::Link::default();
+        assert_eq!(e.cache_dir_for(&link), Path::new("/x/cache"));
+        link.remote_shared_resources = Some(true);
+        assert_eq!(e.cache_dir_for(&link), Path::new("/x/shared-cache"));
+        link.remote_shared_resources = Some(false);
+        assert_eq!(e.cache_dir_for(&link), Path::new("/x/cache"));
+        let mut unix = e.clone();
+        unix.shared_cache_dir = None;
+        link.remote_shared_resources = Some(true);
+        assert_eq!(
+            unix.cache_dir_for(&link),
+            Path::new("/x/cache"),
+            "none: the user's"
+        );
+        assert_eq!(
+            program_data_cache(Some("D:\\Data".into())),
+            Path::new("D:\\Data").join("Remote4D").join("Cache")
+        );
+        assert_eq!(
+            program_data_cache(None),
+            Path::new(r"C:\ProgramData").join("Remote4D").join("Cache")
+        );
     }
 }

@@ -109,7 +109,7 @@ pub async fn connect(
     let seen = trust(&opts, &target, &info, &probe, progress)?;
     let api = ApiClient::connect_to(&server, Some(&seen))?;
     let folder = SystemFolder::acquire(
-        &opts.env.cache_dir,
+        opts.env.cache_dir_for(&target.link),
         &FolderSpec {
             project: info.publication_name.clone(),
             host: target.address.host.clone(),
@@ -598,7 +598,7 @@ fn offline(
     address: &ServerPath,
 ) -> Option<Connection> {
     let folder = SystemFolder::acquire(
-        &opts.env.cache_dir,
+        opts.env.cache_dir_for(link),
         &FolderSpec {
             project: name.to_owned(),
             host: address.host.clone(),

@@ -42,6 +42,9 @@ pub struct BuildAppSettings {
     pub client_system_folder_name: Option<String>,
     /// `CS/ServerStructureFolderName`: the server's project folder name.
     pub server_structure_folder_name: Option<String>,
+    /// `CS/ShareLocalResourcesOnWindowsClient`: the Windows client keeps its system folder
+    /// in the machine's shared `ProgramData` (the link's `remote_shared_resources`).
+    pub share_local_resources: Option<bool>,
 }
 
 /// `True`/`False` as 4D writes them (any case; `1`/`0` too).
@@ -85,6 +88,9 @@ impl BuildAppSettings {
                         }
                         "ClientServerSystemFolderName" => s.client_system_folder_name = value,
                         "ServerStructureFolderName" => s.server_structure_folder_name = value,
+                        "ShareLocalResourcesOnWindowsClient" => {
+                            s.share_local_resources = value.as_deref().and_then(boolean);
+                        }
                         _ => {}
                     },
                     _ => {}

@@ -263,3 +263,38 @@ async fn servers_that_share_a_cache_folder_name_share_the_copy() {
     a.server.shutdown().await;
     b.server.shutdown().await;
 }
+
+/// A link with `remote_shared_resources="true"` keeps its system folder in the machine's shared
+/// cache (Windows: `%ProgramData%\Remote4D\Cache`; a portable home: `shared-cache/`), and opens
+/// offline from there too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_link_with_shared_resources_uses_the_machines_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let t = start(dir.path(), config()).await;
+    let c = Client::new();
+    let mut link = Link::remote("Shop", ServerPath::parse(&t.authority()).unwrap());
+    link.remote_shared_resources = Some(true);
+    let mut o = c.options(&t.authority());
+    o.target = Target::Link(Box::new(link));
+    o.allow_offline = true;
+    let conn = connect(o.clone(), &|_| {}).await.unwrap();
+    assert!(
+        conn.folder
+            .path()
+            .starts_with(c.home.path().join("shared-cache")),
+        "{}",
+        conn.folder.path().display()
+    );
+    assert!(!c.home.path().join("cache").exists());
+    drop(conn);
+    t.server.shutdown().await;
+    let offline = connect(o, &|_| {}).await.unwrap();
+    assert_eq!(offline.mode, Mode::Offline);
+    assert!(
+        offline
+            .folder
+            .path()
+            .starts_with(c.home.path().join("shared-cache"))
+    );
+}
