@@ -121,7 +121,7 @@ mod tests {
         assert_eq!(e.cache_dir_for(&link), Path::new("/x/shared-cache"));
         link.remote_shared_resources = Some(false);
         assert_eq!(e.cache_dir_for(&link), Path::new("/x/cache"));
-        let mut unix = e.clone();
+        let mut unix = e;
         unix.shared_cache_dir = None;
         link.remote_shared_resources = Some(true);
         assert_eq!(
