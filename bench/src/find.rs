@@ -70,6 +70,36 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
         s.files,
         s.bytes as f64 / 1e6
     );
+    // What the project window reads before it shows anything: the project's model (tables,
+    // sources by kind), next to merely listing the files.
+    let show = median(
+        runs,
+        || {},
+        || {
+            Command::new(&exe)
+                .args(["project", "show", "--json"])
+                .arg(&root)
+                .output()
+                .map(|o| o.status.success())
+        },
+    );
+    let listing = median(
+        runs,
+        || {},
+        || {
+            Command::new("find")
+                .arg(root.join("Project/Sources"))
+                .args(["-type", "f"])
+                .output()
+                .map(|o| o.stdout.len())
+        },
+    );
+    println!(
+        "read the project (window's model)  remote4d project show {:>9}   find -type f {:>9}   ratio {:.2}x",
+        secs(show),
+        secs(listing),
+        listing.as_secs_f64() / show.as_secs_f64().max(1e-9)
+    );
     let (cold, _, read) = ours(&exe, &root, "4242")?;
     println!(
         "first search (index built, {read} files read)   remote4d {}",
