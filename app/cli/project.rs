@@ -151,7 +151,13 @@ fn find(path: &std::path::Path, text: &str, limit: usize, json: bool) -> anyhow:
         let file = root
             .join(remote4d_core::cache::names::DERIVED_DATA)
             .join(remote4d_core::cache::names::SEARCH_INDEX);
-        SearchIndex::refresh_file(&file, root)
+        // A remote copy changes only with its build: its stamp keys the index.
+        let stamp = std::fs::read(root.join(remote4d_core::cache::names::STATE))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<remote4d_core::cache::FolderState>(&b).ok())
+            .and_then(|s| s.stamp)
+            .map(|s| s.to_string());
+        SearchIndex::refresh_file(&file, root, stamp.as_deref())
             .map_err(|e| anyhow::anyhow!("cannot keep the index in {}: {e}", file.display()))?
     } else {
         SearchIndex::build(root)

@@ -64,7 +64,10 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
     let root = work.path().join("P");
     let s = synth::generate(&root, scale)?;
     // A client's system folder: the index is kept in its DerivedDataRemote/.
-    std::fs::write(root.join("state.json"), "{}")?;
+    // A client's system folder (a remote copy of build 1): the index is kept in its
+    // DerivedDataRemote/, keyed by the build's stamp.
+    let stamp = |n: u8| format!("{{\"stamp\":\"{}\"}}", format!("{n:02x}").repeat(32));
+    std::fs::write(root.join("state.json"), stamp(1))?;
     println!(
         "{} files ({:.0} MB), page cache warm, median of {runs}:",
         s.files,
@@ -141,10 +144,12 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
             t_grep.as_secs_f64() / t_ours.as_secs_f64().max(1e-9)
         );
     }
+    // Build 2 arrives with one file changed.
     std::fs::write(
         root.join("Project/Sources/Methods/method_00000.4dm"),
         "// changed: 4242\n",
     )?;
+    std::fs::write(root.join("state.json"), stamp(2))?;
     let (after, found, read) = ours(&exe, &root, "4242")?;
     let (_, by_grep) = grep(&root, "4242")?;
     ensure!(
@@ -154,6 +159,39 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
     println!(
         "after one file changed ({read} file read)      remote4d {}",
         secs(after)
+    );
+    // Development mode: a project folder that may change at any time; every file's size and
+    // time is checked before each search.
+    std::fs::write(root.join("state.json"), "{}")?;
+    let _ = ours(&exe, &root, "zebra")?;
+    let (mut found_ours, mut found_grep) = (0, 0);
+    let t_ours = median(
+        runs,
+        || {},
+        || {
+            let (t, n, _) = ours(&exe, &root, "4242").unwrap_or_default();
+            found_ours = n;
+            t
+        },
+    );
+    let t_grep = median(
+        runs,
+        || {},
+        || {
+            let (t, n) = grep(&root, "4242").unwrap_or_default();
+            found_grep = n;
+            t
+        },
+    );
+    ensure!(
+        found_ours == found_grep,
+        "development: {found_ours} vs {found_grep}"
+    );
+    println!(
+        "development mode (files checked)  remote4d {:>9}   grep -rniF {:>9}   ratio {:.2}x   ({found_ours} lines)",
+        secs(t_ours),
+        secs(t_grep),
+        t_grep.as_secs_f64() / t_ours.as_secs_f64().max(1e-9)
     );
     Ok(())
 }

@@ -18,6 +18,11 @@ impl SystemFolder {
     /// [`CacheError::Io`] when it cannot be saved (the index returned is still right).
     pub fn search_index(&self, root: &Path) -> Result<(SearchIndex, Refreshed), CacheError> {
         let file = self.derived_data_dir().join(names::SEARCH_INDEX);
-        SearchIndex::refresh_file(&file, root).map_err(CacheError::io(&file))
+        // The copy in this folder changes only with its build: its stamp says whether the
+        // index is current. A project folder elsewhere (development mode) is looked at.
+        let key = (root == self.project_root())
+            .then(|| self.state().stamp.map(|s| s.to_string()))
+            .flatten();
+        SearchIndex::refresh_file(&file, root, key.as_deref()).map_err(CacheError::io(&file))
     }
 }

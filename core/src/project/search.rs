@@ -8,7 +8,7 @@
 //! the file, so the files whose words contain each of the text's words are a superset of the
 //! matches; they alone are read to find the lines.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -32,6 +32,10 @@ pub struct SearchIndex {
     pub words: Vec<String>,
     /// The files indexed, by path relative to the project root (`/` separators), sorted.
     pub files: Vec<IndexedFile>,
+    /// What the files were when it was made, when the caller knows it without looking at
+    /// them: a remote copy's build stamp (the copy changes only with the stamp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// One file of a [`SearchIndex`].
@@ -76,11 +80,25 @@ pub struct Hit {
     pub text: String,
 }
 
-/// The words of `text`: maximal runs of letters, digits and `_`, lower-cased.
-pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+/// The words of `text`: maximal runs of letters, digits and `_` of its lower-cased form.
+pub fn words(text: &str) -> Vec<String> {
+    split_words(&text.to_lowercase())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The maximal runs of letters, digits and `_` of `lower` (already lower-cased).
+fn split_words(lower: &str) -> impl Iterator<Item = &str> {
+    lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+}
+
+/// The distinct words of a file's bytes, lower-cased.
+fn file_words(bytes: &[u8]) -> Vec<String> {
+    let lower = String::from_utf8_lossy(bytes).to_lowercase();
+    let set: std::collections::HashSet<&str> = split_words(&lower).collect();
+    set.into_iter().map(str::to_owned).collect()
 }
 
 impl SearchIndex {
@@ -90,86 +108,147 @@ impl SearchIndex {
     }
 
     /// This index brought up to date with the project at `root`: files whose size and time
-    /// are unchanged keep their words, the others are read again, files gone are dropped.
+    /// are unchanged keep their words (nothing is read when nothing changed), the others are
+    /// read again (in parallel), files gone are dropped.
     pub fn refreshed(&self, root: &Path) -> (Self, Refreshed) {
-        let old: HashMap<&str, &IndexedFile> = if self.version == SEARCH_INDEX_VERSION {
+        use rayon::prelude::*;
+        let current = self.version == SEARCH_INDEX_VERSION;
+        let old: HashMap<&str, &IndexedFile> = if current {
             self.files.iter().map(|f| (f.path.as_str(), f)).collect()
         } else {
             HashMap::new()
         };
-        let mut stats = Refreshed::default();
-        let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut kept: Vec<(String, u64, u64)> = Vec::new();
-        for (path, size, modified_ms) in sources(root) {
-            match old.get(path.as_str()) {
-                Some(f) if f.size == size && f.modified_ms == modified_ms => {
-                    stats.reused += 1;
-                    found.insert(
-                        path.clone(),
-                        f.words
-                            .iter()
-                            .filter_map(|&i| self.words.get(i as usize).cloned())
-                            .collect(),
-                    );
-                }
-                _ => {
-                    stats.read += 1;
-                    let text = std::fs::read(root.join(&path)).unwrap_or_default();
-                    let set: BTreeSet<String> = words(&String::from_utf8_lossy(&text)).collect();
-                    found.insert(path.clone(), set.into_iter().collect());
-                }
-            }
-            kept.push((path, size, modified_ms));
+        let listed = sources(root);
+        let unchanged = |(path, size, modified_ms): &(String, u64, u64)| {
+            old.get(path.as_str())
+                .is_some_and(|f| f.size == *size && f.modified_ms == *modified_ms)
+        };
+        let mut stats = Refreshed {
+            reused: listed.iter().filter(|f| unchanged(f)).count(),
+            ..Refreshed::default()
+        };
+        stats.read = listed.len() - stats.reused;
+        let listed_paths: std::collections::HashSet<&str> =
+            listed.iter().map(|(p, _, _)| p.as_str()).collect();
+        stats.removed = old.keys().filter(|p| !listed_paths.contains(**p)).count();
+        if !stats.changed() {
+            return (self.clone(), stats);
         }
-        stats.removed = old.keys().filter(|p| !found.contains_key(**p)).count();
-        let vocabulary: BTreeSet<&String> = found.values().flatten().collect();
-        let words: Vec<String> = vocabulary.into_iter().cloned().collect();
-        let position: HashMap<&str, u32> = words
-            .iter()
-            .enumerate()
-            .map(|(i, w)| (w.as_str(), u32::try_from(i).unwrap_or(u32::MAX)))
-            .collect();
-        let files = kept
-            .into_iter()
-            .map(|(path, size, modified_ms)| {
-                let ids = found
-                    .get(&path)
-                    .map(|ws| {
-                        ws.iter()
-                            .filter_map(|w| position.get(w.as_str()).copied())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                IndexedFile {
-                    path,
-                    size,
-                    modified_ms,
-                    words: ids,
-                }
+        // The files to read, read and split into words in parallel.
+        let read: HashMap<&str, Vec<String>> = listed
+            .par_iter()
+            .filter(|f| !unchanged(f))
+            .map(|(path, _, _)| {
+                let bytes = std::fs::read(root.join(path)).unwrap_or_default();
+                (path.as_str(), file_words(&bytes))
             })
             .collect();
-        (
-            Self {
-                version: SEARCH_INDEX_VERSION,
-                words,
-                files,
-            },
-            stats,
-        )
+        let mut words: Vec<String> = if current {
+            self.words.clone()
+        } else {
+            Vec::new()
+        };
+        let mut position: HashMap<String, u32> = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.clone(), u32::try_from(i).unwrap_or(u32::MAX)))
+            .collect();
+        let mut files = Vec::with_capacity(listed.len());
+        for (path, size, modified_ms) in &listed {
+            let ids = match read.get(path.as_str()) {
+                None => old
+                    .get(path.as_str())
+                    .map(|f| f.words.clone())
+                    .unwrap_or_default(),
+                Some(ws) => {
+                    let mut ids: Vec<u32> = ws
+                        .iter()
+                        .map(|w| {
+                            *position.entry(w.clone()).or_insert_with(|| {
+                                words.push(w.clone());
+                                u32::try_from(words.len() - 1).unwrap_or(u32::MAX)
+                            })
+                        })
+                        .collect();
+                    ids.sort_unstable();
+                    ids
+                }
+            };
+            files.push(IndexedFile {
+                path: path.clone(),
+                size: *size,
+                modified_ms: *modified_ms,
+                words: ids,
+            });
+        }
+        let mut index = Self {
+            version: SEARCH_INDEX_VERSION,
+            words,
+            files,
+            key: None,
+        };
+        index.compact();
+        (index, stats)
+    }
+
+    /// Drops the words no file holds any more, once they are half of the vocabulary.
+    fn compact(&mut self) {
+        let mut used = vec![false; self.words.len()];
+        for f in &self.files {
+            for &w in &f.words {
+                if let Some(u) = used.get_mut(w as usize) {
+                    *u = true;
+                }
+            }
+        }
+        let in_use = used.iter().filter(|u| **u).count();
+        if in_use * 2 > self.words.len() {
+            return;
+        }
+        let mut renumber = vec![u32::MAX; self.words.len()];
+        let mut kept = Vec::with_capacity(in_use);
+        for (i, w) in std::mem::take(&mut self.words).into_iter().enumerate() {
+            if used[i] {
+                renumber[i] = u32::try_from(kept.len()).unwrap_or(u32::MAX);
+                kept.push(w);
+            }
+        }
+        self.words = kept;
+        for f in &mut self.files {
+            for w in &mut f.words {
+                *w = renumber.get(*w as usize).copied().unwrap_or(u32::MAX);
+            }
+            f.words.sort_unstable();
+        }
     }
 
     /// The index saved at `file`, refreshed with the project at `root` (built when `file` is
-    /// missing, damaged or of another version), and saved there again when it changed.
+    /// missing, damaged or of another version), and saved there again when it changed. With
+    /// a `key` (a remote copy's build stamp), an index made for that key is used as it is,
+    /// without looking at the files; without one, every file's size and time is checked.
     ///
     /// # Errors
     /// The I/O error when it cannot be saved (the index returned is still right).
-    pub fn refresh_file(file: &Path, root: &Path) -> std::io::Result<(Self, Refreshed)> {
+    pub fn refresh_file(
+        file: &Path,
+        root: &Path,
+        key: Option<&str>,
+    ) -> std::io::Result<(Self, Refreshed)> {
         let saved: Self = std::fs::read(file)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
-        let (index, stats) = saved.refreshed(root);
-        if stats.changed() || !file.is_file() {
+        if key.is_some() && saved.version == SEARCH_INDEX_VERSION && saved.key.as_deref() == key {
+            let stats = Refreshed {
+                reused: saved.files.len(),
+                ..Refreshed::default()
+            };
+            return Ok((saved, stats));
+        }
+        let (mut index, stats) = saved.refreshed(root);
+        let rekeyed = index.key.as_deref() != key;
+        index.key = key.map(str::to_owned);
+        if stats.changed() || rekeyed || !file.is_file() {
             let bytes = serde_json::to_vec(&index).map_err(std::io::Error::other)?;
             if let Some(dir) = file.parent() {
                 std::fs::create_dir_all(dir)?;
@@ -181,63 +260,74 @@ impl SearchIndex {
 
     /// The files that may hold `query` (all of them when it has no word).
     pub fn candidates(&self, query: &str) -> Vec<&str> {
-        let wanted: Vec<String> = words(query).collect();
+        let wanted = words(query);
         if wanted.is_empty() {
             return self.files.iter().map(|f| f.path.as_str()).collect();
         }
-        // For each word of the query, the words of the index containing it.
-        let mut sets: Vec<BTreeSet<u32>> = Vec::new();
+        // For each word of the query, which words of the index contain it.
+        let mut masks: Vec<Vec<bool>> = Vec::new();
         for w in &wanted {
-            let ids: BTreeSet<u32> = self
-                .words
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| v.contains(w.as_str()))
-                .filter_map(|(i, _)| u32::try_from(i).ok())
-                .collect();
-            if ids.is_empty() {
+            let mask: Vec<bool> = self.words.iter().map(|v| v.contains(w.as_str())).collect();
+            if !mask.contains(&true) {
                 return Vec::new();
             }
-            sets.push(ids);
+            masks.push(mask);
         }
         self.files
             .iter()
             .filter(|f| {
-                sets.iter()
-                    .all(|ids| f.words.iter().any(|w| ids.contains(w)))
+                masks.iter().all(|mask| {
+                    f.words
+                        .iter()
+                        .any(|&w| mask.get(w as usize).copied().unwrap_or(false))
+                })
             })
             .map(|f| f.path.as_str())
             .collect()
     }
 
     /// The lines of the project at `root` holding `query` (case-insensitive), in file order,
-    /// at most `limit`. Only the files the index names as candidates are read.
+    /// at most `limit`. Only the files the index names as candidates are read (in parallel).
     pub fn find(&self, root: &Path, query: &str, limit: usize) -> Vec<Hit> {
+        use rayon::prelude::*;
         let needle = query.to_lowercase();
         if needle.trim().is_empty() {
             return Vec::new();
         }
-        let mut hits = Vec::new();
-        for path in self.candidates(query) {
-            let Ok(bytes) = std::fs::read(root.join(path)) else {
-                continue;
-            };
-            let text = String::from_utf8_lossy(&bytes);
-            for (i, line) in text.lines().enumerate() {
-                if line.to_lowercase().contains(&needle) {
-                    hits.push(Hit {
-                        path: path.to_owned(),
-                        line: i + 1,
-                        text: line.trim().chars().take(200).collect(),
-                    });
-                    if hits.len() >= limit {
-                        return hits;
-                    }
-                }
+        let per_file: Vec<Vec<Hit>> = self
+            .candidates(query)
+            .par_iter()
+            .map(|path| hits_in(root, path, &needle, limit))
+            .collect();
+        per_file.into_iter().flatten().take(limit).collect()
+    }
+}
+
+/// The lines of the file at `root/path` whose lower-cased form holds `needle`, at most `limit`.
+fn hits_in(root: &Path, path: &str, needle: &str, limit: usize) -> Vec<Hit> {
+    let Ok(bytes) = std::fs::read(root.join(path)) else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let lower = text.to_lowercase();
+    // Most files hold no match: one search over the whole text before splitting lines.
+    if !lower.contains(needle) {
+        return Vec::new();
+    }
+    let mut hits = Vec::new();
+    for (i, (line, original)) in lower.lines().zip(text.lines()).enumerate() {
+        if line.contains(needle) {
+            hits.push(Hit {
+                path: path.to_owned(),
+                line: i + 1,
+                text: original.trim().chars().take(200).collect(),
+            });
+            if hits.len() >= limit {
+                break;
             }
         }
-        hits
     }
+    hits
 }
 
 /// The source files of the project at `root` that are indexed: (relative path, size, time),
@@ -419,14 +509,58 @@ mod tests {
         assert_eq!(after.find(root, "newcommand", 10).len(), 1);
         assert!(after.find(root, "m7", 10).is_empty());
         assert!(
-            !after.words.contains(&"m7".to_owned()),
-            "words of a file gone are dropped"
+            after.candidates("m7").is_empty(),
+            "the file gone holds no word any more"
         );
+        // Once most words are held by no file, they are dropped.
+        for i in [0, 1, 2, 4, 5, 6, 8, 9] {
+            std::fs::remove_file(root.join(format!("Project/Sources/Methods/m{i}.4dm"))).unwrap();
+        }
+        let (small, stats) = after.refreshed(root);
+        assert_eq!(stats.removed, 8);
+        assert!(!small.words.contains(&"m7".to_owned()) && !small.words.contains(&"m0".to_owned()));
+        assert_eq!(
+            small.find(root, "changed text", 10).len(),
+            1,
+            "ids renumbered consistently"
+        );
+        assert_eq!(small.find(root, "newcommand", 10).len(), 1);
         // An index of another version is rebuilt.
         let old = SearchIndex {
             version: 0,
             ..after
         };
-        assert_eq!(old.refreshed(root).1.read, 10);
+        assert_eq!(old.refreshed(root).1.read, 2, "every file read again");
+    }
+
+    #[test]
+    fn a_keyed_index_is_used_as_it_is_until_the_key_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let file = root.join("DerivedDataRemote/search-index.json");
+        write(root, "Project/Sources/Methods/a.4dm", "ALERT(\"one\")\n");
+        write(root, "Project/Sources/Methods/b.4dm", "ALERT(\"two\")\n");
+        let (_, stats) = SearchIndex::refresh_file(&file, root, Some("build-1")).unwrap();
+        assert_eq!(stats.read, 2);
+        // The copy of build 1 does not change without a new build: not looked at again.
+        let (same, stats) = SearchIndex::refresh_file(&file, root, Some("build-1")).unwrap();
+        assert_eq!((stats.read, stats.reused), (0, 2));
+        assert_eq!(same.key.as_deref(), Some("build-1"));
+        // Build 2: the files are checked, the changed one read.
+        write(root, "Project/Sources/Methods/b.4dm", "ALERT(\"three\")\n");
+        let (index, stats) = SearchIndex::refresh_file(&file, root, Some("build-2")).unwrap();
+        assert_eq!((stats.read, stats.reused), (1, 1));
+        assert_eq!(index.find(root, "three", 5).len(), 1);
+        // No key (a project folder): always checked.
+        write(root, "Project/Sources/Methods/a.4dm", "ALERT(\"four\")\n");
+        let (index, stats) = SearchIndex::refresh_file(&file, root, None).unwrap();
+        assert_eq!(stats.read, 1);
+        assert_eq!(index.find(root, "four", 5).len(), 1);
+        // A damaged file is rebuilt.
+        std::fs::write(&file, "{not json").unwrap();
+        assert_eq!(
+            SearchIndex::refresh_file(&file, root, None).unwrap().1.read,
+            2
+        );
     }
 }
