@@ -127,6 +127,19 @@ pub const EXAMPLES: &[(&str, Examples)] = &[
         ],
     ),
     (
+        "project find",
+        &[
+            (
+                "Every line of the project that mentions a table (case-insensitive)",
+                "remote4d project find ~/Projects/Shop \"[Invoices]\"",
+            ),
+            (
+                "In a remote copy, keeping the index in its DerivedDataRemote/",
+                "remote4d project find ~/.cache/remote4d/Shop_192_168_1_10_19813_123 ALERT --json",
+            ),
+        ],
+    ),
+    (
         "recent",
         &[
             ("The projects opened lately", "remote4d recent"),

@@ -824,23 +824,29 @@ impl ProjectView {
             let width = text_value.lines().count().to_string().len();
             let marked = self.marked_line;
             let lines = column(text_value.lines().enumerate().map(|(i, l)| {
-                // The line a Find result pointed at is marked.
-                let number = if marked == Some(i + 1) {
-                    format!("▶ {:>width$}", i + 1)
-                } else {
-                    format!("{:>width$}", i + 1)
-                };
-                row![
-                    text(number)
+                // The line a Find result pointed at is marked, in a column of its own (the
+                // numbers stay aligned).
+                let mut line = row![];
+                if let Some(m) = marked {
+                    line = line.push(
+                        text(if m == i + 1 { "▶" } else { "" })
+                            .size(13)
+                            .width(Length::Fixed(14.0)),
+                    );
+                }
+                line.push(
+                    text(format!("{:>width$}", i + 1))
                         .font(Font::MONOSPACE)
                         .size(13)
                         .style(text::secondary),
-                    // A long line scrolls sideways, as in a code editor, instead of wrapping.
+                )
+                // A long line scrolls sideways, as in a code editor, instead of wrapping.
+                .push(
                     text(l.replace('\t', "    "))
                         .font(Font::MONOSPACE)
                         .size(13)
                         .wrapping(text::Wrapping::None),
-                ]
+                )
                 .spacing(12)
                 .into()
             }));
