@@ -81,7 +81,9 @@ impl SystemFolder {
     /// [`CacheError::Io`] when it cannot be moved; it is then intact.
     pub fn remove_related(&self, folder: Related) -> Result<bool, CacheError> {
         let target = self.related_dir(folder);
-        if self.related_stamp(folder).is_none() && !target.exists() {
+        // Nothing installed: nothing to remove (an empty folder the layout made stays).
+        let empty = std::fs::read_dir(&target).map_or(true, |mut d| d.next().is_none());
+        if self.related_stamp(folder).is_none() && empty {
             return Ok(false);
         }
         if target.exists() {
