@@ -55,6 +55,42 @@ fn grep(root: &Path, query: &str) -> anyhow::Result<(Duration, usize)> {
     ))
 }
 
+/// The median times of `runs` searches for `query` by remote4d and by grep, and the lines
+/// found (the same for both, or an error). `unchanged`: the index must be used as it is.
+fn side_by_side(
+    exe: &Path,
+    root: &Path,
+    query: &str,
+    runs: usize,
+    unchanged: bool,
+) -> anyhow::Result<(Duration, Duration, usize)> {
+    let (mut found_ours, mut found_grep) = (0, 0);
+    let t_ours = median(
+        runs,
+        || {},
+        || {
+            let (t, n, read) = ours(exe, root, query).unwrap_or_default();
+            assert!(!unchanged || read == 0, "nothing changed: nothing read");
+            found_ours = n;
+            t
+        },
+    );
+    let t_grep = median(
+        runs,
+        || {},
+        || {
+            let (t, n) = grep(root, query).unwrap_or_default();
+            found_grep = n;
+            t
+        },
+    );
+    ensure!(
+        found_ours == found_grep,
+        "{query}: remote4d found {found_ours} lines, grep {found_grep}"
+    );
+    Ok((t_ours, t_grep, found_ours))
+}
+
 pub fn run(smoke: bool) -> anyhow::Result<()> {
     let exe = remote4d_exe()?;
     let (scale, runs) = if smoke { (0.01, 1) } else { (1.0, 5) };
@@ -109,35 +145,10 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
         secs(cold)
     );
     for query in ["4242", "ds.Invoices.query(\"ID", "zebra"] {
-        let (mut found_ours, mut found_grep) = (0, 0);
-        let t_ours = median(
-            runs,
-            || {},
-            || {
-                let (t, n, read) = ours(&exe, &root, query).unwrap_or_default();
-                assert_eq!(
-                    read, 0,
-                    "nothing changed: nothing read to refresh the index"
-                );
-                found_ours = n;
-                t
-            },
-        );
-        let t_grep = median(
-            runs,
-            || {},
-            || {
-                let (t, n) = grep(&root, query).unwrap_or_default();
-                found_grep = n;
-                t
-            },
-        );
-        ensure!(
-            found_ours == found_grep,
-            "{query}: remote4d found {found_ours} lines, grep {found_grep}"
-        );
+        // Nothing changed: nothing may be read to refresh the index.
+        let (t_ours, t_grep, found) = side_by_side(&exe, &root, query, runs, true)?;
         println!(
-            "find {:<24} remote4d {:>9}   grep -rniF {:>9}   ratio {:.2}x   ({found_ours} lines)",
+            "find {:<24} remote4d {:>9}   grep -rniF {:>9}   ratio {:.2}x   ({found} lines)",
             format!("{query:?}"),
             secs(t_ours),
             secs(t_grep),
@@ -164,29 +175,7 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
     // time is checked before each search.
     std::fs::write(root.join("state.json"), "{}")?;
     let _ = ours(&exe, &root, "zebra")?;
-    let (mut found_ours, mut found_grep) = (0, 0);
-    let t_ours = median(
-        runs,
-        || {},
-        || {
-            let (t, n, _) = ours(&exe, &root, "4242").unwrap_or_default();
-            found_ours = n;
-            t
-        },
-    );
-    let t_grep = median(
-        runs,
-        || {},
-        || {
-            let (t, n) = grep(&root, "4242").unwrap_or_default();
-            found_grep = n;
-            t
-        },
-    );
-    ensure!(
-        found_ours == found_grep,
-        "development: {found_ours} vs {found_grep}"
-    );
+    let (t_ours, t_grep, found_ours) = side_by_side(&exe, &root, "4242", runs, false)?;
     println!(
         "development mode (files checked)  remote4d {:>9}   grep -rniF {:>9}   ratio {:.2}x   ({found_ours} lines)",
         secs(t_ours),

@@ -92,15 +92,6 @@ pub mod names {
     pub const MATERIALIZING: &str = "project.4dz.materializing";
     /// The unpacked project.
     pub const PROJECT: &str = "Project";
-    /// The project's resources.
-    pub const RESOURCES: &str = "Resources";
-    /// The quick-check index of `Resources/`.
-    pub const RESOURCES_INDEX: &str = "resources.tsv";
-    /// A Resources download in progress.
-    pub const RESOURCES_DOWNLOAD: &str = "resources.zip";
-    /// `Resources/` moved aside while it is removed.
-    pub const RESOURCES_REMOVED: &str = ".Resources.removed";
-
     /// The quick-check index of a related folder (`resources.tsv`, `components.tsv`…).
     pub fn related_index(folder: crate::protocol::Related) -> String {
         format!("{}.tsv", folder.key())
