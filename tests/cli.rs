@@ -25,7 +25,7 @@ fn sample(root: &Path) {
     w("Project/Sources/Methods/hello.4dm", "ALERT(\"hello\")\n");
     w(
         "Project/Sources/settings.4DSettings",
-        "<preferences><com.4d><server><network><options publication_name=\"Démo\" publication_port=\"20001\"/></network></server></com.4d></preferences>",
+        "<preferences><com.4d><server><network><options publication_name=\"Démo\" publication_port=\"20001\"/><client_server use_encryption=\"false\" connections_timeout=\"15\"/></network></server></com.4d></preferences>",
     );
     w("Project/DerivedData/x.json", "{}");
 }
@@ -150,6 +150,14 @@ fn archive_build_list_verify_unpack_and_project_show() {
     assert_eq!(v["publication_name"], "Démo");
     assert_eq!(v["publication_port"], 20001);
     assert_eq!(v["content"]["methods"][0], "hello");
+    assert_eq!(v["settings"]["connections_timeout_minutes"], 15);
+    assert_eq!(v["settings"]["use_encryption"], false);
+    let o = remote4d(&["project", "show", project.to_str().unwrap()], home.path());
+    assert!(
+        text(&o).contains("connections timeout 15 min; encryption off (Remote4D always uses TLS)"),
+        "{}",
+        text(&o)
+    );
     let o = remote4d(&["recent"], home.path());
     assert!(text(&o).contains("no Recent projects yet"));
     let o = remote4d(&["recent", "--json"], home.path());
@@ -736,7 +744,7 @@ fn serve_says_where_its_name_and_port_come_from() {
     common::write(
         &root,
         "Project/Sources/settings.4DSettings",
-        br#"<preferences><com.4d><server><network><options publication_name="Structure" publication_port="20001" use_legacy_network_layer="false"/></network></server></com.4d></preferences>"#,
+        br#"<preferences><com.4d><server><network><options publication_name="Structure" publication_port="20001" use_legacy_network_layer="false"/><client_server connections_timeout="30"/></network></server></com.4d></preferences>"#,
     );
     common::write(
         &root,
@@ -787,6 +795,11 @@ fn serve_says_where_its_name_and_port_come_from() {
         out.contains("name: Settings/settings.4DSettings; port: --port"),
         "{out}"
     );
+    // 4D's "Client-Server Connections Timeout" (minutes) ends sessions without a connection.
+    assert!(
+        out.contains("end after 30 min without a connection (Project/Sources/settings.4DSettings)"),
+        "{out}"
+    );
     assert!(
         err.contains(
             "server/network/options@use_legacy_network_layer (Project/Sources/settings.4DSettings)"
@@ -796,7 +809,9 @@ fn serve_says_where_its_name_and_port_come_from() {
     let config = w.path().join("server.toml");
     std::fs::write(
         &config,
-        format!("port = {port}\npublication_name = \"Configured\"\nresources_update = \"never\"\n"),
+        format!(
+            "port = {port}\npublication_name = \"Configured\"\nresources_update = \"never\"\ninactivity_timeout_secs = 600\n"
+        ),
     )
     .unwrap();
     common::write(&root, "Resources/a.txt", b"a");
@@ -805,10 +820,18 @@ fn serve_says_where_its_name_and_port_come_from() {
     common::write(
         &root,
         "Data/Settings/settings.4DSettings",
-        br#"<preferences><com.4d><server><network><options publication_name="Shop Data" publication_port="20002"/></network></server></com.4d></preferences>"#,
+        br#"<preferences><com.4d><server><network><options publication_name="Shop Data" publication_port="20002"/><client_server connections_timeout="a while"/></network></server></com.4d></preferences>"#,
     );
-    let (out, _) = run(&[]);
+    let (out, err) = run(&[]);
     assert!(out.contains("Shop Data"), "{out}");
+    // A value it cannot read: reported, ignored (the structure's 30 minutes stand), not fatal.
+    assert!(
+        err.contains(
+            "cannot read (ignored): server/network/client_server@connections_timeout=\"a while\" (Data/Settings/settings.4DSettings)"
+        ),
+        "{err}"
+    );
+    assert!(out.contains("end after 30 min"), "{out}");
     assert!(out.contains("20002"), "{out}");
     assert!(
         out.contains(
@@ -829,6 +852,11 @@ fn serve_says_where_its_name_and_port_come_from() {
     let shown = config.display().to_string();
     assert!(
         out.contains(&format!("name: {shown}; port: {shown}")),
+        "{out}"
+    );
+    // The configuration wins over the project's timeout.
+    assert!(
+        out.contains(&format!("end after 10 min without a connection ({shown})")),
         "{out}"
     );
 }

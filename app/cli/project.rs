@@ -58,6 +58,7 @@ pub fn run(command: ProjectCommand) -> anyhow::Result<ExitCode> {
             "project_file": p.location.project_file,
             "publication_name": p.publication_name(),
             "publication_port": p.publication_port(),
+            "settings": p.settings,
             "compatibility_version": p.compatibility_version,
             "tables": p.catalog.tables,
             "users": p.directory.users,
@@ -73,6 +74,7 @@ pub fn run(command: ProjectCommand) -> anyhow::Result<ExitCode> {
         ("folder", p.location.root.display().to_string()),
         ("publication name", p.publication_name().to_owned()),
         ("port", p.publication_port().to_string()),
+        ("client/server", client_server_settings(&p.settings)),
         (
             "sources",
             format!(
@@ -180,4 +182,20 @@ fn find(path: &std::path::Path, text: &str, limit: usize, json: bool) -> anyhow:
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The project's client/server settings other than the name and port, as `project show` says
+/// them.
+fn client_server_settings(s: &remote4d_core::project::Settings) -> String {
+    let timeout = match s.connections_timeout_minutes {
+        None => "connections timeout not set".to_owned(),
+        Some(0) => "no connections timeout".to_owned(),
+        Some(m) => format!("connections timeout {m} min"),
+    };
+    let encryption = match s.use_encryption {
+        None => "encryption not set (Remote4D always uses TLS)",
+        Some(true) => "encryption on (Remote4D always uses TLS)",
+        Some(false) => "encryption off (Remote4D always uses TLS)",
+    };
+    format!("{timeout}; {encryption}")
 }

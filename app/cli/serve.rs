@@ -284,6 +284,20 @@ fn print_banner(server: &Server, flags: &Flags, file: Option<&Path>) {
                 ),
             ),
         ),
+        (
+            "idle sessions",
+            format!(
+                "{} ({})",
+                idle_sessions(server.inactivity_timeout()),
+                origin(
+                    &server.origins().inactivity_timeout,
+                    None,
+                    file,
+                    server.root(),
+                    "the default"
+                )
+            ),
+        ),
         ("stamp", info.stamp.to_string()),
         ("copied to clients", copied_to_clients(&info)),
         ("fingerprint", info.fingerprint.clone()),
@@ -322,7 +336,36 @@ fn print_banner(server: &Server, flags: &Flags, file: Option<&Path>) {
             ),
         );
     }
+    let unreadable = &server.origins().not_understood;
+    if !unreadable.is_empty() {
+        let list: Vec<String> = unreadable
+            .iter()
+            .map(|(key, f)| {
+                format!(
+                    "{key} ({})",
+                    f.strip_prefix(server.root()).unwrap_or(f).display()
+                )
+            })
+            .collect();
+        output::labelled(
+            output::Label::Note,
+            &format!(
+                "client/server settings of the project whose value Remote4D cannot read (ignored): {}",
+                list.join(", ")
+            ),
+        );
+    }
     crate::outln!("Press Ctrl+C to stop.");
+}
+
+/// When a session without a connection ends (4D's "Client-Server Connections Timeout").
+fn idle_sessions(timeout: std::time::Duration) -> String {
+    let secs = timeout.as_secs();
+    match secs {
+        0 => "kept 48 h without a connection (no timeout)".to_owned(),
+        s if s % 60 == 0 => format!("end after {} min without a connection", s / 60),
+        s => format!("end after {s} s without a connection"),
+    }
 }
 
 /// The project's folders remote clients get beside it, with their sizes, and the policy for

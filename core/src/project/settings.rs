@@ -18,12 +18,18 @@ pub struct Settings {
     pub publication_port: Option<u16>,
     /// `com.4d/server/network/client_server@use_encryption`.
     pub use_encryption: Option<bool>,
+    /// `com.4d/server/network/client_server@connections_timeout`: 4D's "Client-Server
+    /// Connections Timeout", in minutes (`0`: no timeout).
+    pub connections_timeout_minutes: Option<u64>,
     /// Which file each setting above came from (`publication_name`, `publication_port`,
-    /// `use_encryption`).
+    /// `use_encryption`, `connections_timeout`).
     pub origins: BTreeMap<&'static str, PathBuf>,
     /// Client/server settings (under `com.4d/server/`) Remote4D does not use, as
     /// `server/network/options@use_legacy_network_layer`, with the file they are in.
     pub not_used: BTreeMap<String, PathBuf>,
+    /// Settings Remote4D uses whose value it cannot read (as `server/network/client_server@
+    /// connections_timeout="soon"`), with the file they are in: ignored, reported once.
+    pub not_understood: BTreeMap<String, PathBuf>,
 }
 
 /// The client/server settings Remote4D acts on or knowingly leaves to 4D (encryption: Remote4D
@@ -32,6 +38,7 @@ const USED: &[&str] = &[
     "server/network/options@publication_name",
     "server/network/options@publication_port",
     "server/network/client_server@use_encryption",
+    "server/network/client_server@connections_timeout",
 ];
 
 impl Settings {
@@ -72,6 +79,22 @@ impl Settings {
                             s.use_encryption = Some(v == "true");
                             s.origins.insert("use_encryption", from.clone());
                         }
+                        if let Some(v) = e.attr("connections_timeout") {
+                            match v.trim().parse::<u64>() {
+                                Ok(minutes) => {
+                                    s.connections_timeout_minutes = Some(minutes);
+                                    s.origins.insert("connections_timeout", from.clone());
+                                }
+                                Err(_) => {
+                                    s.not_understood.insert(
+                                        format!(
+                                            "server/network/client_server@connections_timeout=\"{v}\""
+                                        ),
+                                        from.clone(),
+                                    );
+                                }
+                            }
+                        }
                     }
                     _ => {}
                 }
@@ -94,10 +117,13 @@ impl Settings {
         let mut origins = lower.origins;
         let mut not_used = lower.not_used;
         not_used.extend(self.not_used);
+        let mut not_understood = lower.not_understood;
+        not_understood.extend(self.not_understood);
         let Self {
             publication_name,
             publication_port,
             use_encryption,
+            connections_timeout_minutes,
             origins: mine,
             ..
         } = self;
@@ -106,8 +132,11 @@ impl Settings {
             publication_name: publication_name.or(lower.publication_name),
             publication_port: publication_port.or(lower.publication_port),
             use_encryption: use_encryption.or(lower.use_encryption),
+            connections_timeout_minutes: connections_timeout_minutes
+                .or(lower.connections_timeout_minutes),
             origins,
             not_used,
+            not_understood,
         }
     }
 }

@@ -198,6 +198,39 @@ fn settings_priority_and_defaults() {
         p.settings.not_used.keys().collect::<Vec<_>>(),
         ["server/network/options@use_legacy_network_layer"]
     );
+    // The connections timeout (4D writes it as `client_server@connections_timeout`, minutes),
+    // by the same priority: the data file's settings win over the structure's.
+    assert_eq!(p.settings.connections_timeout_minutes, None);
+    write(
+        root,
+        "Project/Sources/settings.4DSettings",
+        r#"<preferences><com.4d><server><network><client_server connections_timeout="30"/></network></server></com.4d></preferences>"#,
+    );
+    let p = Project::open(root).unwrap();
+    assert_eq!(p.settings.connections_timeout_minutes, Some(30));
+    write(
+        root,
+        "Data/Settings/settings.4DSettings",
+        r#"<preferences><com.4d><server><network><client_server connections_timeout="0"/></network></server></com.4d></preferences>"#,
+    );
+    let p = Project::open(root).unwrap();
+    assert_eq!(p.settings.connections_timeout_minutes, Some(0));
+    assert_eq!(
+        p.settings.origins["connections_timeout"],
+        root.join("Data/Settings/settings.4DSettings")
+    );
+    // A value it cannot read is ignored (the lower file's stands) and reported, never fatal.
+    write(
+        root,
+        "Data/Settings/settings.4DSettings",
+        r#"<preferences><com.4d><server><network><client_server connections_timeout="soon"/></network></server></com.4d></preferences>"#,
+    );
+    let p = Project::open(root).unwrap();
+    assert_eq!(p.settings.connections_timeout_minutes, Some(30));
+    assert_eq!(
+        p.settings.not_understood.keys().collect::<Vec<_>>(),
+        ["server/network/client_server@connections_timeout=\"soon\""]
+    );
 }
 
 #[test]

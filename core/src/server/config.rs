@@ -4,7 +4,8 @@
 //! port = 19813                  # else the project's publication port, else 19813
 //! bind = ["0.0.0.0"]            # default: every address, IPv6 and IPv4
 //! publish = true                # DNS-SD publication (4D's "Publish database at startup")
-//! inactivity_timeout_secs = 3600  # end sessions with no connection idle this long (0 = 48 h)
+//! inactivity_timeout_secs = 3600  # end sessions with no connection idle this long (0 = 48 h);
+//!                               # default: the project's connections timeout, else 3600
 //! resume_grace_secs = 300       # a lost client may resume its session this long (48 h at most)
 //! resources_update = "always"   # "Update Resources folder during a session": never, always, ask
 //!
@@ -53,8 +54,10 @@ pub struct ServerConfig {
     /// Where the server keeps its identity and builds (default: the platform data folder).
     pub data_dir: Option<PathBuf>,
     /// Seconds a session without a live connection (no event stream, no request) lives
-    /// (0 = as long as 4D keeps a sleeping session, 48 h; never longer).
-    pub inactivity_timeout_secs: u64,
+    /// (0 = as long as 4D keeps a sleeping session, 48 h; never longer). Default: the project's
+    /// "Client-Server Connections Timeout" (`settings.4DSettings`), else
+    /// [`DEFAULT_INACTIVITY_TIMEOUT_SECS`].
+    pub inactivity_timeout_secs: Option<u64>,
     /// Seconds a client that lost its connection may resume its session (48 h at most).
     pub resume_grace_secs: u64,
     /// When connected clients copy `Resources/` again after it changed (4D's "Update
@@ -83,6 +86,10 @@ pub struct ServerConfig {
     pub client_update: Option<ClientUpdateConfig>,
 }
 
+/// Seconds a session without a live connection lives when neither the configuration nor the
+/// project says.
+pub const DEFAULT_INACTIVITY_TIMEOUT_SECS: u64 = 3600;
+
 /// Client versions (4D's `RangeVersMin`/`RangeVersMax`) and the build offered to older clients.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -108,7 +115,7 @@ impl Default for ServerConfig {
             publish: true,
             publication_name: None,
             data_dir: None,
-            inactivity_timeout_secs: 3600,
+            inactivity_timeout_secs: None,
             resume_grace_secs: 300,
             resources_update: crate::protocol::ResourcesUpdate::Always,
             hard_link: None,

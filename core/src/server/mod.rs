@@ -525,11 +525,9 @@ impl Server {
             .clone()
             .unwrap_or_else(|| project.publication_name().to_owned());
         let port = config.port.unwrap_or_else(|| project.publication_port());
-        let origins = origins::Origins::of(
-            &project.settings,
-            config.publication_name.is_some(),
-            config.port.is_some(),
-        );
+        let origins = origins::Origins::of(&project.settings, &config);
+        let mut config = config;
+        config.inactivity_timeout_secs = Some(inactivity_timeout_secs(&config, &project));
         let data_dir = data_dir_for(&env, &config, &project.name, &root);
         let host_name = hostname::get()
             .map(|h| h.to_string_lossy().into_owned())
@@ -654,10 +652,20 @@ impl Server {
         self.source == IdentitySource::Project
     }
 
-    /// Where its publication name and port came from, and the project's client/server settings
-    /// it does not use.
+    /// Where its publication name, port and inactivity timeout came from, and the project's
+    /// client/server settings it does not use.
     pub fn origins(&self) -> &origins::Origins {
         &self.origins
+    }
+
+    /// How long a session without a connection lives (0: 48 hours, as a sleeping 4D session).
+    pub fn inactivity_timeout(&self) -> Duration {
+        Duration::from_secs(
+            self.state
+                .config
+                .inactivity_timeout_secs
+                .unwrap_or(config::DEFAULT_INACTIVITY_TIMEOUT_SECS),
+        )
     }
 
     /// True when published on the network.
@@ -726,9 +734,28 @@ async fn rebuild_on_change(state: Arc<State>, mut rx: tokio_watch::Receiver<Opti
     }
 }
 
+/// How long a session without a connection lives: the configuration's, else the project's
+/// "Client-Server Connections Timeout" (minutes; 0 = none, which is 48 h here as for a sleeping
+/// 4D session), else the default.
+fn inactivity_timeout_secs(config: &ServerConfig, project: &Project) -> u64 {
+    config.inactivity_timeout_secs.unwrap_or_else(|| {
+        project
+            .settings
+            .connections_timeout_minutes
+            .map_or(config::DEFAULT_INACTIVITY_TIMEOUT_SECS, |m| {
+                m.saturating_mul(60)
+            })
+    })
+}
+
 async fn reaper(state: Arc<State>) {
     let grace = Duration::from_secs(state.config.resume_grace_secs);
-    let inactivity = Duration::from_secs(state.config.inactivity_timeout_secs);
+    let inactivity = Duration::from_secs(
+        state
+            .config
+            .inactivity_timeout_secs
+            .unwrap_or(config::DEFAULT_INACTIVITY_TIMEOUT_SECS),
+    );
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;

@@ -247,7 +247,7 @@ async fn inactive_sessions_end() {
     let dir = tempfile::tempdir().unwrap();
     project(dir.path());
     let mut cfg = config();
-    cfg.inactivity_timeout_secs = 1;
+    cfg.inactivity_timeout_secs = Some(1);
     let t = start(dir.path(), cfg).await;
     let c = t.client();
     let s = open(&c, &hello()).await;
