@@ -1100,3 +1100,71 @@ fn walkdir(dir: &Path) -> Vec<(PathBuf, u64)> {
     out.sort();
     out
 }
+
+/// A `.4DLink`'s development-mode opening options decide how `remote4d connect LINK` opens the
+/// project on the server's machine — automatic development mode, the server's build
+/// (`remote4d_development_mode="false"`), or the project folder it names
+/// (`remote4d_project_folder`) — command-line flags win, and the Recent entry keeps the choice.
+#[test]
+fn a_shortcut_opens_the_project_as_it_says() {
+    let w = tempfile::tempdir().unwrap();
+    let root = w.path().join("Shop");
+    common::project(&root, 0);
+    let port = common::free_port();
+    let home = w.path().join("home");
+    let _server = common::serve(&root, port, &w.path().join("server"), &[]);
+    let link = |name: &str, attrs: &str| {
+        let path = w.path().join(format!("{name}.4DLink"));
+        std::fs::write(
+            &path,
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<database_shortcut is_remote=\"true\" server_database_name=\"Shop\" server_path=\"127.0.0.1:{port}\" {attrs}/>\r\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let mode = |path: &Path, extra: &[&str]| {
+        let mut args = vec!["connect", path.to_str().unwrap(), "--trust-new", "--json"];
+        args.extend_from_slice(extra);
+        let o = remote4d(&args, &home);
+        assert!(o.status.success(), "{}", common::text(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["mode"].as_str().unwrap().to_owned()
+    };
+    // No option: development mode, automatically, on the server's machine (as 4D).
+    assert_eq!(mode(&link("plain", ""), &[]), "development");
+    // "false": the server's build even here.
+    let remote = link("remote", "remote4d_development_mode=\"false\"");
+    assert_eq!(mode(&remote, &[]), "remote");
+    // "true", but --remote on the command line: the flag wins.
+    let dev = link("dev", "remote4d_development_mode=\"true\"");
+    assert_eq!(mode(&dev, &["--remote"]), "remote");
+    assert_eq!(mode(&remote, &["--dev"]), "development");
+    // The project folder as this machine sees it: development mode on that folder.
+    let shared = link(
+        "shared",
+        &format!(
+            "remote4d_development_mode=\"false\" remote4d_project_folder=\"{}\"",
+            root.display()
+        ),
+    );
+    assert_eq!(mode(&shared, &[]), "development");
+    // A folder that is not the server's: refused, with the reason (never the server's build).
+    let wrong = link(
+        "wrong",
+        &format!("remote4d_project_folder=\"{}\"", w.path().display()),
+    );
+    let o = remote4d(&["connect", wrong.to_str().unwrap(), "--trust-new"], &home);
+    assert!(!o.status.success(), "{}", common::text(&o));
+    // The Recent entry of a development-mode connection with a folder keeps it.
+    let o = remote4d(&["recent", "--json"], &home);
+    let recent: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let folders: Vec<&str> = recent
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["link"]["remote4d_project_folder"].as_str())
+        .collect();
+    assert_eq!(folders, [root.display().to_string()], "{recent}");
+}

@@ -162,6 +162,8 @@ pub fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
         Target::Address(ServerPath::parse(&args.target)?)
     };
     let mut opts = ConnectOptions::new(target, env);
+    // A shortcut's development-mode opening options; the flags below win.
+    opts.apply_link_opening_options();
     opts.project = args.project.clone();
     opts.user = args.user.clone();
     opts.password = args.password.clone();
@@ -191,10 +193,17 @@ pub fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
     }
     opts.trust_new = args.trust_new;
     opts.accept_changed_identity = args.accept_changed_identity;
-    opts.development = args.dev;
-    opts.shared_project_folder = args.project_folder.clone();
+    if args.dev || args.project_folder.is_some() {
+        (opts.development, opts.force_remote) = (true, false);
+    }
+    if args.project_folder.is_some() {
+        opts.shared_project_folder = args.project_folder.clone();
+    }
     opts.allow_offline = args.offline_ok;
-    opts.force_remote = args.remote;
+    if args.remote {
+        (opts.development, opts.force_remote) = (false, true);
+        opts.shared_project_folder = None;
+    }
     opts.display_name = args.name.clone();
     run_with(Run {
         answer: args.answer.clone(),

@@ -447,7 +447,8 @@ impl Connect {
                 Some(Target::Link {
                     name: e.name.clone(),
                     link: Box::new(e.link.clone()),
-                    development: self.development || e.link.remote4d_development_mode == Some(true),
+                    // The entry's own opening options are applied when it is opened.
+                    development: self.development,
                 })
             }
             Tab::Available => {

@@ -460,7 +460,8 @@ impl App {
         match Link::read(path) {
             Ok(link) => {
                 let name = link.server_database_name.clone().unwrap_or_default();
-                let opts = self.options(client::Target::Link(Box::new(link)));
+                let mut opts = self.options(client::Target::Link(Box::new(link)));
+                opts.apply_link_opening_options();
                 self.start(opts, name)
             }
             Err(e) => {
@@ -532,7 +533,10 @@ impl App {
                 development,
             } => {
                 let mut opts = self.options(client::Target::Link(link));
-                opts.development = development;
+                opts.apply_link_opening_options();
+                if development {
+                    (opts.development, opts.force_remote) = (true, false);
+                }
                 opts.display_name = Some(name.clone());
                 self.start(opts, name)
             }
@@ -834,7 +838,7 @@ impl App {
                 Some(e) => {
                     let close = self.close_connection();
                     let mut opts = self.options(client::Target::Link(Box::new(e.link.clone())));
-                    opts.development = e.link.remote4d_development_mode == Some(true);
+                    opts.apply_link_opening_options();
                     opts.display_name = Some(e.name.clone());
                     Task::batch([close, self.start(opts, e.name)])
                 }

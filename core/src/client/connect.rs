@@ -454,7 +454,19 @@ fn record(
     }
     saved.remote4d_fingerprint = Some(seen.to_owned());
     saved.remote4d_server_id = Some(info.server_id.clone());
-    saved.remote4d_development_mode = (mode == Mode::Development).then_some(true);
+    // How it was opened, so that the Recent entry opens the same way.
+    saved.remote4d_development_mode = match mode {
+        Mode::Development => Some(true),
+        _ if link.remote4d_development_mode == Some(false) => Some(false),
+        _ => None,
+    };
+    saved.remote4d_project_folder = match mode {
+        Mode::Development => opts
+            .shared_project_folder
+            .as_ref()
+            .map(|f| f.display().to_string()),
+        _ => None,
+    };
     saved.password = None;
     let display = opts
         .display_name

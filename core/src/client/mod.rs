@@ -93,6 +93,32 @@ pub struct ConnectOptions {
 }
 
 impl ConnectOptions {
+    /// Applies the development-mode opening options of the link being opened (a `.4DLink`
+    /// opened, a Recent entry): `remote4d_development_mode="true"` activates development mode,
+    /// `"false"` opens the server's build even on the server's machine, and
+    /// `remote4d_project_folder` is the server's project folder as seen from here (development
+    /// mode from another machine). Options a caller sets afterwards (command-line flags) win.
+    pub fn apply_link_opening_options(&mut self) {
+        let Target::Link(link) = &self.target else {
+            return;
+        };
+        let folder = link
+            .remote4d_project_folder
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(PathBuf::from);
+        match link.remote4d_development_mode {
+            Some(true) => (self.development, self.force_remote) = (true, false),
+            Some(false) => (self.development, self.force_remote) = (false, true),
+            None => {}
+        }
+        if let Some(folder) = folder {
+            self.shared_project_folder = Some(folder);
+            (self.development, self.force_remote) = (true, false);
+        }
+    }
+
     /// Options for `target` with defaults: no credentials, no trust given yet.
     pub fn new(target: Target, env: crate::environment::Environment) -> Self {
         Self {

@@ -165,8 +165,14 @@ link_attributes! {
     remote4d_server_id: String,
     /// Remote4D: the SHA-256 fingerprint of the server certificate pinned at the first connection.
     remote4d_fingerprint: String,
-    /// Remote4D: the connection was made in development mode.
+    /// Remote4D: how the link opens the project. `true`: in development mode (the server's
+    /// project folder, read/write); `false`: the server's build even on the server's machine
+    /// (no automatic development mode); absent: development mode automatically on the server's
+    /// machine. Recent entries of development-mode connections carry `true`.
     remote4d_development_mode: bool,
+    /// Remote4D: development mode from another machine: the server's project folder as this
+    /// machine sees it (a network share). Implies development mode.
+    remote4d_project_folder: String,
     /// Remote4D: when the link was last used, in milliseconds since the Unix epoch.
     remote4d_last_opened: u64,
     /// Remote4D: the pairing text of a merged client and its server (4D's `HardLink` of Build
