@@ -1003,6 +1003,45 @@ fn components_reach_the_client_and_the_resources_policy_is_followed() {
         std::fs::read(system.join("Resources/strings.xlf")).unwrap(),
         b"v3"
     );
+
+    // A small file added to a component: the next connection fetches only what changed (a
+    // delta against the archive it kept), not the 30 KB component again.
+    common::write(&root, "Components/Tools.4dbase/Info.plist", b"<plist/>");
+    // (the server rebuilds on its own once the change settles: connect until it has)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let progress = loop {
+        let o = remote4d(
+            &[
+                "connect",
+                &format!("127.0.0.1:{port}"),
+                "--remote",
+                "--json",
+            ],
+            &client,
+        );
+        assert!(o.status.success(), "{}", err(&o));
+        let progress = err(&o);
+        if progress.contains("\"folder\":\"Components\"") {
+            break progress;
+        }
+        assert!(std::time::Instant::now() < deadline, "{progress}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let line = progress
+        .lines()
+        .find(|l| l.contains("\"folder\":\"Components\""))
+        .unwrap();
+    let p: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(p["delta"], true, "{line}");
+    assert!(p["bytes"].as_u64().unwrap() < 10_000, "{line}");
+    assert_eq!(
+        std::fs::read(system.join("Components/Tools.4dbase/Info.plist")).unwrap(),
+        b"<plist/>"
+    );
+    assert_eq!(
+        std::fs::read(system.join("Components/Tools.4dbase/Tools.4DZ")).unwrap(),
+        common::noise(30_000, 2)
+    );
 }
 
 /// `remote4d project find` finds what the app's Find in project finds: in a project folder

@@ -97,8 +97,20 @@ fn show(line: &StatusLine, p: &Progress) {
                 output::bytes(*bytes)
             ));
         }
-        Progress::Resources { folder, bytes } => line.note(&format!(
+        Progress::Resources {
+            folder,
+            bytes,
+            delta: false,
+        } => line.note(&format!(
             "copied the {folder} folder ({})",
+            output::bytes(*bytes)
+        )),
+        Progress::Resources {
+            folder,
+            bytes,
+            delta: true,
+        } => line.note(&format!(
+            "updated the {folder} folder with what changed ({})",
             output::bytes(*bytes)
         )),
         Progress::Downloading { done, total, .. } => line.bytes("downloading", *done, *total),

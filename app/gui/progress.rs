@@ -57,7 +57,7 @@ impl Connecting {
                 Progress::Repairing { reason } => {
                     (format!("{}: {reason}", tr.phase_repairing), None)
                 }
-                Progress::Resources { folder, bytes } => (
+                Progress::Resources { folder, bytes, .. } => (
                     format!("{} {folder} ({} KB)", tr.phase_resources, bytes / 1000),
                     Some(1.0),
                 ),

@@ -27,10 +27,14 @@
 //!          Project/                   the archive unpacked (read-only copy of the project)
 //!          Resources/                 the project's Resources folder, copied from the server
 //!          resources.tsv              its stamp, then size and time of each of its files
-//!          resources.zip              a Resources download in progress
+//!          resources.zip              a Resources download in progress (or rebuilt from a delta)
+//!          resources.4dz              the verified archive Resources/ was installed from, kept
+//!                                     so that the next change comes as a delta
+//!          resources-delta.zip        a delta of it being applied
 //!          Components/ Plugins/       the project's components, plug-ins and libraries, copied
 //!          Libraries/                   from the server like Resources/ (remote mode only)
-//!          components.tsv …           their quick-check indexes; components.zip … downloads
+//!          components.tsv …           their quick-check indexes; components.zip … downloads;
+//!          components.4dz …             their archives kept for deltas
 //!          userPreferences/           the client's preferences for this project
 //!            remote4d.json            the developer's state: source open, folded tables,
 //!                                     cursors, window size, "Open with", searches
@@ -100,6 +104,17 @@ pub mod names {
     /// A download of a related folder in progress (`resources.zip`, `components.zip`…).
     pub fn related_download(folder: crate::protocol::Related) -> String {
         format!("{}.zip", folder.key())
+    }
+
+    /// The verified archive of the related folder installed, kept for deltas
+    /// (`resources.4dz`, `components.4dz`…).
+    pub fn related_archive(folder: crate::protocol::Related) -> String {
+        format!("{}.4dz", folder.key())
+    }
+
+    /// A delta of a related folder being applied (`resources-delta.zip`…).
+    pub fn related_delta(folder: crate::protocol::Related) -> String {
+        format!("{}-delta.zip", folder.key())
     }
 
     /// A related folder moved aside while it is removed (`.Resources.removed`…).

@@ -1,6 +1,7 @@
 //! The project's related folders in the system folder ([`Related`]: `Resources/`,
 //! `Components/`, `Plugins/`, `Libraries/`), kept beside `Project/` as 4D keeps them in its
-//! client cache: installed from a verified archive, swapped in atomically, checked quickly
+//! client cache: installed from a verified archive (downloaded whole, or rebuilt from the
+//! archive kept, `<folder>.4dz`, and a delta), swapped in atomically, checked quickly
 //! (`<folder>.tsv`), removed when the project has none any more.
 
 use std::path::PathBuf;
@@ -44,8 +45,51 @@ impl SystemFolder {
         self.file(&names::related_download(folder))
     }
 
+    /// The verified archive of the copy of `folder` installed (kept for deltas), if any.
+    pub fn related_archive(&self, folder: Related) -> Option<PathBuf> {
+        let path = self.file(&names::related_archive(folder));
+        (self.related_stamp(folder).is_some() && path.is_file()).then_some(path)
+    }
+
+    /// Installs build `new` of `folder` from a downloaded delta against the archive of the
+    /// copy installed: the new archive is rebuilt from both, its SHA-256 must be `new`, then
+    /// it is installed as [`SystemFolder::install_related`] does.
+    ///
+    /// # Errors
+    /// [`CacheError::DeltaMismatch`] when the delta leads elsewhere, [`CacheError::Archive`]
+    /// when it does not fit the archive kept (or there is none), [`CacheError::Io`]: the
+    /// copy installed is then intact, and the caller downloads the whole archive.
+    pub fn apply_related_delta(
+        &self,
+        folder: Related,
+        delta: &[u8],
+        new: Stamp,
+    ) -> Result<(), CacheError> {
+        let old =
+            self.related_archive(folder)
+                .ok_or(CacheError::Archive(ArchiveError::Corrupt {
+                    name: names::related_archive(folder),
+                    reason: "no archive of the installed copy to apply a delta to".into(),
+                }))?;
+        let delta_file = self.file(&names::related_delta(folder));
+        std::fs::write(&delta_file, delta).map_err(CacheError::io(&delta_file))?;
+        let out = self.related_download(folder);
+        let rebuilt = crate::archive::apply_delta(&old, &delta_file, &out, &Limits::default());
+        let _ = std::fs::remove_file(&delta_file);
+        let (_, stamp) = rebuilt?;
+        if stamp != new {
+            let _ = std::fs::remove_file(&out);
+            return Err(CacheError::DeltaMismatch {
+                got: stamp.short(),
+                expected: new.short(),
+            });
+        }
+        self.install_related(folder, new)
+    }
+
     /// Installs the verified archive of `folder` in build `stamp` (downloaded to
-    /// [`SystemFolder::related_download`], removed afterwards) atomically.
+    /// [`SystemFolder::related_download`], then kept as the archive of the copy for the next
+    /// delta) atomically.
     ///
     /// # Errors
     /// [`CacheError::Archive`] when it holds anything but that folder, [`CacheError::Io`];
@@ -63,8 +107,16 @@ impl SystemFolder {
             }
             a.unpack_subtree_to(&prefix, &target).map(|_| ())
         })();
-        let _ = std::fs::remove_file(&zip);
+        if unpacked.is_err() {
+            let _ = std::fs::remove_file(&zip);
+        }
         unpacked?;
+        // Kept for the next delta; without it the next change is downloaded whole.
+        let kept = self.file(&names::related_archive(folder));
+        if std::fs::rename(&zip, &kept).is_err() {
+            let _ = std::fs::remove_file(&zip);
+            let _ = std::fs::remove_file(&kept);
+        }
         self.update_state(|s| s.set_related_stamp(folder, Some(stamp)))?;
         let index = format!("{stamp}\n{}", index::listing(&target));
         let _ = crate::fsutil::replace_cache_file(
@@ -93,6 +145,7 @@ impl SystemFolder {
             let _ = std::fs::remove_dir_all(&aside);
         }
         let _ = std::fs::remove_file(self.file(&names::related_index(folder)));
+        let _ = std::fs::remove_file(self.file(&names::related_archive(folder)));
         self.update_state(|s| s.set_related_stamp(folder, None))?;
         Ok(true)
     }

@@ -188,6 +188,8 @@ pub enum Progress {
         folder: crate::protocol::Related,
         /// Bytes downloaded.
         bytes: u64,
+        /// Only what changed was downloaded (a delta against the copy installed).
+        delta: bool,
     },
     /// Downloading the archive.
     Downloading {

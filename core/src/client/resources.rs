@@ -1,7 +1,8 @@
 //! The project's related folders from the server (`Resources/`, `Components/`, `Plugins/`,
 //! `Libraries/`): each copied again at a connection when the server's copy changed (its stamp,
-//! announced in the server's info, differs), verified (SHA-256 = stamp), and handed to the
-//! cache, which swaps it in atomically; removed when the project has none any more.
+//! announced in the server's info, differs) — by a delta against the archive of the copy
+//! installed when the server has one, else whole — verified (SHA-256 = stamp), and handed to
+//! the cache, which swaps it in atomically; removed when the project has none any more.
 
 use std::io::Write;
 use std::path::Path;
@@ -51,13 +52,78 @@ pub(crate) async fn sync(
         }
         Err(_) => {}
     }
+    // Another build installed (not a damaged copy of this one): what changed is enough.
+    let installed = folder
+        .related_stamp(related)
+        .filter(|s| *s != offered.stamp);
+    if let (Some(old), Some(_)) = (installed, folder.related_archive(related)) {
+        match delta(api, folder, related, old, offered).await {
+            Ok(bytes) => {
+                progress(Progress::Resources {
+                    folder: related,
+                    bytes,
+                    delta: true,
+                });
+                return Ok(true);
+            }
+            Err(reason) => {
+                tracing::info!(%reason, "no delta for the {related} folder; downloading it whole");
+            }
+        }
+    }
     let bytes = download(api, &folder.related_download(related), related, offered).await?;
     super::fetch::blocking(folder, move |f| f.install_related(related, offered.stamp)).await?;
     progress(Progress::Resources {
         folder: related,
         bytes,
+        delta: false,
     });
     Ok(true)
+}
+
+/// Why no delta was applied to a related folder (it is downloaded whole instead).
+#[derive(Debug, thiserror::Error)]
+enum NoDelta {
+    #[error("the server has no delta")]
+    Request(#[from] super::api::RequestError),
+    #[error("the server answered {0}")]
+    Status(reqwest::StatusCode),
+    #[error("the delta cannot be applied: {0}")]
+    Cache(#[from] crate::cache::CacheError),
+    #[error("{0}")]
+    Connect(#[from] ConnectError),
+}
+
+/// Fetches the delta from the installed build `old` of `related` (no larger than the whole
+/// archive) and has the cache rebuild, verify and install the new one. Returns the bytes
+/// transferred.
+async fn delta(
+    api: &ApiClient,
+    folder: &SystemFolder,
+    related: Related,
+    old: Stamp,
+    offered: ResourcesInfo,
+) -> Result<u64, NoDelta> {
+    let resp = api
+        .request(
+            Method::GET,
+            &crate::protocol::paths::folder_delta_from(related, &old),
+        )
+        .send()
+        .await
+        .map_err(|e| api.transport_error(&e))?;
+    if resp.status() != reqwest::StatusCode::OK {
+        return Err(NoDelta::Status(resp.status()));
+    }
+    // A delta larger than the whole archive is no delta: refused before it fills the memory.
+    let limit = usize::try_from(offered.size.max(1 << 20)).unwrap_or(usize::MAX);
+    let body = api.read_limited(resp, limit).await?;
+    let bytes = body.len() as u64;
+    super::fetch::blocking(folder, move |f| {
+        f.apply_related_delta(related, &body, offered.stamp)
+    })
+    .await?;
+    Ok(bytes)
 }
 
 /// Downloads the archive of `offered` into `zip`, checking its SHA-256.

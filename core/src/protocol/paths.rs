@@ -26,6 +26,11 @@ pub const RESOURCES: &str = "/api/v1/project/resources";
 pub const FOLDER: &str = "/api/v1/project/folders/{name}";
 /// `GET`: a delta (`?from=STAMP`).
 pub const DELTA: &str = "/api/v1/project/delta";
+/// `GET`: a delta of the `Resources/` archive (`?from=STAMP`).
+pub const RESOURCES_DELTA: &str = "/api/v1/project/resources/delta";
+/// Router pattern of a delta of the archive of `Components/`, `Plugins/` or `Libraries/`
+/// (`GET`, `?from=STAMP`).
+pub const FOLDER_DELTA: &str = "/api/v1/project/folders/{name}/delta";
 /// `POST`: rebuild now (`?wait=true` answers when it is ready).
 pub const RELOAD: &str = "/api/v1/project/reload";
 /// `POST`: ask for a same-folder proof.
@@ -103,6 +108,18 @@ pub fn folder_of(folder: super::Related, stamp: &Stamp) -> String {
 /// The delta from build `from` to the current one.
 pub fn delta_from(from: &Stamp) -> String {
     format!("{DELTA}?from={from}")
+}
+
+/// The delta from the archive of `folder` in build `from` to its current one.
+pub fn folder_delta_from(folder: super::Related, from: &Stamp) -> String {
+    match folder {
+        super::Related::Resources => format!("{RESOURCES_DELTA}?from={from}"),
+        other => format!(
+            "{}/project/folders/{}/delta?from={from}",
+            super::API,
+            other.key()
+        ),
+    }
 }
 
 /// Rebuild, answering when the new archive is ready.

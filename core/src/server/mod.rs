@@ -386,7 +386,7 @@ async fn open_builds(
     let data = data_dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let builds = Builds::open_reporting(&build_root, &data.join("builds"), keep, progress)?;
-        let related = related::RelatedFolders::open(&build_root, &data)?;
+        let related = related::RelatedFolders::open(&build_root, &data, keep)?;
         Ok::<_, crate::archive::ArchiveError>((builds, related))
     })
     .await

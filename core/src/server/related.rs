@@ -21,6 +21,8 @@ pub(crate) struct RelatedFolders {
 
 struct Slot {
     folder: Related,
+    /// Builds kept (deltas from them, resumed downloads).
+    keep: usize,
     /// Where its archives are kept (`<data>/<key>-builds`).
     dir: PathBuf,
     builds: RwLock<Option<Arc<Builds>>>,
@@ -28,21 +30,23 @@ struct Slot {
 
 impl RelatedFolders {
     /// Archives each related folder the project at `root` has (blocking), keeping the archives
-    /// under `data_dir`.
+    /// of the last `keep` builds of each (at least 2) under `data_dir`, for deltas.
     ///
     /// # Errors
     /// [`ArchiveError`] when a folder cannot be archived.
-    pub fn open(root: &Path, data_dir: &Path) -> Result<Self, ArchiveError> {
+    pub fn open(root: &Path, data_dir: &Path, keep: usize) -> Result<Self, ArchiveError> {
+        let keep = keep.max(2);
         let mut slots = Vec::new();
         for folder in Related::ALL {
             let dir = data_dir.join(format!("{}-builds", folder.key()));
             let builds = if root.join(folder.folder()).is_dir() {
-                Some(Arc::new(open(root, &dir, folder)?))
+                Some(Arc::new(open(root, &dir, folder, keep)?))
             } else {
                 None
             };
             slots.push(Slot {
                 folder,
+                keep,
                 dir,
                 builds: RwLock::new(builds),
             });
@@ -132,7 +136,8 @@ impl Slot {
                 .map(|r| (r.changed && r.built).then_some(Some(r.build.stamp))),
             None => {
                 let (root, dir, folder) = (root.to_path_buf(), self.dir.clone(), self.folder);
-                match tokio::task::spawn_blocking(move || open(&root, &dir, folder)).await {
+                let keep = self.keep;
+                match tokio::task::spawn_blocking(move || open(&root, &dir, folder, keep)).await {
                     Ok(Ok(b)) => {
                         let stamp = b.current().stamp;
                         self.set(Some(Arc::new(b)));
@@ -161,7 +166,6 @@ fn event(folder: Related, stamp: Option<crate::archive::Stamp>) -> SessionEvent 
     }
 }
 
-fn open(root: &Path, dir: &Path, folder: Related) -> Result<Builds, ArchiveError> {
-    // Two builds: the current one and the one a download in progress may still need.
-    Builds::open_folder(root, dir, 2, folder.folder(), None)
+fn open(root: &Path, dir: &Path, folder: Related, keep: usize) -> Result<Builds, ArchiveError> {
+    Builds::open_folder(root, dir, keep, folder.folder(), None)
 }

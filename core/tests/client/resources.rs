@@ -46,7 +46,7 @@ async fn the_resources_folder_follows_the_server() {
         log.lock()
             .unwrap()
             .iter()
-            .any(|p| matches!(p, Progress::Resources { folder: Related::Resources, bytes } if *bytes == offered.size))
+            .any(|p| matches!(p, Progress::Resources { folder: Related::Resources, bytes, delta: false } if *bytes == offered.size))
     );
     assert_eq!(conn.folder.state().resources_stamp, Some(offered.stamp));
     assert!(
@@ -89,12 +89,52 @@ async fn the_resources_folder_follows_the_server() {
     let (log, progress) = recorder();
     let conn = connect(c.options(&t.authority()), &progress).await.unwrap();
     assert_eq!(conn.fetched, Fetched::UpToDate);
-    assert!(copied_resources(&log));
+    // By a delta against the archive of the copy installed: only what changed travels.
+    assert!(
+        log.lock().unwrap().iter().any(|p| matches!(
+            p,
+            Progress::Resources { folder: Related::Resources, bytes, delta: true } if *bytes < offered.size
+        )),
+        "{:?}",
+        log.lock().unwrap()
+    );
     assert_eq!(
         std::fs::read(resources.join("en.lproj/strings.xlf")).unwrap(),
         b"<xliff>v2</xliff>"
     );
     assert!(!resources.join("Images/logo.png").exists());
+    assert_eq!(conn.folder.state().resources_stamp, Some(second.stamp));
+    let system = conn.folder.path().to_path_buf();
+    drop(conn);
+
+    // The archive kept for deltas damaged: the delta does not fit, the folder is downloaded
+    // whole, and ends exact.
+    write(
+        dir.path(),
+        "Resources/en.lproj/strings.xlf",
+        b"<xliff>v2b</xliff>",
+    );
+    t.server.reload().await.unwrap();
+    let kept = system.join("resources.4dz");
+    let mut bytes = std::fs::read(&kept).unwrap();
+    // In the first entry's header, which the delta copies as it is (a byte in what changed
+    // would not matter: the delta replaces it, and the result is still exact).
+    bytes[10] ^= 0xff;
+    std::fs::write(&kept, bytes).unwrap();
+    let (log, progress) = recorder();
+    let conn = connect(c.options(&t.authority()), &progress).await.unwrap();
+    assert!(
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|p| matches!(p, Progress::Resources { delta: false, .. })),
+        "{:?}",
+        log.lock().unwrap()
+    );
+    assert_eq!(
+        std::fs::read(resources.join("en.lproj/strings.xlf")).unwrap(),
+        b"<xliff>v2b</xliff>"
+    );
     drop(conn);
 
     // During a session: the server tells, the client copies the folder again at once.
@@ -279,6 +319,44 @@ async fn components_plugins_and_libraries_follow_the_server_but_not_in_developme
     );
     drop(conn);
 
+    // One file of a component changes: only it travels (a delta against the archive kept),
+    // and the copy is exact.
+    let whole = t.server.info().offered(Related::Components).unwrap().size;
+    write(
+        dir.path(),
+        "Components/Tools.4dbase/Project/Tools.4DProject",
+        b"{\"version\": 2}",
+    );
+    t.server.reload().await.unwrap();
+    let (log, progress) = recorder();
+    let conn = connect(c.options(&t.authority()), &progress).await.unwrap();
+    let sent: Vec<(u64, bool)> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|p| match p {
+            Progress::Resources { bytes, delta, .. } => Some((*bytes, *delta)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(sent[..], [(bytes, true)] if bytes * 4 < whole),
+        "{sent:?} of {whole}"
+    );
+    assert_eq!(
+        std::fs::read(copy.join("Components/Tools.4dbase/Project/Tools.4DProject")).unwrap(),
+        b"{\"version\": 2}"
+    );
+    assert_eq!(
+        std::fs::read(copy.join("Components/7z.4dbase/7z.4DZ")).unwrap(),
+        component
+    );
+    assert_eq!(
+        conn.folder.related_stamp(Related::Components),
+        Some(t.server.info().offered(Related::Components).unwrap().stamp)
+    );
+    drop(conn);
+
     // A folder the project no longer has goes from the copy too.
     std::fs::remove_dir_all(dir.path().join("Libraries")).unwrap();
     t.server.reload().await.unwrap();
@@ -330,6 +408,34 @@ async fn a_folder_the_server_does_not_have_is_refused_by_name() {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("no "), "{name}: {err}");
+        // Nor a delta of it.
+        let err = api
+            .send::<()>(
+                reqwest::Method::GET,
+                &format!(
+                    "/api/v1/project/folders/{name}/delta?from={}",
+                    "0".repeat(64)
+                ),
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no "), "{name} delta: {err}");
+    }
+    // A delta from a build never made, or from no stamp at all: said, never a panic.
+    for (from, says) in [
+        ("0".repeat(64), "no longer keeps"),
+        ("zz".to_owned(), "64 hexadecimal"),
+    ] {
+        let err = api
+            .send::<()>(
+                reqwest::Method::GET,
+                &format!("/api/v1/project/folders/components/delta?from={from}"),
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(says), "{from}: {err}");
     }
     drop(conn);
     t.server.shutdown().await;

@@ -301,27 +301,78 @@ pub(super) async fn delta(
     Query(q): Query<DeltaQuery>,
 ) -> Result<Response, Failure> {
     may_read_project(&state, &headers)?;
-    let from: Stamp = q.from.parse().map_err(|_| {
+    let answer = delta_of(&state.builds, &q.from, "the whole archive").await?;
+    if answer.status() == StatusCode::OK {
+        state.monitor.served(true);
+    }
+    Ok(answer)
+}
+
+/// `GET /api/v1/project/resources/delta`: a delta of the `Resources/` archive.
+pub(super) async fn resources_delta(
+    state: Shared,
+    headers: HeaderMap,
+    q: Query<DeltaQuery>,
+) -> Result<Response, Failure> {
+    related_delta(state, headers, q, Related::Resources).await
+}
+
+/// `GET /api/v1/project/folders/{name}/delta`: a delta of the archive of `Components/`,
+/// `Plugins/` or `Libraries/`.
+pub(super) async fn folder_delta(
+    state: Shared,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    q: Query<DeltaQuery>,
+) -> Result<Response, Failure> {
+    match Related::from_folder(&name).filter(|f| *f != Related::Resources) {
+        Some(folder) => related_delta(state, headers, q, folder).await,
+        None => Err(fail(
+            ErrorCode::NotFound,
+            "no such folder: components, plugins or libraries",
+        )),
+    }
+}
+
+async fn related_delta(
+    AxState(state): Shared,
+    headers: HeaderMap,
+    Query(q): Query<DeltaQuery>,
+    folder: Related,
+) -> Result<Response, Failure> {
+    may_read_project(&state, &headers)?;
+    let builds = state.related.builds(folder).ok_or_else(|| {
+        fail(
+            ErrorCode::NotFound,
+            format!("the project has no {folder} folder"),
+        )
+    })?;
+    delta_of(&builds, &q.from, "the whole folder archive").await
+}
+
+/// The delta from build `from` of `builds` to its current one: `304` when `from` is current,
+/// `410` (download `whole` instead) when it is not kept.
+async fn delta_of(builds: &Arc<Builds>, from: &str, whole: &str) -> Result<Response, Failure> {
+    let from: Stamp = from.parse().map_err(|_| {
         fail(
             ErrorCode::BadRequest,
             "from must be a stamp (64 hexadecimal digits)",
         )
     })?;
-    let current = state.builds.current();
+    let current = builds.current();
     let mut h = HeaderMap::new();
     h.insert(header::ETAG, etag(&current.stamp));
     if from == current.stamp {
         return Ok((StatusCode::NOT_MODIFIED, h).into_response());
     }
-    let Some((path, summary)) = state
-        .builds
+    let Some((path, summary)) = builds
         .delta(&from)
         .await
         .map_err(|e| fail(ErrorCode::BuildFailed, e.to_string()))?
     else {
         return Err(fail(
             ErrorCode::StampGone,
-            "the server no longer keeps that build; download the whole archive",
+            format!("the server no longer keeps that build; download {whole}"),
         ));
     };
     for (name, value) in [
@@ -341,11 +392,7 @@ pub(super) async fn delta(
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    let answer = send_file(&path, &HeaderMap::new(), h, &summary.to).await?;
-    if answer.status() == StatusCode::OK {
-        state.monitor.served(true);
-    }
-    Ok(answer)
+    send_file(&path, &HeaderMap::new(), h, &summary.to).await
 }
 
 #[derive(Deserialize)]
