@@ -97,6 +97,10 @@ fn show(line: &StatusLine, p: &Progress) {
                 output::bytes(*bytes)
             ));
         }
+        Progress::FromMirror { url } => line.phase(&format!("fetching from the mirror {url}…")),
+        Progress::MirrorSkipped { url, reason } => line.note(&format!(
+            "the mirror {url} was skipped ({reason}); trying the next one, then the server"
+        )),
         Progress::Resources {
             folder,
             bytes,

@@ -65,6 +65,12 @@ impl Connecting {
                     format!("{} ({} KB)", tr.phase_downloading, bytes / 1000),
                     Some(1.0),
                 ),
+                Progress::FromMirror { url } => {
+                    (format!("{} ({url})…", tr.phase_downloading), None)
+                }
+                Progress::MirrorSkipped { url, .. } => {
+                    (format!("{} ({url} ✗)…", tr.phase_downloading), None)
+                }
                 Progress::Downloading {
                     done,
                     total,

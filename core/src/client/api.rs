@@ -99,7 +99,14 @@ pub struct ApiClient {
     authority: String,
     seen: SeenFingerprint,
     token: Option<String>,
+    /// The server's mirrors, in the order tried (see [`super::mirrors`]).
+    mirrors: std::sync::Arc<Vec<super::mirrors::MirrorClient>>,
 }
+
+/// Longest wait for a mirror to accept a connection (then the next one, or the server).
+const MIRROR_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Longest wait for a mirror's next bytes.
+const MIRROR_READ_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl ApiClient {
     /// A client of the server at `address` (`host[:port]`, IPv6 in brackets), its host
@@ -147,12 +154,77 @@ impl ApiClient {
             authority,
             seen,
             token: None,
+            mirrors: std::sync::Arc::default(),
         })
     }
 
-    /// Sends `Authorization: Bearer <token>` from now on.
+    /// A client of `mirror`: this server's paths under the mirror's base URL, with this
+    /// client's token (a cache in front of the server asks the server whether it may answer).
+    /// The mirror's certificate must be this server's pinned one or one a certificate authority
+    /// this machine trusts vouches for (its name): the token goes to no one else. What it
+    /// serves is checked by the caller against the server's stamps.
+    ///
+    /// # Errors
+    /// [`RequestError::Address`] for a URL that is not `https://host[:port][/prefix]`,
+    /// [`RequestError::Tls`] / [`RequestError::Setup`] when the client cannot be made.
+    pub(crate) fn mirror(&self, mirror: &crate::protocol::Mirror) -> Result<Self, RequestError> {
+        let url = reqwest::Url::parse(mirror.base())
+            .map_err(|_| RequestError::Address(crate::link::ServerPathError::BadHost))?;
+        let host = url
+            .host_str()
+            .filter(|_| url.scheme() == "https")
+            .ok_or(RequestError::Address(crate::link::ServerPathError::BadHost))?;
+        let authority = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        };
+        let seen = SeenFingerprint::default();
+        let config = client_config(self.seen.get().as_deref(), &seen)?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(config)
+            .connect_timeout(MIRROR_CONNECT_TIMEOUT)
+            .read_timeout(MIRROR_READ_TIMEOUT)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .dns_resolver(std::sync::Arc::new(super::transport::SystemResolver))
+            .no_proxy()
+            .build()
+            .map_err(RequestError::Setup)?;
+        Ok(Self {
+            http,
+            base: mirror.base().to_owned(),
+            authority,
+            seen,
+            token: self.token.clone(),
+            mirrors: std::sync::Arc::default(),
+        })
+    }
+
+    /// Tries `mirrors` (already ordered) before this server for stamped archives and deltas.
+    pub(crate) fn with_mirrors(mut self, mirrors: Vec<super::mirrors::MirrorClient>) -> Self {
+        self.mirrors = std::sync::Arc::new(mirrors);
+        self
+    }
+
+    /// The mirrors tried before this server, in order.
+    pub(crate) fn mirrors(&self) -> &[super::mirrors::MirrorClient] {
+        &self.mirrors
+    }
+
+    /// Sends `Authorization: Bearer <token>` from now on (to its mirrors too).
     pub fn with_token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(token.into());
+        let token = token.into();
+        if !self.mirrors.is_empty() {
+            let mirrors = self
+                .mirrors
+                .iter()
+                .map(|m| super::mirrors::MirrorClient {
+                    url: m.url.clone(),
+                    api: m.api.clone().with_token(token.clone()),
+                })
+                .collect();
+            self.mirrors = std::sync::Arc::new(mirrors);
+        }
+        self.token = Some(token);
         self
     }
 

@@ -121,6 +121,8 @@ pub async fn connect(
     folder.ensure_layout()?;
     let opened = open_session(&opts, &target, &api, &folder, &seen, progress).await?;
     let api = api.with_token(opened.token.clone());
+    let mirrors = super::mirrors::clients(&api, &info.mirrors, &opened.session.id);
+    let api = api.with_mirrors(mirrors);
     let (mode, direct) = choose_mode(&opts, &server, &api, &opened, progress).await?;
     let (fetched, project_root) = match direct {
         Some(root) => (Fetched::Direct, root),

@@ -63,6 +63,9 @@ pub(crate) async fn fetch(
     } else if let Some(old) = installed
         && folder.archive_path().is_file()
     {
+        if let Some(bytes) = delta_from_mirrors(api, folder, old, (stamp, size), progress).await {
+            return Ok(Fetched::Delta { bytes });
+        }
         match delta(api, folder, old, (stamp, size), progress).await {
             Ok(bytes) => return Ok(Fetched::Delta { bytes }),
             Err(reason) => {
@@ -71,12 +74,40 @@ pub(crate) async fn fetch(
         }
     }
     let download = folder.begin_download(stamp)?;
+    for mirror in api.mirrors() {
+        progress(Progress::FromMirror {
+            url: mirror.url.clone(),
+        });
+        match fetch_archive(
+            &mirror.api,
+            folder,
+            &download,
+            size,
+            unpack_while_downloading,
+            1,
+            progress,
+        )
+        .await
+        {
+            Ok(got) => {
+                progress(Progress::Unpacking);
+                blocking(folder, move |f| {
+                    f.install_download(&download, got.unpacked, got.checkpoints.as_ref())
+                })
+                .await?;
+                return Ok(Fetched::Full { bytes: got.bytes });
+            }
+            Err(e @ ConnectError::Io { .. }) => return Err(e),
+            Err(e) => skipped(&mirror.url, &e, progress),
+        }
+    }
     let got = fetch_archive(
         api,
         folder,
         &download,
         size,
         unpack_while_downloading,
+        ATTEMPTS,
         progress,
     )
     .await?;
@@ -111,6 +142,43 @@ enum NoDelta {
     Cache(#[from] CacheError),
 }
 
+/// Reports a mirror that failed; the next one, or the server, is tried.
+pub(super) fn skipped(
+    url: &str,
+    reason: &dyn std::fmt::Display,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) {
+    tracing::warn!(%url, %reason, "mirror skipped");
+    progress(Progress::MirrorSkipped {
+        url: url.to_owned(),
+        reason: reason.to_string(),
+    });
+}
+
+/// The delta from `old` from the first mirror that has it right; `None` when none has (a
+/// mirror that relays the server's "no such delta" ends the search: the server says the same).
+async fn delta_from_mirrors(
+    api: &ApiClient,
+    folder: &SystemFolder,
+    old: Stamp,
+    new: (Stamp, u64),
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Option<u64> {
+    for mirror in api.mirrors() {
+        progress(Progress::FromMirror {
+            url: mirror.url.clone(),
+        });
+        match delta(&mirror.api, folder, old, new, progress).await {
+            Ok(bytes) => return Some(bytes),
+            Err(NoDelta::Status(s)) if s == StatusCode::GONE || s == StatusCode::NOT_MODIFIED => {
+                return None;
+            }
+            Err(reason) => skipped(&mirror.url, &reason, progress),
+        }
+    }
+    None
+}
+
 /// Fetches the delta from `old` (no larger than the whole archive) and has the cache apply it.
 async fn delta(
     api: &ApiClient,
@@ -120,7 +188,7 @@ async fn delta(
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<u64, NoDelta> {
     let resp = api
-        .request(Method::GET, &paths::delta_from(&old))
+        .request(Method::GET, &paths::delta_between(&old, &new))
         .send()
         .await
         .map_err(|e| api.transport_error(&e))?;
@@ -176,6 +244,7 @@ async fn fetch_archive(
     download: &Download,
     size: u64,
     unpack_while_downloading: bool,
+    attempts: u32,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Downloaded, ConnectError> {
     let mut transfer = Transfer {
@@ -191,7 +260,7 @@ async fn fetch_archive(
     // Every attempt after the first follows an interruption.
     let mut last_error = Interruption::FailedVerification;
     let mut damaged_once = false;
-    for attempt in 0..ATTEMPTS {
+    for attempt in 0..attempts {
         if attempt > 0 {
             let wait = Duration::from_millis(500 * (1 << (attempt - 1)).min(8));
             progress(Progress::Retrying {

@@ -14,6 +14,7 @@ mod connect;
 pub mod devmode;
 mod error;
 mod fetch;
+mod mirrors;
 mod resources;
 pub mod session;
 pub mod tls;
@@ -180,6 +181,19 @@ pub enum Progress {
     Delta {
         /// Its size.
         bytes: u64,
+    },
+    /// What follows comes from a mirror of the server (checked against the server's stamp).
+    FromMirror {
+        /// The mirror's base URL.
+        url: String,
+    },
+    /// A mirror failed (down, slow, or other bytes than the server's stamp): the next mirror,
+    /// or the server, is used instead.
+    MirrorSkipped {
+        /// The mirror's base URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
     },
     /// One of the project's related folders (`Resources/`, `Components/`, `Plugins/`,
     /// `Libraries/`) was new or had changed on the server, and was copied.

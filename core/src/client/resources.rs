@@ -57,6 +57,27 @@ pub(crate) async fn sync(
         .related_stamp(related)
         .filter(|s| *s != offered.stamp);
     if let (Some(old), Some(_)) = (installed, folder.related_archive(related)) {
+        for mirror in api.mirrors() {
+            progress(Progress::FromMirror {
+                url: mirror.url.clone(),
+            });
+            match delta(&mirror.api, folder, related, old, offered).await {
+                Ok(bytes) => {
+                    progress(Progress::Resources {
+                        folder: related,
+                        bytes,
+                        delta: true,
+                    });
+                    return Ok(true);
+                }
+                Err(NoDelta::Status(s))
+                    if s == reqwest::StatusCode::GONE || s == reqwest::StatusCode::NOT_MODIFIED =>
+                {
+                    break;
+                }
+                Err(reason) => super::fetch::skipped(&mirror.url, &reason, progress),
+            }
+        }
         match delta(api, folder, related, old, offered).await {
             Ok(bytes) => {
                 progress(Progress::Resources {
@@ -71,7 +92,25 @@ pub(crate) async fn sync(
             }
         }
     }
-    let bytes = download(api, &folder.related_download(related), related, offered).await?;
+    let zip = folder.related_download(related);
+    let mut bytes = None;
+    for mirror in api.mirrors() {
+        progress(Progress::FromMirror {
+            url: mirror.url.clone(),
+        });
+        match download(&mirror.api, &zip, related, offered).await {
+            Ok(n) => {
+                bytes = Some(n);
+                break;
+            }
+            Err(e @ ConnectError::Io { .. }) => return Err(e),
+            Err(e) => super::fetch::skipped(&mirror.url, &e, progress),
+        }
+    }
+    let bytes = match bytes {
+        Some(n) => n,
+        None => download(api, &zip, related, offered).await?,
+    };
     super::fetch::blocking(folder, move |f| f.install_related(related, offered.stamp)).await?;
     progress(Progress::Resources {
         folder: related,
@@ -107,7 +146,7 @@ async fn delta(
     let resp = api
         .request(
             Method::GET,
-            &crate::protocol::paths::folder_delta_from(related, &old),
+            &crate::protocol::paths::folder_delta_from(related, &old, &offered.stamp),
         )
         .send()
         .await

@@ -4,6 +4,7 @@
 mod devmode;
 mod error;
 mod event;
+mod mirror;
 mod related;
 mod session;
 mod update;
@@ -17,6 +18,7 @@ pub use devmode::{LockInfo, ProofAnswer, ProofFile, ProofRequest, SERVER_WRITTEN
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use event::{SessionEvent, SseDecoder, encode_sse};
 pub use fingerprint::{BadFingerprint, Fingerprint};
+pub use mirror::{BadMirror, Mirror};
 pub use related::Related;
 pub use session::{
     Challenge, ChallengeAnswer, HostType, OpenSession, OpenSessionResponse, ResumeSession,
@@ -72,6 +74,10 @@ pub struct ServerInfo {
     /// during a session").
     #[serde(default)]
     pub resources_update: ResourcesUpdate,
+    /// Where clients may fetch stamped archives and deltas first (caching proxies, copies),
+    /// every byte checked against the stamps given here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mirrors: Vec<Mirror>,
 }
 
 impl ServerInfo {

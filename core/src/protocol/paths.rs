@@ -26,6 +26,8 @@ pub const RESOURCES: &str = "/api/v1/project/resources";
 pub const FOLDER: &str = "/api/v1/project/folders/{name}";
 /// `GET`: a delta (`?from=STAMP`).
 pub const DELTA: &str = "/api/v1/project/delta";
+/// `GET`: `204` when the request may read the project's archives (a cache's `auth_request`).
+pub const ACCESS: &str = "/api/v1/project/access";
 /// `GET`: a delta of the `Resources/` archive (`?from=STAMP`).
 pub const RESOURCES_DELTA: &str = "/api/v1/project/resources/delta";
 /// Router pattern of a delta of the archive of `Components/`, `Plugins/` or `Libraries/`
@@ -110,12 +112,18 @@ pub fn delta_from(from: &Stamp) -> String {
     format!("{DELTA}?from={from}")
 }
 
-/// The delta from the archive of `folder` in build `from` to its current one.
-pub fn folder_delta_from(folder: super::Related, from: &Stamp) -> String {
+/// The delta from build `from` to build `to` (`410` once `to` is not current): an address that
+/// never changes meaning, which caches and mirrors can keep.
+pub fn delta_between(from: &Stamp, to: &Stamp) -> String {
+    format!("{DELTA}?from={from}&to={to}")
+}
+
+/// The delta from the archive of `folder` in build `from` to build `to`.
+pub fn folder_delta_from(folder: super::Related, from: &Stamp, to: &Stamp) -> String {
     match folder {
-        super::Related::Resources => format!("{RESOURCES_DELTA}?from={from}"),
+        super::Related::Resources => format!("{RESOURCES_DELTA}?from={from}&to={to}"),
         other => format!(
-            "{}/project/folders/{}/delta?from={from}",
+            "{}/project/folders/{}/delta?from={from}&to={to}",
             super::API,
             other.key()
         ),

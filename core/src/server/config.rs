@@ -28,6 +28,10 @@
 //! [[access]]
 //! deny = "*"
 //!
+//! [[mirror]]                    # caching proxies / copies clients fetch archives from first
+//! url = "https://cache.site-b.example:8443"
+//! subnets = ["10.2.0.0/16"]     # clients in these networks try it before the others
+//!
 //! [login]
 //! max_failures = 5              # per address (IPv6: per /64 network), within window_secs
 //! max_failures_per_user = 10    # per user name, from any address, within window_secs
@@ -84,6 +88,10 @@ pub struct ServerConfig {
     pub login: LoginConfig,
     /// The client versions accepted, and the newer client build offered.
     pub client_update: Option<ClientUpdateConfig>,
+    /// Mirrors (`[[mirror]]`): caching proxies or copies serving this server's paths, where
+    /// clients fetch stamped archives and deltas first, verifying every byte.
+    #[serde(rename = "mirror")]
+    pub mirrors: Vec<crate::protocol::Mirror>,
 }
 
 /// Seconds a session without a live connection lives when neither the configuration nor the
@@ -128,6 +136,7 @@ impl Default for ServerConfig {
             access: Vec::new(),
             login: LoginConfig::default(),
             client_update: None,
+            mirrors: Vec::new(),
         }
     }
 }
@@ -244,6 +253,9 @@ pub enum ConfigError {
         #[source]
         source: toml::de::Error,
     },
+    /// A mirror is described wrongly.
+    #[error("the server configuration names a wrong mirror: {0}")]
+    Mirror(#[from] crate::protocol::BadMirror),
 }
 
 impl ServerConfig {

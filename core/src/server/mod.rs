@@ -154,6 +154,7 @@ impl State {
             resources,
             folders,
             resources_update: self.config.resources_update,
+            mirrors: self.config.mirrors.clone(),
         }
     }
 
@@ -518,6 +519,9 @@ impl Server {
             env,
             build_progress,
         } = options;
+        for m in &config.mirrors {
+            m.validate().map_err(config::ConfigError::from)?;
+        }
         let project = Project::open(&project)?;
         let root = project.location.root.clone();
         let publication_name = config

@@ -40,6 +40,7 @@ pub(super) fn router(state: Arc<State>) -> Router {
         .route(paths::RESOURCES, get(project::resources))
         .route(paths::FOLDER, get(project::folder))
         .route(paths::DELTA, get(project::delta))
+        .route(paths::ACCESS, get(project::access))
         .route(paths::RESOURCES_DELTA, get(project::resources_delta))
         .route(paths::FOLDER_DELTA, get(project::folder_delta))
         .route(paths::RELOAD, post(project::reload))

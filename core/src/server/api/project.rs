@@ -293,6 +293,20 @@ pub(super) async fn manifest(
 #[derive(Deserialize)]
 pub(super) struct DeltaQuery {
     from: String,
+    /// The build the delta must lead to (a URL that names both ends never changes meaning:
+    /// caches keep it); absent: the current one.
+    to: Option<String>,
+}
+
+/// `GET /api/v1/project/access`: `204` when this request may read the project's archives and
+/// deltas — what a cache in front of the server asks before answering from its copy (nginx
+/// `auth_request`) — else the same refusal as the archive itself.
+pub(super) async fn access(
+    AxState(state): Shared,
+    headers: HeaderMap,
+) -> Result<StatusCode, Failure> {
+    may_read_project(&state, &headers)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub(super) async fn delta(
@@ -301,7 +315,7 @@ pub(super) async fn delta(
     Query(q): Query<DeltaQuery>,
 ) -> Result<Response, Failure> {
     may_read_project(&state, &headers)?;
-    let answer = delta_of(&state.builds, &q.from, "the whole archive").await?;
+    let answer = delta_of(&state.builds, &q, "the whole archive").await?;
     if answer.status() == StatusCode::OK {
         state.monitor.served(true);
     }
@@ -347,24 +361,43 @@ async fn related_delta(
             format!("the project has no {folder} folder"),
         )
     })?;
-    delta_of(&builds, &q.from, "the whole folder archive").await
+    delta_of(&builds, &q, "the whole folder archive").await
 }
 
 /// The delta from build `from` of `builds` to its current one: `304` when `from` is current,
 /// `410` (download `whole` instead) when it is not kept.
-async fn delta_of(builds: &Arc<Builds>, from: &str, whole: &str) -> Result<Response, Failure> {
-    let from: Stamp = from.parse().map_err(|_| {
-        fail(
-            ErrorCode::BadRequest,
-            "from must be a stamp (64 hexadecimal digits)",
-        )
-    })?;
+async fn delta_of(builds: &Arc<Builds>, q: &DeltaQuery, whole: &str) -> Result<Response, Failure> {
+    let stamp = |text: &str, name: &str| {
+        text.parse::<Stamp>().map_err(|_| {
+            fail(
+                ErrorCode::BadRequest,
+                format!("{name} must be a stamp (64 hexadecimal digits)"),
+            )
+        })
+    };
+    let from = stamp(&q.from, "from")?;
+    let to = q.to.as_deref().map(|t| stamp(t, "to")).transpose()?;
     let current = builds.current();
     let mut h = HeaderMap::new();
     h.insert(header::ETAG, etag(&current.stamp));
+    if to.is_some_and(|t| t != current.stamp) {
+        return Err(fail(
+            ErrorCode::StampGone,
+            format!("that build is not the current one any more; ask again, or download {whole}"),
+        ));
+    }
     if from == current.stamp {
         return Ok((StatusCode::NOT_MODIFIED, h).into_response());
     }
+    // Both ends named: the answer never changes (a cache may keep it for ever).
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if to.is_some() {
+            "private, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        }),
+    );
     let Some((path, summary)) = builds
         .delta(&from)
         .await

@@ -1,0 +1,105 @@
+//! The server's mirrors, as a client uses them: ordered (the mirrors of this machine's networks
+//! first, then the others, each client starting at another one so that the load spreads), tried
+//! before the server for stamped archives and deltas, each answer checked against the stamp the
+//! pinned server gave. A mirror that is down, slow or serves other bytes is skipped and reported
+//! ([`super::Progress::MirrorSkipped`]); the server is always the last resort.
+
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+
+use super::api::ApiClient;
+use crate::protocol::Mirror;
+
+/// A client of one mirror.
+#[derive(Debug, Clone)]
+pub(crate) struct MirrorClient {
+    /// Its base URL, as the server named it (for reports).
+    pub url: String,
+    /// The client: the server's paths under that URL.
+    pub api: ApiClient,
+}
+
+/// The order this client tries `mirrors` in: those whose subnets hold one of `addresses`
+/// first, then the others; within each group, starting at a place chosen by `key` (a
+/// session id), so that many clients spread over the mirrors.
+pub(crate) fn order<'a>(mirrors: &'a [Mirror], addresses: &[IpAddr], key: &str) -> Vec<&'a Mirror> {
+    let (mut near, mut far): (Vec<&Mirror>, Vec<&Mirror>) =
+        mirrors.iter().partition(|m| m.prefers(addresses));
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    let start = h.finish();
+    for group in [&mut near, &mut far] {
+        if !group.is_empty() {
+            let n = (start % group.len() as u64) as usize;
+            group.rotate_left(n);
+        }
+    }
+    near.into_iter().chain(far).collect()
+}
+
+/// The addresses of this machine's interfaces (for the subnet preference).
+pub(crate) fn local_addresses() -> Vec<IpAddr> {
+    if_addrs::get_if_addrs()
+        .map(|list| list.into_iter().map(|i| i.ip()).collect())
+        .unwrap_or_default()
+}
+
+/// Clients of `mirrors`, in the order tried, for the server `origin` (its pinned identity and
+/// token). A mirror that cannot be set up is skipped and logged.
+pub(crate) fn clients(origin: &ApiClient, mirrors: &[Mirror], key: &str) -> Vec<MirrorClient> {
+    if mirrors.is_empty() {
+        return Vec::new();
+    }
+    order(mirrors, &local_addresses(), key)
+        .into_iter()
+        .filter_map(|m| match origin.mirror(m) {
+            Ok(api) => Some(MirrorClient {
+                url: m.url.clone(),
+                api,
+            }),
+            Err(err) => {
+                tracing::warn!(url = %m.url, %err, "mirror not used");
+                None
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn m(url: &str, subnets: &[&str]) -> Mirror {
+        Mirror {
+            url: url.into(),
+            subnets: subnets.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_mirrors_of_this_network_come_first_and_clients_spread_over_the_others() {
+        let list = [
+            m("https://a", &[]),
+            m("https://site", &["10.2.0.0/16"]),
+            m("https://b", &[]),
+        ];
+        let here = ["10.2.3.4".parse().unwrap()];
+        let (mut seconds, mut firsts_elsewhere) = (BTreeSet::new(), BTreeSet::new());
+        for i in 0..64 {
+            let key = format!("session-{i}");
+            let o = order(&list, &here, &key);
+            assert_eq!(o.len(), 3);
+            assert_eq!(o[0].url, "https://site", "the site's mirror first");
+            seconds.insert(o[1].url.clone());
+            // Elsewhere, no mirror is nearer: clients start anywhere.
+            let o = order(&list, &["192.168.1.9".parse().unwrap()], &key);
+            firsts_elsewhere.insert(o[0].url.clone());
+            // The same client, the same order.
+            assert_eq!(order(&list, &[], &key)[0].url, o[0].url);
+        }
+        assert_eq!(seconds.len(), 2, "both a and b come next for some clients");
+        assert_eq!(firsts_elsewhere.len(), 3, "{firsts_elsewhere:?}");
+    }
+}

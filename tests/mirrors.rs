@@ -1,0 +1,399 @@
+//! Mirrors through real nginx caches (`resources/nginx/remote4d-cache.conf`, as documented):
+//! many clients at once through two caching proxies get the exact project while the server sends
+//! each build once per cache; a poisoned mirror and a dead one are detected and skipped; a
+//! project with logins gives nothing through a cache to a request without a session.
+//! Skipped (and said) where nginx is not installed; CI installs it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use common::{free_port, remote4d, text};
+
+/// True when nginx can run here; says why not otherwise.
+fn have_nginx() -> bool {
+    let ok = Command::new("nginx")
+        .arg("-v")
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: nginx is not installed (CI installs it)");
+    }
+    ok
+}
+
+/// An nginx process, stopped when dropped.
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The main context nginx needs around an `http { }` content, in `dir`.
+fn nginx_main(dir: &Path, http: &str) -> String {
+    let d = dir.display();
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    format!(
+        "{user}\nworker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+         events {{ worker_connections 1024; }}\nhttp {{\n  access_log {d}/access.log;\n  \
+         client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;\n  \
+         uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n{http}\n}}\n",
+        user = if root { "user root;" } else { "" },
+    )
+}
+
+/// Starts nginx in `dir` with `http` as its `http { }` content, listening on `port`.
+fn start_nginx(dir: &Path, http: &str, port: u16) -> Nginx {
+    std::fs::create_dir_all(dir).unwrap();
+    let conf = dir.join("nginx.conf");
+    std::fs::write(&conf, nginx_main(dir, http)).unwrap();
+    let child = Command::new("nginx")
+        .arg("-p")
+        .arg(dir)
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nginx");
+    let mut n = Nginx(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let ended = n.0.try_wait().unwrap();
+        assert!(
+            ended.is_none() && std::time::Instant::now() < deadline,
+            "nginx did not start ({ended:?}): {}",
+            std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    n
+}
+
+/// The documented cache configuration, its @…@ values filled in.
+fn cache_conf(dir: &Path, port: u16, origin: u16, data: &Path) -> String {
+    let template = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("resources/nginx/remote4d-cache.conf"),
+    )
+    .unwrap();
+    template
+        .replace("@CACHE_DIR@", &dir.join("cache").display().to_string())
+        .replace("@LISTEN@", &format!("127.0.0.1:{port}"))
+        .replace("@CERT@", &data.join("cert.pem").display().to_string())
+        .replace("@KEY@", &data.join("key.pem").display().to_string())
+        .replace("@ORIGIN@", &format!("127.0.0.1:{origin}"))
+        .replace(
+            "@ORIGIN_CERT@",
+            &data.join("cert.pem").display().to_string(),
+        )
+        .replace("@ORIGIN_NAME@", "localhost")
+}
+
+/// `GET` through curl (TLS not checked: the caller looks at the answer only): status and body size.
+fn curl(url: &str, token: Option<&str>) -> (u16, usize) {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sk", "-o", "-", "-w", "\n%{http_code}", url]);
+    if let Some(t) = token {
+        cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+    }
+    let o = cmd.output().expect("run curl");
+    let out = o.stdout;
+    let cut = out.iter().rposition(|b| *b == b'\n').unwrap();
+    let status = String::from_utf8_lossy(&out[cut + 1..])
+        .trim()
+        .parse()
+        .unwrap();
+    (status, cut)
+}
+
+/// The server's admin status (`archives_served`: whole-archive answers, `deltas_served`).
+fn status(port: u16, home: &Path) -> serde_json::Value {
+    let o = remote4d(
+        &["admin", "--port", &port.to_string(), "status", "--json"],
+        home,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Starts `remote4d serve` on `root` with its data in `data` and `config`.
+fn serve(root: &Path, port: u16, home: &Path, data: &Path, config: &Path) -> common::Server {
+    common::serve(
+        root,
+        port,
+        home,
+        &[
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    )
+}
+
+/// 120 clients at once through two caches, with a poisoned and a dead mirror named first for
+/// their network: every client skips both, ends with the exact project and components, and the
+/// server sends the build once per cache.
+#[test]
+fn many_clients_through_two_caches_get_the_exact_project_and_bad_mirrors_are_skipped() {
+    if !have_nginx() {
+        return;
+    }
+    let w = tempfile::tempdir().unwrap();
+    let root = w.path().join("Shop");
+    common::project(&root, 300_000);
+    common::write(
+        &root,
+        "Components/Tools.4dbase/Tools.4DZ",
+        &common::noise(50_000, 3),
+    );
+    let (origin, a, b, poisoned, dead) = (
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+    );
+    let data = w.path().join("data");
+    let config = w.path().join("server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[mirror]]\nurl = \"https://127.0.0.1:{a}\"\n\n[[mirror]]\nurl = \"https://127.0.0.1:{b}/\"\n\n\
+             [[mirror]]\nurl = \"https://127.0.0.1:{poisoned}\"\nsubnets = [\"127.0.0.0/8\", \"::1/128\"]\n\n\
+             [[mirror]]\nurl = \"https://127.0.0.1:{dead}\"\nsubnets = [\"127.0.0.0/8\", \"::1/128\"]\n"
+        ),
+    )
+    .unwrap();
+    let home = w.path().join("server");
+    let _server = serve(&root, origin, &home, &data, &config);
+    let _a = start_nginx(
+        &w.path().join("a"),
+        &cache_conf(&w.path().join("a"), a, origin, &data),
+        a,
+    );
+    let _b = start_nginx(
+        &w.path().join("b"),
+        &cache_conf(&w.path().join("b"), b, origin, &data),
+        b,
+    );
+    // The poisoned mirror answers every path with bytes of its own, over the server's own
+    // certificate (the worst case: the client cannot tell it by its TLS identity).
+    let p = w.path().join("poisoned");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(p.join("poison.bin"), common::noise(330_000, 99)).unwrap();
+    let _poisoned = start_nginx(
+        &p,
+        &format!(
+            "server {{ listen 127.0.0.1:{poisoned} ssl; ssl_certificate {c}; ssl_certificate_key {k};\n\
+             root {d}; location / {{ default_type application/zip; try_files /poison.bin =404; }} }}",
+            c = data.join("cert.pem").display(),
+            k = data.join("key.pem").display(),
+            d = p.display(),
+        ),
+        poisoned,
+    );
+
+    let clients = 120;
+    let children: Vec<(PathBuf, Child)> = (0..clients)
+        .map(|i| {
+            let home = w.path().join(format!("c{i}"));
+            std::fs::create_dir_all(&home).unwrap();
+            let child = Command::new(env!("CARGO_BIN_EXE_remote4d"))
+                .args([
+                    "connect",
+                    &format!("127.0.0.1:{origin}"),
+                    "--trust-new",
+                    "--remote",
+                    "--json",
+                ])
+                .env("REMOTE4D_HOME", &home)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (home, child)
+        })
+        .collect();
+    let big = common::noise(300_000, 42);
+    let mut used = std::collections::BTreeMap::<String, usize>::new();
+    for (home, child) in children {
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{}: {err}", home.display());
+        let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let system = PathBuf::from(c["system_folder"].as_str().unwrap());
+        let progress: Vec<serde_json::Value> = err
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let skipped: Vec<&str> = progress
+            .iter()
+            .filter(|p| p["phase"] == "mirror_skipped")
+            .map(|p| p["url"].as_str().unwrap())
+            .collect();
+        // Both bad mirrors were tried first (their network is this one's) and skipped, for the
+        // project archive and for the Components folder.
+        for bad in [poisoned, dead] {
+            let url = format!("https://127.0.0.1:{bad}");
+            assert!(
+                skipped.iter().filter(|u| **u == url).count() >= 2,
+                "{url} not skipped twice: {err}"
+            );
+        }
+        let from: Vec<&str> = progress
+            .iter()
+            .filter(|p| p["phase"] == "from_mirror")
+            .map(|p| p["url"].as_str().unwrap())
+            .filter(|u| !u.contains(&poisoned.to_string()) && !u.contains(&dead.to_string()))
+            .collect();
+        assert!(!from.is_empty(), "no good mirror used: {err}");
+        *used.entry(from[0].to_owned()).or_default() += 1;
+        // The exact project and component.
+        assert!(
+            std::fs::read(system.join("Project/Sources/Methods/big.4dm")).unwrap() == big,
+            "{}",
+            system.display()
+        );
+        assert_eq!(
+            std::fs::read(system.join("Components/Tools.4dbase/Tools.4DZ")).unwrap(),
+            common::noise(50_000, 3)
+        );
+    }
+    // The clients spread over both caches, and the server sent the build once per cache.
+    assert_eq!(used.len(), 2, "{used:?}");
+    let served = status(origin, &home)["archives_served"].as_u64().unwrap();
+    assert_eq!(
+        served, 2,
+        "the server sent the archive {served} times for 2 caches ({used:?})"
+    );
+    println!("{clients} clients: {used:?}; archives sent by the server: {served}");
+
+    // A new build: the next connections get the delta through the caches too (its address
+    // names both builds), each cache asking the server once.
+    let before = curl_json(&format!("https://127.0.0.1:{origin}/api/v1/info"))["stamp"].clone();
+    common::write(&root, "Project/Sources/Methods/m1.4dm", b"// changed\n");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while curl_json(&format!("https://127.0.0.1:{origin}/api/v1/info"))["stamp"] == before {
+        assert!(std::time::Instant::now() < deadline, "no rebuild");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let again: Vec<Child> = (0..30)
+        .map(|i| {
+            Command::new(env!("CARGO_BIN_EXE_remote4d"))
+                .args([
+                    "connect",
+                    &format!("127.0.0.1:{origin}"),
+                    "--remote",
+                    "--json",
+                ])
+                .env("REMOTE4D_HOME", w.path().join(format!("c{i}")))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in again {
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{err}");
+        let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(c["fetched"]["kind"], "delta", "{c}: {err}");
+        let system = PathBuf::from(c["system_folder"].as_str().unwrap());
+        assert_eq!(
+            std::fs::read(system.join("Project/Sources/Methods/m1.4dm")).unwrap(),
+            b"// changed\n"
+        );
+    }
+    let s = status(origin, &home);
+    let deltas = s["deltas_served"].as_u64().unwrap();
+    assert!((1..=2).contains(&deltas), "{s}");
+    assert_eq!(s["archives_served"].as_u64().unwrap(), 2, "{s}");
+    println!("30 reconnections: deltas sent by the server: {deltas}");
+}
+
+/// `GET url` through curl, as JSON.
+fn curl_json(url: &str) -> serde_json::Value {
+    let o = Command::new("curl").args(["-sk", url]).output().unwrap();
+    serde_json::from_slice(&o.stdout).unwrap_or_default()
+}
+
+/// A project with logins: a client with a session gets the project through a cache; a request
+/// without a session, or with a made-up one, gets nothing — even once the cache holds the
+/// archive.
+#[test]
+fn a_cache_gives_nothing_without_a_session_on_a_project_with_logins() {
+    if !have_nginx() {
+        return;
+    }
+    let w = tempfile::tempdir().unwrap();
+    let root = w.path().join("Shop");
+    common::project(&root, 50_000);
+    let h = bcrypt::hash("s3cret", 4)
+        .unwrap()
+        .replacen("$2b$", "$2y$", 1);
+    common::write(
+        &root,
+        "Settings/directory.json",
+        format!(
+            r#"{{"users":{{"designer":{{"alias":"Designer","password":"{h}"}},"bob":{{"password":"{h}"}}}}}}"#
+        )
+        .as_bytes(),
+    );
+    let (origin, a) = (free_port(), free_port());
+    let data = w.path().join("data");
+    let config = w.path().join("server.toml");
+    std::fs::write(
+        &config,
+        format!("[[mirror]]\nurl = \"https://127.0.0.1:{a}\"\n"),
+    )
+    .unwrap();
+    let home = w.path().join("server");
+    let _server = serve(&root, origin, &home, &data, &config);
+    let _a = start_nginx(
+        &w.path().join("a"),
+        &cache_conf(&w.path().join("a"), a, origin, &data),
+        a,
+    );
+    let client = w.path().join("client");
+    let o = remote4d(
+        &[
+            "connect",
+            &format!("127.0.0.1:{origin}"),
+            "--trust-new",
+            "--remote",
+            "--user",
+            "bob",
+            "--password",
+            "s3cret",
+            "--json",
+        ],
+        &client,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("\"from_mirror\""), "{err}");
+    assert!(!err.contains("\"mirror_skipped\""), "{err}");
+    let info = curl_json(&format!("https://127.0.0.1:{origin}/api/v1/info"));
+    let stamp = info["stamp"].as_str().unwrap().to_owned();
+    let url = format!("https://127.0.0.1:{a}/api/v1/project/archive?stamp={stamp}");
+    // The cache holds it now; still nothing without a session.
+    for token in [None, Some("made-up")] {
+        let (status, size) = curl(&url, token);
+        assert_eq!(status, 401, "{token:?}");
+        assert!(size < 1000, "{token:?}: {size} bytes");
+    }
+    // And the cache did serve it to the client: the server sent it once.
+    assert_eq!(status(origin, &home)["archives_served"], 1);
+}
