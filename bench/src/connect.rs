@@ -52,12 +52,18 @@ fn limit_link(rate: &str) -> anyhow::Result<()> {
 
 // Long: one benchmark, read top to bottom — each measured phase (cold, warm, delta) starts
 // from the cache the previous one left, and the table printed at the end needs all of them.
-pub fn run(smoke: bool, link: Option<&str>) -> anyhow::Result<()> {
+pub fn run(
+    smoke: bool,
+    link: Option<&str>,
+    scale: Option<f64>,
+    runs: Option<usize>,
+) -> anyhow::Result<()> {
     if let Some(rate) = link {
         limit_link(rate)?;
     }
-    let scale = if smoke { 0.01 } else { 1.0 };
-    let runs = if smoke { 1 } else { 5 };
+    // `--scale`: the synthetic project's size (1 = 20,000 files, 300 MB), for the cost table.
+    let scale = scale.unwrap_or(if smoke { 0.01 } else { 1.0 });
+    let runs = runs.unwrap_or(if smoke { 1 } else { 5 }).max(1);
     let work = tempfile::Builder::new()
         .prefix("remote4d-bench-connect-")
         .tempdir()?;
@@ -225,6 +231,45 @@ pub fn run(smoke: bool, link: Option<&str>) -> anyhow::Result<()> {
     let settled = start.elapsed();
     rt.block_on(conn.close());
 
+    // The same as users run it: `remote4d connect` processes (cold into new homes; then one
+    // file changes and the first of them reconnects), the whole process timed.
+    let exe = crate::serve::remote4d_exe()?;
+    let run_connect = |home: &Path| -> anyhow::Result<(Duration, String)> {
+        std::fs::create_dir_all(home)?;
+        settle()?;
+        let start = Instant::now();
+        let o = Command::new(&exe)
+            .args(["connect", &authority, "--trust-new", "--remote", "--json"])
+            .env("REMOTE4D_HOME", home)
+            .stderr(Stdio::null())
+            .output()
+            .context("cannot run remote4d connect")?;
+        let took = start.elapsed();
+        anyhow::ensure!(o.status.success(), "remote4d connect failed");
+        Ok((took, String::from_utf8_lossy(&o.stdout).into_owned()))
+    };
+    let mut cold_process = Vec::new();
+    for i in 0..runs {
+        let (took, out) = run_connect(&work.path().join(format!("process-{i}")))?;
+        anyhow::ensure!(out.contains("\"full\""), "expected a full download: {out}");
+        cold_process.push(took);
+    }
+    cold_process.sort();
+    let cold_process = cold_process[cold_process.len() / 2];
+    let mut update_process = Vec::new();
+    for i in 0..runs {
+        let method = root.join(format!("Project/Sources/Methods/method_{:05}.4dm", 100 + i));
+        let mut text = std::fs::read_to_string(&method).unwrap_or_default();
+        text.push_str("// one more line\n");
+        std::fs::write(&method, text)?;
+        rt.block_on(admin.reload(true))?;
+        let (took, out) = run_connect(&work.path().join("process-0"))?;
+        anyhow::ensure!(out.contains("\"delta\""), "expected a delta: {out}");
+        update_process.push(took);
+    }
+    update_process.sort();
+    let update_process = update_process[update_process.len() / 2];
+
     let size = archive.len() as u64;
     println!("median of {runs} run(s):");
     println!(
@@ -253,5 +298,42 @@ pub fn run(smoke: bool, link: Option<&str>) -> anyhow::Result<()> {
         "              then the new archive written in the background, done {} after the start",
         secs(settled)
     );
+    if let Some(bits) = link.and_then(link_bits_per_sec) {
+        let wire = Duration::from_secs_f64(size as f64 * 8.0 / bits);
+        println!(
+            "wire time     the archive at {} = {:>9}; cold connect {:.2}x, the process {:.2}x (target <= 1.10)",
+            link.unwrap_or_default(),
+            secs(wire),
+            cold.as_secs_f64() / wire.as_secs_f64(),
+            cold_process.as_secs_f64() / wire.as_secs_f64()
+        );
+    }
+    println!(
+        "process       remote4d connect, cold {:>9}   curl (nginx) + unzip -q {:>9}   ratio {:.2}  (target <= 0.50)",
+        secs(cold_process),
+        secs(reference),
+        cold_process.as_secs_f64() / reference.as_secs_f64()
+    );
+    println!(
+        "              one file changed, the whole process {:>9} = {:.1}% of its cold connect (target < 10%)",
+        secs(update_process),
+        update_process.as_secs_f64() / cold_process.as_secs_f64() * 100.0
+    );
     Ok(())
+}
+
+/// Bits per second of a `tc` rate (`1gbit`, `100mbit`, `500kbit`).
+fn link_bits_per_sec(rate: &str) -> Option<f64> {
+    let rate = rate.trim().to_ascii_lowercase();
+    let digits = rate.find(|c: char| !c.is_ascii_digit() && c != '.')?;
+    let (n, unit) = rate.split_at(digits);
+    let n: f64 = n.parse().ok()?;
+    let m = match unit {
+        "gbit" => 1e9,
+        "mbit" => 1e6,
+        "kbit" => 1e3,
+        "bit" => 1.0,
+        _ => return None,
+    };
+    Some(n * m)
 }

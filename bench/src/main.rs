@@ -9,12 +9,14 @@
 //! ../shared/tools/netns-run target/release/remote4d-bench connect --link 1gbit   # over a 1 Gbit/s link
 //! ../shared/tools/netns-run target/release/remote4d-bench memory    # peak memory: big files, 20,000 files
 //! target/release/remote4d-bench find                               # Find in project vs grep -rniF
+//! ../shared/tools/netns-run target/release/remote4d-bench mirrors   # 100 clients: straight vs through 2 nginx caches
 //! ```
 
 mod archive;
 mod connect;
 mod find;
 mod memory;
+mod mirrors;
 mod serve;
 mod synth;
 mod timing;
@@ -33,13 +35,25 @@ fn main() -> anyhow::Result<()> {
         Some("serve") => serve::run(smoke),
         Some("memory") => memory::run(smoke),
         Some("find") => find::run(smoke),
-        Some("connect") => {
-            let link = args
+        Some("mirrors") => {
+            let clients = args
                 .iter()
-                .position(|a| a == "--link")
+                .position(|a| a == "--clients")
                 .and_then(|i| args.get(i + 1))
-                .cloned();
-            connect::run(smoke, link.as_deref())
+                .map(|s| s.parse::<usize>())
+                .transpose()?;
+            mirrors::run(smoke, clients)
+        }
+        Some("connect") => {
+            let value = |name: &str| {
+                args.iter()
+                    .position(|a| a == name)
+                    .and_then(|i| args.get(i + 1))
+                    .cloned()
+            };
+            let scale = value("--scale").map(|s| s.parse::<f64>()).transpose()?;
+            let runs = value("--runs").map(|s| s.parse::<usize>()).transpose()?;
+            connect::run(smoke, value("--link").as_deref(), scale, runs)
         }
         Some("apply") => {
             // Times the client's delta application on the synthetic project.

@@ -47,13 +47,25 @@ pub(crate) struct ServerProcess {
 /// Starts `remote4d serve ROOT` on 127.0.0.1, not published, not watching, with limits raised
 /// for a benchmark that comes from one address; waits until it answers.
 pub(crate) fn start_server(root: &Path, work: &Path) -> anyhow::Result<ServerProcess> {
+    start_server_with(root, work, "")
+}
+
+/// [`start_server`] with more of `server.toml` (`extra`, appended).
+pub(crate) fn start_server_with(
+    root: &Path,
+    work: &Path,
+    extra: &str,
+) -> anyhow::Result<ServerProcess> {
     let exe = remote4d_exe()?;
     let port = free_port()?;
     let data = work.join("server-data");
     let config = work.join("server.toml");
+    std::fs::create_dir_all(work)?;
     std::fs::write(
         &config,
-        "[limits]\nmax_connections = 20000\nmax_connections_per_address = 20000\n",
+        format!(
+            "{extra}\n[limits]\nmax_connections = 20000\nmax_connections_per_address = 20000\n"
+        ),
     )?;
     let cmd = format!(
         "ulimit -n $(ulimit -Hn); exec '{}' serve '{}' --port {port} --bind 127.0.0.1 --no-publish --no-watch --data-dir '{}' --config '{}'",

@@ -61,7 +61,38 @@ fn the_memory_benchmark_runs_the_real_server_in_a_private_network() {
         println!("skipped: GNU time, zip or unshare is not installed");
         return;
     }
-    // The server starts inside a private network namespace (loopback only).
+    let Some(text) = in_private_network(&remote4d, "memory") else {
+        return;
+    };
+    assert!(text.contains("peak"), "no peak memory row:\n{text}");
+    assert!(
+        text.contains("until it answers"),
+        "no first-build row:\n{text}"
+    );
+}
+
+#[test]
+fn the_mirrors_benchmark_runs_real_clients_through_nginx_caches() {
+    let Some(remote4d) = remote4d() else {
+        println!(
+            "skipped: remote4d is not built beside the benchmark (cargo test --workspace builds it)"
+        );
+        return;
+    };
+    if !has("nginx") || !has("unshare") {
+        println!("skipped: nginx or unshare is not installed");
+        return;
+    }
+    let Some(text) = in_private_network(&remote4d, "mirrors") else {
+        return;
+    };
+    assert!(text.contains("straight from server"), "{text}");
+    assert!(text.contains("through 2 nginx caches"), "{text}");
+}
+
+/// Runs `remote4d-bench BENCHMARK --smoke` inside a private network namespace (loopback only);
+/// `None` (said) when this user cannot make one.
+fn in_private_network(remote4d: &Path, benchmark: &str) -> Option<String> {
     let mut cmd = Command::new("unshare");
     cmd.arg("--net");
     let root = Command::new("id")
@@ -74,9 +105,10 @@ fn the_memory_benchmark_runs_the_real_server_in_a_private_network() {
     cmd.args([
         "sh",
         "-c",
-        "ip link set lo up && exec \"$0\" memory --smoke",
+        "ip link set lo up && exec \"$0\" \"$1\" --smoke",
     ])
     .arg(BENCH)
+    .arg(benchmark)
     .env("REMOTE4D_BIN", remote4d);
     let out = cmd.output().expect("unshare runs");
     let text = format!(
@@ -87,14 +119,13 @@ fn the_memory_benchmark_runs_the_real_server_in_a_private_network() {
     println!("{text}");
     if !out.status.success() && !root && text.contains("unshare:") {
         println!("skipped: this user cannot make a network namespace");
-        return;
+        return None;
     }
-    assert!(out.status.success(), "the memory benchmark failed:\n{text}");
-    assert!(text.contains("peak"), "no peak memory row:\n{text}");
     assert!(
-        text.contains("until it answers"),
-        "no first-build row:\n{text}"
+        out.status.success(),
+        "the {benchmark} benchmark failed:\n{text}"
     );
+    Some(text)
 }
 
 #[test]
