@@ -80,13 +80,16 @@ fn start_nginx(dir: &Path, http: &str, port: u16) -> Nginx {
     n
 }
 
-/// The documented cache configuration, its @…@ values filled in.
+/// The documented cache configuration, its @…@ values filled in (slices of 64 KB instead of
+/// 4 MB, so that this test's small archives cross in several).
 fn cache_conf(dir: &Path, port: u16, origin: u16, data: &Path) -> String {
     let template = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("resources/nginx/remote4d-cache.conf"),
     )
     .unwrap();
+    assert!(template.contains("slice 4m;"));
     template
+        .replace("slice 4m;", "slice 64k;")
         .replace("@CACHE_DIR@", &dir.join("cache").display().to_string())
         .replace("@LISTEN@", &format!("127.0.0.1:{port}"))
         .replace("@CERT@", &data.join("cert.pem").display().to_string())
@@ -116,7 +119,8 @@ fn curl(url: &str, token: Option<&str>) -> (u16, usize) {
     (status, cut)
 }
 
-/// The server's admin status (`archives_served`: whole-archive answers, `deltas_served`).
+/// The server's admin status (`archive_bytes_served`: the archive's bytes answered, whole or in
+/// ranges; `deltas_served`).
 fn status(port: u16, home: &Path) -> serde_json::Value {
     let o = remote4d(
         &["admin", "--port", &port.to_string(), "status", "--json"],
@@ -272,12 +276,20 @@ fn many_clients_through_two_caches_get_the_exact_project_and_bad_mirrors_are_ski
     }
     // The clients spread over both caches, and the server sent the build once per cache.
     assert_eq!(used.len(), 2, "{used:?}");
-    let served = status(origin, &home)["archives_served"].as_u64().unwrap();
+    let size = curl_json(&format!("https://127.0.0.1:{origin}/api/v1/info"))["archive_size"]
+        .as_u64()
+        .unwrap();
+    let served = status(origin, &home)["archive_bytes_served"]
+        .as_u64()
+        .unwrap();
     assert_eq!(
-        served, 2,
-        "the server sent the archive {served} times for 2 caches ({used:?})"
+        served,
+        2 * size,
+        "the server sent {served} bytes of a {size}-byte archive for 2 caches ({used:?})"
     );
-    println!("{clients} clients: {used:?}; archives sent by the server: {served}");
+    println!(
+        "{clients} clients: {used:?}; the server sent the {size}-byte archive's bytes {served}"
+    );
 
     // A new build: the next connections get the delta through the caches too (its address
     // names both builds), each cache asking the server once.
@@ -319,7 +331,7 @@ fn many_clients_through_two_caches_get_the_exact_project_and_bad_mirrors_are_ski
     let s = status(origin, &home);
     let deltas = s["deltas_served"].as_u64().unwrap();
     assert!((1..=2).contains(&deltas), "{s}");
-    assert_eq!(s["archives_served"].as_u64().unwrap(), 2, "{s}");
+    assert_eq!(s["archive_bytes_served"].as_u64().unwrap(), 2 * size, "{s}");
     println!("30 reconnections: deltas sent by the server: {deltas}");
 }
 
@@ -395,5 +407,8 @@ fn a_cache_gives_nothing_without_a_session_on_a_project_with_logins() {
         assert!(size < 1000, "{token:?}: {size} bytes");
     }
     // And the cache did serve it to the client: the server sent it once.
-    assert_eq!(status(origin, &home)["archives_served"], 1);
+    assert_eq!(
+        status(origin, &home)["archive_bytes_served"],
+        info["archive_size"]
+    );
 }

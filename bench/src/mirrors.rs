@@ -51,18 +51,18 @@ pub fn run(smoke: bool, clients: Option<usize>) -> anyhow::Result<()> {
     let (cached, cached_status) = monday(&server, &cached_dir, clients)?;
 
     let field = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap_or_default();
-    println!("                       all clients ready   the server sent   whole archives sent");
+    println!("                       all clients ready   the server sent   of which the archive");
     println!(
-        "straight from server   {:>17}   {:>15}   {:>19}",
+        "straight from server   {:>17}   {:>15}   {:>20}",
         secs(direct),
         mb(field(&direct_status, "bytes_out")),
-        field(&direct_status, "archives_served")
+        mb(field(&direct_status, "archive_bytes_served"))
     );
     println!(
-        "through 2 nginx caches {:>17}   {:>15}   {:>19}",
+        "through 2 nginx caches {:>17}   {:>15}   {:>20}",
         secs(cached),
         mb(field(&cached_status, "bytes_out")),
-        field(&cached_status, "archives_served")
+        mb(field(&cached_status, "archive_bytes_served"))
     );
     println!(
         "ratio                  {:>17.2}   {:>15.3}",

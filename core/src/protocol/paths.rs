@@ -266,6 +266,10 @@ pub struct AdminStatus {
     /// Deltas served since it started.
     #[serde(default)]
     pub deltas_served: u64,
+    /// Bytes of the project's archive answered since it started, whole or in ranges (what the
+    /// caches in front of it cost it).
+    #[serde(default)]
+    pub archive_bytes_served: u64,
     /// CPU time the server process used, in milliseconds (none where not known).
     #[serde(default)]
     pub cpu_ms: Option<u64>,

@@ -23,6 +23,9 @@ pub(crate) struct Monitor {
     pub archives_served: AtomicU64,
     /// Deltas served (started).
     pub deltas_served: AtomicU64,
+    /// Bytes of the project's archive answered (whole or ranges): what caches in front of the
+    /// server cost it.
+    pub archive_bytes_served: AtomicU64,
     last_reload: Mutex<Option<LastReload>>,
 }
 

@@ -230,6 +230,7 @@ pub(super) async fn status(
         bytes_out: Monitor::get(&state.monitor.bytes_out),
         archives_served: Monitor::get(&state.monitor.archives_served),
         deltas_served: Monitor::get(&state.monitor.deltas_served),
+        archive_bytes_served: Monitor::get(&state.monitor.archive_bytes_served),
         cpu_ms: usage.map(|u| u.cpu_ms),
         memory_bytes: usage.and_then(|u| u.memory_bytes),
         last_reload: state.monitor.last_reload(),

@@ -207,6 +207,17 @@ pub(super) async fn archive(
     if answer.status() == StatusCode::OK {
         state.monitor.served(false);
     }
+    if let Some(len) = answer
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .filter(|_| answer.status().is_success())
+    {
+        state
+            .monitor
+            .archive_bytes_served
+            .fetch_add(len, std::sync::atomic::Ordering::Relaxed);
+    }
     Ok(answer)
 }
 
