@@ -91,18 +91,33 @@ fn monday(
                 .args(["connect", &address, "--trust-new", "--remote", "--json"])
                 .env("REMOTE4D_HOME", &home)
                 .stdout(Stdio::piped())
-                .stderr(Stdio::null())
+                .stderr(Stdio::piped())
                 .spawn()
                 .context("cannot run remote4d connect")
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut skipped = std::collections::BTreeMap::<String, usize>::new();
     for child in children {
         let o = child.wait_with_output()?;
         if !o.status.success() {
             bail!("a client failed");
         }
+        for line in String::from_utf8_lossy(&o.stderr).lines() {
+            let Ok(p) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if p["phase"] == "mirror_skipped" {
+                let reason = p["reason"].as_str().unwrap_or_default();
+                *skipped
+                    .entry(reason.chars().take(90).collect())
+                    .or_default() += 1;
+            }
+        }
     }
     let took = start.elapsed();
+    for (reason, n) in &skipped {
+        println!("  a mirror was skipped {n} time(s): {reason}");
+    }
     let o = Command::new(&exe)
         .args([
             "admin",

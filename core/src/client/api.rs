@@ -104,9 +104,9 @@ pub struct ApiClient {
 }
 
 /// Longest wait for a mirror to accept a connection (then the next one, or the server).
-const MIRROR_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const MIRROR_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait for a mirror's next bytes.
-const MIRROR_READ_TIMEOUT: Duration = Duration::from_secs(15);
+const MIRROR_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl ApiClient {
     /// A client of the server at `address` (`host[:port]`, IPv6 in brackets), its host
