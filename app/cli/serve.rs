@@ -316,46 +316,34 @@ fn print_banner(server: &Server, flags: &Flags, file: Option<&Path>) {
             server.admin_token_path().display().to_string(),
         ),
     ]);
-    if !server.origins().not_used.is_empty() {
-        let list: Vec<String> = server
-            .origins()
-            .not_used
-            .iter()
-            .map(|(key, f)| {
-                format!(
-                    "{key} ({})",
-                    f.strip_prefix(server.root()).unwrap_or(f).display()
-                )
-            })
-            .collect();
-        output::labelled(
-            output::Label::Note,
-            &format!(
-                "client/server settings of the project that Remote4D does not use: {}",
-                list.join(", ")
-            ),
-        );
-    }
-    let unreadable = &server.origins().not_understood;
-    if !unreadable.is_empty() {
-        let list: Vec<String> = unreadable
-            .iter()
-            .map(|(key, f)| {
-                format!(
-                    "{key} ({})",
-                    f.strip_prefix(server.root()).unwrap_or(f).display()
-                )
-            })
-            .collect();
-        output::labelled(
-            output::Label::Note,
-            &format!(
-                "client/server settings of the project whose value Remote4D cannot read (ignored): {}",
-                list.join(", ")
-            ),
-        );
-    }
+    settings_note(
+        server,
+        &server.origins().not_used,
+        "client/server settings of the project that Remote4D does not use",
+    );
+    settings_note(
+        server,
+        &server.origins().not_understood,
+        "client/server settings of the project whose value Remote4D cannot read (ignored)",
+    );
     crate::outln!("Press Ctrl+C to stop.");
+}
+
+/// A note listing project settings (`key (file)`, the file relative to the project), if any.
+fn settings_note(server: &Server, settings: &[(String, PathBuf)], what: &str) {
+    if settings.is_empty() {
+        return;
+    }
+    let list: Vec<String> = settings
+        .iter()
+        .map(|(key, f)| {
+            format!(
+                "{key} ({})",
+                f.strip_prefix(server.root()).unwrap_or(f).display()
+            )
+        })
+        .collect();
+    output::labelled(output::Label::Note, &format!("{what}: {}", list.join(", ")));
 }
 
 /// When a session without a connection ends (4D's "Client-Server Connections Timeout").

@@ -56,41 +56,15 @@ pub(crate) async fn sync(
     let installed = folder
         .related_stamp(related)
         .filter(|s| *s != offered.stamp);
-    if let (Some(old), Some(_)) = (installed, folder.related_archive(related)) {
-        for mirror in api.mirrors() {
-            progress(Progress::FromMirror {
-                url: mirror.url.clone(),
-            });
-            match delta(&mirror.api, folder, related, old, offered).await {
-                Ok(bytes) => {
-                    progress(Progress::Resources {
-                        folder: related,
-                        bytes,
-                        delta: true,
-                    });
-                    return Ok(true);
-                }
-                Err(NoDelta::Status(s))
-                    if s == reqwest::StatusCode::GONE || s == reqwest::StatusCode::NOT_MODIFIED =>
-                {
-                    break;
-                }
-                Err(reason) => super::fetch::skipped(&mirror.url, &reason, progress),
-            }
-        }
-        match delta(api, folder, related, old, offered).await {
-            Ok(bytes) => {
-                progress(Progress::Resources {
-                    folder: related,
-                    bytes,
-                    delta: true,
-                });
-                return Ok(true);
-            }
-            Err(reason) => {
-                tracing::info!(%reason, "no delta for the {related} folder; downloading it whole");
-            }
-        }
+    if let (Some(old), Some(_)) = (installed, folder.related_archive(related))
+        && let Some(bytes) = delta_anywhere(api, folder, related, old, offered, progress).await
+    {
+        progress(Progress::Resources {
+            folder: related,
+            bytes,
+            delta: true,
+        });
+        return Ok(true);
     }
     let zip = folder.related_download(related);
     let mut bytes = None;
@@ -118,6 +92,39 @@ pub(crate) async fn sync(
         delta: false,
     });
     Ok(true)
+}
+
+/// Applies the delta from the installed build `old` of `related`, fetched from the first mirror
+/// that has it right, else from the server; `None` when there is none (the folder is then
+/// downloaded whole). A mirror relaying the server's "no such delta" ends the mirrors' turn.
+async fn delta_anywhere(
+    api: &ApiClient,
+    folder: &SystemFolder,
+    related: Related,
+    old: Stamp,
+    offered: ResourcesInfo,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Option<u64> {
+    for mirror in api.mirrors() {
+        progress(Progress::FromMirror {
+            url: mirror.url.clone(),
+        });
+        match delta(&mirror.api, folder, related, old, offered).await {
+            Ok(bytes) => return Some(bytes),
+            Err(NoDelta::Status(s))
+                if s == reqwest::StatusCode::GONE || s == reqwest::StatusCode::NOT_MODIFIED =>
+            {
+                break;
+            }
+            Err(reason) => super::fetch::skipped(&mirror.url, &reason, progress),
+        }
+    }
+    delta(api, folder, related, old, offered)
+        .await
+        .inspect_err(|reason| {
+            tracing::info!(%reason, "no delta for the {related} folder; downloading it whole");
+        })
+        .ok()
 }
 
 /// Why no delta was applied to a related folder (it is downloaded whole instead).

@@ -255,13 +255,19 @@ pub(super) async fn folder(
     Path(name): Path<String>,
     q: Query<StampQuery>,
 ) -> Result<Response, Failure> {
-    match Related::from_folder(&name).filter(|f| *f != Related::Resources) {
-        Some(folder) => serve_related(state, headers, q, folder).await,
-        None => Err(fail(
-            ErrorCode::NotFound,
-            "no such folder: components, plugins or libraries",
-        )),
-    }
+    serve_related(state, headers, q, named_folder(&name)?).await
+}
+
+/// `Components/`, `Plugins/` or `Libraries/` by its name in a path (`Resources/` has its own).
+fn named_folder(name: &str) -> Result<Related, Failure> {
+    Related::from_folder(name)
+        .filter(|f| *f != Related::Resources)
+        .ok_or_else(|| {
+            fail(
+                ErrorCode::NotFound,
+                "no such folder: components, plugins or libraries",
+            )
+        })
 }
 
 async fn serve_related(
@@ -350,13 +356,7 @@ pub(super) async fn folder_delta(
     Path(name): Path<String>,
     q: Query<DeltaQuery>,
 ) -> Result<Response, Failure> {
-    match Related::from_folder(&name).filter(|f| *f != Related::Resources) {
-        Some(folder) => related_delta(state, headers, q, folder).await,
-        None => Err(fail(
-            ErrorCode::NotFound,
-            "no such folder: components, plugins or libraries",
-        )),
-    }
+    related_delta(state, headers, q, named_folder(&name)?).await
 }
 
 async fn related_delta(
