@@ -159,7 +159,32 @@ fn a_client_on_another_machine_finds_downloads_resumes_and_updates() {
             .unwrap(),
         "ALERT(\"hello again\")\n"
     );
-    // The command wrote the new archive before exiting: exactly the server's build.
+    // A second change: its delta is composed with the first, still pending on the archive.
+    write(
+        &project,
+        "Project/Sources/Methods/bye.4dm",
+        b"ALERT(\"bye\")\n",
+    );
+    let o = pair
+        .cmd("a", &server_home)
+        .args(["reload", "127.0.0.1:19813"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = pair
+        .cmd("b", &client_home)
+        .args(["connect", ":19813", "--project", "Shop"])
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert!(out.contains("downloaded an update of"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(Path::new(&folder).join("Project/Sources/Methods/bye.4dm"))
+            .unwrap(),
+        "ALERT(\"bye\")\n"
+    );
+    // The command did not rewrite the archive: both updates are pending on it, recorded as
+    // exactly the server's build (proved by its SHA-256 when applied).
     let rebuilt = tempfile::tempdir().unwrap();
     let expected = remote4d_core::archive::build(
         &project,
@@ -168,11 +193,12 @@ fn a_client_on_another_machine_finds_downloads_resumes_and_updates() {
     )
     .unwrap()
     .stamp;
-    assert_eq!(
+    let pending = std::fs::read_to_string(Path::new(&folder).join("pending.json")).unwrap();
+    assert!(pending.contains(&expected.to_string()), "{pending}");
+    assert_ne!(
         remote4d_core::archive::Stamp::of_file(&Path::new(&folder).join("project.4dz")).unwrap(),
         expected
     );
-    assert!(!Path::new(&folder).join("pending.json").exists());
     let _ = server.kill();
     let _ = server.wait();
 }

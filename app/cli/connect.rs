@@ -509,9 +509,8 @@ async fn finish(
         follow_session(connection, json, update_resources).await;
     }
     connection.close().await;
-    // After a delta the new archive is still being written in the background: finish it, so
-    // the next delta starts from it.
-    if let Err(reason) = connection.complete_archive() {
+    // After deltas grew large, the new archive is being written in the background: finish it.
+    if let Err(reason) = connection.settle_archive() {
         let reason = anyhow::Error::from(reason);
         note(
             json,

@@ -564,9 +564,9 @@ impl App {
         Task::perform(
             async move {
                 conn.close().await;
-                // After a delta the new archive may still be being written (in the background):
-                // finish it before the app can quit, so the next delta starts from it.
-                let _ = tokio::task::spawn_blocking(move || conn.complete_archive()).await;
+                // After deltas grew large, the new archive may be being written (in the
+                // background): finish it before the app can quit.
+                let _ = tokio::task::spawn_blocking(move || conn.settle_archive()).await;
             },
             |()| Message::Done,
         )

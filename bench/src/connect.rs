@@ -226,7 +226,8 @@ pub fn run(
     let Fetched::Delta { bytes } = conn.fetched else {
         bail!("expected a delta, got {:?}", conn.fetched)
     };
-    // The new archive (the base of the next delta) is written after the connect returned.
+    // The delta stays pending on the previous archive (the next one is composed with it);
+    // writing the new archive, done only once the pending deltas are large, is timed apart.
     conn.complete_archive()?;
     let settled = start.elapsed();
     rt.block_on(conn.close());
@@ -295,7 +296,7 @@ pub fn run(
         delta_time.as_secs_f64() / cold.as_secs_f64() * 100.0
     );
     println!(
-        "              then the new archive written in the background, done {} after the start",
+        "              (writing the new archive, done only once pending deltas are large: ends {} after the start)",
         secs(settled)
     );
     if let Some(bits) = link.and_then(link_bits_per_sec) {

@@ -85,8 +85,6 @@ fn same(a: &BuiltEntry, b: &BuiltEntry) -> bool {
 ///
 /// # Errors
 /// [`ArchiveError::Io`] when the new archive cannot be read or the delta written.
-// Long: one pass that classifies every entry (kept, moved, changed, new) and writes it in the
-// same loop; splitting it would pass the half-written delta between functions.
 pub fn make_delta(
     old: &BuildReport,
     new: &BuildReport,
@@ -123,11 +121,45 @@ pub fn make_delta(
         segments,
     };
     let source = File::open(new_archive).map_err(ArchiveError::io(new_archive))?;
+    let carried: Vec<Carried<'_>> = carried
+        .iter()
+        .map(|e| Carried {
+            header: e.header(),
+            file: &source,
+            path: new_archive,
+            data_start: e.data_offset,
+        })
+        .collect();
+    let size = write_delta(&plan, &carried, out)?;
+    Ok(DeltaSummary {
+        from: old.stamp,
+        to: new.stamp,
+        changed: carried.len(),
+        total: new.entries.len(),
+        size,
+    })
+}
+
+/// One entry a delta carries: its headers and where its compressed bytes are.
+pub(super) struct Carried<'a> {
+    /// The entry's headers.
+    pub(super) header: Header,
+    /// The file its bytes are in.
+    pub(super) file: &'a File,
+    /// That file's path (for errors).
+    pub(super) path: &'a Path,
+    /// Where its compressed bytes start in that file.
+    pub(super) data_start: u64,
+}
+
+/// Writes a delta file (its plan, then the entries carried, bytes as they are) to `out`,
+/// atomically, and returns its size.
+pub(super) fn write_delta(plan: &DeltaPlan, carried: &[Carried<'_>], out: &Path) -> Result<u64> {
     let tmp = temp_sibling(out, "delta");
     let result = (|| {
         let file = File::create(&tmp).map_err(ArchiveError::io(&tmp))?;
         let mut w = ZipWriter::new(BufWriter::with_capacity(1 << 20, file));
-        let plan_bytes = serde_json::to_vec(&plan).map_err(|e| ArchiveError::Io {
+        let plan_bytes = serde_json::to_vec(plan).map_err(|e| ArchiveError::Io {
             path: out.to_path_buf(),
             source: std::io::Error::other(e),
         })?;
@@ -142,13 +174,16 @@ pub fn make_delta(
         };
         w.add(&header, &packed.data)
             .map_err(ArchiveError::io(&tmp))?;
-        for e in &carried {
+        for c in carried {
             // Streamed: a changed file of any size costs a buffer, not its size in memory.
-            let mut data =
-                Checked::new(RangeReader::new(&source, e.data_offset, e.compressed_size));
-            w.add_stream(&e.header(), &mut data).map_err(|err| {
+            let mut data = Checked::new(RangeReader::new(
+                c.file,
+                c.data_start,
+                c.header.compressed_size,
+            ));
+            w.add_stream(&c.header, &mut data).map_err(|err| {
                 if data.failed {
-                    ArchiveError::io(new_archive)(err)
+                    ArchiveError::io(c.path)(err)
                 } else {
                     ArchiveError::io(&tmp)(err)
                 }
@@ -157,13 +192,7 @@ pub fn make_delta(
         let (buffered, _, size) = w.finish().map_err(ArchiveError::io(&tmp))?;
         drop(buffered);
         std::fs::rename(&tmp, out).map_err(ArchiveError::io(out))?;
-        Ok(DeltaSummary {
-            from: old.stamp,
-            to: new.stamp,
-            changed: carried.len(),
-            total: new.entries.len(),
-            size,
-        })
+        Ok(size)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -223,13 +252,25 @@ pub fn check_delta(
     known: Option<&Checkpoints>,
 ) -> Result<(DeltaPlan, Checkpoints)> {
     let (plan, splice) = splice_of(old, d)?;
-    let from = known
-        .filter(|k| k.stamp == plan.from)
-        .and_then(|k| k.at_or_before(splice.prefix_from(old.file())));
+    let known = known.filter(|k| k.stamp == plan.from);
+    let common = splice.prefix_from(old.file());
+    check_splice(d, plan, &splice, known.map(|k| (k, common)))
+}
+
+/// Hashes the archive `splice` describes and compares it with the plan's `to` stamp,
+/// resuming from `known` (the checkpoints of an archive that begins with the same first
+/// `u64` bytes) when given. Returns the plan and the checkpoints of the archive described.
+pub(super) fn check_splice(
+    d: &Archive,
+    plan: DeltaPlan,
+    splice: &Splice<'_>,
+    known: Option<(&Checkpoints, u64)>,
+) -> Result<(DeltaPlan, Checkpoints)> {
+    let from = known.and_then(|(k, common)| k.at_or_before(common));
     let (stamp, mut states) = splice.hash_from(from).map_err(ArchiveError::io(d.path()))?;
     expect_stamp(d, &plan, stamp)?;
-    if let (Some(known), Some(from)) = (known, from) {
-        // The states before the resumed one are the old archive's, the same bytes.
+    if let (Some((known, _)), Some(from)) = (known, from) {
+        // The states before the resumed one are the known archive's, the same bytes.
         let mut before: Vec<Checkpoint> = known
             .states
             .iter()
@@ -256,12 +297,10 @@ fn expect_stamp(d: &Archive, plan: &DeltaPlan, stamp: Stamp) -> Result<()> {
     })
 }
 
-/// The plan of `d` and the new archive it describes, as ranges of `old` and `d` plus the headers
-/// and central directory made here.
-fn splice_of<'a>(old: &'a Archive, d: &'a Archive) -> Result<(DeltaPlan, Splice<'a>)> {
-    let delta = d.path();
+/// The index of the plan entry of the delta `d`, and the plan.
+pub(super) fn read_plan(d: &Archive) -> Result<(usize, DeltaPlan)> {
     let corrupt = |reason: String| ArchiveError::Corrupt {
-        name: delta.display().to_string(),
+        name: d.path().display().to_string(),
         reason,
     };
     let plan_index = d
@@ -271,8 +310,20 @@ fn splice_of<'a>(old: &'a Archive, d: &'a Archive) -> Result<(DeltaPlan, Splice<
         .ok_or_else(|| corrupt("it has no plan".into()))?;
     let mut plan_bytes = Vec::new();
     d.copy_entry(plan_index, &mut plan_bytes)?;
-    let plan: DeltaPlan = serde_json::from_slice(&plan_bytes)
+    let plan = serde_json::from_slice(&plan_bytes)
         .map_err(|e| corrupt(format!("its plan is not readable: {e}")))?;
+    Ok((plan_index, plan))
+}
+
+/// The plan of `d` and the new archive it describes, as ranges of `old` and `d` plus the headers
+/// and central directory made here.
+pub(super) fn splice_of<'a>(old: &'a Archive, d: &'a Archive) -> Result<(DeltaPlan, Splice<'a>)> {
+    let delta = d.path();
+    let corrupt = |reason: String| ArchiveError::Corrupt {
+        name: delta.display().to_string(),
+        reason,
+    };
+    let (plan_index, plan) = read_plan(d)?;
     let mut splice = Splice::default();
     let mut central = Central::default();
     let mut carried = (0..d.entries().len()).filter(|&i| i != plan_index);
@@ -322,7 +373,7 @@ fn splice_of<'a>(old: &'a Archive, d: &'a Archive) -> Result<(DeltaPlan, Splice<
 }
 
 /// The zip headers of an entry, as the writer makes them.
-fn header_of(e: &Entry) -> Header {
+pub(super) fn header_of(e: &Entry) -> Header {
     Header {
         name: e.name.clone(),
         is_dir: e.is_dir,
@@ -335,18 +386,19 @@ fn header_of(e: &Entry) -> Header {
 
 /// Where the local header of `e` starts, if the archive was written by [`super::write`] (the
 /// stamp check after a rebuild proves it was).
-fn header_start(e: &Entry) -> Option<u64> {
+pub(super) fn header_start(e: &Entry) -> Option<u64> {
     e.data_start.checked_sub(local_header_len(&header_of(e)))
 }
 
-/// After [`apply_opened`]: brings `target` (the old archive's entries under `prefix`, unpacked)
-/// to the new content by writing only the delta's entries and removing files that are gone.
+/// After [`check_delta`]: brings `target` (the entries `old` of the previous build under
+/// `prefix`, unpacked — an archive's [`Archive::entries`], or [`Composed::before`]) to the new
+/// content by writing only the delta's entries and removing files that are gone.
 /// Returns the relative paths written and removed.
 ///
 /// # Errors
 /// [`ArchiveError::Corrupt`] for damaged entries, [`ArchiveError::Io`] for disk errors.
 pub fn update_folder(
-    old: &Archive,
+    old: &[Entry],
     d: &Archive,
     plan: &DeltaPlan,
     prefix: &str,
@@ -356,7 +408,7 @@ pub fn update_folder(
     let mut kept: HashSet<&str> = HashSet::new();
     for segment in &plan.segments {
         if let Segment::Old { first, count } = *segment {
-            for e in old.entries().iter().skip(first).take(count) {
+            for e in old.iter().skip(first).take(count) {
                 kept.insert(e.name.as_str());
             }
         }
@@ -400,7 +452,7 @@ pub fn update_folder(
         written.push(rel.to_owned());
     }
     let mut removed = Vec::new();
-    for e in old.entries().iter().filter(|e| !e.is_dir) {
+    for e in old.iter().filter(|e| !e.is_dir) {
         if kept.contains(e.name.as_str()) {
             continue;
         }

@@ -11,6 +11,7 @@
 //! folder renamed into place, so a failure leaves the previous content as it was.
 
 mod build;
+mod compose;
 mod compress;
 mod delta;
 mod error;
@@ -29,6 +30,7 @@ pub use build::{
     BuildOptions, BuildProgress, BuildReport, BuiltEntry, OnProgress, Previous, build,
     build_incremental,
 };
+pub use compose::{Composed, check_composed, compose_deltas};
 pub use delta::{
     DeltaPlan, DeltaSummary, PLAN_NAME, Segment, apply_delta, apply_opened, check_delta,
     make_delta, update_folder,
@@ -79,5 +81,7 @@ impl Default for Limits {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_compose;
 #[cfg(test)]
 mod tests_large;

@@ -4,14 +4,14 @@ use std::path::{Path, PathBuf};
 use super::write::{Header, ZipWriter};
 use super::*;
 
-fn write(root: &Path, rel: &str, content: &[u8]) {
+pub(super) fn write(root: &Path, rel: &str, content: &[u8]) {
     let p = root.join(rel);
     fs::create_dir_all(p.parent().unwrap()).unwrap();
     fs::write(p, content).unwrap();
 }
 
 /// A small project with sources, a form image, and things the archive must leave out.
-fn sample_project(root: &Path) {
+pub(super) fn sample_project(root: &Path) {
     write(
         root,
         "Project/Demo.4DProject",
@@ -61,7 +61,7 @@ fn names(a: &Archive) -> Vec<String> {
     a.entries().iter().map(|e| e.name.clone()).collect()
 }
 
-fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+pub(super) fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {

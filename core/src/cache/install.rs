@@ -174,8 +174,12 @@ impl SystemFolder {
 
     /// Applies a downloaded delta from the installed build to build `new`: proves the new
     /// build from the cached archive and the delta without writing it, writes only the
-    /// changed files into `Project/`, and leaves the delta pending on the archive (written
-    /// into it on a background thread).
+    /// changed files into `Project/`, and leaves the delta pending on the archive. A delta
+    /// already pending (from an earlier update) is composed with this one into one delta from
+    /// the archive (see [`archive::compose_deltas`]): an update costs what changed since the
+    /// archive was written, never a rewrite of the archive. Only when the pending delta grows
+    /// past [`pending::WRITE_WHEN_LARGER_THAN`] of the archive is it written into the archive,
+    /// on a background thread.
     ///
     /// # Errors
     /// [`CacheError::DeltaMismatch`], [`CacheError::Archive`], [`CacheError::Io`]: the caller
@@ -184,26 +188,47 @@ impl SystemFolder {
         let delta_file = self.file(names::DELTA);
         std::fs::write(&delta_file, delta).map_err(CacheError::io(&delta_file))?;
         let result = self.apply_delta_file(&delta_file, new);
-        if result.is_err() {
-            let _ = std::fs::remove_file(&delta_file);
-        }
+        let _ = std::fs::remove_file(&delta_file);
+        let _ = std::fs::remove_file(self.file(names::COMPOSED));
         result?;
         self.update_state(|s| s.stamp = Some(new))?;
-        // The new project.4dz is only needed by the next delta or a repair.
-        pending::write_into_archive_in_background(self.path().to_path_buf());
+        if pending::is_large(self.path()) {
+            pending::write_into_archive_in_background(self.path().to_path_buf());
+        }
         Ok(())
     }
 
     fn apply_delta_file(&self, delta_file: &Path, new: Stamp) -> Result<(), CacheError> {
         let t = Instant::now();
         let dir = self.path();
-        // A previous delta not yet written into the archive (its process ended first): now.
-        pending::write_into_archive(dir)?;
         let old = Archive::open(&self.archive_path(), &Limits::default())?;
         let d = Archive::open(delta_file, &Limits::default())?;
-        tracing::debug!(ms = t.elapsed().as_millis() as u64, "archives opened");
         let known = checkpoints::read(dir);
-        let (plan, checkpoints) = archive::check_delta(&old, &d, known.as_ref())?;
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "archives opened");
+        // With a delta pending, this one is composed with it: the composition goes pending.
+        let (pending_file, before, plan, checkpoints) = if pending::exists(dir) {
+            match self.compose(&old, &d, known.as_ref()) {
+                Ok((before, plan, checkpoints)) => {
+                    (self.file(names::COMPOSED), before, plan, checkpoints)
+                }
+                Err(err) => {
+                    // A damaged pending delta, or a bad new one: write the pending delta into
+                    // the archive (or drop it), then apply this one alone.
+                    tracing::info!(%err, "cannot compose with the pending delta; writing it");
+                    drop((old, d));
+                    pending::write_into_archive(dir)?;
+                    return self.apply_delta_file(delta_file, new);
+                }
+            }
+        } else {
+            let (plan, checkpoints) = archive::check_delta(&old, &d, known.as_ref())?;
+            (
+                delta_file.to_path_buf(),
+                old.entries().to_vec(),
+                plan,
+                checkpoints,
+            )
+        };
         if plan.to != new {
             return Err(CacheError::DeltaMismatch {
                 got: plan.to.short(),
@@ -213,19 +238,52 @@ impl SystemFolder {
         tracing::debug!(ms = t.elapsed().as_millis() as u64, "new archive checked");
         // From here, an interruption leaves the index out of date: the next connect repairs.
         let (written, removed) =
-            archive::update_folder(&old, &d, &plan, "Project/", &self.project_dir())?;
+            archive::update_folder(&before, &d, &plan, "Project/", &self.project_dir())?;
         drop((old, d));
         tracing::debug!(
             ms = t.elapsed().as_millis() as u64,
             "project folder updated"
         );
-        let pending_delta = self.file(names::PENDING);
-        pending::record(dir, delta_file, new).map_err(CacheError::io(pending_delta))?;
+        let record = self.file(names::PENDING);
+        pending::record(dir, &pending_file, new).map_err(CacheError::io(record))?;
         checkpoints::write(dir, Some(&checkpoints));
         let index = self.file(names::INDEX);
         index::update(dir, &new, &written, &removed).map_err(CacheError::io(index))?;
         tracing::debug!(ms = t.elapsed().as_millis() as u64, "index updated");
         Ok(())
+    }
+
+    /// Composes the pending delta with `d` into `COMPOSED` and proves the build it makes.
+    /// Returns the entries of the pending build, `d`'s plan and the new build's checkpoints.
+    fn compose(
+        &self,
+        old: &Archive,
+        d: &Archive,
+        known: Option<&Checkpoints>,
+    ) -> Result<(Vec<archive::Entry>, archive::DeltaPlan, Checkpoints), CacheError> {
+        let t = Instant::now();
+        let p = Archive::open(&self.file(names::PENDING_DELTA), &Limits::default())?;
+        let out = self.file(names::COMPOSED);
+        let composed = archive::compose_deltas(old, &p, d, &out)?;
+        drop(p);
+        let c = Archive::open(&out, &Limits::default())?;
+        let (_, checkpoints) = archive::check_composed(old, &c, &composed, known)?;
+        tracing::debug!(
+            ms = t.elapsed().as_millis() as u64,
+            bytes = composed.size,
+            "delta composed with the pending one"
+        );
+        Ok((composed.before, composed.next, checkpoints))
+    }
+
+    /// Before a process exits: writes a large pending delta into `project.4dz` (waiting for
+    /// the background write the delta started), leaves a small one pending (the next delta is
+    /// composed with it).
+    ///
+    /// # Errors
+    /// Why the archive could not be written; the next delta then downloads the whole archive.
+    pub fn settle_archive(&self) -> Result<(), pending::PendingDeltaError> {
+        pending::settle(self.path())
     }
 
     /// Waits until the archive is complete: writes a pending delta into `project.4dz` now.

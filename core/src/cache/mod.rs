@@ -22,7 +22,9 @@
 //!          project.4dz.part.stamp     the build that part belongs to
 //!          delta.zip                  a delta being applied
 //!          pending.json               a delta applied to Project/, not yet written into
-//!          pending-delta.zip            project.4dz (and the delta itself): see `pending`
+//!          pending-delta.zip            project.4dz (and the delta itself, every update since
+//!                                       the archive composed into one): see `pending`
+//!          pending-delta.zip.composing  the pending delta being composed with a new one
 //!          project.4dz.materializing  project.4dz being written from the pending delta
 //!          Project/                   the archive unpacked (read-only copy of the project)
 //!          Resources/                 the project's Resources folder, copied from the server
@@ -92,6 +94,8 @@ pub mod names {
     pub const PENDING: &str = "pending.json";
     /// That delta.
     pub const PENDING_DELTA: &str = "pending-delta.zip";
+    /// The pending delta composed with a new one (becomes `pending-delta.zip`).
+    pub const COMPOSED: &str = "pending-delta.zip.composing";
     /// The archive being written from the pending delta.
     pub const MATERIALIZING: &str = "project.4dz.materializing";
     /// The unpacked project.

@@ -3,9 +3,12 @@
 //! Applying a delta must prove the new build (its SHA-256 is the stamp) and update the files of
 //! `Project/`; neither needs the new archive as one file. So the connect does only that —
 //! hashing the new archive where its bytes already are, in the old archive and the delta — and
-//! the system folder remembers the delta (`pending.json`, `pending-delta.zip`). The new
-//! `project.4dz`, which only a later delta or a repair needs, is written afterwards
-//! ([`write_into_archive`], in the background after the connect, or first thing when it is needed).
+//! the system folder remembers the delta (`pending.json`, `pending-delta.zip`). The next delta
+//! is composed with the pending one into a single delta from `project.4dz`
+//! ([`crate::archive::compose_deltas`]), so updates after updates never rewrite the archive.
+//! The new `project.4dz` is written ([`write_into_archive`]) only when the pending delta grows
+//! past [`LARGE`] of the archive (in the background, and a process waits for it before
+//! exiting: [`settle`]), or first thing when a repair needs it.
 //!
 //! While a delta is pending, `project.4dz` is the previous build and the index records it, so
 //! the quick check of a warm connect still holds. Every step leaves a state [`write_into_archive`] can
@@ -29,9 +32,33 @@ struct Pending {
     stamp: Stamp,
 }
 
+/// A pending delta larger than `1 / LARGE` of the archive is written into it: composing
+/// copies the pending delta at each update, and past that size writing the archive once is
+/// the cheaper way.
+pub const LARGE: u64 = 8;
+
 /// True when `dir` holds a delta not yet written into `project.4dz`.
 pub(super) fn exists(dir: &Path) -> bool {
     dir.join(FILE).is_file()
+}
+
+/// True when the pending delta of `dir` is larger than `1 / LARGE` of `project.4dz`.
+pub(super) fn is_large(dir: &Path) -> bool {
+    let len = |name| std::fs::metadata(dir.join(name)).map_or(0, |m| m.len());
+    exists(dir) && len(DELTA).saturating_mul(LARGE) > len(ARCHIVE)
+}
+
+/// Before a process exits: writes the pending delta into the archive when it is large (waiting
+/// for the background write started after the delta, if any); leaves a small one pending.
+///
+/// # Errors
+/// As [`write_into_archive`].
+pub(super) fn settle(dir: &Path) -> Result<(), PendingDeltaError> {
+    if is_large(dir) {
+        write_into_archive(dir)
+    } else {
+        Ok(())
+    }
 }
 
 /// Records `delta` (moved into the system folder) as pending on `project.4dz`, giving `stamp`.

@@ -329,9 +329,19 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Waits until the system folder's archive is complete: after a delta, the new
-    /// `project.4dz` is written in the background once the connect returned (see the
-    /// `pending` module); a process about to exit calls this so the next delta starts from it.
+    /// Before a process exits: after a delta, the new `project.4dz` is written in the
+    /// background only when the deltas pending on the archive have grown large; this waits for
+    /// that write. A small pending delta stays (the next delta is composed with it; see the
+    /// cache's `pending` module).
+    ///
+    /// # Errors
+    /// Why the archive could not be written; the next delta then downloads the whole archive.
+    pub fn settle_archive(&self) -> Result<(), PendingDeltaError> {
+        self.folder.settle_archive()
+    }
+
+    /// Writes the pending delta, if any, into the system folder's `project.4dz` now, so that
+    /// the archive is exactly the current build.
     ///
     /// # Errors
     /// Why the archive could not be written; the next delta then downloads the whole archive.

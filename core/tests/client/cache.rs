@@ -17,8 +17,14 @@ struct Connected {
 const M03: &str = "Project/Sources/Methods/m03.4dm";
 
 async fn connected_once() -> Connected {
+    connected_once_with(|_| {}).await
+}
+
+/// [`connected_once`] to the project with what `more` adds.
+async fn connected_once_with(more: impl FnOnce(&Path)) -> Connected {
     let project_dir = tempfile::tempdir().unwrap();
     project(project_dir.path());
+    more(project_dir.path());
     let t = start(project_dir.path(), config()).await;
     let c = Client::new();
     let (log, progress) = recorder();
@@ -111,8 +117,12 @@ async fn a_second_connect_downloads_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_changed_method_comes_as_a_delta() {
-    let mut k = connected_once().await;
+async fn changed_methods_come_as_deltas_composed_on_the_archive() {
+    // 200 KB that do not compress: the deltas stay small next to the archive.
+    let mut k = connected_once_with(|root| {
+        write(root, "Project/Assets/noise.bin", &noise(200_000, 7));
+    })
+    .await;
     let stamp1 = k.t.server.info().stamp;
     write(k.project.path(), M03, b"// changed\n");
     let stamp2 = k.t.server.reload().await.unwrap();
@@ -126,11 +136,110 @@ async fn a_changed_method_comes_as_a_delta() {
         std::fs::read(conn.project_root.join(M03)).unwrap(),
         b"// changed\n"
     );
-    // The new archive is written after the connect returned (it is only needed by the next
-    // delta or a repair); waiting for it gives exactly the server's build.
+    // The new archive is not written: the small delta stays pending on the previous one.
+    conn.settle_archive().unwrap();
+    assert!(conn.folder.has_pending_delta());
+    assert_eq!(Stamp::of_file(&conn.folder.archive_path()).unwrap(), stamp1);
+    conn.close().await;
+    drop(conn); // releases the system folder
+    // The next change comes as a delta too, composed with the pending one.
+    write(k.project.path(), M03, b"// changed again\n");
+    write(
+        k.project.path(),
+        "Project/Sources/Methods/m05.4dm",
+        b"// m05\n",
+    );
+    let stamp3 = k.t.server.reload().await.unwrap();
+    let (conn, _) = k.again().await;
+    assert!(
+        matches!(conn.fetched, Fetched::Delta { .. }),
+        "{:?}",
+        conn.fetched
+    );
+    assert_eq!(
+        std::fs::read(conn.project_root.join(M03)).unwrap(),
+        b"// changed again\n"
+    );
+    assert!(conn.folder.has_pending_delta());
+    assert_eq!(Stamp::of_file(&conn.folder.archive_path()).unwrap(), stamp1);
+    let up_to_date = tree_of(&conn.project_root.join("Project"));
+    conn.close().await;
+    drop(conn); // releases the system folder
+    let (conn, _) = k.again().await;
+    assert_eq!(conn.fetched, Fetched::UpToDate);
+    assert_eq!(tree_of(&conn.project_root.join("Project")), up_to_date);
+    // Written into the archive, the pending delta gives exactly the server's build.
     conn.complete_archive().unwrap();
-    assert_eq!(Stamp::of_file(&conn.folder.archive_path()).unwrap(), stamp2);
+    assert_eq!(Stamp::of_file(&conn.folder.archive_path()).unwrap(), stamp3);
     assert!(!conn.folder.has_pending_delta());
+    let unpacked = tempfile::tempdir().unwrap();
+    let archive = remote4d_core::archive::Archive::open(
+        &conn.folder.archive_path(),
+        &remote4d_core::archive::Limits::default(),
+    )
+    .unwrap();
+    archive
+        .unpack_subtree_to("Project/", &unpacked.path().join("P"))
+        .unwrap();
+    assert_eq!(tree_of(&unpacked.path().join("P")), up_to_date);
+}
+
+/// Every file under `root` (relative path, content), sorted.
+fn tree_of(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((rel, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_pending_delta_costs_a_download_never_a_wrong_project() {
+    let mut k = connected_once_with(|root| {
+        write(root, "Project/Assets/noise.bin", &noise(200_000, 7));
+    })
+    .await;
+    write(k.project.path(), M03, b"// changed\n");
+    k.t.server.reload().await.unwrap();
+    let (conn, _) = k.again().await;
+    assert!(conn.folder.has_pending_delta());
+    let pending = conn.folder.path().join("pending-delta.zip");
+    // Its second half replaced (a disk error): the entries it carries are lost.
+    let mut bytes = std::fs::read(&pending).unwrap();
+    let n = bytes.len() / 2;
+    bytes.truncate(n);
+    bytes.resize(2 * n, 0xAA);
+    std::fs::write(&pending, &bytes).unwrap();
+    conn.close().await;
+    drop(conn); // releases the system folder
+    write(k.project.path(), M03, b"// changed again\n");
+    let stamp3 = k.t.server.reload().await.unwrap();
+    let (conn, _) = k.again().await;
+    assert!(
+        matches!(conn.fetched, Fetched::Full { .. }),
+        "{:?}",
+        conn.fetched
+    );
+    assert_eq!(Stamp::of_file(&conn.folder.archive_path()).unwrap(), stamp3);
+    assert!(!conn.folder.has_pending_delta());
+    assert_eq!(
+        std::fs::read(conn.project_root.join(M03)).unwrap(),
+        b"// changed again\n"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
