@@ -242,7 +242,12 @@ pub fn run(
         let o = Command::new(&exe)
             .args(["connect", &authority, "--trust-new", "--remote", "--json"])
             .env("REMOTE4D_HOME", home)
-            .stderr(Stdio::null())
+            // REMOTE4D_LOG set for the bench: the processes' logs (timings) are shown.
+            .stderr(if std::env::var_os("REMOTE4D_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .output()
             .context("cannot run remote4d connect")?;
         let took = start.elapsed();
