@@ -5,11 +5,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use remote4d_core::client::ApiClient;
+use remote4d_core::client::admin::AdminClient;
+use remote4d_core::environment::Environment;
 use remote4d_core::protocol::{OpenSession, OpenSessionResponse, paths};
 use reqwest::Method;
 
@@ -84,15 +86,12 @@ pub(crate) fn start_server_with(
         .context("cannot start remote4d serve")?;
     let pid = child.id();
     let mut child = Killer(child);
-    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    let deadline = Instant::now() + Duration::from_secs(600);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Some(status) = child.0.try_wait()? {
             bail!("remote4d serve ended: {status}");
         }
-        anyhow::ensure!(
-            std::time::Instant::now() < deadline,
-            "remote4d serve did not start"
-        );
+        anyhow::ensure!(Instant::now() < deadline, "remote4d serve did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
     Ok(ServerProcess {
@@ -385,7 +384,85 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
         "memory: {sessions} open sessions with event streams: server RSS {before} KB -> {after} KB, {:.1} KB per session",
         after.saturating_sub(before) as f64 / f64::from(sessions)
     );
-    drop(streams);
+    let env = Environment::portable(&work.path().join("server-home"));
+    let admin = AdminClient::local(&env, port)?;
+    let (delivered, latencies) = rt.block_on(event_latencies(&admin, streams, 5))?;
+    println!(
+        "events: a message to all {sessions} sessions, 5 times: {delivered} of {} delivered; latency from the send to each stream p50 {}  p99 {}  max {}",
+        5 * sessions,
+        ms(percentile(&latencies, 50)),
+        ms(percentile(&latencies, 99)),
+        ms(latencies.last().copied().unwrap_or_default())
+    );
     drop(server);
     Ok(())
+}
+
+/// Sends `rounds` messages to every session (one at a time, each once all streams had the
+/// previous) and returns how many deliveries were seen and their latencies, sorted: from just
+/// before the administration request to the moment each event stream had the event.
+async fn event_latencies<S, B, E>(
+    admin: &AdminClient,
+    streams: Vec<S>,
+    rounds: usize,
+) -> anyhow::Result<(usize, Vec<Duration>)>
+where
+    S: futures::Stream<Item = Result<B, E>> + Send + Unpin + 'static,
+    B: AsRef<[u8]>,
+{
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    let readers: Vec<_> = streams
+        .into_iter()
+        .map(|mut body| {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut seen = String::new();
+                let mut next = 0;
+                while let Some(Ok(chunk)) = body.next().await {
+                    seen.push_str(&String::from_utf8_lossy(chunk.as_ref()));
+                    while seen.contains(&format!("bench-ping-{next}")) {
+                        let _ = tx.send((next, Instant::now()));
+                        next += 1;
+                    }
+                    if let Some(cut) = seen.rfind('\n') {
+                        seen.drain(..cut);
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let count = readers.len();
+    let mut latencies = Vec::new();
+    for round in 0..rounds {
+        let sent = Instant::now();
+        admin.message(&format!("bench-ping-{round}"), &[]).await?;
+        let mut got = 0;
+        while got < count {
+            match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
+                Ok(Some((r, at))) if r == round => {
+                    latencies.push(at - sent);
+                    got += 1;
+                }
+                Ok(Some(_)) => {}
+                _ => break,
+            }
+        }
+    }
+    for r in readers {
+        r.abort();
+    }
+    latencies.sort();
+    Ok((latencies.len(), latencies))
+}
+
+fn percentile(sorted: &[Duration], p: usize) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
