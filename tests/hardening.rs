@@ -256,3 +256,48 @@ fn idle_connections_close_and_listening_clients_stay() {
     assert!(beats >= 5, "heartbeats kept coming: {beats}");
     server.assert_alive(&home.join("server.log"));
 }
+
+/// A mistyped `[[mirror]]` stops `remote4d serve` at once, with exit status 1 and what is wrong
+/// (never a server that would send clients to a wrong address).
+#[test]
+fn a_wrong_mirror_in_the_configuration_stops_the_server_with_the_reason() {
+    let w = tempfile::tempdir().unwrap();
+    let root = w.path().join("Shop");
+    project(&root, 0);
+    let cases = [
+        (
+            "[[mirror]]\nurl = \"http://cache.example\"\n",
+            "not an https:// URL",
+        ),
+        (
+            "[[mirror]]\nurl = \"https://cache.example\"\nsubnets = [\"10.2.0.0/33\"]\n",
+            "is not a network",
+        ),
+    ];
+    for (i, (config, says)) in cases.iter().enumerate() {
+        let file = w.path().join(format!("server-{i}.toml"));
+        std::fs::write(&file, config).unwrap();
+        let port = free_port().to_string();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_remote4d"))
+            .args(["serve", root.to_str().unwrap(), "--no-publish", "--bind"])
+            .args(["127.0.0.1", "--port", &port, "--config"])
+            .arg(&file)
+            .env("REMOTE4D_HOME", w.path().join("home"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("remote4d serve started with {config:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let o = child.wait_with_output().unwrap();
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{out}");
+        assert!(out.contains(says), "{config:?}: {out}");
+    }
+}

@@ -10,6 +10,7 @@ use reqwest::{Method, StatusCode, header};
 
 use super::api::ApiClient;
 use super::error::{ConnectError, Corruption, Interruption};
+use super::mirrors;
 use super::{Fetched, Progress};
 use crate::archive::{Checkpoints, FollowingUnpack, Limits, ResumableSha256, Stamp};
 use crate::cache::{CacheError, Download, SystemFolder};
@@ -63,10 +64,8 @@ pub(crate) async fn fetch(
     } else if let Some(old) = installed
         && folder.archive_path().is_file()
     {
-        if let Some(bytes) = delta_from_mirrors(api, folder, old, (stamp, size), progress).await {
-            return Ok(Fetched::Delta { bytes });
-        }
-        match delta(api, folder, old, (stamp, size), progress).await {
+        let delta = |api| delta(api, folder, old, (stamp, size), progress);
+        match mirrors::then_server(api, progress, NoDelta::is_final, delta).await {
             Ok(bytes) => return Ok(Fetched::Delta { bytes }),
             Err(reason) => {
                 tracing::info!(?reason, "no delta; downloading the whole archive");
@@ -98,7 +97,7 @@ pub(crate) async fn fetch(
                 return Ok(Fetched::Full { bytes: got.bytes });
             }
             Err(e @ ConnectError::Io { .. }) => return Err(e),
-            Err(e) => skipped(&mirror.url, &e, progress),
+            Err(e) => mirrors::skipped(&mirror.url, &e, progress),
         }
     }
     let got = fetch_archive(
@@ -142,41 +141,11 @@ enum NoDelta {
     Cache(#[from] CacheError),
 }
 
-/// Reports a mirror that failed; the next one, or the server, is tried.
-pub(super) fn skipped(
-    url: &str,
-    reason: &dyn std::fmt::Display,
-    progress: &(dyn Fn(Progress) + Send + Sync),
-) {
-    tracing::warn!(%url, %reason, "mirror skipped");
-    progress(Progress::MirrorSkipped {
-        url: url.to_owned(),
-        reason: reason.to_string(),
-    });
-}
-
-/// The delta from `old` from the first mirror that has it right; `None` when none has (a
-/// mirror that relays the server's "no such delta" ends the search: the server says the same).
-async fn delta_from_mirrors(
-    api: &ApiClient,
-    folder: &SystemFolder,
-    old: Stamp,
-    new: (Stamp, u64),
-    progress: &(dyn Fn(Progress) + Send + Sync),
-) -> Option<u64> {
-    for mirror in api.mirrors() {
-        progress(Progress::FromMirror {
-            url: mirror.url.clone(),
-        });
-        match delta(&mirror.api, folder, old, new, progress).await {
-            Ok(bytes) => return Some(bytes),
-            Err(NoDelta::Status(s)) if s == StatusCode::GONE || s == StatusCode::NOT_MODIFIED => {
-                return None;
-            }
-            Err(reason) => skipped(&mirror.url, &reason, progress),
-        }
+impl NoDelta {
+    /// The server's "no such delta" (or "already there"), as a mirror relays it.
+    fn is_final(&self) -> bool {
+        matches!(self, Self::Status(s) if *s == StatusCode::GONE || *s == StatusCode::NOT_MODIFIED)
     }
-    None
 }
 
 /// Fetches the delta from `old` (no larger than the whole archive) and has the cache apply it.

@@ -7,8 +7,51 @@
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
+use super::Progress;
 use super::api::ApiClient;
 use crate::protocol::Mirror;
+
+/// `attempt` on each mirror of `api` in turn, then on the server: the first success, else the
+/// server's answer. A mirror's error for which `ends_turn` is true (the server's own "no such
+/// delta", relayed) ends the mirrors' turn; any other error skips that mirror, reported.
+///
+/// # Errors
+/// The server's error when neither a mirror nor the server succeeded.
+pub(super) async fn then_server<'a, T, E, Fut>(
+    api: &'a ApiClient,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+    ends_turn: impl Fn(&E) -> bool,
+    attempt: impl Fn(&'a ApiClient) -> Fut,
+) -> Result<T, E>
+where
+    Fut: Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
+    for mirror in api.mirrors() {
+        progress(Progress::FromMirror {
+            url: mirror.url.clone(),
+        });
+        match attempt(&mirror.api).await {
+            Ok(v) => return Ok(v),
+            Err(e) if ends_turn(&e) => break,
+            Err(e) => skipped(&mirror.url, &e, progress),
+        }
+    }
+    attempt(api).await
+}
+
+/// Reports a mirror that failed; the next one, or the server, is tried.
+pub(super) fn skipped(
+    url: &str,
+    reason: &dyn std::fmt::Display,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) {
+    tracing::warn!(%url, %reason, "mirror skipped");
+    progress(Progress::MirrorSkipped {
+        url: url.to_owned(),
+        reason: reason.to_string(),
+    });
+}
 
 /// A client of one mirror.
 #[derive(Debug, Clone)]

@@ -78,7 +78,7 @@ pub(crate) async fn sync(
                 break;
             }
             Err(e @ ConnectError::Io { .. }) => return Err(e),
-            Err(e) => super::fetch::skipped(&mirror.url, &e, progress),
+            Err(e) => super::mirrors::skipped(&mirror.url, &e, progress),
         }
     }
     let bytes = match bytes {
@@ -105,26 +105,21 @@ async fn delta_anywhere(
     offered: ResourcesInfo,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Option<u64> {
-    for mirror in api.mirrors() {
-        progress(Progress::FromMirror {
-            url: mirror.url.clone(),
-        });
-        match delta(&mirror.api, folder, related, old, offered).await {
-            Ok(bytes) => return Some(bytes),
-            Err(NoDelta::Status(s))
-                if s == reqwest::StatusCode::GONE || s == reqwest::StatusCode::NOT_MODIFIED =>
-            {
-                break;
-            }
-            Err(reason) => super::fetch::skipped(&mirror.url, &reason, progress),
-        }
-    }
-    delta(api, folder, related, old, offered)
+    let delta = |api| delta(api, folder, related, old, offered);
+    super::mirrors::then_server(api, progress, NoDelta::is_final, delta)
         .await
         .inspect_err(|reason| {
             tracing::info!(%reason, "no delta for the {related} folder; downloading it whole");
         })
         .ok()
+}
+
+impl NoDelta {
+    /// The server's "no such delta" (or "already there"), as a mirror relays it.
+    fn is_final(&self) -> bool {
+        matches!(self, Self::Status(s)
+            if *s == reqwest::StatusCode::GONE || *s == reqwest::StatusCode::NOT_MODIFIED)
+    }
 }
 
 /// Why no delta was applied to a related folder (it is downloaded whole instead).
