@@ -703,3 +703,45 @@ fn a_folder_held_open_elsewhere_is_said_to_be_in_use() {
     let err = unpack::in_use_or_io(target, std::io::Error::from_raw_os_error(2));
     assert!(matches!(err, ArchiveError::Io { .. }), "{err:?}");
 }
+
+#[test]
+fn an_archive_written_here_opens_without_reading_its_local_headers() {
+    let p = tempfile::tempdir().unwrap();
+    sample_project(p.path());
+    let ours = p.path().join("x.4dz");
+    build(p.path(), &ours, &BuildOptions::default()).unwrap();
+    let read = Archive::open(&ours, &Limits::default()).unwrap();
+    let computed = Archive::open_written_here(&ours, &Limits::default()).unwrap();
+    assert_eq!(read.entries(), computed.entries());
+    assert_eq!(
+        read.entries()
+            .iter()
+            .map(|e| e.data_start)
+            .collect::<Vec<_>>(),
+        computed
+            .entries()
+            .iter()
+            .map(|e| e.data_start)
+            .collect::<Vec<_>>()
+    );
+    // Written by another program (here with a zip64 field in each local header): the
+    // computed positions are wrong, and reading an entry says so instead of giving bytes.
+    let other = p.path().join("other.zip");
+    let mut w = zip::ZipWriter::new(fs::File::create(&other).unwrap());
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(true);
+    w.start_file("Project/a.4dm", options).unwrap();
+    std::io::Write::write_all(&mut w, b"ALERT(\"a\")\n").unwrap();
+    w.finish().unwrap();
+    assert_eq!(
+        Archive::open(&other, &Limits::default())
+            .unwrap()
+            .raw(0)
+            .unwrap(),
+        b"ALERT(\"a\")\n"
+    );
+    let wrong = Archive::open_written_here(&other, &Limits::default()).unwrap();
+    let err = wrong.copy_entry(0, &mut Vec::new()).unwrap_err();
+    assert!(matches!(err, ArchiveError::Corrupt { .. }), "{err:?}");
+}

@@ -173,7 +173,13 @@ pub(crate) fn local_header(header: &Header) -> io::Result<Vec<u8>> {
 
 /// The length of [`local_header`] for `header`, without building it.
 pub(crate) fn local_header_len(header: &Header) -> u64 {
-    30 + header.name.len() as u64 + if is_large(header) { 20 } else { 0 }
+    local_header_len_of(&header.name, header.size, header.compressed_size)
+}
+
+/// [`local_header_len`] of an entry named `name` with these sizes.
+pub(crate) fn local_header_len_of(name: &str, size: u64, compressed_size: u64) -> u64 {
+    let large = size >= U32_MAX || compressed_size >= U32_MAX;
+    30 + name.len() as u64 + if large { 20 } else { 0 }
 }
 
 /// The central directory of an archive being written, record by record.

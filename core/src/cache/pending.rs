@@ -134,8 +134,8 @@ pub(super) fn write_into_archive(dir: &Path) -> Result<(), PendingDeltaError> {
         source,
     };
     let written = (|| {
-        let old =
-            Archive::open(&archive, &Limits::default()).map_err(PendingDeltaError::Archive)?;
+        let old = Archive::open_written_here(&archive, &Limits::default())
+            .map_err(PendingDeltaError::Archive)?;
         let d = Archive::open(&dir.join(DELTA), &Limits::default())
             .map_err(PendingDeltaError::Archive)?;
         let (_, stamp) =
