@@ -135,54 +135,32 @@ fn a_client_on_another_machine_finds_downloads_resumes_and_updates() {
         "killed mid-download ({at_kill} bytes)"
     );
 
-    // The server rebuilds after a change; the client reconnects and gets a delta.
-    write(
-        &project,
-        "Project/Sources/Methods/hello.4dm",
-        b"ALERT(\"hello again\")\n",
-    );
-    let o = pair
-        .cmd("a", &server_home)
-        .args(["reload", "127.0.0.1:19813"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
-    let o = pair
-        .cmd("b", &client_home)
-        .args(["connect", ":19813", "--project", "Shop"])
-        .output()
-        .unwrap();
-    let out = text(&o);
-    assert!(out.contains("downloaded an update of"), "{out}");
-    assert_eq!(
-        std::fs::read_to_string(Path::new(&folder).join("Project/Sources/Methods/hello.4dm"))
-            .unwrap(),
-        "ALERT(\"hello again\")\n"
-    );
-    // A second change: its delta is composed with the first, still pending on the archive.
-    write(
-        &project,
-        "Project/Sources/Methods/bye.4dm",
-        b"ALERT(\"bye\")\n",
-    );
-    let o = pair
-        .cmd("a", &server_home)
-        .args(["reload", "127.0.0.1:19813"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
-    let o = pair
-        .cmd("b", &client_home)
-        .args(["connect", ":19813", "--project", "Shop"])
-        .output()
-        .unwrap();
-    let out = text(&o);
-    assert!(out.contains("downloaded an update of"), "{out}");
-    assert_eq!(
-        std::fs::read_to_string(Path::new(&folder).join("Project/Sources/Methods/bye.4dm"))
-            .unwrap(),
-        "ALERT(\"bye\")\n"
-    );
+    // The server rebuilds after a change; the client reconnects and gets a delta. A second
+    // change: its delta is composed with the first, still pending on the archive.
+    for (method, body) in [
+        ("hello", "ALERT(\"hello again\")\n"),
+        ("bye", "ALERT(\"bye\")\n"),
+    ] {
+        let rel = format!("Project/Sources/Methods/{method}.4dm");
+        write(&project, &rel, body.as_bytes());
+        let o = pair
+            .cmd("a", &server_home)
+            .args(["reload", "127.0.0.1:19813"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        let o = pair
+            .cmd("b", &client_home)
+            .args(["connect", ":19813", "--project", "Shop"])
+            .output()
+            .unwrap();
+        let out = text(&o);
+        assert!(out.contains("downloaded an update of"), "{method}: {out}");
+        assert_eq!(
+            std::fs::read_to_string(Path::new(&folder).join(&rel)).unwrap(),
+            body
+        );
+    }
     // The command did not rewrite the archive: both updates are pending on it, recorded as
     // exactly the server's build (proved by its SHA-256 when applied).
     let rebuilt = tempfile::tempdir().unwrap();

@@ -11,7 +11,8 @@
 use std::path::Path;
 
 use super::delta::{
-    Carried, DeltaPlan, Segment, check_splice, header_of, read_plan, splice_of, write_delta,
+    Carried, DeltaPlan, Segment, check_splice, header_of, push_new, push_old, read_plan, splice_of,
+    write_delta,
 };
 use super::error::{ArchiveError, Result};
 use super::read::{Archive, Entry};
@@ -85,10 +86,7 @@ pub fn compose_deltas(
     let mut carried = Vec::new();
     for &at in &after {
         if let At::Old(i) = at {
-            match segments.last_mut() {
-                Some(Segment::Old { first, count }) if *first + *count == i => *count += 1,
-                _ => segments.push(Segment::Old { first: i, count: 1 }),
-            }
+            push_old(&mut segments, i);
             continue;
         }
         let (file, e) = entry(at);
@@ -98,10 +96,7 @@ pub fn compose_deltas(
             path: file.path(),
             data_start: e.data_start,
         });
-        match segments.last_mut() {
-            Some(Segment::New { count }) => *count += 1,
-            _ => segments.push(Segment::New { count: 1 }),
-        }
+        push_new(&mut segments);
     }
     let plan = DeltaPlan {
         from: pending_plan.from,

@@ -101,16 +101,10 @@ pub fn make_delta(
     let mut carried = Vec::new();
     for e in &new.entries {
         match old_by_name.get(e.name.as_str()) {
-            Some(&(i, o)) if same(o, e) => match segments.last_mut() {
-                Some(Segment::Old { first, count }) if *first + *count == i => *count += 1,
-                _ => segments.push(Segment::Old { first: i, count: 1 }),
-            },
+            Some(&(i, o)) if same(o, e) => push_old(&mut segments, i),
             _ => {
                 carried.push(e);
-                match segments.last_mut() {
-                    Some(Segment::New { count }) => *count += 1,
-                    _ => segments.push(Segment::New { count: 1 }),
-                }
+                push_new(&mut segments);
             }
         }
     }
@@ -138,6 +132,23 @@ pub fn make_delta(
         total: new.entries.len(),
         size,
     })
+}
+
+/// Appends entry `i` of the old archive to a plan's segments (extending the last run when it
+/// continues it).
+pub(super) fn push_old(segments: &mut Vec<Segment>, i: usize) {
+    match segments.last_mut() {
+        Some(Segment::Old { first, count }) if *first + *count == i => *count += 1,
+        _ => segments.push(Segment::Old { first: i, count: 1 }),
+    }
+}
+
+/// Appends the delta's next entry to a plan's segments.
+pub(super) fn push_new(segments: &mut Vec<Segment>) {
+    match segments.last_mut() {
+        Some(Segment::New { count }) => *count += 1,
+        _ => segments.push(Segment::New { count: 1 }),
+    }
 }
 
 /// One entry a delta carries: its headers and where its compressed bytes are.

@@ -61,6 +61,32 @@ fn names(a: &Archive) -> Vec<String> {
     a.entries().iter().map(|e| e.name.clone()).collect()
 }
 
+/// 3 MB that do not compress, sorted before the methods: successive builds share them (and
+/// several SHA-256 checkpoints).
+pub(super) fn shared_noise(root: &Path) {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let noise: Vec<u8> = (0..3_000_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    write(root, "Project/Assets/noise.bin", &noise);
+}
+
+/// The SHA-256 checkpoints of the file at `path`, computed from its bytes.
+pub(super) fn checkpoints_of(path: &Path) -> Checkpoints {
+    let mut h = ResumableSha256::new();
+    h.update(&fs::read(path).unwrap());
+    let (digest, states) = h.finish();
+    Checkpoints {
+        stamp: Stamp::from_bytes(digest),
+        states,
+    }
+}
+
 pub(super) fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
@@ -621,31 +647,11 @@ fn unpack_subtree_strips_the_prefix() {
 
 #[test]
 fn delta_check_resumes_from_the_old_archive_checkpoints() {
-    use super::resumable::ResumableSha256;
-    use super::{Checkpoints, check_delta};
+    use super::check_delta;
     let p = tempfile::tempdir().unwrap();
     sample_project(p.path());
-    // 3 MB that do not compress, sorted before the methods: the archives share them.
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    let noise: Vec<u8> = (0..3_000_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    write(p.path(), "Project/Assets/noise.bin", &noise);
+    shared_noise(p.path());
     let out = tempfile::tempdir().unwrap();
-    let checkpoints_of = |path: &Path| {
-        let mut h = ResumableSha256::new();
-        h.update(&fs::read(path).unwrap());
-        let (digest, states) = h.finish();
-        Checkpoints {
-            stamp: Stamp::from_bytes(digest),
-            states,
-        }
-    };
     let v1 = out.path().join("v1.4dz");
     let r1 = build(p.path(), &v1, &BuildOptions::default()).unwrap();
     let k1 = checkpoints_of(&v1);

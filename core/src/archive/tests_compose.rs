@@ -3,33 +3,8 @@
 use std::fs;
 use std::path::Path;
 
-use super::resumable::ResumableSha256;
-use super::tests::{sample_project, tree, write};
+use super::tests::{checkpoints_of, sample_project, shared_noise, tree, write};
 use super::*;
-
-fn checkpoints_of(path: &Path) -> Checkpoints {
-    let mut h = ResumableSha256::new();
-    h.update(&fs::read(path).unwrap());
-    let (digest, states) = h.finish();
-    Checkpoints {
-        stamp: Stamp::from_bytes(digest),
-        states,
-    }
-}
-
-/// 3 MB that do not compress, sorted first: the builds share them (several checkpoints).
-fn shared_noise(root: &Path) {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    let noise: Vec<u8> = (0..3_000_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    write(root, "Project/Assets/noise.bin", &noise);
-}
 
 struct Builds {
     _dirs: (tempfile::TempDir, tempfile::TempDir),
