@@ -402,7 +402,7 @@ pub(super) fn header_start(e: &Entry) -> Option<u64> {
 }
 
 /// After [`check_delta`]: brings `target` (the entries `old` of the previous build under
-/// `prefix`, unpacked — an archive's [`Archive::entries`], or [`Composed::before`]) to the new
+/// `prefix`, unpacked — an archive's [`Archive::entries`], or [`super::Composed::before`]) to the new
 /// content by writing only the delta's entries and removing files that are gone.
 /// Returns the relative paths written and removed.
 ///

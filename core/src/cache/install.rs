@@ -178,7 +178,7 @@ impl SystemFolder {
     /// already pending (from an earlier update) is composed with this one into one delta from
     /// the archive (see [`archive::compose_deltas`]): an update costs what changed since the
     /// archive was written, never a rewrite of the archive. Only when the pending delta grows
-    /// past [`pending::WRITE_WHEN_LARGER_THAN`] of the archive is it written into the archive,
+    /// past 1/8 of the archive (the cache's `pending::LARGE`) is it written into the archive,
     /// on a background thread.
     ///
     /// # Errors
