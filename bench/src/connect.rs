@@ -15,7 +15,7 @@ use reqwest::Method;
 
 use crate::serve::{Killer, free_port, nginx_conf};
 use crate::synth;
-use crate::timing::{mb, secs};
+use crate::timing::{mb, rotating, secs};
 
 fn options(authority: &str, home: &Path) -> ConnectOptions {
     let mut o = ConnectOptions::new(
@@ -140,12 +140,12 @@ pub fn run(
             .context("cannot start nginx (apt-get install nginx)")?,
     );
     std::thread::sleep(Duration::from_millis(500));
-    let mut reference = Vec::new();
-    for i in 0..runs {
+    // The reference (curl, then unzip) and the two cold connects — unpacking during the download
+    // (the default) and after it — in rotating order, each into a new folder, all kept to the
+    // end (see `timing`: removing a tree slows down whoever creates files next).
+    let reference_run = &mut |i: usize| -> anyhow::Result<()> {
         let out = work.path().join(format!("ref-{i}"));
         let file = work.path().join(format!("ref-{i}.4dz"));
-        settle()?;
-        let start = Instant::now();
         let curl = Command::new("curl")
             .args([
                 "-sk",
@@ -166,50 +166,29 @@ pub fn run(
         if !curl.success() || !unzip.success() {
             bail!("curl or unzip failed");
         }
-        reference.push(start.elapsed());
-        std::fs::remove_dir_all(&out)?;
-        std::fs::remove_file(&file)?;
-    }
-    reference.sort();
-    let reference = reference[reference.len() / 2];
-
-    // Cold connects, unpacking during the download (the default) and after it, in alternating
-    // order, each into a new folder, all kept to the end (removing some would hand the next run
-    // memory and disk blocks others do not get).
-    let mut cold = Vec::new();
-    let mut cold_after = Vec::new();
-    for i in 0..runs {
-        let order = if i % 2 == 0 {
-            [true, false]
-        } else {
-            [false, true]
-        };
-        for unpack_while_downloading in order {
-            let client_home = work
-                .path()
-                .join(format!("cold-{i}-{unpack_while_downloading}"));
-            let mut o = options(&authority, &client_home);
-            o.unpack_while_downloading = unpack_while_downloading;
-            settle()?;
-            let start = Instant::now();
-            let conn = rt.block_on(connect(o, &|_| {}))?;
-            let took = start.elapsed();
-            anyhow::ensure!(
-                matches!(conn.fetched, Fetched::Full { .. }),
-                "expected a full download"
-            );
-            rt.block_on(conn.close());
-            if unpack_while_downloading {
-                cold.push(took);
-            } else {
-                cold_after.push(took);
-            }
-        }
-    }
-    cold.sort();
-    cold_after.sort();
-    let cold = cold[cold.len() / 2];
-    let cold_after = cold_after[cold_after.len() / 2];
+        Ok(())
+    };
+    let cold_run = |unpack_while_downloading: bool, i: usize| -> anyhow::Result<()> {
+        let client_home = work
+            .path()
+            .join(format!("cold-{i}-{unpack_while_downloading}"));
+        let mut o = options(&authority, &client_home);
+        o.unpack_while_downloading = unpack_while_downloading;
+        let conn = rt.block_on(connect(o, &|_| {}))?;
+        anyhow::ensure!(
+            matches!(conn.fetched, Fetched::Full { .. }),
+            "expected a full download"
+        );
+        rt.block_on(conn.close());
+        Ok(())
+    };
+    let [reference, cold, cold_after] = rotating(
+        runs,
+        &mut settle,
+        &mut [reference_run, &mut |i| cold_run(true, i), &mut |i| {
+            cold_run(false, i)
+        }],
+    )?;
 
     // The client of the warm and delta runs: the first cold one.
     let client_home = work.path().join("cold-0-true");

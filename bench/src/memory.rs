@@ -187,7 +187,7 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
         ]
     };
     println!("peak memory (max RSS, GNU time) and time, same tree, same run; page cache warm:");
-    for (what, root) in &projects {
+    for (n, (what, root)) in projects.iter().enumerate() {
         let ours_out = w.join("ours.4dz");
         let theirs_out = w.join("theirs.zip");
         let build = [
@@ -207,10 +207,9 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
             root,
         )?;
         row(&format!("build   {what}"), &ours, &theirs, "zip -qr");
-        let dest_ours = w.join("unpacked-ours");
-        let dest_theirs = w.join("unpacked-theirs");
-        let _ = std::fs::remove_dir_all(&dest_ours);
-        let _ = std::fs::remove_dir_all(&dest_theirs);
+        // New folders, none removed before the end (see `timing`).
+        let dest_ours = w.join(format!("unpacked-ours-{n}"));
+        let dest_theirs = w.join(format!("unpacked-theirs-{n}"));
         let ours = measure(
             &exe,
             &[

@@ -12,15 +12,15 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use super::Limits;
 use super::error::{ArchiveError, Result};
+use super::inflate::{inflate_entry, output_error};
 use super::names::check_name;
-use super::read::{Archive, Entry, inflate_entry};
+use super::read::{Archive, Entry};
 use super::unpack::{remove_leftovers, swap_into_place};
 use super::write::Method;
 use crate::fsutil::{read_exact_at, temp_sibling};
@@ -407,10 +407,10 @@ enum Next {
 }
 
 fn write_file(file: &File, e: &Entry, path: &Path) -> Result<()> {
-    let out = File::create(path).map_err(ArchiveError::io(path))?;
-    let mut out = BufWriter::with_capacity(256 * 1024, out);
-    inflate_entry(file, e, &mut out)?;
-    out.flush().map_err(ArchiveError::io(path))
+    // No buffer: the entry comes in large chunks.
+    let mut out = File::create(path).map_err(ArchiveError::io(path))?;
+    inflate_entry(file, Path::new(""), e, &mut out).map_err(output_error(path))?;
+    Ok(())
 }
 
 /// Uncompressed and compressed sizes from a local header's zip64 extra field.
@@ -434,6 +434,7 @@ fn zip64_sizes(extra: &[u8]) -> Option<(u64, u64)> {
 mod tests {
     use super::*;
     use crate::archive::{BuildOptions, build};
+    use std::io::Write;
 
     fn project(root: &Path) {
         let write = |rel: &str, body: Vec<u8>| {

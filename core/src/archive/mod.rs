@@ -16,6 +16,7 @@ mod compress;
 mod delta;
 mod error;
 mod follow;
+mod inflate;
 mod names;
 mod read;
 mod resumable;

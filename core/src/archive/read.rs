@@ -3,18 +3,18 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use flate2::read::DeflateDecoder;
 use rayon::prelude::*;
 use serde::Serialize;
 
 use super::Limits;
 use super::error::{ArchiveError, Result};
+pub(crate) use super::inflate::inflate_entry;
 use super::names::{TOP_FOLDER, check_name};
 use super::write::{Method, local_header_len_of};
-use crate::fsutil::{RangeReader, read_exact_at};
+use crate::fsutil::read_exact_at;
 
 /// An entry of an archive, as its central directory describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -303,16 +303,11 @@ impl Archive {
     ///
     /// # Errors
     /// [`ArchiveError::Corrupt`] when the data does not match the header (the bytes already
-    /// written to `out` must then be discarded), [`ArchiveError::Io`] on read or write errors.
+    /// written to `out` must then be discarded), [`ArchiveError::Io`] naming the archive on a read
+    /// error, or with an empty path on a write error (the caller knows what `out` is).
     pub fn copy_entry(&self, index: usize, out: &mut dyn Write) -> Result<u64> {
         let e = self.entry(index)?;
-        inflate_entry(&self.file, e, out).map_err(|err| match err {
-            ArchiveError::Io { source, .. } => ArchiveError::Io {
-                path: self.path.clone(),
-                source,
-            },
-            other => other,
-        })
+        inflate_entry(&self.file, &self.path, e, out)
     }
 
     /// Decompresses every entry (in parallel) and checks sizes and CRCs.
@@ -347,52 +342,4 @@ impl Archive {
                 reason: "no such entry".into(),
             })
     }
-}
-
-/// Decompresses the data of `e`, read from `file`, into `out`, checking its size and CRC-32
-/// (never producing more than the declared size, whatever the stream says).
-///
-/// # Errors
-/// [`ArchiveError::Corrupt`] when the data does not match the header, [`ArchiveError::Io`]
-/// (with an empty path: the caller knows which file) on read or write errors.
-pub(crate) fn inflate_entry(file: &File, e: &Entry, out: &mut dyn Write) -> Result<u64> {
-    let raw = RangeReader::new(file, e.data_start, e.compressed_size);
-    let corrupt = |reason: String| ArchiveError::Corrupt {
-        name: e.name.clone(),
-        reason,
-    };
-    let mut reader: Box<dyn Read> = match e.method {
-        Method::Stored => Box::new(raw),
-        Method::Deflated => Box::new(DeflateDecoder::new(raw)),
-    };
-    let mut limited = (&mut reader).take(e.size + 1);
-    let mut hasher = crc32fast::Hasher::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut written = 0u64;
-    loop {
-        let n = match limited.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(corrupt(format!("cannot decompress: {err}"))),
-        };
-        written += n as u64;
-        if written > e.size {
-            return Err(corrupt(format!(
-                "it holds more than the {} bytes it declares",
-                e.size
-            )));
-        }
-        hasher.update(&buf[..n]);
-        out.write_all(&buf[..n])
-            .map_err(ArchiveError::io(Path::new("")))?;
-    }
-    if written != e.size {
-        return Err(corrupt(format!("{written} bytes instead of {}", e.size)));
-    }
-    let crc = hasher.finalize();
-    if crc != e.crc32 {
-        return Err(corrupt(format!("CRC {crc:08x} instead of {:08x}", e.crc32)));
-    }
-    Ok(written)
 }

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -10,6 +9,7 @@ use serde::Serialize;
 
 use super::Limits;
 use super::error::{ArchiveError, Result};
+use super::inflate::output_error;
 use super::names::check_name;
 use super::read::Archive;
 use crate::fsutil::temp_sibling;
@@ -116,11 +116,9 @@ impl Archive {
             .par_iter()
             .map(|(i, rel)| {
                 let path = root.join(rel);
-                let file = fs::File::create(&path).map_err(ArchiveError::io(&path))?;
-                let mut out = BufWriter::with_capacity(256 * 1024, file);
-                let n = self.copy_entry(*i, &mut out)?;
-                out.flush().map_err(ArchiveError::io(&path))?;
-                Ok(n)
+                // No buffer: the entry comes in large chunks.
+                let mut out = fs::File::create(&path).map_err(ArchiveError::io(&path))?;
+                self.copy_entry(*i, &mut out).map_err(output_error(&path))
             })
             .collect();
         Ok(UnpackReport {
