@@ -61,15 +61,7 @@ fn a_client_on_another_machine_finds_downloads_resumes_and_updates() {
         "Project/Sources/Methods/hello.4dm",
         b"ALERT(\"hello\")\n",
     );
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let noise: Vec<u8> = (0..12_000_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
+    let noise = common::noise(12_000_000, 0x9e37_79b9_7f4a_7c15);
     write(&project, "Project/Sources/Forms/F/Images/photo.png", &noise);
     let server_home = work.path().join("server");
     let client_home = work.path().join("client");

@@ -69,6 +69,7 @@ impl FollowingUnpack {
         let (tx, rx) = mpsc::channel();
         let follower = Follower {
             file,
+            path: Arc::from(archive),
             stop: Arc::default(),
             rx,
             root: staging.clone(),
@@ -137,6 +138,8 @@ impl Drop for FollowingUnpack {
 
 struct Follower {
     file: Arc<File>,
+    /// The archive's path, for read errors.
+    path: Arc<Path>,
     /// Set when the unpack is abandoned: the writers skip what is queued.
     stop: Arc<std::sync::atomic::AtomicBool>,
     rx: mpsc::Receiver<Signal>,
@@ -167,6 +170,7 @@ impl Follower {
             let rx = Arc::clone(&job_rx);
             let stop = Arc::clone(&self.stop);
             let file = Arc::clone(&self.file);
+            let archive = Arc::clone(&self.path);
             let done = done_tx.clone();
             let spawned = std::thread::Builder::new()
                 .name("remote4d-unpack-writer".into())
@@ -181,7 +185,7 @@ impl Follower {
                         let result = if stop.load(std::sync::atomic::Ordering::Relaxed) {
                             Ok(())
                         } else {
-                            write_file(&file, &entry, &path)
+                            write_file(&file, &archive, &entry, &path)
                         };
                         let _ = done.send(result);
                     }
@@ -406,10 +410,10 @@ enum Next {
     End,
 }
 
-fn write_file(file: &File, e: &Entry, path: &Path) -> Result<()> {
+fn write_file(file: &File, archive: &Path, e: &Entry, path: &Path) -> Result<()> {
     // No buffer: the entry comes in large chunks.
     let mut out = File::create(path).map_err(ArchiveError::io(path))?;
-    inflate_entry(file, Path::new(""), e, &mut out).map_err(output_error(path))?;
+    inflate_entry(file, archive, e, &mut out).map_err(output_error(path))?;
     Ok(())
 }
 

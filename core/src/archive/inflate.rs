@@ -143,7 +143,6 @@ fn inflate_with(
                     break;
                 }
                 if consumed == 0 && produced == 0 && start == end && read == e.compressed_size {
-                    emit(&s.output[..filled], &mut written)?;
                     return Err(corrupt("its compressed data ends too soon".into()));
                 }
             }
