@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release -p remote4d-bench -- archive            # 20,000 files / ~300 MB
 //! cargo run --release -p remote4d-bench -- archive --smoke    # 1/100 of it, seconds
-//! ../shared/tools/netns-run target/release/remote4d-bench serve     # server vs nginx (wrk)
+//! ../shared/tools/netns-run target/release/remote4d-bench serve     # server vs nginx (wrk), 3 rounds [--runs N]
 //! ../shared/tools/netns-run target/release/remote4d-bench connect   # client vs curl + unzip
 //! ../shared/tools/netns-run target/release/remote4d-bench connect --link 1gbit   # over a 1 Gbit/s link
 //! ../shared/tools/netns-run target/release/remote4d-bench memory    # peak memory: big files, 20,000 files
@@ -30,9 +30,18 @@ fn main() -> anyhow::Result<()> {
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let smoke = args.iter().any(|a| a == "--smoke");
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     match args.first().map(String::as_str) {
         Some("archive") => archive::run(smoke),
-        Some("serve") => serve::run(smoke),
+        Some("serve") => {
+            let runs = value("--runs").map(|s| s.parse::<usize>()).transpose()?;
+            serve::run(smoke, runs)
+        }
         Some("memory") => memory::run(smoke),
         Some("find") => find::run(smoke),
         Some("mirrors") => {
@@ -45,12 +54,6 @@ fn main() -> anyhow::Result<()> {
             mirrors::run(smoke, clients)
         }
         Some("connect") => {
-            let value = |name: &str| {
-                args.iter()
-                    .position(|a| a == name)
-                    .and_then(|i| args.get(i + 1))
-                    .cloned()
-            };
             let scale = value("--scale").map(|s| s.parse::<f64>()).transpose()?;
             let runs = value("--runs").map(|s| s.parse::<usize>()).transpose()?;
             connect::run(smoke, value("--link").as_deref(), scale, runs)

@@ -2,6 +2,7 @@
 
 mod admin;
 mod devmode;
+mod file_body;
 mod project;
 mod sessions;
 

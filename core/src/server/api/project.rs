@@ -1,7 +1,6 @@
 //! Server info and the project: archive (ETag, conditional, ranges, streamed), manifest, delta,
 //! reload.
 
-use std::io::SeekFrom;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -9,8 +8,6 @@ use axum::extract::{Path, Query, State as AxState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
 
 use super::{Failure, bearer, fail};
 use crate::archive::Stamp;
@@ -127,7 +124,7 @@ pub(super) async fn send_file(
     mut resp_headers: HeaderMap,
     tag: &Stamp,
 ) -> Result<Response, Failure> {
-    let mut file = tokio::fs::File::open(path).await.map_err(|e| {
+    let file = tokio::fs::File::open(path).await.map_err(|e| {
         fail(
             ErrorCode::Internal,
             format!("the archive is not readable: {e}"),
@@ -172,13 +169,9 @@ pub(super) async fn send_file(
             return Ok((StatusCode::RANGE_NOT_SATISFIABLE, resp_headers).into_response());
         }
     };
-    if start > 0 {
-        file.seek(SeekFrom::Start(start))
-            .await
-            .map_err(|e| fail(ErrorCode::Internal, e.to_string()))?;
-    }
     resp_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
-    let body = Body::from_stream(ReaderStream::with_capacity(file.take(count), 256 * 1024));
+    let file = file.into_std().await;
+    let body = Body::from_stream(super::file_body::chunks(file, start, count));
     Ok((status, resp_headers, body).into_response())
 }
 
