@@ -167,3 +167,87 @@ pub(super) fn update(
     }
     crate::fsutil::replace_cache_file(&folder.join(FILE), out.as_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp() -> Stamp {
+        Stamp::of_bytes(b"index test")
+    }
+
+    /// A cache folder: an archive and a small tree, indexed.
+    fn indexed() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path();
+        std::fs::write(f.join(ARCHIVE), b"archive").unwrap();
+        for (rel, text) in [
+            ("Project/a.4DProject", "{}"),
+            ("Project/Sources/Methods/m1.4dm", "// one"),
+            ("Project/Sources/Methods/m2.4dm", "// two"),
+            ("Project/Sources/Forms/F/form.4DForm", "{}"),
+            ("Project/Sources/Forms/G/form.4DForm", "{ }"),
+        ] {
+            let p = f.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        write(f, &stamp()).unwrap();
+        dir
+    }
+
+    fn damaged(dir: &tempfile::TempDir) -> String {
+        match check(dir.path(), &stamp()) {
+            Err(Damage::File(path)) => path,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_intact_tree_passes_and_each_kind_of_change_names_the_file() {
+        let dir = indexed();
+        check(dir.path(), &stamp()).unwrap();
+        // A file added by someone is not the index's business.
+        std::fs::write(dir.path().join("Project/Sources/Methods/extra.4dm"), "x").unwrap();
+        check(dir.path(), &stamp()).unwrap();
+        // Another stamp: no index for it.
+        assert_eq!(
+            check(dir.path(), &Stamp::of_bytes(b"other")),
+            Err(Damage::NoIndex)
+        );
+
+        let m1 = dir.path().join("Project/Sources/Methods/m1.4dm");
+        std::fs::write(&m1, "// one, longer").unwrap();
+        assert_eq!(damaged(&dir), "Project/Sources/Methods/m1.4dm");
+
+        let dir = indexed();
+        std::fs::remove_file(dir.path().join("Project/Sources/Methods/m2.4dm")).unwrap();
+        assert_eq!(damaged(&dir), "Project/Sources/Methods/m2.4dm");
+
+        // Same size, another time.
+        let dir = indexed();
+        let g = dir.path().join("Project/Sources/Forms/G/form.4DForm");
+        std::fs::File::options()
+            .write(true)
+            .open(&g)
+            .unwrap()
+            .set_modified(UNIX_EPOCH + std::time::Duration::from_secs(1_000_000))
+            .unwrap();
+        assert_eq!(damaged(&dir), "Project/Sources/Forms/G/form.4DForm");
+
+        // A whole folder gone; a file replaced by a folder of that name.
+        let dir = indexed();
+        std::fs::remove_dir_all(dir.path().join("Project/Sources/Forms/F")).unwrap();
+        assert_eq!(damaged(&dir), "Project/Sources/Forms/F/form.4DForm");
+        let dir = indexed();
+        let top = dir.path().join("Project/a.4DProject");
+        std::fs::remove_file(&top).unwrap();
+        std::fs::create_dir(&top).unwrap();
+        assert_eq!(damaged(&dir), "Project/a.4DProject");
+
+        // The archive replaced.
+        let dir = indexed();
+        std::fs::write(dir.path().join(ARCHIVE), b"another archive").unwrap();
+        assert_eq!(check(dir.path(), &stamp()), Err(Damage::Archive));
+    }
+}

@@ -1,5 +1,5 @@
 //! The administration token: a file only the server's user can read, found by port (the file
-//! format is [`crate::admin_token`]).
+//! format and its reading are [`AdminToken`], [`read_token`] and [`token_path`]).
 
 use std::path::Path;
 
