@@ -85,4 +85,4 @@ mod tests;
 #[cfg(test)]
 mod tests_compose;
 #[cfg(test)]
-mod tests_large;
+pub(crate) mod tests_large;

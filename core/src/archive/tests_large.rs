@@ -12,8 +12,8 @@ fn write(root: &Path, rel: &str, content: &[u8]) {
     fs::write(p, content).unwrap();
 }
 
-/// `len` bytes of xorshift noise: incompressible.
-fn noise(len: usize) -> Vec<u8> {
+/// `len` bytes of xorshift noise: incompressible (also used by other modules' tests).
+pub(crate) fn noise(len: usize) -> Vec<u8> {
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
     (0..len)
         .map(|_| {

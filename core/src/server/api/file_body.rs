@@ -165,18 +165,7 @@ mod tests {
     use futures::StreamExt;
 
     use super::*;
-
-    fn noise(len: usize) -> Vec<u8> {
-        let mut x = 0x9e37_79b9_u32;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                x as u8
-            })
-            .collect()
-    }
+    use crate::archive::tests_large::noise;
 
     async fn collect(file: File, start: u64, count: u64) -> (Vec<u8>, Option<io::Error>) {
         let mut out = Vec::new();
