@@ -45,12 +45,7 @@ fn main() -> anyhow::Result<()> {
         Some("memory") => memory::run(smoke),
         Some("find") => find::run(smoke),
         Some("mirrors") => {
-            let clients = args
-                .iter()
-                .position(|a| a == "--clients")
-                .and_then(|i| args.get(i + 1))
-                .map(|s| s.parse::<usize>())
-                .transpose()?;
+            let clients = value("--clients").map(|s| s.parse::<usize>()).transpose()?;
             mirrors::run(smoke, clients)
         }
         Some("connect") => {
