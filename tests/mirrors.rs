@@ -412,3 +412,192 @@ fn a_cache_gives_nothing_without_a_session_on_a_project_with_logins() {
         info["archive_size"]
     );
 }
+
+/// Hard-links every file under `from` into `to` (same folders): one more installed copy of a
+/// client application without copying its executable.
+#[cfg(unix)]
+fn link_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            link_tree(&entry.path(), &target);
+        } else {
+            std::fs::hard_link(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A new client build on Monday morning: outdated clients, made by `remote4d build client`,
+/// all update at once through a cache — the server sends the signed build once — while a
+/// poisoned mirror named first for their network is detected and skipped; the cache gives the
+/// build to no one without a session or an update token.
+#[cfg(unix)]
+#[test]
+fn outdated_clients_update_through_a_cache_which_fetches_the_build_once() {
+    if !have_nginx() {
+        return;
+    }
+    const NEW_BUILD: &str = "#!/bin/sh\necho \"new client running with: $*\"\n";
+    let w = tempfile::tempdir().unwrap();
+    let w = w.path();
+    let root = w.join("Shop");
+    common::project(&root, 0);
+    let (origin, a, poisoned) = (free_port(), free_port(), free_port());
+    // The publisher's client application, its updates signed with its key.
+    let tools = w.join("tools");
+    let link = w.join("Shop.4DLink");
+    let o = remote4d(
+        &[
+            "link",
+            "new",
+            "--name",
+            "Shop",
+            "--address",
+            &format!("127.0.0.1:{origin}"),
+            "-o",
+            link.to_str().unwrap(),
+        ],
+        &tools,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let key = w.join("keys/shop-update.key");
+    let o = common::build_client(
+        &link,
+        &w.join("dist"),
+        &tools,
+        &["--update-key", key.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let build = w.join("remote4d-9.0.0");
+    std::fs::write(&build, NEW_BUILD).unwrap();
+    let o = common::sign_update(&key, "9.0.0", &build, &tools);
+    assert!(o.status.success(), "{}", text(&o));
+
+    let data = w.join("data");
+    let config = w.join("server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[client_update]\nmin_version = \"9.0.0\"\nversion = \"9.0.0\"\nbuild = \"{}\"\n\n\
+             [[mirror]]\nurl = \"https://127.0.0.1:{a}\"\n\n\
+             [[mirror]]\nurl = \"https://127.0.0.1:{poisoned}\"\nsubnets = [\"127.0.0.0/8\", \"::1/128\"]\n",
+            build.display()
+        ),
+    )
+    .unwrap();
+    let home = w.join("server");
+    let _server = serve(&root, origin, &home, &data, &config);
+    let _a = start_nginx(&w.join("a"), &cache_conf(&w.join("a"), a, origin, &data), a);
+    let p = w.join("poisoned");
+    std::fs::create_dir_all(&p).unwrap();
+    std::fs::write(p.join("poison.bin"), NEW_BUILD.replace("new", "evil")).unwrap();
+    let _poisoned = start_nginx(
+        &p,
+        &format!(
+            "server {{ listen 127.0.0.1:{poisoned} ssl; ssl_certificate {c}; ssl_certificate_key {k};\n\
+             root {d}; location / {{ default_type application/octet-stream; try_files /poison.bin =404; }} }}",
+            c = data.join("cert.pem").display(),
+            k = data.join("key.pem").display(),
+            d = p.display(),
+        ),
+        poisoned,
+    );
+
+    let clients = 16;
+    let dist = w.join("dist/ShopClient");
+    let original = std::fs::read(dist.join("ShopClient")).unwrap();
+    let children: Vec<(PathBuf, Child)> = (0..clients)
+        .map(|i| {
+            let app = w.join(format!("c{i}/ShopClient"));
+            link_tree(&dist, &app);
+            let child = Command::new(app.join("ShopClient"))
+                .args([
+                    "connect",
+                    &format!("127.0.0.1:{origin}"),
+                    "--trust-new",
+                    "--remote",
+                    "--accept-update",
+                    "--json",
+                ])
+                .env("REMOTE4D_HOME", w.join(format!("c{i}/home")))
+                .env_remove("REMOTE4D_UPDATED")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (app, child)
+        })
+        .collect();
+    let poisoned_url = format!("https://127.0.0.1:{poisoned}");
+    let cache_url = format!("https://127.0.0.1:{a}");
+    for (app, child) in children {
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{}: {}", app.display(), text(&o));
+        // The new build ran, with the same arguments.
+        assert!(
+            String::from_utf8_lossy(&o.stdout)
+                .contains("new client running with: connect 127.0.0.1:"),
+            "{}",
+            text(&o)
+        );
+        assert_eq!(
+            std::fs::read_to_string(app.join("ShopClient")).unwrap(),
+            NEW_BUILD
+        );
+        assert_eq!(
+            std::fs::read(app.join("ShopClient.previous")).unwrap(),
+            original
+        );
+        let progress: Vec<serde_json::Value> = err
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let phase = |name: &str| -> Vec<&str> {
+            progress
+                .iter()
+                .filter(|p| p["phase"] == name)
+                .filter_map(|p| p["url"].as_str())
+                .collect()
+        };
+        assert_eq!(phase("mirror_skipped"), [poisoned_url.as_str()], "{err}");
+        assert_eq!(
+            phase("from_mirror"),
+            [poisoned_url.as_str(), cache_url.as_str()],
+            "{err}"
+        );
+    }
+    // The publisher's build, untouched by the cache, reached the server's line once.
+    let served = status(origin, &home)["update_bytes_served"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(served, NEW_BUILD.len() as u64, "{clients} clients");
+    // Nothing for a request without a session or an update token, though the cache holds it.
+    let sha = hex_sha256(NEW_BUILD.as_bytes());
+    let url = format!("https://127.0.0.1:{a}/api/v1/client/update/binary?sha256={sha}");
+    for token in [None, Some("made-up")] {
+        let (code, size) = curl(&url, token);
+        assert_eq!(code, 401, "{token:?}");
+        assert!(size < 1000, "{token:?}: {size} bytes");
+    }
+}
+
+/// SHA-256 of `bytes`, hex, by `sha256sum` (a tool independent of this code).
+#[cfg(unix)]
+fn hex_sha256(bytes: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let o = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}

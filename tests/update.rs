@@ -33,18 +33,7 @@ fn build_client(link: &Path, out: &Path, key: &Path, home: &Path) {
 }
 
 fn sign(key: &Path, build: &Path, home: &Path) {
-    let o = remote4d(
-        &[
-            "build",
-            "sign-update",
-            "--key",
-            key.to_str().unwrap(),
-            "--version",
-            "9.0.0",
-            build.to_str().unwrap(),
-        ],
-        home,
-    );
+    let o = common::sign_update(key, "9.0.0", build, home);
     assert!(o.status.success(), "{}", text(&o));
 }
 

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use futures::StreamExt;
 use remote4d_core::client::session::{SessionUpdate, follow};
+use remote4d_core::client::update::OfferedUpdate;
 use remote4d_core::client::{
     ConnectError, ConnectOptions, Connection, Fetched, Mode, Progress, Target, connect,
 };
@@ -234,25 +235,23 @@ pub fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
 /// Installs the offered client build in place of this program, then runs it again with the same
 /// arguments (once: the new build is not offered an update again in the same run).
 async fn update_and_restart(
-    address: &str,
-    fingerprint: &str,
-    token: Option<&str>,
-    offer: &remote4d_core::protocol::UpdateOffer,
+    update: &OfferedUpdate,
+    progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe()?;
     let key = crate::merged::update_key();
+    let offer = &update.offer;
     // Signed by this client's publisher, or nothing is downloaded.
     remote4d_core::client::update::check_offer(offer, key.as_ref())?;
-    // Only from the server whose identity the connection checked.
-    let mut api = remote4d_core::client::ApiClient::new(address, Some(fingerprint))?;
-    if let Some(token) = token {
-        api = api.with_token(token);
-    }
+    // Only from the server whose identity the connection checked, through its mirrors first
+    // (every byte checked against the signed SHA-256).
+    let api = update.client()?;
     crate::errln!(
         "installing Remote4D {} offered by the server…",
         offer.version
     );
-    let previous = remote4d_core::client::update::install(&api, offer, &exe, key.as_ref()).await?;
+    let previous =
+        remote4d_core::client::update::install(&api, offer, &exe, key.as_ref(), progress).await?;
     crate::errln!(
         "updated; the previous version is kept as {}",
         previous.display()
@@ -367,16 +366,13 @@ async fn connect_asking(
         line.finish();
         if let ConnectError::ClientVersion {
             message,
-            offer: Some(offer),
-            address,
-            fingerprint,
-            update_token,
+            update: Some(update),
         } = &error
             && run.accept_update
             && std::env::var_os("REMOTE4D_UPDATED").is_none()
         {
             say(run.json, message);
-            let code = update_and_restart(address, fingerprint, update_token.as_deref(), offer);
+            let code = update_and_restart(update, progress);
             return Ok(Err(code.await?));
         }
         match answer(&mut run, &mut challenge_id, error) {
@@ -444,13 +440,13 @@ fn answer(run: &mut Run, challenge_id: &mut Option<String>, error: ConnectError)
             opts.password = ask("Password:");
             Next::Retry
         }
-        ConnectError::ClientVersion { message, offer, .. } => {
+        ConnectError::ClientVersion { message, update } => {
             if json {
                 crate::errln!("{}", serde_json::json!({ "error": message, "causes": [] }));
             } else {
                 output::labelled(output::Label::Error, &message);
             }
-            if offer.is_some() {
+            if update.is_some() {
                 say(
                     json,
                     "run again with --accept-update to install it (the current version is kept as a fallback)",

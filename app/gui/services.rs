@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use futures::{Stream, StreamExt};
 use iced::Subscription;
 use remote4d_core::client::session::{SessionUpdate, follow};
+use remote4d_core::client::update::OfferedUpdate;
 use remote4d_core::client::{
     ApiClient, ConnectError, ConnectOptions, Connection, Progress, connect,
 };
@@ -120,27 +121,18 @@ pub enum Outcome {
 pub struct UpdateInfo {
     /// The server's message.
     pub message: String,
-    /// The build offered.
-    pub offer: remote4d_core::protocol::UpdateOffer,
-    /// host:port of the server.
-    pub address: String,
-    /// Its checked fingerprint (the update is fetched only from it).
-    pub fingerprint: String,
-    /// The token the server gave after the login, to fetch the update with.
-    pub token: Option<String>,
+    /// The build offered, and where to fetch it.
+    pub update: OfferedUpdate,
 }
 
 /// Installs the offered build in place of this program, then starts it again (and this one
 /// quits). On failure, the installed program is unchanged.
 pub async fn update_and_relaunch(info: UpdateInfo) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut api =
-        ApiClient::new(&info.address, Some(&info.fingerprint)).map_err(|e| e.to_string())?;
-    if let Some(token) = &info.token {
-        api = api.with_token(token.clone());
-    }
+    let api = info.update.client().map_err(|e| e.to_string())?;
     let key = crate::merged::update_key();
-    remote4d_core::client::update::install(&api, &info.offer, &exe, key.as_ref())
+    // Mirrors skipped are logged (the window shows the update's outcome).
+    remote4d_core::client::update::install(&api, &info.update.offer, &exe, key.as_ref(), &|_| {})
         .await
         .map_err(|e| e.to_string())?;
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -184,16 +176,10 @@ fn outcome(
         Err(ConnectError::Challenge { id, prompt }) => Outcome::Challenge { id, prompt },
         Err(ConnectError::ClientVersion {
             message,
-            offer: Some(offer),
-            address,
-            fingerprint,
-            update_token,
+            update: Some(update),
         }) => Outcome::Update(Box::new(UpdateInfo {
             message,
-            offer: *offer,
-            address,
-            fingerprint,
-            token: update_token,
+            update: *update,
         })),
         // "Open the last version" only when there is one, verified.
         Err(e) => Outcome::Failed {

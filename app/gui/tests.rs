@@ -705,17 +705,20 @@ fn a_required_client_update_is_offered_and_installed_on_request() {
     let _ = app.update(Message::Connect(connect::Message::Ok));
     let info = services::UpdateInfo {
         message: "this server accepts Remote4D clients 9.0.0 to any; this one is 0.1.0".into(),
-        offer: remote4d_core::protocol::UpdateOffer {
-            version: "9.0.0".into(),
-            sha256: "00".repeat(32),
-            size: 10,
-            min_version: Some("9.0.0".into()),
-            max_version: None,
-            signature: None,
+        update: client::update::OfferedUpdate {
+            offer: remote4d_core::protocol::UpdateOffer {
+                version: "9.0.0".into(),
+                sha256: "00".repeat(32),
+                size: 10,
+                min_version: Some("9.0.0".into()),
+                max_version: None,
+                signature: None,
+            },
+            address: "10.0.0.5:19813".into(),
+            fingerprint: "AA".into(),
+            token: None,
+            mirrors: Vec::new(),
         },
-        address: "10.0.0.5:19813".into(),
-        fingerprint: "AA".into(),
-        token: None,
     };
     let _ = app.update(Message::Connecting(
         app.generation,

@@ -142,6 +142,23 @@ pub fn build_client(link: &Path, out: &Path, home: &Path, extra: &[&str]) -> Out
     remote4d(&args, home)
 }
 
+/// `remote4d build sign-update --key KEY --version VERSION BUILD` (the publisher signs a client
+/// build a server will offer), its folders under `home`.
+pub fn sign_update(key: &Path, version: &str, build: &Path, home: &Path) -> Output {
+    remote4d(
+        &[
+            "build",
+            "sign-update",
+            "--key",
+            key.to_str().unwrap(),
+            "--version",
+            version,
+            build.to_str().unwrap(),
+        ],
+        home,
+    )
+}
+
 /// `remote4d build server --project PROJECT --out OUT`, its folders under `home`.
 pub fn build_server(project: &Path, out: &Path, home: &Path) -> Output {
     remote4d(

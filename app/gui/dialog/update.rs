@@ -44,7 +44,10 @@ impl UpdateDialog {
         column![
             text(tr.update_title).size(20),
             text(self.info.message.as_str()),
-            text(format!("{} {}", tr.update_version, self.info.offer.version)),
+            text(format!(
+                "{} {}",
+                tr.update_version, self.info.update.offer.version
+            )),
             super::buttons(
                 None,
                 button(text(tr.cancel))

@@ -98,6 +98,8 @@ pub struct ApiClient {
     base: String,
     authority: String,
     seen: SeenFingerprint,
+    /// The fingerprint the server must present, when pinned.
+    pinned: Option<String>,
     token: Option<String>,
     /// The server's mirrors, in the order tried (see [`super::mirrors`]).
     mirrors: std::sync::Arc<Vec<super::mirrors::MirrorClient>>,
@@ -153,6 +155,7 @@ impl ApiClient {
             base: format!("https://{authority}"),
             authority,
             seen,
+            pinned: pinned.map(str::to_owned),
             token: None,
             mirrors: std::sync::Arc::default(),
         })
@@ -179,7 +182,8 @@ impl ApiClient {
             None => host.to_owned(),
         };
         let seen = SeenFingerprint::default();
-        let config = client_config(self.seen.get().as_deref(), &seen)?;
+        let server = self.pinned.clone().or_else(|| self.seen.get());
+        let config = client_config(server.as_deref(), &seen)?;
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(config)
             .connect_timeout(MIRROR_CONNECT_TIMEOUT)
@@ -194,14 +198,17 @@ impl ApiClient {
             base: mirror.base().to_owned(),
             authority,
             seen,
+            pinned: None,
             token: self.token.clone(),
             mirrors: std::sync::Arc::default(),
         })
     }
 
-    /// Tries `mirrors` (already ordered) before this server for stamped archives and deltas.
-    pub(crate) fn with_mirrors(mut self, mirrors: Vec<super::mirrors::MirrorClient>) -> Self {
-        self.mirrors = std::sync::Arc::new(mirrors);
+    /// Tries the server's `mirrors` before it (ordered for this machine's networks, starting
+    /// at a place chosen by `key`, e.g. a session id or token) for stamped archives, deltas and
+    /// the client build it offers; every byte is still checked against what the server said.
+    pub fn through_mirrors(mut self, mirrors: &[crate::protocol::Mirror], key: &str) -> Self {
+        self.mirrors = std::sync::Arc::new(super::mirrors::clients(&self, mirrors, key));
         self
     }
 

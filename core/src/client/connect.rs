@@ -119,10 +119,19 @@ pub async fn connect(
         &opts.client_exe,
     )?;
     folder.ensure_layout()?;
-    let opened = open_session(&opts, &target, &api, &folder, &seen, progress).await?;
-    let api = api.with_token(opened.token.clone());
-    let mirrors = super::mirrors::clients(&api, &info.mirrors, &opened.session.id);
-    let api = api.with_mirrors(mirrors);
+    let opened = open_session(
+        &opts,
+        &target,
+        &api,
+        &folder,
+        &seen,
+        &info.mirrors,
+        progress,
+    )
+    .await?;
+    let api = api
+        .with_token(opened.token.clone())
+        .through_mirrors(&info.mirrors, &opened.session.id);
     let (mode, direct) = choose_mode(&opts, &server, &api, &opened, progress).await?;
     let (fetched, project_root) = match direct {
         Some(root) => (Fetched::Direct, root),
@@ -337,6 +346,7 @@ async fn open_session(
     api: &ApiClient,
     folder: &SystemFolder,
     seen: &str,
+    mirrors: &[crate::protocol::Mirror],
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<SessionOpened, ConnectError> {
     let link = &target.link;
@@ -375,16 +385,20 @@ async fn open_session(
                 Some(token) => super::update::offer(&api.clone().with_token(token.clone()))
                     .await
                     .ok()
-                    .flatten()
-                    .map(Box::new),
+                    .flatten(),
                 None => None,
             };
             Err(ConnectError::ClientVersion {
                 message: e.message,
-                offer,
-                address: target.address.authority(),
-                fingerprint: seen.to_owned(),
-                update_token: e.update_token,
+                update: offer.map(|offer| {
+                    Box::new(super::update::OfferedUpdate {
+                        offer,
+                        address: target.address.authority(),
+                        fingerprint: seen.to_owned(),
+                        token: e.update_token,
+                        mirrors: mirrors.to_vec(),
+                    })
+                }),
             })
         }
         Err(e) => Err(e.into()),

@@ -155,14 +155,8 @@ pub enum ConnectError {
     ClientVersion {
         /// The server's message.
         message: String,
-        /// The build it offers.
-        offer: Option<Box<crate::protocol::UpdateOffer>>,
-        /// host:port of the server.
-        address: String,
-        /// Its trusted fingerprint: fetch the update only from it.
-        fingerprint: String,
-        /// The token the server gave after the login, to fetch the update with.
-        update_token: Option<String>,
+        /// The build it offers, and where to fetch it.
+        update: Option<Box<super::update::OfferedUpdate>>,
     },
     /// Development mode is not possible for this connection.
     #[error("development mode is not possible: {0}")]

@@ -3,6 +3,9 @@
 //! (SHA-256, the signed one), then swapped in atomically with the previous version kept beside
 //! it (`<exe>.previous`), so a failure at any step leaves the installed client working. A
 //! client without a publisher key installs no update: it is updated by whoever installed it.
+//! The build is fetched through the server's mirrors first (a Monday morning's new client
+//! crosses the line to the server once per site cache), every byte checked against the signed
+//! SHA-256; a mirror that fails or serves other bytes is skipped and reported.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,6 +14,7 @@ use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use sha2::{Digest, Sha256};
 
+use super::Progress;
 use super::api::{ApiClient, RequestError};
 use crate::protocol::UpdateOffer;
 
@@ -40,6 +44,9 @@ pub enum UpdateError {
     /// The download failed.
     #[error("the update could not be downloaded: {0}; the installed client is unchanged")]
     Download(#[from] RequestError),
+    /// The offer names no SHA-256 (nothing can be checked, so nothing is downloaded).
+    #[error("the server's offer names no SHA-256 ({0:?}); nothing was installed")]
+    BadOffer(String),
     /// The download does not have the announced SHA-256.
     #[error("the update is damaged (SHA-256 {got} instead of {expected}); nothing was replaced")]
     Damaged {
@@ -61,6 +68,40 @@ pub enum UpdateError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// A client build a server offered when it refused this client's version, and where to fetch
+/// it from: that server only (its checked identity), through its mirrors first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferedUpdate {
+    /// The build.
+    pub offer: UpdateOffer,
+    /// host:port of the server.
+    pub address: String,
+    /// Its trusted fingerprint: the update is fetched from no other server.
+    pub fingerprint: String,
+    /// The token the server gave after the login, to fetch the update with.
+    pub token: Option<String>,
+    /// The server's mirrors (its info), tried first.
+    pub mirrors: Vec<crate::protocol::Mirror>,
+}
+
+impl OfferedUpdate {
+    /// A client to fetch the build with ([`install`]): pinned to the server, with the update
+    /// token, through the server's mirrors.
+    ///
+    /// # Errors
+    /// [`RequestError::Address`], [`RequestError::Tls`] or [`RequestError::Setup`] when the
+    /// client cannot be made.
+    pub fn client(&self) -> Result<ApiClient, RequestError> {
+        let mut api = ApiClient::new(&self.address, Some(&self.fingerprint))?;
+        if let Some(token) = &self.token {
+            api = api.with_token(token.clone());
+        }
+        // Clients spread over the mirrors by their token (one per refused login).
+        let key = self.token.as_deref().unwrap_or(&self.offer.sha256);
+        Ok(api.through_mirrors(&self.mirrors, key))
+    }
 }
 
 /// The update a server offers, if any.
@@ -114,15 +155,55 @@ fn install_advice(path: &Path, e: &std::io::Error) -> String {
 /// Attempts of the download of an update.
 const DOWNLOAD_ATTEMPTS: u32 = 3;
 
-/// Downloads the offered build into `new` and checks its SHA-256.
+/// Downloads the offered build into `new`: through each of the server's mirrors in turn (one
+/// that fails or serves other bytes is skipped and reported; a local write error ends it
+/// all), then from the server itself, retried when the connection is lost.
+async fn fetch(
+    api: &ApiClient,
+    offer: &UpdateOffer,
+    new: &Path,
+    io: &(dyn Fn(&Path, std::io::Error) -> UpdateError + Sync),
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<(), UpdateError> {
+    let sha256 = offer
+        .sha256
+        .parse()
+        .map_err(|_| UpdateError::BadOffer(offer.sha256.clone()))?;
+    let path = crate::protocol::paths::client_update_binary(&sha256);
+    for mirror in api.mirrors() {
+        progress(Progress::FromMirror {
+            url: mirror.url.clone(),
+        });
+        match download(&mirror.api, &path, offer, new, io).await {
+            Ok(()) => return Ok(()),
+            Err(e @ UpdateError::Install { .. }) => return Err(e),
+            Err(e) => super::mirrors::skipped(&mirror.url, &e, progress),
+        }
+    }
+    // A lost connection is retried (the build is small: from the start each time).
+    let mut attempt = 0;
+    loop {
+        match download(api, &path, offer, new, io).await {
+            Err(UpdateError::Download(e)) if attempt < DOWNLOAD_ATTEMPTS - 1 => {
+                attempt += 1;
+                tracing::info!(%e, attempt, "the update download was interrupted; again");
+                tokio::time::sleep(std::time::Duration::from_millis(300 << attempt)).await;
+            }
+            other => break other,
+        }
+    }
+}
+
+/// Downloads the offered build (at `path` of `api`) into `new` and checks its SHA-256.
 async fn download(
     api: &ApiClient,
+    path: &str,
     offer: &UpdateOffer,
     new: &Path,
     io: &(dyn Fn(&Path, std::io::Error) -> UpdateError + Sync),
 ) -> Result<(), UpdateError> {
     let resp = api
-        .request(Method::GET, crate::protocol::paths::CLIENT_UPDATE_BINARY)
+        .request(Method::GET, path)
         .send()
         .await
         .map_err(|e| api.transport_error(&e))?;
@@ -169,7 +250,8 @@ pub fn check_offer(
 
 /// Downloads `offer` and replaces `exe` with it, after [`check_offer`] with the publisher's
 /// `key`; returns where the previous version was kept. `api` carries the session's (or the
-/// update) token.
+/// update) token, and the server's mirrors ([`ApiClient::through_mirrors`]), tried first;
+/// `progress` hears of each ([`Progress::FromMirror`], [`Progress::MirrorSkipped`]).
 ///
 /// # Errors
 /// An [`UpdateError`]; `exe` is then unchanged.
@@ -178,6 +260,7 @@ pub async fn install(
     offer: &UpdateOffer,
     exe: &Path,
     key: Option<&crate::signing::PublicKey>,
+    progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<PathBuf, UpdateError> {
     check_offer(offer, key)?;
     let new = sibling(exe, ".new");
@@ -187,18 +270,7 @@ pub async fn install(
         source: e,
     };
     let result = async {
-        // A lost connection is retried (the build is small: from the start each time).
-        let mut attempt = 0;
-        loop {
-            match download(api, offer, &new, &io).await {
-                Err(UpdateError::Download(e)) if attempt < DOWNLOAD_ATTEMPTS - 1 => {
-                    attempt += 1;
-                    tracing::info!(%e, attempt, "the update download was interrupted; again");
-                    tokio::time::sleep(std::time::Duration::from_millis(300 << attempt)).await;
-                }
-                other => break other,
-            }
-        }?;
+        fetch(api, offer, &new, &io, progress).await?;
         if let Ok(meta) = std::fs::metadata(exe) {
             std::fs::set_permissions(&new, meta.permissions()).map_err(|e| io(&new, e))?;
         }

@@ -45,8 +45,10 @@ pub const DEVMODE_LOCKS: &str = "/api/v1/devmode/locks";
 pub const DEVMODE_FILE: &str = "/api/v1/devmode/file";
 /// `GET`: the client build offered.
 pub const CLIENT_UPDATE: &str = "/api/v1/client/update";
-/// `GET`: the offered build's bytes.
+/// `GET`: the offered build's bytes (`?sha256=`: that build only, immutable: caches keep it).
 pub const CLIENT_UPDATE_BINARY: &str = "/api/v1/client/update/binary";
+/// `GET`: `204` when the request may fetch the offered build (a cache's `auth_request`).
+pub const CLIENT_UPDATE_ACCESS: &str = "/api/v1/client/update/access";
 /// `GET`: every session (administration).
 pub const ADMIN_SESSIONS: &str = "/api/v1/admin/sessions";
 /// `POST` [`MessageRequest`] (administration).
@@ -105,6 +107,12 @@ pub fn folder_of(folder: super::Related, stamp: &Stamp) -> String {
             other.key()
         ),
     }
+}
+
+/// The offered client build whose SHA-256 is `sha256` (`404` once another is offered): an
+/// address that never changes meaning, which caches and mirrors can keep.
+pub fn client_update_binary(sha256: &Stamp) -> String {
+    format!("{CLIENT_UPDATE_BINARY}?sha256={sha256}")
 }
 
 /// The delta from build `from` to the current one.
@@ -270,6 +278,10 @@ pub struct AdminStatus {
     /// caches in front of it cost it).
     #[serde(default)]
     pub archive_bytes_served: u64,
+    /// Bytes of the offered client build answered since it started, whole or in ranges (one
+    /// download per cache when the clients update through caches).
+    #[serde(default)]
+    pub update_bytes_served: u64,
     /// CPU time the server process used, in milliseconds (none where not known).
     #[serde(default)]
     pub cpu_ms: Option<u64>,
@@ -407,6 +419,10 @@ mod tests {
         );
         let s = Stamp::of_bytes(b"x");
         assert_eq!(delta_from(&s), format!("/api/v1/project/delta?from={s}"));
+        assert_eq!(
+            client_update_binary(&s),
+            format!("/api/v1/client/update/binary?sha256={s}")
+        );
         assert!(reload_and_wait().ends_with("?wait=true"));
         for p in [INFO, SESSIONS, ARCHIVE, RELOAD, ADMIN_DROP, CLIENT_UPDATE] {
             assert!(p.starts_with(super::super::API), "{p}");

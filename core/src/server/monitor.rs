@@ -26,6 +26,8 @@ pub(crate) struct Monitor {
     /// Bytes of the project's archive answered (whole or ranges): what caches in front of the
     /// server cost it.
     pub archive_bytes_served: AtomicU64,
+    /// Bytes of the offered client build answered (whole or ranges).
+    pub update_bytes_served: AtomicU64,
     last_reload: Mutex<Option<LastReload>>,
 }
 

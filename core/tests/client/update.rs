@@ -58,10 +58,15 @@ async fn an_interrupted_update_download_is_retried() {
         tokio::time::sleep(Duration::from_millis(700)).await;
         cut.send(1).unwrap();
     });
-    let previous =
-        remote4d_core::client::update::install(&api, &offer, &exe, Some(&key.public_key()))
-            .await
-            .unwrap();
+    let previous = remote4d_core::client::update::install(
+        &api,
+        &offer,
+        &exe,
+        Some(&key.public_key()),
+        &|_| {},
+    )
+    .await
+    .unwrap();
     cutter.await.unwrap();
     assert_eq!(std::fs::read(&exe).unwrap(), build);
     assert_eq!(std::fs::read(previous).unwrap(), b"the installed client");
@@ -92,13 +97,15 @@ async fn an_update_is_installed_only_signed_by_the_publisher_and_for_logged_in_c
         (&unsigned, Some(&key), "unsigned"),
         (&relabelled, Some(&key), "signature of another version"),
     ] {
-        let err = install(&api, o, &exe, k).await.unwrap_err();
+        let err = install(&api, o, &exe, k, &|_| {}).await.unwrap_err();
         assert!(
             matches!(err, UpdateError::NoKey | UpdateError::Unsigned(_)),
             "{what}: {err:?}"
         );
     }
-    let err = install(&api, &old, &exe, Some(&key)).await.unwrap_err();
+    let err = install(&api, &old, &exe, Some(&key), &|_| {})
+        .await
+        .unwrap_err();
     assert!(matches!(err, UpdateError::NotNewer { .. }), "{err:?}");
     assert_eq!(std::fs::read(&exe).unwrap(), b"the installed client");
     assert!(!install_dir.path().join("remote4d.new").exists());
@@ -150,20 +157,20 @@ async fn refused_with_an_update(
         .await
         .unwrap_err();
     let ConnectError::ClientVersion {
-        offer: Some(offer),
-        address,
-        fingerprint,
+        update: Some(update),
         message,
-        update_token: Some(token),
     } = e
     else {
         panic!("expected a client-version refusal, got {e:?}")
     };
     assert!(message.contains("99.0"), "{message}");
-    let api = remote4d_core::client::ApiClient::new(&address, Some(&fingerprint))
-        .unwrap()
-        .with_token(token);
-    (t, *offer, api, key)
+    assert!(update.token.is_some(), "an update token after the login");
+    assert!(
+        update.mirrors.is_empty(),
+        "this server names no mirror: {update:?}"
+    );
+    let api = update.client().unwrap();
+    (t, update.offer, api, key)
 }
 
 /// Makes `folder` unwritable until dropped: mode 0555 for a user; for root (whom modes do not
@@ -226,9 +233,15 @@ async fn a_client_update_without_write_permission_leaves_the_installed_client_wo
         t.server.shutdown().await;
         return;
     };
-    let err = remote4d_core::client::update::install(&api, &offer, &exe, Some(&key.public_key()))
-        .await
-        .unwrap_err();
+    let err = remote4d_core::client::update::install(
+        &api,
+        &offer,
+        &exe,
+        Some(&key.public_key()),
+        &|_| {},
+    )
+    .await
+    .unwrap_err();
     drop(locked);
     let text = err.to_string();
     assert!(
@@ -244,10 +257,15 @@ async fn a_client_update_without_write_permission_leaves_the_installed_client_wo
     assert!(!install.path().join("remote4d.new").exists());
     assert!(!install.path().join("remote4d.previous").exists());
     // Once the folder is writable again, the same offer installs.
-    let previous =
-        remote4d_core::client::update::install(&api, &offer, &exe, Some(&key.public_key()))
-            .await
-            .unwrap();
+    let previous = remote4d_core::client::update::install(
+        &api,
+        &offer,
+        &exe,
+        Some(&key.public_key()),
+        &|_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(std::fs::read(&previous).unwrap(), b"the installed client");
     assert_eq!(std::fs::read(&exe).unwrap(), noise(64 * 1024, 5));
     t.server.shutdown().await;
@@ -286,10 +304,15 @@ fn a_client_update_that_does_not_fit_leaves_the_installed_client_working() {
         std::fs::write(&exe, b"the installed client").unwrap();
         let dir = tempfile::tempdir().unwrap();
         let (t, offer, api, key) = refused_with_an_update(dir.path(), noise(512 * 1024, 3)).await;
-        let err =
-            remote4d_core::client::update::install(&api, &offer, &exe, Some(&key.public_key()))
-                .await
-                .unwrap_err();
+        let err = remote4d_core::client::update::install(
+            &api,
+            &offer,
+            &exe,
+            Some(&key.public_key()),
+            &|_| {},
+        )
+        .await
+        .unwrap_err();
         assert!(err.to_string().contains("disk is full"), "{err}");
         assert!(err.to_string().contains("unchanged"), "{err}");
         assert_eq!(std::fs::read(&exe).unwrap(), b"the installed client");

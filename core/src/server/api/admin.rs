@@ -231,6 +231,7 @@ pub(super) async fn status(
         archives_served: Monitor::get(&state.monitor.archives_served),
         deltas_served: Monitor::get(&state.monitor.deltas_served),
         archive_bytes_served: Monitor::get(&state.monitor.archive_bytes_served),
+        update_bytes_served: Monitor::get(&state.monitor.update_bytes_served),
         cpu_ms: usage.map(|u| u.cpu_ms),
         memory_bytes: usage.and_then(|u| u.memory_bytes),
         last_reload: state.monitor.last_reload(),

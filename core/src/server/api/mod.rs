@@ -59,6 +59,7 @@ pub(super) fn router(state: Arc<State>) -> Router {
         )
         .route(paths::CLIENT_UPDATE, get(project::update_offer))
         .route(paths::CLIENT_UPDATE_BINARY, get(project::update_binary))
+        .route(paths::CLIENT_UPDATE_ACCESS, get(project::update_access))
         .route(paths::ADMIN_SESSIONS, get(admin::sessions))
         .route(paths::ADMIN_MESSAGE, post(admin::message))
         .route(paths::ADMIN_DROP, post(admin::drop_session))

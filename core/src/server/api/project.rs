@@ -200,18 +200,20 @@ pub(super) async fn archive(
     if answer.status() == StatusCode::OK {
         state.monitor.served(false);
     }
+    count_bytes(&state.monitor.archive_bytes_served, &answer);
+    Ok(answer)
+}
+
+/// Adds the bytes `answer` sends (its length, when it succeeded) to `counter`.
+fn count_bytes(counter: &std::sync::atomic::AtomicU64, answer: &Response) {
     if let Some(len) = answer
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         .filter(|_| answer.status().is_success())
     {
-        state
-            .monitor
-            .archive_bytes_served
-            .fetch_add(len, std::sync::atomic::Ordering::Relaxed);
+        counter.fetch_add(len, std::sync::atomic::Ordering::Relaxed);
     }
-    Ok(answer)
 }
 
 /// Serves the archive of `build` with its ETag and `cache` policy (plus headers `h`):
@@ -517,10 +519,29 @@ pub(super) async fn update_offer(
     }
 }
 
+/// `GET /api/v1/client/update/access`: `204` when this request may fetch the offered client
+/// build — what a cache in front of the server asks before answering from its copy (nginx
+/// `auth_request`) — else the same refusal as the build itself.
+pub(super) async fn update_access(
+    AxState(state): Shared,
+    headers: HeaderMap,
+) -> Result<StatusCode, Failure> {
+    update_authorized(&state, &headers)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub(super) struct UpdateQuery {
+    /// The SHA-256 of the build wanted: answered only while it is the one offered, and then
+    /// never changes meaning (caches keep it).
+    sha256: Option<String>,
+}
+
 /// `GET /api/v1/client/update/binary`: the offered client build.
 pub(super) async fn update_binary(
     AxState(state): Shared,
     headers: HeaderMap,
+    Query(q): Query<UpdateQuery>,
 ) -> Result<Response, Failure> {
     update_authorized(&state, &headers)?;
     let Some((offer, path)) = &state.update else {
@@ -529,13 +550,29 @@ pub(super) async fn update_binary(
             "this server offers no client update",
         ));
     };
+    if let Some(wanted) = &q.sha256
+        && !wanted.eq_ignore_ascii_case(&offer.sha256)
+    {
+        return Err(fail(
+            ErrorCode::NotFound,
+            "this client build is no longer offered: connect again to get the current offer",
+        ));
+    }
     let stamp: Stamp = offer
         .sha256
         .parse()
         .map_err(|_| fail(ErrorCode::Internal, "bad update hash"))?;
     let mut h = HeaderMap::new();
     h.insert(header::ETAG, etag(&stamp));
-    send_file(path, &headers, h, &stamp).await
+    let cache = if q.sha256.is_some() {
+        "private, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    let answer = send_file(path, &headers, h, &stamp).await?;
+    count_bytes(&state.monitor.update_bytes_served, &answer);
+    Ok(answer)
 }
 
 #[cfg(test)]
