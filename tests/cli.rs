@@ -1080,6 +1080,18 @@ fn project_find_searches_a_project_and_keeps_its_index_in_the_system_folder() {
     );
     assert_eq!(o.status.code(), Some(1), "nothing found: exit 1 (as grep)");
     assert!(text(&o).is_empty());
+    // Could not look: exit 2 (as grep), and why.
+    let o = remote4d(
+        &[
+            "project",
+            "find",
+            w.path().join("no-such-project").to_str().unwrap(),
+            "hello",
+        ],
+        &home,
+    );
+    assert_eq!(o.status.code(), Some(2), "an error: exit 2 (as grep)");
+    assert!(err(&o).contains("no-such-project"), "{}", err(&o));
 
     // A remote copy: the index is derived data of the system folder.
     let port = common::free_port();

@@ -448,20 +448,7 @@ fn outdated_clients_update_through_a_cache_which_fetches_the_build_once() {
     // The publisher's client application, its updates signed with its key.
     let tools = w.join("tools");
     let link = w.join("Shop.4DLink");
-    let o = remote4d(
-        &[
-            "link",
-            "new",
-            "--name",
-            "Shop",
-            "--address",
-            &format!("127.0.0.1:{origin}"),
-            "-o",
-            link.to_str().unwrap(),
-        ],
-        &tools,
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    common::new_link("Shop", &format!("127.0.0.1:{origin}"), &link, &tools);
     let key = w.join("keys/shop-update.key");
     let o = common::build_client(
         &link,

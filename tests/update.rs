@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{free_port, project, remote4d, serve, text};
+use common::{free_port, project, serve, text};
 
 /// The "newer client": a script standing in for the new build.
 const NEW_BUILD: &str = "#!/bin/sh\necho \"new client running with: $*\"\n";
@@ -47,20 +47,7 @@ fn an_old_client_updates_itself_only_with_its_publishers_signature() {
     let tools = w.join("tools");
     // The publisher builds the client: its key is made then, its public half goes with it.
     let link = w.join("Shop.4DLink");
-    let o = remote4d(
-        &[
-            "link",
-            "new",
-            "--name",
-            "Shop",
-            "--address",
-            &format!("127.0.0.1:{port}"),
-            "-o",
-            link.to_str().unwrap(),
-        ],
-        &tools,
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    common::new_link("Shop", &format!("127.0.0.1:{port}"), &link, &tools);
     let key = w.join("keys/shop-update.key");
     build_client(&link, &w.join("dist"), &key, &tools);
     assert!(key.is_file(), "the signing key was made");

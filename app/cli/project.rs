@@ -21,7 +21,8 @@ pub enum ProjectCommand {
         json: bool,
     },
     /// Find a text in a project's sources (case-insensitive), as the app's Find in project:
-    /// prints `file:line: text`; exits with 1 when nothing is found. On a client's system
+    /// prints `file:line: text`; exits with 1 when nothing is found, 2 on an error (as grep:
+    /// a script tells "not there" from "could not look"). On a client's system
     /// folder (a remote copy), the word index is kept in its DerivedDataRemote/ and only the
     /// files changed since the last search are read again; in a project folder nothing is
     /// written.
@@ -48,7 +49,15 @@ pub fn run(command: ProjectCommand) -> anyhow::Result<ExitCode> {
             text,
             limit,
             json,
-        } => return find(&path, &text, limit, json),
+        } => {
+            return match find(&path, &text, limit, json) {
+                Err(err) if !output::is_broken_pipe(&err) => {
+                    output::error(err.as_ref());
+                    Ok(ExitCode::from(2))
+                }
+                other => other,
+            };
+        }
     };
     let p = Project::open(&path)?;
     if json {

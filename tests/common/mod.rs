@@ -142,6 +142,25 @@ pub fn build_client(link: &Path, out: &Path, home: &Path, extra: &[&str]) -> Out
     remote4d(&args, home)
 }
 
+/// `remote4d link new --name NAME --address ADDRESS -o OUT`, its folders under `home`; asserts it
+/// succeeded.
+pub fn new_link(name: &str, address: &str, out: &Path, home: &Path) {
+    let o = remote4d(
+        &[
+            "link",
+            "new",
+            "--name",
+            name,
+            "--address",
+            address,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        home,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 /// `remote4d build sign-update --key KEY --version VERSION BUILD` (the publisher signs a client
 /// build a server will offer), its folders under `home`.
 pub fn sign_update(key: &Path, version: &str, build: &Path, home: &Path) -> Output {

@@ -58,15 +58,7 @@ async fn an_interrupted_update_download_is_retried() {
         tokio::time::sleep(Duration::from_millis(700)).await;
         cut.send(1).unwrap();
     });
-    let previous = remote4d_core::client::update::install(
-        &api,
-        &offer,
-        &exe,
-        Some(&key.public_key()),
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    let previous = install_signed(&api, &offer, &exe, &key).await.unwrap();
     cutter.await.unwrap();
     assert_eq!(std::fs::read(&exe).unwrap(), build);
     assert_eq!(std::fs::read(previous).unwrap(), b"the installed client");
@@ -113,7 +105,13 @@ async fn an_update_is_installed_only_signed_by_the_publisher_and_for_logged_in_c
     let anonymous =
         remote4d_core::client::ApiClient::new(&t.authority(), Some(&t.server.info().fingerprint))
             .unwrap();
-    for path in ["/api/v1/client/update", "/api/v1/client/update/binary"] {
+    let named = format!("/api/v1/client/update/binary?sha256={}", offer.sha256);
+    for path in [
+        "/api/v1/client/update",
+        "/api/v1/client/update/binary",
+        "/api/v1/client/update/access",
+        named.as_str(),
+    ] {
         let status = anonymous
             .request(reqwest::Method::GET, path)
             .send()
@@ -122,7 +120,44 @@ async fn an_update_is_installed_only_signed_by_the_publisher_and_for_logged_in_c
             .status();
         assert_eq!(status, 401, "{path}");
     }
+    // With the update token: what a cache asks says yes; the address naming the build is
+    // immutable (caches keep it), and answers nothing once it names another build.
+    let get = |path: String| {
+        let request = api.request(reqwest::Method::GET, &path);
+        async move { request.send().await.unwrap() }
+    };
+    assert_eq!(
+        get("/api/v1/client/update/access".into()).await.status(),
+        204
+    );
+    let r = get(named.clone()).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["cache-control"],
+        "private, max-age=31536000, immutable"
+    );
+    assert_eq!(r.bytes().await.unwrap().as_ref(), noise(32 * 1024, 9));
+    let r = get(format!(
+        "/api/v1/client/update/binary?sha256={}",
+        "0".repeat(64)
+    ))
+    .await;
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("no longer offered"));
+    let r = get("/api/v1/client/update/binary".into()).await;
+    assert_eq!(r.headers()["cache-control"], "no-cache");
     t.server.shutdown().await;
+}
+
+/// Installs `offer` in place of `exe` for a client whose publisher key is `signer`'s.
+async fn install_signed(
+    api: &remote4d_core::client::ApiClient,
+    offer: &remote4d_core::protocol::UpdateOffer,
+    exe: &Path,
+    signer: &remote4d_core::signing::SigningKey,
+) -> Result<PathBuf, remote4d_core::client::update::UpdateError> {
+    remote4d_core::client::update::install(api, offer, exe, Some(&signer.public_key()), &|_| {})
+        .await
 }
 
 /// A server (on a project in `dir`) that accepts only clients 99.0 and up and offers `build`;
@@ -233,15 +268,7 @@ async fn a_client_update_without_write_permission_leaves_the_installed_client_wo
         t.server.shutdown().await;
         return;
     };
-    let err = remote4d_core::client::update::install(
-        &api,
-        &offer,
-        &exe,
-        Some(&key.public_key()),
-        &|_| {},
-    )
-    .await
-    .unwrap_err();
+    let err = install_signed(&api, &offer, &exe, &key).await.unwrap_err();
     drop(locked);
     let text = err.to_string();
     assert!(
@@ -257,15 +284,7 @@ async fn a_client_update_without_write_permission_leaves_the_installed_client_wo
     assert!(!install.path().join("remote4d.new").exists());
     assert!(!install.path().join("remote4d.previous").exists());
     // Once the folder is writable again, the same offer installs.
-    let previous = remote4d_core::client::update::install(
-        &api,
-        &offer,
-        &exe,
-        Some(&key.public_key()),
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    let previous = install_signed(&api, &offer, &exe, &key).await.unwrap();
     assert_eq!(std::fs::read(&previous).unwrap(), b"the installed client");
     assert_eq!(std::fs::read(&exe).unwrap(), noise(64 * 1024, 5));
     t.server.shutdown().await;
@@ -304,15 +323,7 @@ fn a_client_update_that_does_not_fit_leaves_the_installed_client_working() {
         std::fs::write(&exe, b"the installed client").unwrap();
         let dir = tempfile::tempdir().unwrap();
         let (t, offer, api, key) = refused_with_an_update(dir.path(), noise(512 * 1024, 3)).await;
-        let err = remote4d_core::client::update::install(
-            &api,
-            &offer,
-            &exe,
-            Some(&key.public_key()),
-            &|_| {},
-        )
-        .await
-        .unwrap_err();
+        let err = install_signed(&api, &offer, &exe, &key).await.unwrap_err();
         assert!(err.to_string().contains("disk is full"), "{err}");
         assert!(err.to_string().contains("unchanged"), "{err}");
         assert_eq!(std::fs::read(&exe).unwrap(), b"the installed client");
