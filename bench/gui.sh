@@ -13,7 +13,7 @@ if [ "${GUI_BENCH_IN_NETNS:-}" != 1 ]; then
 fi
 ip link set lo up
 display=":$((60 + RANDOM % 15))"
-Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp -noreset >/dev/null 2>&1 &
 xvfb=$!
 trap 'kill $xvfb 2>/dev/null || true' EXIT
 export DISPLAY=$display
