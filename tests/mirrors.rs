@@ -102,6 +102,21 @@ fn cache_conf(dir: &Path, port: u16, origin: u16, data: &Path) -> String {
         .replace("@ORIGIN_NAME@", "localhost")
 }
 
+/// A poisoned mirror in `dir`: nginx answering every path with `bytes`, over the server's own
+/// certificate from `data` (the worst case: the client cannot tell it by its TLS identity).
+fn start_poisoned(dir: &Path, port: u16, data: &Path, bytes: &[u8]) -> Nginx {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("poison.bin"), bytes).unwrap();
+    let http = format!(
+        "server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {c}; ssl_certificate_key {k};\n\
+         root {d}; location / {{ default_type application/zip; try_files /poison.bin =404; }} }}",
+        c = data.join("cert.pem").display(),
+        k = data.join("key.pem").display(),
+        d = dir.display(),
+    );
+    start_nginx(dir, &http, port)
+}
+
 /// `GET` through curl (TLS not checked: the caller looks at the answer only): status and body size.
 fn curl(url: &str, token: Option<&str>) -> (u16, usize) {
     let mut cmd = Command::new("curl");
@@ -191,21 +206,11 @@ fn many_clients_through_two_caches_get_the_exact_project_and_bad_mirrors_are_ski
         &cache_conf(&w.path().join("b"), b, origin, &data),
         b,
     );
-    // The poisoned mirror answers every path with bytes of its own, over the server's own
-    // certificate (the worst case: the client cannot tell it by its TLS identity).
-    let p = w.path().join("poisoned");
-    std::fs::create_dir_all(&p).unwrap();
-    std::fs::write(p.join("poison.bin"), common::noise(330_000, 99)).unwrap();
-    let _poisoned = start_nginx(
-        &p,
-        &format!(
-            "server {{ listen 127.0.0.1:{poisoned} ssl; ssl_certificate {c}; ssl_certificate_key {k};\n\
-             root {d}; location / {{ default_type application/zip; try_files /poison.bin =404; }} }}",
-            c = data.join("cert.pem").display(),
-            k = data.join("key.pem").display(),
-            d = p.display(),
-        ),
+    let _poisoned = start_poisoned(
+        &w.path().join("poisoned"),
         poisoned,
+        &data,
+        &common::noise(330_000, 99),
     );
 
     let clients = 120;
@@ -477,19 +482,11 @@ fn outdated_clients_update_through_a_cache_which_fetches_the_build_once() {
     let home = w.join("server");
     let _server = serve(&root, origin, &home, &data, &config);
     let _a = start_nginx(&w.join("a"), &cache_conf(&w.join("a"), a, origin, &data), a);
-    let p = w.join("poisoned");
-    std::fs::create_dir_all(&p).unwrap();
-    std::fs::write(p.join("poison.bin"), NEW_BUILD.replace("new", "evil")).unwrap();
-    let _poisoned = start_nginx(
-        &p,
-        &format!(
-            "server {{ listen 127.0.0.1:{poisoned} ssl; ssl_certificate {c}; ssl_certificate_key {k};\n\
-             root {d}; location / {{ default_type application/octet-stream; try_files /poison.bin =404; }} }}",
-            c = data.join("cert.pem").display(),
-            k = data.join("key.pem").display(),
-            d = p.display(),
-        ),
+    let _poisoned = start_poisoned(
+        &w.join("poisoned"),
         poisoned,
+        &data,
+        NEW_BUILD.replace("new", "evil").as_bytes(),
     );
 
     let clients = 16;
