@@ -36,10 +36,14 @@ enum Signal {
     Complete(u64),
 }
 
+/// What the following thread ends with: the entries it read and the files it wrote, or why it
+/// stopped.
+type Followed = std::result::Result<(Vec<Entry>, Vec<UnpackedFile>), String>;
+
 /// An unpack following a file being written. Dropping it abandons the unpack.
 pub struct FollowingUnpack {
     tx: Option<mpsc::Sender<Signal>>,
-    thread: Option<JoinHandle<std::result::Result<Vec<Entry>, String>>>,
+    thread: Option<JoinHandle<Followed>>,
     staging: PathBuf,
     target: PathBuf,
 }
@@ -97,29 +101,32 @@ impl FollowingUnpack {
 
     /// The download is complete and `archive` (the same file, opened and checked) verified:
     /// waits for the unpack and, when it holds exactly the archive's entries, puts it in place
-    /// of the target. Returns false when it did not (the caller unpacks `archive` itself).
+    /// of the target and returns the files it wrote, sorted by name, with their metadata as
+    /// they were written (what a listing of the target would find, without walking it).
+    /// Returns `None` when it did not (the caller unpacks `archive` itself).
     ///
     /// # Errors
     /// [`ArchiveError::Io`] when the folder cannot be put in place (the target is then
     /// unchanged).
-    pub fn finish(mut self, archive: &Archive) -> Result<bool> {
+    pub fn finish(mut self, archive: &Archive) -> Result<Option<Vec<UnpackedFile>>> {
         if let Some(tx) = self.tx.take() {
             let _ = tx.send(Signal::Complete(archive.length()));
         }
-        let unpacked = match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(Ok(entries))) => entries,
+        let (unpacked, mut written) = match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(Ok(done))) => done,
             Some(Ok(Err(reason))) => {
                 tracing::debug!(%reason, "unpacking during the download stopped");
-                return Ok(false);
+                return Ok(None);
             }
-            _ => return Ok(false),
+            _ => return Ok(None),
         };
         if unpacked != archive.entries() {
             tracing::warn!("the entries unpacked during the download differ from the archive's");
-            return Ok(false);
+            return Ok(None);
         }
         swap_into_place(&self.staging, &self.target)?;
-        Ok(true)
+        written.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        Ok(Some(written))
     }
 }
 
@@ -134,6 +141,15 @@ impl Drop for FollowingUnpack {
             let _ = fs::remove_dir_all(&self.staging);
         }
     }
+}
+
+/// A file an unpack wrote.
+#[derive(Debug)]
+pub struct UnpackedFile {
+    /// Its path under the target, `/`-separated.
+    pub name: String,
+    /// Its metadata once written and closed.
+    pub metadata: fs::Metadata,
 }
 
 struct Follower {
@@ -159,8 +175,8 @@ struct Local {
 }
 
 impl Follower {
-    fn run(self) -> std::result::Result<Vec<Entry>, String> {
-        let (done_tx, done_rx) = mpsc::channel::<Result<()>>();
+    fn run(self) -> Followed {
+        let (done_tx, done_rx) = mpsc::channel::<Result<Option<UnpackedFile>>>();
         // Writers of their own (the thread pool's wake-ups cost more than small files).
         let (job_tx, job_rx) = mpsc::channel::<Job>();
         let job_rx = Arc::new(std::sync::Mutex::new(job_rx));
@@ -180,12 +196,13 @@ impl Follower {
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
                             .recv();
-                        let Ok((entry, path)) = job else { break };
+                        let Ok((entry, path, name)) = job else { break };
                         // Abandoned: the queued files are not written (the folder goes away).
                         let result = if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                            Ok(())
+                            Ok(None)
                         } else {
                             write_file(&file, &archive, &entry, &path)
+                                .map(|metadata| Some(UnpackedFile { name, metadata }))
                         };
                         let _ = done.send(result);
                     }
@@ -213,9 +230,10 @@ impl Follower {
         drop(done_tx);
         // Every job ends (and stops writing into the folder) before the result is known.
         let mut failed = None;
+        let mut written = Vec::with_capacity(jobs);
         for _ in 0..jobs {
             match done_rx.recv() {
-                Ok(Ok(())) => {}
+                Ok(Ok(file)) => written.extend(file),
                 Ok(Err(e)) => failed = failed.or(Some(e.to_string())),
                 Err(_) => failed = failed.or(Some("an unpack job was lost".into())),
             }
@@ -227,7 +245,7 @@ impl Follower {
         let entries = result?;
         match failed {
             Some(reason) => Err(reason),
-            None => Ok(entries),
+            None => Ok((entries, written)),
         }
     }
 
@@ -285,19 +303,22 @@ impl Follower {
         if pos + 4 > available {
             return Ok(Next::NeedMore);
         }
-        let mut sig = [0u8; 4];
-        read(&mut sig, pos)?;
+        // One read for the header with (usually) its name and extra field.
+        let mut head = [0u8; 1024];
+        let head_len = (available - pos).min(head.len() as u64) as usize;
+        let head = &mut head[..head_len];
+        read(head, pos)?;
+        let sig = &head[..4];
         if sig == CENTRAL_SIG || sig == EOCD_SIG {
             return Ok(Next::End);
         }
         if sig != LOCAL_SIG {
             return Err(format!("unexpected bytes at offset {pos}"));
         }
-        if pos + 30 > available {
+        if head.len() < 30 {
             return Ok(Next::NeedMore);
         }
-        let mut h = [0u8; 30];
-        read(&mut h, pos)?;
+        let h = &head[..30];
         let u16_at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]);
         let u32_at = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
         let flags = u16_at(6);
@@ -315,10 +336,16 @@ impl Follower {
         if data_start > available {
             return Ok(Next::NeedMore);
         }
-        let mut name = vec![0u8; name_len as usize];
-        read(&mut name, pos + 30)?;
-        let mut extra = vec![0u8; extra_len as usize];
-        read(&mut extra, pos + 30 + name_len)?;
+        let (name, extra) = if let Some(both) = head.get(30..(data_start - pos) as usize) {
+            let (name, extra) = both.split_at(name_len as usize);
+            (name.to_vec(), extra.to_vec())
+        } else {
+            let mut name = vec![0u8; name_len as usize];
+            read(&mut name, pos + 30)?;
+            let mut extra = vec![0u8; extra_len as usize];
+            read(&mut extra, pos + 30 + name_len)?;
+            (name, extra)
+        };
         let name = String::from_utf8(name).map_err(|_| "a name is not UTF-8".to_owned())?;
         let (mut size, mut compressed_size) = (u64::from(u32_at(22)), u64::from(u32_at(18)));
         if size == 0xFFFF_FFFF || compressed_size == 0xFFFF_FFFF {
@@ -393,7 +420,7 @@ impl Follower {
         }
         if !is_dir {
             queue
-                .send((entry.clone(), path))
+                .send((entry.clone(), path, rel))
                 .map_err(|_| "the writers stopped".to_owned())?;
             *jobs += 1;
         }
@@ -401,8 +428,8 @@ impl Follower {
     }
 }
 
-/// A file to write: the entry and where.
-type Job = (Entry, PathBuf);
+/// A file to write: the entry, where, and its name under the target.
+type Job = (Entry, PathBuf, String);
 
 enum Next {
     Entry(Local),
@@ -410,11 +437,21 @@ enum Next {
     End,
 }
 
-fn write_file(file: &File, archive: &Path, e: &Entry, path: &Path) -> Result<()> {
+/// Writes entry `e` at `path`; returns the file's metadata once written.
+fn write_file(file: &File, archive: &Path, e: &Entry, path: &Path) -> Result<fs::Metadata> {
     // No buffer: the entry comes in large chunks.
     let mut out = File::create(path).map_err(ArchiveError::io(path))?;
     inflate_entry(file, archive, e, &mut out).map_err(output_error(path))?;
-    Ok(())
+    // Unix sets a file's times as it is written: they are final here. Windows may set the
+    // last write time when the handle closes, so it is read after.
+    #[cfg(unix)]
+    let metadata = out.metadata();
+    #[cfg(not(unix))]
+    let metadata = {
+        drop(out);
+        fs::metadata(path)
+    };
+    metadata.map_err(ArchiveError::io(path))
 }
 
 /// Uncompressed and compressed sizes from a local header's zip64 extra field.
@@ -519,10 +556,28 @@ mod tests {
         let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
         download(&bytes, &part, &u, bytes.len());
         let archive = Archive::open(&part, &Limits::default()).unwrap();
-        assert!(u.finish(&archive).unwrap());
+        let written = u.finish(&archive).unwrap().expect("unpacked");
         let reference = dir.path().join("reference");
         archive.unpack_subtree_to("Project/", &reference).unwrap();
         assert_eq!(listing(&target), listing(&reference));
+        // What it says it wrote is every file there, in order, with the metadata a stat finds.
+        let files: Vec<String> = listing(&target)
+            .into_iter()
+            .filter(|(n, _)| !n.ends_with('/'))
+            .map(|(n, _)| n)
+            .collect();
+        let names: Vec<&str> = written.iter().map(|w| w.name.as_str()).collect();
+        assert_eq!(names, files);
+        for w in &written {
+            let now = fs::metadata(target.join(&w.name)).unwrap();
+            assert_eq!(w.metadata.len(), now.len(), "{}", w.name);
+            assert_eq!(
+                w.metadata.modified().unwrap(),
+                now.modified().unwrap(),
+                "{}",
+                w.name
+            );
+        }
         assert!(
             listing(&target)
                 .iter()
@@ -561,7 +616,7 @@ mod tests {
         let other = dir.path().join("other.4dz");
         build(&dir.path().join("p"), &other, &BuildOptions::default()).unwrap();
         let archive = Archive::open(&other, &Limits::default()).unwrap();
-        assert!(!u.finish(&archive).unwrap());
+        assert!(u.finish(&archive).unwrap().is_none());
         assert!(!target.exists());
         assert_eq!(fs::read_dir(dir.path().join("cache")).unwrap().count(), 0);
     }
@@ -585,7 +640,7 @@ mod tests {
             ..Limits::default()
         };
         let archive = Archive::open(&part, &lenient).unwrap();
-        assert!(!u.finish(&archive).unwrap());
+        assert!(u.finish(&archive).unwrap().is_none());
         assert!(!target.exists());
         assert_eq!(fs::read_dir(dir.path().join("cache")).unwrap().count(), 0);
     }
@@ -603,7 +658,7 @@ mod tests {
         let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
         u.grew(fs::metadata(&part).unwrap().len());
         let archive = Archive::open(&part, &Limits::default()).unwrap();
-        assert!(!u.finish(&archive).unwrap());
+        assert!(u.finish(&archive).unwrap().is_none());
         assert!(!target.exists());
     }
 }

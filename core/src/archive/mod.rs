@@ -37,7 +37,7 @@ pub use delta::{
     make_delta, update_folder,
 };
 pub use error::{ArchiveError, Result};
-pub use follow::FollowingUnpack;
+pub use follow::{FollowingUnpack, UnpackedFile};
 pub use names::{TOP_FOLDER, is_excluded};
 
 /// Checks that `path` is a safe relative path (no `..`, absolute paths, drive letters, ...).

@@ -7,7 +7,7 @@ use std::time::UNIX_EPOCH;
 use rayon::prelude::*;
 
 use super::names::{ARCHIVE, INDEX as FILE, PROJECT};
-use crate::archive::Stamp;
+use crate::archive::{Stamp, UnpackedFile};
 
 fn mtime_ns(meta: &std::fs::Metadata) -> u128 {
     meta.modified()
@@ -45,12 +45,33 @@ fn files_under(root: &Path) -> Vec<(String, u64, u128)> {
     out
 }
 
-/// Records the state of `folder/Project` and `folder/project.4dz` after an unpack.
-pub(super) fn write(folder: &Path, stamp: &Stamp) -> std::io::Result<()> {
+/// Records the state of `folder/Project` and `folder/project.4dz` after an unpack: the
+/// `unpacked` files when the unpack listed them (sorted by name, as [`FollowingUnpack::finish`]
+/// returns them), else what a walk of `Project/` finds.
+///
+/// [`FollowingUnpack::finish`]: crate::archive::FollowingUnpack::finish
+pub(super) fn write(
+    folder: &Path,
+    stamp: &Stamp,
+    unpacked: Option<&[UnpackedFile]>,
+) -> std::io::Result<()> {
     let archive = std::fs::metadata(folder.join(ARCHIVE))?;
     let mut text = format!("{stamp}\t{}\t{}\n", archive.len(), mtime_ns(&archive));
-    text.push_str(&listing(&folder.join(PROJECT)));
+    match unpacked {
+        Some(files) => {
+            for f in files {
+                push_line(&mut text, &f.name, f.metadata.len(), mtime_ns(&f.metadata));
+            }
+        }
+        None => text.push_str(&listing(&folder.join(PROJECT))),
+    }
     crate::fsutil::replace_cache_file(&folder.join(FILE), text.as_bytes())
+}
+
+/// Appends one file's line of a listing.
+fn push_line(text: &mut String, rel: &str, size: u64, mtime: u128) {
+    use std::fmt::Write as _;
+    let _ = writeln!(text, "{size}\t{mtime}\t{rel}");
 }
 
 /// Why a cached project is not intact (its display is the reason shown to the user).
@@ -88,7 +109,7 @@ pub(super) fn check(folder: &Path, stamp: &Stamp) -> Result<(), Damage> {
 pub(super) fn listing(dir: &Path) -> String {
     let mut text = String::new();
     for (rel, size, mtime) in files_under(dir) {
-        text.push_str(&format!("{size}\t{mtime}\t{rel}\n"));
+        push_line(&mut text, &rel, size, mtime);
     }
     text
 }
@@ -192,7 +213,7 @@ mod tests {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, text).unwrap();
         }
-        write(f, &stamp()).unwrap();
+        write(f, &stamp(), None).unwrap();
         dir
     }
 

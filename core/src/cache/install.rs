@@ -151,15 +151,33 @@ impl SystemFolder {
         stamp: Stamp,
         unpacked: Option<FollowingUnpack>,
     ) -> Result<(), CacheError> {
-        let a = Archive::open(source, &Limits::default())?;
-        a.check_project_layout()?;
-        let followed = match unpacked {
-            Some(unpacked) => unpacked.finish(&a)?,
-            None => false,
+        let t = Instant::now();
+        let open = || -> Result<Archive, CacheError> {
+            let a = Archive::open(source, &Limits::default())?;
+            a.check_project_layout()?;
+            Ok(a)
         };
-        if !followed {
+        // An unpack that followed the download read every local header: the central directory
+        // is checked against them (`finish` compares every entry, where its data starts
+        // included), so it is opened without reading them again; when they differ, the
+        // archive is opened and unpacked the usual way.
+        let followed = unpacked.and_then(|u| {
+            let a = Archive::open_written_here(source, &Limits::default()).ok()?;
+            a.check_project_layout().ok()?;
+            Some((a, u))
+        });
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "archive opened");
+        let (a, listed) = match followed {
+            Some((a, u)) => match u.finish(&a)? {
+                Some(listed) => (a, Some(listed)),
+                None => (open()?, None),
+            },
+            None => (open()?, None),
+        };
+        if listed.is_none() {
             a.unpack_subtree_to("Project/", &self.project_dir())?;
         }
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "unpacked");
         drop(a);
         let archive = self.archive_path();
         pending::discard(self.path());
@@ -168,7 +186,8 @@ impl SystemFolder {
         }
         let _ = std::fs::remove_file(self.file(names::PART_STAMP));
         let index = self.file(names::INDEX);
-        index::write(self.path(), &stamp).map_err(CacheError::io(index))?;
+        index::write(self.path(), &stamp, listed.as_deref()).map_err(CacheError::io(index))?;
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "index written");
         self.update_state(|s| s.stamp = Some(stamp))
     }
 
@@ -299,5 +318,113 @@ impl SystemFolder {
     /// True while a delta applied to `Project/` is not yet written into `project.4dz`.
     pub fn has_pending_delta(&self) -> bool {
         pending::exists(self.path())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::io::Write;
+
+    use super::*;
+    use crate::cache::FolderSpec;
+
+    fn folder(dir: &Path) -> SystemFolder {
+        let spec = FolderSpec {
+            project: "Shop".into(),
+            host: "127.0.0.1".into(),
+            port: 19813,
+            cache_folder_name: None,
+        };
+        let f = SystemFolder::acquire(dir, &spec, Path::new("/opt/remote4d")).unwrap();
+        f.ensure_layout().unwrap();
+        f
+    }
+
+    const FILES: [(&str, &str); 3] = [
+        ("Project/Shop.4DProject", "{}"),
+        ("Project/Sources/Methods/hello.4dm", "ALERT(\"hello\")"),
+        ("Project/Sources/Classes/Cart.4dm", "Class constructor"),
+    ];
+
+    /// Downloads `archive` into `f` as the client does, the unpack following it, and installs it.
+    fn download_and_install(f: &SystemFolder, archive: &Path) -> Stamp {
+        let stamp = Stamp::of_file(archive).unwrap();
+        let download = f.begin_download(stamp).unwrap();
+        fs::write(download.path(), b"").unwrap();
+        let u = FollowingUnpack::start(
+            download.path(),
+            "Project/",
+            &f.project_dir(),
+            Limits::default(),
+        )
+        .unwrap();
+        let bytes = fs::read(archive).unwrap();
+        let mut out = fs::OpenOptions::new()
+            .append(true)
+            .open(download.path())
+            .unwrap();
+        let mut done = 0;
+        for piece in bytes.chunks(1_000) {
+            out.write_all(piece).unwrap();
+            done += piece.len() as u64;
+            u.grew(done);
+        }
+        f.install_download(&download, Some(u), None).unwrap();
+        stamp
+    }
+
+    fn assert_installed(f: &SystemFolder, stamp: &Stamp) {
+        for (name, body) in FILES {
+            let path = f.project_root().join(name);
+            assert_eq!(fs::read_to_string(&path).unwrap(), body, "{name}");
+        }
+        assert_eq!(f.check(stamp), Ok(()));
+        // The index holds every file: a change to one is seen.
+        fs::write(
+            f.project_dir().join("Sources/Classes/Cart.4dm"),
+            "Class extends Other",
+        )
+        .unwrap();
+        assert!(matches!(f.check(stamp), Err(Damage::File(_))));
+    }
+
+    #[test]
+    fn a_download_unpacked_as_it_came_is_installed_with_its_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        for (name, body) in FILES {
+            let path = src.join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, body).unwrap();
+        }
+        let built = dir.path().join("built.4dz");
+        archive::build(&src, &built, &archive::BuildOptions::default()).unwrap();
+        let f = folder(&dir.path().join("cache"));
+        let stamp = download_and_install(&f, &built);
+        assert_installed(&f, &stamp);
+    }
+
+    /// Another tool's archive (`zip`'s timestamp field in the local headers): where its entries start is
+    /// not where this program's would, and the install must not take it from the central
+    /// directory alone.
+    #[test]
+    fn a_download_with_other_local_headers_is_installed_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = dir.path().join("other.4dz");
+        let mut w = zip::ZipWriter::new(fs::File::create(&other).unwrap());
+        for (name, body) in FILES {
+            let mut options = zip::write::FullFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            options
+                .add_extra_field(0x5455, [1u8, 0x80, 0x96, 0x98, 0x65], false)
+                .unwrap();
+            w.start_file(name, options).unwrap();
+            w.write_all(body.as_bytes()).unwrap();
+        }
+        w.finish().unwrap();
+        let f = folder(&dir.path().join("cache"));
+        let stamp = download_and_install(&f, &other);
+        assert_installed(&f, &stamp);
     }
 }

@@ -223,7 +223,7 @@ mod tests {
         std::fs::create_dir_all(dir.join("Project")).unwrap();
         std::fs::copy(&v1, dir.join(ARCHIVE)).unwrap();
         make_delta(&r1, &r2, &v2, &dir.join("delta.zip")).unwrap();
-        index::write(&dir, &r2.stamp).unwrap();
+        index::write(&dir, &r2.stamp, None).unwrap();
         record(&dir, &dir.join("delta.zip"), r2.stamp).unwrap();
         let v2_bytes = std::fs::read(&v2).unwrap();
         (tmp, dir, r2.stamp, v2_bytes)

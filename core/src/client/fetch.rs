@@ -2,7 +2,7 @@
 //! delta when possible, else a resumable, verified download. What the folder holds, and how
 //! it changes, is the cache's business ([`crate::cache`]); this module only talks to the server.
 
-use std::io::Write;
+use std::io::{IoSlice, Write};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -371,8 +371,8 @@ impl Transfer<'_> {
         }
     }
 
-    /// Receives the body of `resp` into `file` (which holds `start` bytes), in 1 MiB writes,
-    /// reporting progress every 100 ms.
+    /// Receives the body of `resp` into `file` (which holds `start` bytes), in writes of 1 MiB
+    /// or more (the chunks as they came, not copied), reporting progress every 100 ms.
     async fn receive(
         &mut self,
         resp: reqwest::Response,
@@ -385,7 +385,7 @@ impl Transfer<'_> {
         let mut done = start;
         let mut last = Instant::now();
         let mut stream = resp.bytes_stream();
-        let mut buffer: Vec<u8> = Vec::with_capacity(1 << 20);
+        let mut pending = Chunks::default();
         let report = |done: u64| {
             let secs = started.elapsed().as_secs_f64().max(1e-3);
             (self.progress)(Progress::Downloading {
@@ -399,7 +399,7 @@ impl Transfer<'_> {
             let chunk = match chunk {
                 Ok(c) => c,
                 Err(e) => {
-                    let _ = file.write_all(&buffer);
+                    let _ = pending.write_to(&mut file);
                     return Err(Attempt::Retry(self.api.transport_error(&e).into()));
                 }
             };
@@ -410,26 +410,26 @@ impl Transfer<'_> {
                 self.download.discard();
                 return Err(Attempt::Retry(Interruption::TooMuch));
             }
-            buffer.extend_from_slice(&chunk);
-            if buffer.len() >= (1 << 20) {
-                file.write_all(&buffer).map_err(fatal)?;
-                if let Some(s) = self.streaming.as_mut() {
-                    s.hasher.update(&buffer);
-                    if let Some(u) = &s.unpack {
-                        u.grew(done);
-                    }
+            if let Some(s) = self.streaming.as_mut() {
+                s.hasher.update(&chunk);
+            }
+            pending.push(chunk);
+            if pending.len >= (1 << 20) || pending.chunks.len() >= 1024 {
+                pending.write_to(&mut file).map_err(fatal)?;
+                if let Some(u) = self.streaming.as_ref().and_then(|s| s.unpack.as_ref()) {
+                    u.grew(done);
                 }
-                buffer.clear();
             }
             if last.elapsed() >= Duration::from_millis(100) {
                 last = Instant::now();
                 report(done);
             }
         }
-        file.write_all(&buffer).map_err(fatal)?;
+        pending.write_to(&mut file).map_err(fatal)?;
         file.flush().map_err(fatal)?;
-        if let Some(s) = self.streaming.as_mut() {
-            s.hasher.update(&buffer);
+        // The last entries are unpacked at once, while the archive is checked.
+        if let Some(u) = self.streaming.as_ref().and_then(|s| s.unpack.as_ref()) {
+            u.grew(done);
         }
         report(done);
         if done < size {
@@ -462,6 +462,39 @@ impl Transfer<'_> {
             .map_err(|_| ConnectError::Cache(CacheError::Stopped))?
             .map_err(|e| ConnectError::io(&part, e))?;
         Ok((got, None, Vec::new()))
+    }
+}
+
+/// Received chunks not yet written.
+#[derive(Default)]
+struct Chunks {
+    chunks: Vec<bytes::Bytes>,
+    /// Their total length.
+    len: usize,
+}
+
+impl Chunks {
+    fn push(&mut self, chunk: bytes::Bytes) {
+        self.len += chunk.len();
+        self.chunks.push(chunk);
+    }
+
+    /// Writes them all (vectored writes), leaving none.
+    fn write_to(&mut self, file: &mut std::fs::File) -> std::io::Result<()> {
+        let mut slices: Vec<IoSlice<'_>> = self.chunks.iter().map(|c| IoSlice::new(c)).collect();
+        let mut rest = &mut slices[..];
+        while !rest.is_empty() {
+            match file.write_vectored(rest) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut rest, n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        drop(slices);
+        self.chunks.clear();
+        self.len = 0;
+        Ok(())
     }
 }
 
