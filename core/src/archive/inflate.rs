@@ -2,7 +2,7 @@
 //!
 //! An unpack writes thousands of small files: each thread keeps its buffers and its inflaters
 //! from one entry to the next (a fresh decoder, its buffers zeroed and allocated, cost more than
-//! decompressing a small method). An entry of up to 4 MiB is read in one positioned read and
+//! decompressing a small method). An entry of up to 1 MiB is read in one positioned read and
 //! decompressed whole by libdeflate (about 1.7 times as fast as a stream), into a buffer of its
 //! declared size; a larger one is read in large positioned reads and streamed through zlib-rs,
 //! its output handed to the writer in chunks of the same size.
@@ -23,8 +23,9 @@ use crate::fsutil::read_exact_at;
 const CHUNK: usize = 256 * 1024;
 
 /// Entries up to this size (and compressed size) are decompressed whole, in memory, by
-/// libdeflate; larger ones are streamed through zlib-rs in chunks.
-const WHOLE: u64 = 4 << 20;
+/// libdeflate (a thread's two buffers grow to this size at most: an unpack's memory stays small
+/// whatever the files); larger ones are streamed through zlib-rs in chunks.
+const WHOLE: u64 = 1 << 20;
 
 /// One thread's buffers and inflaters, reused from entry to entry.
 struct Scratch {
