@@ -214,7 +214,7 @@ xdotool keyup {key}
         )
     };
     let script = format!(
-        "display=:$((60 + $$ % 20))\nXvfb $display -screen 0 1024x768x24 -nolisten tcp >/dev/null 2>&1 & X=$!\nexport DISPLAY=$display\nfor i in $(seq 50); do xwininfo -root >/dev/null 2>&1 && break; sleep 0.1; done\n{}{}kill $X\n",
+        "display=:$((60 + $$ % 20))\nXvfb $display -screen 0 1024x768x24 -nolisten tcp -noreset >/dev/null 2>&1 & X=$!\nexport DISPLAY=$display\nfor i in $(seq 50); do xwininfo -root >/dev/null 2>&1 && break; sleep 0.1; done\n{}{}kill $X\n",
         launch("alt", "alt"),
         launch("shift", "shift")
     );
