@@ -336,20 +336,21 @@ impl Follower {
         if data_start > available {
             return Ok(Next::NeedMore);
         }
-        let (name, extra) = if let Some(both) = head.get(30..(data_start - pos) as usize) {
-            let (name, extra) = both.split_at(name_len as usize);
-            (name.to_vec(), extra.to_vec())
-        } else {
-            let mut name = vec![0u8; name_len as usize];
-            read(&mut name, pos + 30)?;
-            let mut extra = vec![0u8; extra_len as usize];
-            read(&mut extra, pos + 30 + name_len)?;
-            (name, extra)
+        // The name and extra field, from the first read or (when longer) one more.
+        let rest = match head.get(30..(data_start - pos) as usize) {
+            Some(rest) => rest.to_vec(),
+            None => {
+                let mut rest = vec![0u8; (name_len + extra_len) as usize];
+                read(&mut rest, pos + 30)?;
+                rest
+            }
         };
-        let name = String::from_utf8(name).map_err(|_| "a name is not UTF-8".to_owned())?;
+        let (name, extra) = rest.split_at(name_len as usize);
+        let name =
+            String::from_utf8(name.to_vec()).map_err(|_| "a name is not UTF-8".to_owned())?;
         let (mut size, mut compressed_size) = (u64::from(u32_at(22)), u64::from(u32_at(18)));
         if size == 0xFFFF_FFFF || compressed_size == 0xFFFF_FFFF {
-            (size, compressed_size) = zip64_sizes(&extra).ok_or("a zip64 entry without sizes")?;
+            (size, compressed_size) = zip64_sizes(extra).ok_or("a zip64 entry without sizes")?;
         }
         if data_start.saturating_add(compressed_size) > available {
             return Ok(Next::NeedMore);

@@ -166,7 +166,6 @@ impl SystemFolder {
             a.check_project_layout().ok()?;
             Some((a, u))
         });
-        tracing::debug!(ms = t.elapsed().as_millis() as u64, "archive opened");
         let (a, listed) = match followed {
             Some((a, u)) => match u.finish(&a)? {
                 Some(listed) => (a, Some(listed)),

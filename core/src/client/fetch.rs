@@ -414,7 +414,7 @@ impl Transfer<'_> {
                 s.hasher.update(&chunk);
             }
             pending.push(chunk);
-            if pending.len >= (1 << 20) || pending.chunks.len() >= 1024 {
+            if pending.is_full() {
                 pending.write_to(&mut file).map_err(fatal)?;
                 if let Some(u) = self.streaming.as_ref().and_then(|s| s.unpack.as_ref()) {
                     u.grew(done);
@@ -474,6 +474,11 @@ struct Chunks {
 }
 
 impl Chunks {
+    /// True when they are worth a write: 1 MiB, or as many slices as one write takes.
+    fn is_full(&self) -> bool {
+        self.len >= (1 << 20) || self.chunks.len() >= 1024
+    }
+
     fn push(&mut self, chunk: bytes::Bytes) {
         self.len += chunk.len();
         self.chunks.push(chunk);
