@@ -12,7 +12,19 @@ mod icon_pixels;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // The commit moves when the branch HEAD names moves: its ref file (or packed-refs).
     println!("cargo:rerun-if-changed=.git/HEAD");
+    if let Some(branch) = std::fs::read_to_string(".git/HEAD")
+        .ok()
+        .and_then(|head| head.strip_prefix("ref: ").map(|r| r.trim().to_owned()))
+    {
+        // Only files that exist: a missing one would rerun this script on every build.
+        for file in [format!(".git/{branch}"), ".git/packed-refs".to_owned()] {
+            if Path::new(&file).exists() {
+                println!("cargo:rerun-if-changed={file}");
+            }
+        }
+    }
     println!("cargo:rerun-if-env-changed=REMOTE4D_EMBED_LINK");
     println!("cargo:rustc-check-cfg=cfg(remote4d_embedded_link)");
     let commit = Command::new("git")

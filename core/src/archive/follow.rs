@@ -5,10 +5,12 @@
 //! there and, once an entry's data is complete, hands the entry to the thread pool, which
 //! decompresses it (size and CRC checked) into a new folder beside the target. Nothing is
 //! trusted yet: when the download is complete and verified, [`FollowingUnpack::finish`]
-//! compares what was unpacked with the archive's central directory, as [`Archive::open`]
-//! checked it; only an exact match puts the folder in place. Anything unexpected (a data
-//! descriptor, an entry outside the prefix, an interrupted download) abandons the folder, and
-//! the caller unpacks the verified archive the usual way.
+//! checks that the archive's central directory lists exactly the entries unpacked — byte for
+//! byte the one this program writes for them (built as they came, compared once the last byte
+//! is in: no second pass over the archive), or else as [`Archive::open`] reads it — and only
+//! then puts the folder in place. Anything unexpected (a data descriptor, an entry outside the
+//! prefix, an interrupted download) abandons the folder, and the caller unpacks the verified
+//! archive the usual way.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -22,7 +24,7 @@ use super::inflate::{inflate_entry, output_error};
 use super::names::check_name;
 use super::read::{Archive, Entry};
 use super::unpack::{remove_leftovers, swap_into_place};
-use super::write::Method;
+use super::write::{Central, Header, Method};
 use crate::fsutil::{read_exact_at, temp_sibling};
 
 const LOCAL_SIG: [u8; 4] = [0x50, 0x4b, 0x03, 0x04];
@@ -36,14 +38,27 @@ enum Signal {
     Complete(u64),
 }
 
-/// What the following thread ends with: the entries it read and the files it wrote, or why it
-/// stopped.
-type Followed = std::result::Result<(Vec<Entry>, Vec<UnpackedFile>), String>;
+/// What the following thread ends with, or why it stopped.
+type Followed = std::result::Result<Done, String>;
+
+/// What the following thread read and wrote.
+struct Done {
+    /// The entries, from their local headers.
+    entries: Vec<Entry>,
+    /// The files written.
+    files: Vec<UnpackedFile>,
+    /// The central directory and end records are exactly those this program writes for
+    /// `entries`, and end the file.
+    central_as_written_here: bool,
+}
 
 /// An unpack following a file being written. Dropping it abandons the unpack.
 pub struct FollowingUnpack {
     tx: Option<mpsc::Sender<Signal>>,
     thread: Option<JoinHandle<Followed>>,
+    file: Arc<File>,
+    archive: PathBuf,
+    limits: Limits,
     staging: PathBuf,
     target: PathBuf,
 }
@@ -72,7 +87,7 @@ impl FollowingUnpack {
         };
         let (tx, rx) = mpsc::channel();
         let follower = Follower {
-            file,
+            file: Arc::clone(&file),
             path: Arc::from(archive),
             stop: Arc::default(),
             rx,
@@ -87,6 +102,9 @@ impl FollowingUnpack {
         Ok(Self {
             tx: Some(tx),
             thread: Some(thread),
+            file,
+            archive: archive.to_path_buf(),
+            limits,
             staging,
             target: target.to_path_buf(),
         })
@@ -99,20 +117,32 @@ impl FollowingUnpack {
         }
     }
 
-    /// The download is complete and `archive` (the same file, opened and checked) verified:
-    /// waits for the unpack and, when it holds exactly the archive's entries, puts it in place
-    /// of the target and returns the files it wrote, sorted by name, with their metadata as
-    /// they were written (what a listing of the target would find, without walking it).
-    /// Returns `None` when it did not (the caller unpacks `archive` itself).
+    /// The download is complete and verified (the file has all its bytes): waits for the
+    /// unpack and, when the archive's central directory lists exactly the entries unpacked,
+    /// puts the folder in place of the target and returns the files it wrote, sorted by name,
+    /// with their metadata as they were written (what a listing of the target would find,
+    /// without walking it). Returns `None` when it does not (the caller unpacks the archive
+    /// itself, and meets the error that stopped this one).
     ///
     /// # Errors
     /// [`ArchiveError::Io`] when the folder cannot be put in place (the target is then
     /// unchanged).
-    pub fn finish(mut self, archive: &Archive) -> Result<Option<Vec<UnpackedFile>>> {
+    pub fn finish(self) -> Result<Option<Vec<UnpackedFile>>> {
+        Ok(self.finish_checked()?.map(|(files, _)| files))
+    }
+
+    /// [`FollowingUnpack::finish`], and whether the central directory was the one this program
+    /// writes (else the zip reader read it).
+    fn finish_checked(mut self) -> Result<Option<(Vec<UnpackedFile>, bool)>> {
+        let length = self
+            .file
+            .metadata()
+            .map_err(ArchiveError::io(&self.archive))?
+            .len();
         if let Some(tx) = self.tx.take() {
-            let _ = tx.send(Signal::Complete(archive.length()));
+            let _ = tx.send(Signal::Complete(length));
         }
-        let (unpacked, mut written) = match self.thread.take().map(JoinHandle::join) {
+        let mut done = match self.thread.take().map(JoinHandle::join) {
             Some(Ok(Ok(done))) => done,
             Some(Ok(Err(reason))) => {
                 tracing::debug!(%reason, "unpacking during the download stopped");
@@ -120,13 +150,28 @@ impl FollowingUnpack {
             }
             _ => return Ok(None),
         };
-        if unpacked != archive.entries() {
-            tracing::warn!("the entries unpacked during the download differ from the archive's");
+        // Nothing unpacked is nothing to keep (the caller's own open names what is wrong).
+        if done.entries.is_empty() {
             return Ok(None);
         }
+        // Not laid out as written here (another writer's archive): its central directory as
+        // the zip reader reads it, with every check of an open.
+        if !done.central_as_written_here {
+            let listed = Archive::open(&self.archive, &self.limits);
+            if !listed.is_ok_and(|a| a.entries() == done.entries.as_slice()) {
+                tracing::warn!(
+                    "the entries unpacked during the download differ from the archive's"
+                );
+                return Ok(None);
+            }
+        }
         swap_into_place(&self.staging, &self.target)?;
-        written.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-        Ok(Some(written))
+        done.files.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        tracing::debug!(
+            central_as_written_here = done.central_as_written_here,
+            "the unpack that followed the download is in place"
+        );
+        Ok(Some((done.files, done.central_as_written_here)))
     }
 }
 
@@ -242,20 +287,29 @@ impl Follower {
             let _ = h.join();
         }
         tracing::debug!(ms = t.elapsed().as_millis() as u64, "unpack jobs done");
-        let entries = result?;
+        let (entries, central_as_written_here) = result?;
         match failed {
             Some(reason) => Err(reason),
-            None => Ok((entries, written)),
+            None => Ok(Done {
+                entries,
+                files: written,
+                central_as_written_here,
+            }),
         }
     }
 
+    /// Reads the entries as they come and queues their files; once the file is complete,
+    /// returns them and whether the rest of the file is exactly the central directory and end
+    /// records this program writes for them.
     fn follow(
         &self,
         queue: &mpsc::Sender<Job>,
         jobs: &mut usize,
-    ) -> std::result::Result<Vec<Entry>, String> {
+    ) -> std::result::Result<(Vec<Entry>, bool), String> {
         let mut entries = Vec::new();
-        let mut folders: HashSet<PathBuf> = HashSet::new();
+        let mut seen = Seen::default();
+        // The central directory this program would write for the entries read so far.
+        let mut central = Some(Central::default());
         let mut total = 0u64;
         let mut pos = 0u64;
         let mut available = 0u64;
@@ -263,8 +317,14 @@ impl Follower {
         loop {
             match self.next_local(pos, available)? {
                 Next::Entry(local) => {
+                    let header_start = pos;
                     pos = local.data_start + local.compressed_size;
-                    entries.push(self.unpack(local, &mut folders, &mut total, queue, jobs)?);
+                    let entry = self.unpack(local, &mut seen, &mut total, queue, jobs)?;
+                    central = central.and_then(|mut c| {
+                        c.push(&header_of(&entry), header_start).ok()?;
+                        Some(c)
+                    });
+                    entries.push(entry);
                     if entries.len() as u64 > self.limits.max_entries {
                         return Err("too many entries".into());
                     }
@@ -272,7 +332,8 @@ impl Follower {
                 }
                 Next::End => {
                     if complete {
-                        return Ok(entries);
+                        let exact = central.is_some_and(|c| self.ends_with(c.end(pos), pos));
+                        return Ok((entries, exact));
                     }
                 }
                 Next::NeedMore if complete => {
@@ -293,6 +354,18 @@ impl Follower {
                 }
             }
         }
+    }
+
+    /// True when the file, from `at` to its end, is `expected`.
+    fn ends_with(&self, expected: Vec<u8>, at: u64) -> bool {
+        let Ok(length) = self.file.metadata().map(|m| m.len()) else {
+            return false;
+        };
+        if at.checked_add(expected.len() as u64) != Some(length) {
+            return false;
+        }
+        let mut found = vec![0u8; expected.len()];
+        read_exact_at(&self.file, &mut found, at).is_ok() && found == expected
     }
 
     /// The entry at `pos` if its header and data are all within `available` bytes.
@@ -369,12 +442,19 @@ impl Follower {
     fn unpack(
         &self,
         local: Local,
-        folders: &mut HashSet<PathBuf>,
+        seen: &mut Seen,
         total: &mut u64,
         queue: &mpsc::Sender<Job>,
         jobs: &mut usize,
     ) -> std::result::Result<Entry, String> {
         check_name(&local.name).map_err(|e| e.to_string())?;
+        // Case-insensitively, as `Archive::open`: on Windows and macOS they are one file.
+        if !seen
+            .names
+            .insert(local.name.trim_end_matches('/').to_lowercase())
+        {
+            return Err(format!("{} is in the archive twice", local.name));
+        }
         let rel = local
             .name
             .strip_prefix(&self.prefix)
@@ -414,10 +494,10 @@ impl Follower {
             path.parent()
         };
         if let Some(folder) = folder
-            && !folders.contains(folder)
+            && !seen.folders.contains(folder)
         {
             fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
-            folders.insert(folder.to_path_buf());
+            seen.folders.insert(folder.to_path_buf());
         }
         if !is_dir {
             queue
@@ -429,6 +509,13 @@ impl Follower {
     }
 }
 
+/// What the follower has seen: the entry names (lower case) and the folders made.
+#[derive(Default)]
+struct Seen {
+    names: HashSet<String>,
+    folders: HashSet<PathBuf>,
+}
+
 /// A file to write: the entry, where, and its name under the target.
 type Job = (Entry, PathBuf, String);
 
@@ -436,6 +523,18 @@ enum Next {
     Entry(Local),
     NeedMore,
     End,
+}
+
+/// The headers this program writes for `e`.
+fn header_of(e: &Entry) -> Header {
+    Header {
+        name: e.name.clone(),
+        is_dir: e.is_dir,
+        method: e.method,
+        crc32: e.crc32,
+        size: e.size,
+        compressed_size: e.compressed_size,
+    }
 }
 
 /// Writes entry `e` at `path`; returns the file's metadata once written.
@@ -556,8 +655,10 @@ mod tests {
         let (dir, bytes, part, target) = a_download();
         let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
         download(&bytes, &part, &u, bytes.len());
+        let (written, as_written_here) = u.finish_checked().unwrap().expect("unpacked");
+        // Its central directory is the one this program writes: not read again.
+        assert!(as_written_here);
         let archive = Archive::open(&part, &Limits::default()).unwrap();
-        let written = u.finish(&archive).unwrap().expect("unpacked");
         let reference = dir.path().join("reference");
         archive.unpack_subtree_to("Project/", &reference).unwrap();
         assert_eq!(listing(&target), listing(&reference));
@@ -603,23 +704,94 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path().join("cache")).unwrap().count(), 1);
     }
 
+    /// The offset of the central directory record of entry `name` in `bytes`.
+    fn central_record(bytes: &[u8], name: &str) -> usize {
+        let archive = tempfile::NamedTempFile::new().unwrap();
+        fs::write(archive.path(), bytes).unwrap();
+        let zip = zip::ZipArchive::new(File::open(archive.path()).unwrap()).unwrap();
+        let cd = zip.central_directory_start() as usize;
+        let mut at = cd;
+        loop {
+            assert_eq!(bytes[at..at + 4], CENTRAL_SIG, "record at {at}");
+            let u16_at = |i: usize| usize::from(u16::from_le_bytes([bytes[i], bytes[i + 1]]));
+            let (n, x, c) = (u16_at(at + 28), u16_at(at + 30), u16_at(at + 32));
+            if &bytes[at + 46..at + 46 + n] == name.as_bytes() {
+                return at;
+            }
+            at += 46 + n + x + c;
+        }
+    }
+
     #[test]
-    fn an_archive_that_differs_from_what_was_unpacked_is_not_used() {
-        let (dir, bytes, part, target) = a_download();
+    fn a_central_directory_that_differs_from_the_local_headers_is_not_used() {
+        let (dir, mut bytes, part, target) = a_download();
+        // The central directory says another CRC for one file than its local header.
+        let at = central_record(&bytes, "Project/Sources/Methods/m007.4dm");
+        bytes[at + 16] ^= 0xFF;
         let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
         download(&bytes, &part, &u, bytes.len());
-        // Another archive (one file more) is what the caller verified.
-        fs::write(
-            dir.path().join("p/Project/Sources/Methods/extra.4dm"),
-            b"//\n",
-        )
-        .unwrap();
-        let other = dir.path().join("other.4dz");
-        build(&dir.path().join("p"), &other, &BuildOptions::default()).unwrap();
-        let archive = Archive::open(&other, &Limits::default()).unwrap();
-        assert!(u.finish(&archive).unwrap().is_none());
+        assert!(u.finish().unwrap().is_none());
         assert!(!target.exists());
         assert_eq!(fs::read_dir(dir.path().join("cache")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_central_directory_written_otherwise_is_read_and_compared() {
+        let (_dir, mut bytes, part, target) = a_download();
+        // Another tool's record: the same entry, but made on another system (what a zip
+        // reader lists is the same).
+        let at = central_record(&bytes, "Project/Sources/Methods/m007.4dm");
+        bytes[at + 5] = 0;
+        let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
+        download(&bytes, &part, &u, bytes.len());
+        let (files, as_written_here) = u.finish_checked().unwrap().expect("unpacked");
+        assert!(!as_written_here);
+        assert!(files.iter().any(|f| f.name == "Sources/Methods/m007.4dm"));
+        assert!(target.join("Sources/Methods/m007.4dm").is_file());
+    }
+
+    #[test]
+    fn bytes_after_the_end_record_are_not_taken_for_an_archive_written_here() {
+        let (_dir, mut bytes, part, target) = a_download();
+        bytes.extend_from_slice(b"trailing");
+        let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
+        download(&bytes, &part, &u, bytes.len());
+        // The zip reader decides: whatever it says, never the fast path.
+        if let Some((_, as_written_here)) = u.finish_checked().unwrap() {
+            assert!(!as_written_here);
+        }
+    }
+
+    #[test]
+    fn names_that_differ_only_in_case_stop_the_unpack() {
+        let dir = tempfile::tempdir().unwrap();
+        let part = dir.path().join("x.zip");
+        let mut w = zip::ZipWriter::new(File::create(&part).unwrap());
+        for name in ["Project/a.txt", "Project/A.txt"] {
+            w.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            w.write_all(name.as_bytes()).unwrap();
+        }
+        w.finish().unwrap();
+        let target = dir.path().join("cache/Project");
+        let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
+        u.grew(fs::metadata(&part).unwrap().len());
+        assert!(u.finish().unwrap().is_none());
+        assert!(!target.exists());
+    }
+
+    #[test]
+    fn an_archive_without_entries_is_left_to_the_caller() {
+        let dir = tempfile::tempdir().unwrap();
+        let part = dir.path().join("empty.zip");
+        zip::ZipWriter::new(File::create(&part).unwrap())
+            .finish()
+            .unwrap();
+        let target = dir.path().join("cache/Project");
+        let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
+        u.grew(fs::metadata(&part).unwrap().len());
+        assert!(u.finish().unwrap().is_none());
+        assert!(!target.exists());
     }
 
     #[test]
@@ -635,13 +807,8 @@ mod tests {
         let target = dir.path().join("cache/Project");
         let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
         u.grew(fs::metadata(&part).unwrap().len());
-        // Even if the caller's own check let it through, the unpack that followed refused it.
-        let lenient = Limits {
-            max_ratio: u64::MAX,
-            ..Limits::default()
-        };
-        let archive = Archive::open(&part, &lenient).unwrap();
-        assert!(u.finish(&archive).unwrap().is_none());
+        // The unpack that followed refused it by its sizes, before inflating anything.
+        assert!(u.finish().unwrap().is_none());
         assert!(!target.exists());
         assert_eq!(fs::read_dir(dir.path().join("cache")).unwrap().count(), 0);
     }
@@ -658,8 +825,7 @@ mod tests {
         let target = dir.path().join("cache/Project");
         let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
         u.grew(fs::metadata(&part).unwrap().len());
-        let archive = Archive::open(&part, &Limits::default()).unwrap();
-        assert!(u.finish(&archive).unwrap().is_none());
+        assert!(u.finish().unwrap().is_none());
         assert!(!target.exists());
     }
 }

@@ -157,27 +157,16 @@ impl SystemFolder {
             a.check_project_layout()?;
             Ok(a)
         };
-        // An unpack that followed the download read every local header: the central directory
-        // is checked against them (`finish` compares every entry, where its data starts
-        // included), so it is opened without reading them again; when they differ, the
-        // archive is opened and unpacked the usual way.
-        let followed = unpacked.and_then(|u| {
-            let a = Archive::open_written_here(source, &Limits::default()).ok()?;
-            a.check_project_layout().ok()?;
-            Some((a, u))
-        });
-        let (a, listed) = match followed {
-            Some((a, u)) => match u.finish(&a)? {
-                Some(listed) => (a, Some(listed)),
-                None => (open()?, None),
-            },
-            None => (open()?, None),
+        // An unpack that followed the download is kept when the archive's central directory
+        // lists exactly what it unpacked (`finish` checks); else the archive is unpacked here.
+        let listed = match unpacked {
+            Some(u) => u.finish()?,
+            None => None,
         };
         if listed.is_none() {
-            a.unpack_subtree_to("Project/", &self.project_dir())?;
+            open()?.unpack_subtree_to("Project/", &self.project_dir())?;
         }
         tracing::debug!(ms = t.elapsed().as_millis() as u64, "unpacked");
-        drop(a);
         let archive = self.archive_path();
         pending::discard(self.path());
         if source != archive {
