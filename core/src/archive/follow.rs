@@ -19,12 +19,13 @@ use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use super::Limits;
+use super::delta::header_of;
 use super::error::{ArchiveError, Result};
 use super::inflate::{inflate_entry, output_error};
 use super::names::check_name;
 use super::read::{Archive, Entry};
 use super::unpack::{remove_leftovers, swap_into_place};
-use super::write::{Central, Header, Method};
+use super::write::{Central, Method};
 use crate::fsutil::{read_exact_at, temp_sibling};
 
 const LOCAL_SIG: [u8; 4] = [0x50, 0x4b, 0x03, 0x04];
@@ -525,18 +526,6 @@ enum Next {
     End,
 }
 
-/// The headers this program writes for `e`.
-fn header_of(e: &Entry) -> Header {
-    Header {
-        name: e.name.clone(),
-        is_dir: e.is_dir,
-        method: e.method,
-        crc32: e.crc32,
-        size: e.size,
-        compressed_size: e.compressed_size,
-    }
-}
-
 /// Writes entry `e` at `path`; returns the file's metadata once written.
 fn write_file(file: &File, archive: &Path, e: &Entry, path: &Path) -> Result<fs::Metadata> {
     // No buffer: the entry comes in large chunks.
@@ -648,6 +637,14 @@ mod tests {
             done += piece.len();
             u.grew(done as u64);
         }
+    }
+
+    /// Follows the whole of `part` for `target`: the unpack must keep nothing.
+    fn assert_refused(part: &Path, target: &Path) {
+        let u = FollowingUnpack::start(part, "Project/", target, Limits::default()).unwrap();
+        u.grew(fs::metadata(part).unwrap().len());
+        assert!(u.finish().unwrap().is_none());
+        assert!(!target.exists());
     }
 
     #[test]
@@ -773,11 +770,7 @@ mod tests {
             w.write_all(name.as_bytes()).unwrap();
         }
         w.finish().unwrap();
-        let target = dir.path().join("cache/Project");
-        let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
-        u.grew(fs::metadata(&part).unwrap().len());
-        assert!(u.finish().unwrap().is_none());
-        assert!(!target.exists());
+        assert_refused(&part, &dir.path().join("cache/Project"));
     }
 
     #[test]
@@ -787,11 +780,7 @@ mod tests {
         zip::ZipWriter::new(File::create(&part).unwrap())
             .finish()
             .unwrap();
-        let target = dir.path().join("cache/Project");
-        let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
-        u.grew(fs::metadata(&part).unwrap().len());
-        assert!(u.finish().unwrap().is_none());
-        assert!(!target.exists());
+        assert_refused(&part, &dir.path().join("cache/Project"));
     }
 
     #[test]
@@ -804,12 +793,8 @@ mod tests {
         w.start_file("Project/zeros.bin", deflated).unwrap();
         w.write_all(&vec![0u8; 40 << 20]).unwrap();
         w.finish().unwrap();
-        let target = dir.path().join("cache/Project");
-        let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
-        u.grew(fs::metadata(&part).unwrap().len());
         // The unpack that followed refused it by its sizes, before inflating anything.
-        assert!(u.finish().unwrap().is_none());
-        assert!(!target.exists());
+        assert_refused(&part, &dir.path().join("cache/Project"));
         assert_eq!(fs::read_dir(dir.path().join("cache")).unwrap().count(), 0);
     }
 
@@ -822,10 +807,6 @@ mod tests {
             .unwrap();
         w.write_all(b"a").unwrap();
         w.finish().unwrap();
-        let target = dir.path().join("cache/Project");
-        let u = FollowingUnpack::start(&part, "Project/", &target, Limits::default()).unwrap();
-        u.grew(fs::metadata(&part).unwrap().len());
-        assert!(u.finish().unwrap().is_none());
-        assert!(!target.exists());
+        assert_refused(&part, &dir.path().join("cache/Project"));
     }
 }
