@@ -333,7 +333,8 @@ impl Follower {
                 }
                 Next::End => {
                     if complete {
-                        let exact = central.is_some_and(|c| self.ends_with(c.end(pos), pos));
+                        let exact =
+                            central.is_some_and(|c| self.ends_with(c.end(pos), pos, available));
                         return Ok((entries, exact));
                     }
                 }
@@ -357,11 +358,8 @@ impl Follower {
         }
     }
 
-    /// True when the file, from `at` to its end, is `expected`.
-    fn ends_with(&self, expected: Vec<u8>, at: u64) -> bool {
-        let Ok(length) = self.file.metadata().map(|m| m.len()) else {
-            return false;
-        };
+    /// True when the file, `length` bytes long, is `expected` from `at` to its end.
+    fn ends_with(&self, expected: Vec<u8>, at: u64, length: u64) -> bool {
         if at.checked_add(expected.len() as u64) != Some(length) {
             return false;
         }

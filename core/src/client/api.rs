@@ -16,17 +16,16 @@ use crate::protocol::{ApiError, ErrorBody, ErrorCode, ServerInfo, paths};
 
 /// Longest wait for the next bytes of an answer.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest HTTP/2 frame the server may send: what it reads a file in (128 KiB), so that a
+/// 200 MB archive comes in 1,600 frames rather than 12,800 (each a wake-up, a buffer and a
+/// write on both sides). TLS still cuts them into 16 KiB records.
+const H2_MAX_FRAME: u32 = 128 * 1024;
 /// Longest wait for `/api/v1/info`, asked before the server's identity is decided.
 const INFO_TIMEOUT: Duration = Duration::from_secs(15);
 /// Largest `/api/v1/info` answer accepted.
 const MAX_INFO: usize = 64 << 10;
 /// Largest error body read.
 const MAX_ERROR_BODY: usize = 64 << 10;
-
-/// The largest HTTP/2 frame the server may send: what it reads a file in (128 KiB), so that a
-/// 200 MB archive comes in 1,600 frames rather than 12,800 (each a wake-up, a buffer and a
-/// write on both sides). TLS still cuts them into 16 KiB records.
-const H2_MAX_FRAME: u32 = 128 * 1024;
 /// Largest JSON answer of the API read whole (session storage is capped well below it).
 pub const MAX_JSON_ANSWER: usize = 8 << 20;
 
