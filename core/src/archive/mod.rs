@@ -18,6 +18,7 @@ mod error;
 mod follow;
 mod inflate;
 mod names;
+mod plan;
 mod read;
 mod resumable;
 mod select;
@@ -37,8 +38,9 @@ pub use delta::{
     make_delta, update_folder,
 };
 pub use error::{ArchiveError, Result};
-pub use follow::{FollowingUnpack, UnpackedFile};
+pub use follow::{FollowingUnpack, TailFeed, UnpackedFile};
 pub use names::{TOP_FOLDER, is_excluded};
+pub use plan::{central_directory_offset, split_point};
 
 /// Checks that `path` is a safe relative path (no `..`, absolute paths, drive letters, ...).
 ///

@@ -237,6 +237,12 @@ impl Central {
         Ok(())
     }
 
+    /// Adds the records of `after` (entries whose local headers follow these).
+    pub(crate) fn append(&mut self, after: Central) {
+        self.bytes.extend_from_slice(&after.bytes);
+        self.entries += after.entries;
+    }
+
     /// The central directory and end records, for a directory starting at `cd_offset`.
     pub(crate) fn end(self, cd_offset: u64) -> Vec<u8> {
         let cd_size = self.bytes.len() as u64;

@@ -41,9 +41,16 @@ impl Download {
         self.len() == 0
     }
 
+    /// The file the last part of a download in two parts is written to, before it is
+    /// appended (see [`crate::archive::FollowingUnpack::start_in_two_parts`]).
+    pub fn tail_path(&self) -> PathBuf {
+        self.path.with_file_name(names::PART_TAIL)
+    }
+
     /// Drops what was downloaded (it was not the build, or not the bytes asked for).
     pub fn discard(&self) {
         let _ = std::fs::remove_file(&self.path);
+        let _ = std::fs::remove_file(self.tail_path());
     }
 }
 
@@ -85,6 +92,7 @@ impl SystemFolder {
             != Some(stamp);
         if other {
             let _ = std::fs::remove_file(self.file(names::PART));
+            let _ = std::fs::remove_file(self.file(names::PART_TAIL));
             let _ = std::fs::remove_file(part_stamp);
         }
     }
@@ -100,6 +108,8 @@ impl SystemFolder {
             .ok()
             .and_then(|s| s.trim().parse::<Stamp>().ok())
             == Some(stamp);
+        // A last part is never resumed (what the first part holds is).
+        let _ = std::fs::remove_file(self.file(names::PART_TAIL));
         if !same {
             let _ = std::fs::remove_file(&path);
             std::fs::write(&part_stamp, stamp.to_string()).map_err(CacheError::io(&part_stamp))?;

@@ -86,6 +86,9 @@ pub mod names {
     pub const INDEX: &str = "index.tsv";
     /// A download in progress.
     pub const PART: &str = "project.4dz.part";
+    /// The last part of a download in two parts, appended to `project.4dz.part` once both
+    /// are complete (never resumed).
+    pub const PART_TAIL: &str = "project.4dz.part.tail";
     /// The build of the download in progress.
     pub const PART_STAMP: &str = "project.4dz.part.stamp";
     /// A delta being applied.

@@ -3,6 +3,8 @@
 //! it changes, is the cache's business ([`crate::cache`]); this module only talks to the server.
 
 use std::io::{IoSlice, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -11,6 +13,7 @@ use reqwest::{Method, StatusCode, header};
 use super::api::ApiClient;
 use super::error::{ConnectError, Corruption, Interruption};
 use super::mirrors;
+use super::two_parts::{self, LastPartError, Plan, Planned, TWO_PARTS_FROM};
 use super::{Fetched, Progress};
 use crate::archive::{Checkpoints, FollowingUnpack, Limits, ResumableSha256, Stamp};
 use crate::cache::{CacheError, Download, SystemFolder};
@@ -224,6 +227,8 @@ async fn fetch_archive(
         progress,
         transferred: 0,
         streaming: None,
+        planned: false,
+        alongside: Arc::default(),
     };
     let stamp = download.stamp();
     // Every attempt after the first follows an interruption.
@@ -297,6 +302,10 @@ struct Transfer<'a> {
     transferred: u64,
     /// The hash (and unpack) following a download from the first byte.
     streaming: Option<Streaming>,
+    /// A download in two parts was considered (it is, once).
+    planned: bool,
+    /// Bytes received by the request running beside the one reporting progress.
+    alongside: Arc<AtomicU64>,
 }
 
 impl Transfer<'_> {
@@ -305,6 +314,21 @@ impl Transfer<'_> {
         let have = self.download.len();
         if have == self.size && self.size > 0 {
             return Ok(());
+        }
+        if have == 0
+            && self.unpack_target.is_some()
+            && self.size >= TWO_PARTS_FROM
+            && !std::mem::replace(&mut self.planned, true)
+        {
+            let stamp = self.download.stamp();
+            let planned = two_parts::plan(self.api, stamp, self.size, &mut self.transferred)
+                .await
+                .map_err(Attempt::Retry)?;
+            match planned {
+                Planned::Parts(plan) => return self.in_two_parts(plan).await,
+                Planned::Answer(resp) => return self.take(resp, 0).await,
+                Planned::OnePart => {}
+            }
         }
         let mut req = self
             .api
@@ -316,6 +340,11 @@ impl Transfer<'_> {
             .send()
             .await
             .map_err(|e| Attempt::Retry(self.api.transport_error(&e).into()))?;
+        self.take(resp, have).await
+    }
+
+    /// Receives the answer `resp` to a request for the archive, from byte `have` on.
+    async fn take(&mut self, resp: reqwest::Response, have: u64) -> Result<(), Attempt> {
         let (file, start) = self.open_part(&resp, have)?;
         let Some(file) = file else {
             let e = self.api.check(resp).await.err();
@@ -328,7 +357,110 @@ impl Transfer<'_> {
                 ConnectError::from,
             )));
         };
-        self.receive(resp, file, start).await
+        self.receive(resp, file, start, self.size).await
+    }
+
+    /// Downloads the archive from its first byte in two parts at once, as `plan` says: the
+    /// first into the part file, the last into a second file appended once both are in; both
+    /// followed by the unpack.
+    async fn in_two_parts(&mut self, plan: Plan) -> Result<(), Attempt> {
+        let stamp = self.download.stamp();
+        let part = self.download.path().to_path_buf();
+        let tail = self.download.tail_path();
+        let fatal = |path: &std::path::Path| {
+            let path = path.to_path_buf();
+            move |e| Attempt::Fatal(ConnectError::io(&path, e))
+        };
+        let head = std::fs::File::create(&part).map_err(fatal(&part))?;
+        let last = std::fs::File::create(&tail).map_err(fatal(&tail))?;
+        let unpack = self.unpack_target.as_deref().and_then(|target| {
+            FollowingUnpack::start_in_two_parts(
+                &part,
+                (&tail, plan.split),
+                "Project/",
+                target,
+                Limits::default(),
+            )
+            .inspect_err(|e| tracing::debug!(%e, "not unpacking during the download"))
+            .ok()
+        });
+        let feed = unpack.as_ref().and_then(FollowingUnpack::tail_feed);
+        abandon(self.streaming.replace(Streaming {
+            hasher: ResumableSha256::new(),
+            unpack,
+        }));
+        tracing::debug!(
+            split = plan.split,
+            central = plan.central,
+            size = self.size,
+            "downloading in two parts"
+        );
+        let api = self.api;
+        let last_part = (plan.split < plan.central)
+            .then(|| two_parts::ranged(api, stamp, plan.split, plan.central));
+        let (first, second) = futures::future::join(
+            two_parts::ranged(api, stamp, 0, plan.split),
+            async {
+                match last_part {
+                    Some(request) => request.await.map(Some),
+                    None => Ok(None),
+                }
+            },
+        )
+        .await;
+        let first = first.map_err(Attempt::Retry)?;
+        let second = second.map_err(Attempt::Retry)?;
+        let both_ranges = two_parts::is_range(&first, (0, plan.split), self.size)
+            && second
+                .as_ref()
+                .is_none_or(|r| two_parts::is_range(r, (plan.split, plan.central), self.size));
+        if !both_ranges {
+            let _ = std::fs::remove_file(&tail);
+            return Err(Attempt::Retry(Interruption::WrongRange));
+        }
+        self.alongside.store(0, Ordering::Relaxed);
+        let received = Arc::clone(&self.alongside);
+        let (got_first, got_last) = futures::future::join(
+            self.receive(first, head, 0, plan.split),
+            two_parts::receive_last_part(api, second, last, &plan, feed, received),
+        )
+        .await;
+        self.transferred += self.alongside.swap(0, Ordering::Relaxed);
+        let appended = match (got_first, got_last) {
+            (Err(e), _) => Err(e),
+            (Ok(()), Err(LastPartError::Lost(reason))) => Err(Attempt::Retry(reason)),
+            (Ok(()), Err(LastPartError::Io(e))) => Err(fatal(&tail)(e)),
+            (Ok(()), Ok(())) => self.append_last_part(&tail, &part).await,
+        };
+        let _ = std::fs::remove_file(&tail);
+        appended
+    }
+
+    /// Appends the last part to the part file, hashed after the first.
+    async fn append_last_part(
+        &mut self,
+        tail: &std::path::Path,
+        part: &std::path::Path,
+    ) -> Result<(), Attempt> {
+        let Some(streaming) = self.streaming.as_mut() else {
+            return Err(Attempt::Retry(Interruption::FailedVerification));
+        };
+        let hasher = std::mem::replace(&mut streaming.hasher, ResumableSha256::new());
+        let (t, p) = (tail.to_path_buf(), part.to_path_buf());
+        let appended = tokio::task::spawn_blocking(move || two_parts::append_hashed(&t, &p, hasher))
+            .await
+            .map_err(|_| Attempt::Fatal(ConnectError::Cache(CacheError::Stopped)))?
+            .map_err(|e| Attempt::Fatal(ConnectError::io(part, e)))?;
+        streaming.hasher = appended;
+        let len = self.download.len();
+        if len == self.size {
+            Ok(())
+        } else {
+            Err(Attempt::Retry(Interruption::EndedEarly {
+                done: len,
+                size: self.size,
+            }))
+        }
     }
 
     /// Opens the part file for the answer `resp`: appended to for the range asked for,
@@ -371,15 +503,18 @@ impl Transfer<'_> {
         }
     }
 
-    /// Receives the body of `resp` into `file` (which holds `start` bytes), in writes of 1 MiB
-    /// or more (the chunks as they came, not copied), reporting progress every 100 ms.
+    /// Receives the body of `resp` into `file` (which holds `start` bytes) up to byte `end` of
+    /// the archive, in writes of 1 MiB or more (the chunks as they came, not copied), reporting
+    /// progress every 100 ms.
     async fn receive(
         &mut self,
         resp: reqwest::Response,
         mut file: std::fs::File,
         start: u64,
+        end: u64,
     ) -> Result<(), Attempt> {
         let (size, part) = (self.size, self.download.path());
+        let alongside = Arc::clone(&self.alongside);
         let fatal = |e| Attempt::Fatal(ConnectError::io(part, e));
         let started = Instant::now();
         let mut done = start;
@@ -388,10 +523,11 @@ impl Transfer<'_> {
         let mut pending = Chunks::default();
         let report = |done: u64| {
             let secs = started.elapsed().as_secs_f64().max(1e-3);
+            let done = done + alongside.load(Ordering::Relaxed);
             (self.progress)(Progress::Downloading {
                 done,
                 total: size,
-                bytes_per_sec: ((done - start) as f64 / secs) as u64,
+                bytes_per_sec: (done.saturating_sub(start) as f64 / secs) as u64,
             });
         };
         report(done);
@@ -405,7 +541,7 @@ impl Transfer<'_> {
             };
             self.transferred += chunk.len() as u64;
             done += chunk.len() as u64;
-            if done > size {
+            if done > end {
                 drop(file);
                 self.download.discard();
                 return Err(Attempt::Retry(Interruption::TooMuch));
@@ -432,7 +568,7 @@ impl Transfer<'_> {
             u.grew(done);
         }
         report(done);
-        if done < size {
+        if done < end {
             return Err(Attempt::Retry(Interruption::EndedEarly { done, size }));
         }
         Ok(())
@@ -505,25 +641,7 @@ impl Chunks {
 
 /// True when a 206 answer holds bytes `have..` of an archive of `size` bytes, as asked.
 fn range_is(resp: &reqwest::Response, have: u64, size: u64) -> bool {
-    if have == 0 {
-        return false;
-    }
-    let Some(range) = resp
-        .headers()
-        .get(header::CONTENT_RANGE)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let Some((span, total)) = range
-        .trim()
-        .strip_prefix("bytes ")
-        .and_then(|r| r.split_once('/'))
-    else {
-        return false;
-    };
-    let start = span
-        .split_once('-')
-        .and_then(|(a, _)| a.parse::<u64>().ok());
-    start == Some(have) && total.parse::<u64>().ok() == Some(size)
+    have != 0
+        && two_parts::content_range(resp)
+            .is_some_and(|(first, _, total)| first == have && total == size)
 }

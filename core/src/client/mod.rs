@@ -16,6 +16,7 @@ mod error;
 mod fetch;
 mod mirrors;
 mod resources;
+mod two_parts;
 pub mod session;
 pub mod tls;
 pub mod transport;

@@ -15,4 +15,5 @@ mod login;
 mod resources;
 mod resume;
 mod session;
+mod two_parts;
 mod update;
