@@ -9,6 +9,8 @@
 //! The plan reads the central directory (fetched first, with a small range) to find where the
 //! work lies, and picks the split that spreads it best over the download.
 
+use super::write::{CENTRAL_SIG, EOCD_SIG, ZIP64_EOCD_SIG, ZIP64_LOCATOR_SIG};
+
 /// Unpacking work of a file beyond its bytes, in bytes: creating a file costs about as much as
 /// writing 16 KiB (measured on ext4).
 const FILE_WORK: u64 = 16 * 1024;
@@ -22,10 +24,6 @@ const WORTH: f64 = 0.02;
 /// Split points tried.
 const CANDIDATES: u64 = 64;
 
-const EOCD_SIG: u32 = 0x0605_4b50;
-const EOCD64_LOCATOR_SIG: u32 = 0x0706_4b50;
-const EOCD64_SIG: u32 = 0x0606_4b50;
-const CENTRAL_SIG: u32 = 0x0201_4b50;
 
 /// Where an archive's central directory starts, read from its last bytes `last` (the archive
 /// is `size` bytes long); `None` when they hold no end record that says so.
@@ -37,11 +35,11 @@ pub fn central_directory_offset(last: &[u8], size: u64) -> Option<u64> {
     let mut offset = u64::from(u32_at(last, at + 16)?);
     if offset == 0xFFFF_FFFF || u16_at(last, at + 10)? == 0xFFFF {
         let locator = at.checked_sub(20)?;
-        if u32_at(last, locator)? != EOCD64_LOCATOR_SIG {
+        if u32_at(last, locator)? != ZIP64_LOCATOR_SIG {
             return None;
         }
         let record = usize::try_from(u64_at(last, locator + 8)?.checked_sub(first)?).ok()?;
-        if u32_at(last, record)? != EOCD64_SIG {
+        if u32_at(last, record)? != ZIP64_EOCD_SIG {
             return None;
         }
         offset = u64_at(last, record + 48)?;
@@ -75,7 +73,11 @@ fn listed(central: &[u8]) -> Option<Vec<Listed>> {
         let is_dir = name.last() == Some(&b'/');
         out.push(Listed {
             offset,
-            work: if is_dir { 0 } else { size.saturating_add(FILE_WORK) },
+            work: if is_dir {
+                0
+            } else {
+                size.saturating_add(FILE_WORK)
+            },
         });
         at += 46 + name_len + extra_len + comment_len;
     }
@@ -157,7 +159,11 @@ fn score(entries: &[Listed], end: u64, work: u64, split: u64) -> f64 {
     let arrival = |from: u64, to: u64| -> u64 {
         if from >= split {
             let done = to - split;
-            if done <= split { 2 * done } else { split + done }
+            if done <= split {
+                2 * done
+            } else {
+                split + done
+            }
         } else if to <= tail {
             2 * to
         } else {

@@ -37,10 +37,10 @@ pub(crate) struct Header {
 }
 
 const LOCAL_SIG: u32 = 0x0403_4b50;
-const CENTRAL_SIG: u32 = 0x0201_4b50;
-const EOCD_SIG: u32 = 0x0605_4b50;
-const ZIP64_EOCD_SIG: u32 = 0x0606_4b50;
-const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
+pub(crate) const CENTRAL_SIG: u32 = 0x0201_4b50;
+pub(crate) const EOCD_SIG: u32 = 0x0605_4b50;
+pub(crate) const ZIP64_EOCD_SIG: u32 = 0x0606_4b50;
+pub(crate) const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
 /// Bit 11: names are UTF-8.
 const FLAG_UTF8: u16 = 0x0800;
 /// 1980-01-01 00:00:00 in MS-DOS format.

@@ -398,16 +398,14 @@ impl Transfer<'_> {
         let api = self.api;
         let last_part = (plan.split < plan.central)
             .then(|| two_parts::ranged(api, stamp, plan.split, plan.central));
-        let (first, second) = futures::future::join(
-            two_parts::ranged(api, stamp, 0, plan.split),
-            async {
+        let (first, second) =
+            futures::future::join(two_parts::ranged(api, stamp, 0, plan.split), async {
                 match last_part {
                     Some(request) => request.await.map(Some),
                     None => Ok(None),
                 }
-            },
-        )
-        .await;
+            })
+            .await;
         let first = first.map_err(Attempt::Retry)?;
         let second = second.map_err(Attempt::Retry)?;
         let both_ranges = two_parts::is_range(&first, (0, plan.split), self.size)
@@ -447,10 +445,11 @@ impl Transfer<'_> {
         };
         let hasher = std::mem::replace(&mut streaming.hasher, ResumableSha256::new());
         let (t, p) = (tail.to_path_buf(), part.to_path_buf());
-        let appended = tokio::task::spawn_blocking(move || two_parts::append_hashed(&t, &p, hasher))
-            .await
-            .map_err(|_| Attempt::Fatal(ConnectError::Cache(CacheError::Stopped)))?
-            .map_err(|e| Attempt::Fatal(ConnectError::io(part, e)))?;
+        let appended =
+            tokio::task::spawn_blocking(move || two_parts::append_hashed(&t, &p, hasher))
+                .await
+                .map_err(|_| Attempt::Fatal(ConnectError::Cache(CacheError::Stopped)))?
+                .map_err(|e| Attempt::Fatal(ConnectError::io(part, e)))?;
         streaming.hasher = appended;
         let len = self.download.len();
         if len == self.size {

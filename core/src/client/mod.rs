@@ -16,11 +16,11 @@ mod error;
 mod fetch;
 mod mirrors;
 mod resources;
-mod two_parts;
 pub mod session;
 pub mod tls;
 pub mod transport;
 pub mod trust;
+mod two_parts;
 pub mod update;
 
 use std::path::PathBuf;

@@ -78,7 +78,10 @@ pub(super) async fn plan(
             None => return Ok(Planned::OnePart),
         }
     }
-    end.extend_from_slice(last.get(central.saturating_sub(first) as usize..).unwrap_or(&[]));
+    end.extend_from_slice(
+        last.get(central.saturating_sub(first) as usize..)
+            .unwrap_or(&[]),
+    );
     // No worthwhile split: the whole before the central directory in one part.
     let split = split_point(&end, central).unwrap_or(central);
     Ok(Planned::Parts(Plan {

@@ -184,29 +184,6 @@ async fn changed_methods_come_as_deltas_composed_on_the_archive() {
     assert_eq!(tree_of(&unpacked.path().join("P")), up_to_date);
 }
 
-/// Every file under `root` (relative path, content), sorted.
-fn tree_of(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let path = e.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                out.push((rel, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_damaged_pending_delta_costs_a_download_never_a_wrong_project() {
     let mut k = connected_once_with(|root| {

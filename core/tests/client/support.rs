@@ -117,6 +117,68 @@ pub(crate) async fn relay_with_rate(
     (port, cut)
 }
 
+/// Every file under `root` (relative path, content), sorted.
+pub(crate) fn tree_of(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((rel, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Connects to `t` through a relay at 4 MB/s whose connections all die once the download
+/// passed 1 MB; returns the connection (made after retrying), its progress, and the client
+/// (whose home holds the connection's folder).
+pub(crate) async fn connect_cut_once(
+    t: &TestServer,
+) -> (remote4d_core::client::Connection, Log, Client) {
+    let (port, cut) = relay_with_rate(t.server.port(), Some(4_000_000)).await;
+    let c = Client::new();
+    let opts = c.options(&format!("127.0.0.1:{port}"));
+    let (log, progress) = recorder();
+    let client = tokio::spawn(async move { connect(opts, &progress).await });
+    eventually(20, || {
+        let log = Arc::clone(&log);
+        async move {
+            log.lock()
+                .unwrap()
+                .iter()
+                .any(|p| matches!(p, Progress::Downloading { done, .. } if *done > 1_000_000))
+                .then_some(())
+        }
+    })
+    .await;
+    cut.send(1).unwrap();
+    let conn = tokio::time::timeout(Duration::from_secs(60), client)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|p| matches!(p, Progress::Retrying { .. })),
+        "it retried: {:?}",
+        log.lock().unwrap()
+    );
+    (conn, log, c)
+}
+
 // Shell scripts, Unix modes and chattr: Unix only.
 #[cfg(unix)]
 pub(crate) fn script(dir: &Path, name: &str, body: &str) -> String {

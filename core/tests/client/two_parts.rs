@@ -25,25 +25,6 @@ fn small_files_last(root: &Path) {
     }
 }
 
-/// Every file under `root`, with its bytes.
-fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let path = e.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                out.push((rel, std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 async fn status(t: &TestServer) -> AdminStatus {
     let token = remote4d_core::server::admin::read_token(t.server.admin_token_path()).unwrap();
     t.client()
@@ -72,8 +53,8 @@ async fn a_large_archive_with_its_small_files_last_comes_in_two_parts_each_byte_
         Stamp::of_file(&conn.folder.archive_path()).unwrap(),
         t.server.info().stamp
     );
-    let installed = tree(&conn.project_root.join("Project"));
-    assert_eq!(installed, tree(&dir.path().join("Project")));
+    let installed = tree_of(&conn.project_root.join("Project"));
+    assert_eq!(installed, tree_of(&dir.path().join("Project")));
     assert!(installed.len() > METHODS as usize);
     // Answered as ranges only, every byte once.
     let s = status(&t).await;
@@ -107,37 +88,10 @@ async fn a_download_in_two_parts_cut_on_the_way_resumes_to_the_exact_project() {
     small_files_last(dir.path());
     let t = start(dir.path(), config()).await;
     let size = t.server.info().archive_size;
-    // A slow network (4 MB/s) whose connections die when told to.
-    let (port, cut) = relay_with_rate(t.server.port(), Some(4_000_000)).await;
-    let c = Client::new();
-    let opts = c.options(&format!("127.0.0.1:{port}"));
-    let (log, progress) = recorder();
-    let client = tokio::spawn(async move { connect(opts, &progress).await });
-    eventually(20, || {
-        let log = Arc::clone(&log);
-        async move {
-            log.lock()
-                .unwrap()
-                .iter()
-                .any(|p| matches!(p, Progress::Downloading { done, .. } if *done > 1_000_000))
-                .then_some(())
-        }
-    })
-    .await;
-    cut.send(1).unwrap();
-    let conn = tokio::time::timeout(Duration::from_secs(60), client)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let (conn, _log, _client) = connect_cut_once(&t).await;
     let Fetched::Full { bytes } = conn.fetched else {
         panic!("{:?}", conn.fetched)
     };
-    let log = log.lock().unwrap().clone();
-    assert!(
-        log.iter().any(|p| matches!(p, Progress::Retrying { .. })),
-        "it retried: {log:?}"
-    );
     // The first part's bytes are kept; the last part's are fetched again.
     assert!(bytes < 2 * size, "{bytes} bytes for {size}");
     assert_eq!(
@@ -145,8 +99,8 @@ async fn a_download_in_two_parts_cut_on_the_way_resumes_to_the_exact_project() {
         t.server.info().stamp
     );
     assert_eq!(
-        tree(&conn.project_root.join("Project")),
-        tree(&dir.path().join("Project"))
+        tree_of(&conn.project_root.join("Project")),
+        tree_of(&dir.path().join("Project"))
     );
     assert!(!conn.folder.path().join("project.4dz.part.tail").exists());
     conn.close().await;
