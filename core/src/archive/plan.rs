@@ -24,7 +24,6 @@ const WORTH: f64 = 0.02;
 /// Split points tried.
 const CANDIDATES: u64 = 64;
 
-
 /// Where an archive's central directory starts, read from its last bytes `last` (the archive
 /// is `size` bytes long); `None` when they hold no end record that says so.
 pub fn central_directory_offset(last: &[u8], size: u64) -> Option<u64> {
