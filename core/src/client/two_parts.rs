@@ -195,24 +195,51 @@ pub(super) enum LastPartError {
     Io(std::io::Error),
 }
 
-/// Appends `tail` to `part`, hashing its bytes after those already in `hasher`.
+/// Appends `tail` to `part`, hashing its bytes after those already in `hasher`: the copy
+/// (by the kernel where it can: `copy_file_range` on Linux) and the hash on two threads.
 pub(super) fn append_hashed(
     tail: &Path,
     part: &Path,
     mut hasher: ResumableSha256,
 ) -> std::io::Result<ResumableSha256> {
-    use std::io::Read;
+    use std::io::{Seek, SeekFrom};
     let mut from = std::fs::File::open(tail)?;
-    let mut to = std::fs::OpenOptions::new().append(true).open(part)?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = from.read(&mut buf)?;
-        if n == 0 {
-            break;
+    // A second handle for the hash: reading one handle from two threads would move its cursor
+    // under the copy on Windows.
+    let hashed = std::fs::File::open(tail)?;
+    let len = hashed.metadata()?.len();
+    // Not in append mode: the kernel's copy refuses files opened so.
+    let mut to = std::fs::OpenOptions::new().write(true).open(part)?;
+    to.seek(SeekFrom::End(0))?;
+    std::thread::scope(|scope| {
+        let copy = scope.spawn(move || -> std::io::Result<u64> {
+            let n = std::io::copy(&mut from, &mut to)?;
+            to.flush()?;
+            Ok(n)
+        });
+        let mut buf = vec![0u8; 1 << 20];
+        let mut at = 0u64;
+        let mut read = Ok(());
+        while at < len {
+            let n = (len - at).min(buf.len() as u64) as usize;
+            if let Err(e) = crate::fsutil::read_exact_at(&hashed, &mut buf[..n], at) {
+                read = Err(e);
+                break;
+            }
+            hasher.update(&buf[..n]);
+            at += n as u64;
         }
-        hasher.update(&buf[..n]);
-        to.write_all(&buf[..n])?;
-    }
-    to.flush()?;
-    Ok(hasher)
+        let copied = copy
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the copying thread failed")))?;
+        read?;
+        if copied == len {
+            Ok(hasher)
+        } else {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the last part changed while it was appended",
+            ))
+        }
+    })
 }
