@@ -600,9 +600,9 @@ impl Transfer<'_> {
     }
 }
 
-/// Received chunks not yet written.
+/// Received chunks not yet written (both parts of a download use them).
 #[derive(Default)]
-struct Chunks {
+pub(super) struct Chunks {
     chunks: Vec<bytes::Bytes>,
     /// Their total length.
     len: usize,
@@ -610,17 +610,17 @@ struct Chunks {
 
 impl Chunks {
     /// True when they are worth a write: 1 MiB, or as many slices as one write takes.
-    fn is_full(&self) -> bool {
+    pub(super) fn is_full(&self) -> bool {
         self.len >= (1 << 20) || self.chunks.len() >= 1024
     }
 
-    fn push(&mut self, chunk: bytes::Bytes) {
+    pub(super) fn push(&mut self, chunk: bytes::Bytes) {
         self.len += chunk.len();
         self.chunks.push(chunk);
     }
 
     /// Writes them all (vectored writes), leaving none.
-    fn write_to(&mut self, file: &mut std::fs::File) -> std::io::Result<()> {
+    pub(super) fn write_to(&mut self, file: &mut std::fs::File) -> std::io::Result<()> {
         let mut slices: Vec<IoSlice<'_>> = self.chunks.iter().map(|c| IoSlice::new(c)).collect();
         let mut rest = &mut slices[..];
         while !rest.is_empty() {

@@ -13,6 +13,7 @@ use reqwest::{Method, StatusCode, header};
 
 use super::api::ApiClient;
 use super::error::Interruption;
+use super::fetch::Chunks;
 use crate::archive::{ResumableSha256, Stamp, TailFeed, central_directory_offset, split_point};
 use crate::protocol::paths;
 
@@ -153,25 +154,26 @@ pub(super) async fn receive_last_part(
     let expected = plan.central - plan.split;
     if let Some(resp) = resp {
         let mut stream = resp.bytes_stream();
-        let mut pending = Vec::with_capacity(1 << 20);
+        let mut pending = Chunks::default();
+        let mut got = 0u64;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| LastPartError::Lost(api.transport_error(&e).into()))?;
             received.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-            if written + (pending.len() + chunk.len()) as u64 > expected {
+            got += chunk.len() as u64;
+            if got > expected {
                 return Err(LastPartError::Lost(Interruption::TooMuch));
             }
-            pending.extend_from_slice(&chunk);
-            if pending.len() >= 1 << 20 {
-                file.write_all(&pending).map_err(LastPartError::Io)?;
-                written += pending.len() as u64;
-                pending.clear();
+            pending.push(chunk);
+            if pending.is_full() {
+                pending.write_to(&mut file).map_err(LastPartError::Io)?;
+                written = got;
                 if let Some(f) = &feed {
                     f.grew(written);
                 }
             }
         }
-        file.write_all(&pending).map_err(LastPartError::Io)?;
-        written += pending.len() as u64;
+        pending.write_to(&mut file).map_err(LastPartError::Io)?;
+        written = got;
     }
     if written != expected {
         return Err(LastPartError::Lost(Interruption::EndedEarly {
