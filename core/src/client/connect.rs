@@ -328,7 +328,7 @@ fn trust(
         opts,
         info,
         &authority,
-        (&seen, probe.verified_by_authority()),
+        (&seen, &|| probe.verified_by_authority()),
         Expectation {
             fingerprint: target.expected_fp.as_deref(),
             server_id: target.link.remote4d_server_id.as_deref(),
@@ -551,7 +551,7 @@ fn check_identity(
     opts: &ConnectOptions,
     info: &ServerInfo,
     authority: &str,
-    (seen, by_authority): (&str, bool),
+    (seen, by_authority): (&str, &dyn Fn() -> bool),
     expect: Expectation<'_>,
 ) -> Result<(), ConnectError> {
     let store = TrustStore::new(&opts.env.data_dir);
@@ -587,7 +587,7 @@ fn check_identity(
         Verdict::New if opts.trust_new => {}
         // A certificate authority this machine trusts vouches for it: nothing to confirm, and
         // a renewed certificate is the same server (its server id is still checked above).
-        Verdict::New | Verdict::Changed { .. } if by_authority => {
+        Verdict::New | Verdict::Changed { .. } if by_authority() => {
             tracing::info!(%authority, fingerprint = %seen, "certificate verified by a trusted authority");
         }
         Verdict::New => {

@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode, header};
 
 use super::api::ApiClient;
 use super::error::{ConnectError, Corruption, Interruption};
-use super::mirrors;
+use super::mirrors::{self, AfterError, Source};
 use super::two_parts::{self, LastPartError, Plan, Planned, TWO_PARTS_FROM};
 use super::{Fetched, Progress};
 use crate::archive::{Checkpoints, FollowingUnpack, Limits, ResumableSha256, Stamp};
@@ -67,8 +67,8 @@ pub(crate) async fn fetch(
     } else if let Some(old) = installed
         && folder.archive_path().is_file()
     {
-        let delta = |api| delta(api, folder, old, (stamp, size), progress);
-        match mirrors::then_server(api, progress, NoDelta::is_final, delta).await {
+        let delta = |api, _| delta(api, folder, old, (stamp, size), progress);
+        match mirrors::then_server(api, progress, NoDelta::after, delta).await {
             Ok(bytes) => return Ok(Fetched::Delta { bytes }),
             Err(reason) => {
                 tracing::info!(?reason, "no delta; downloading the whole archive");
@@ -76,43 +76,24 @@ pub(crate) async fn fetch(
         }
     }
     let download = folder.begin_download(stamp)?;
-    for mirror in api.mirrors() {
-        progress(Progress::FromMirror {
-            url: mirror.url.clone(),
-        });
-        match fetch_archive(
-            &mirror.api,
+    // Each mirror once (the next source is there), the server with retries.
+    let download_from = |api, source| {
+        let attempts = if source == Source::Server {
+            ATTEMPTS
+        } else {
+            1
+        };
+        fetch_archive(
+            api,
             folder,
             &download,
             size,
             unpack_while_downloading,
-            1,
+            attempts,
             progress,
         )
-        .await
-        {
-            Ok(got) => {
-                progress(Progress::Unpacking);
-                blocking(folder, move |f| {
-                    f.install_download(&download, got.unpacked, got.checkpoints.as_ref())
-                })
-                .await?;
-                return Ok(Fetched::Full { bytes: got.bytes });
-            }
-            Err(e @ ConnectError::Io { .. }) => return Err(e),
-            Err(e) => mirrors::skipped(&mirror.url, &e, progress),
-        }
-    }
-    let got = fetch_archive(
-        api,
-        folder,
-        &download,
-        size,
-        unpack_while_downloading,
-        ATTEMPTS,
-        progress,
-    )
-    .await?;
+    };
+    let got = mirrors::then_server(api, progress, AfterError::of_download, download_from).await?;
     progress(Progress::Unpacking);
     blocking(folder, move |f| {
         f.install_download(&download, got.unpacked, got.checkpoints.as_ref())
@@ -133,21 +114,29 @@ async fn unchanged_on_server(api: &ApiClient, stamp: Stamp) -> Result<bool, Conn
     Ok(resp.status() == StatusCode::NOT_MODIFIED)
 }
 
-/// Why no delta was applied (the whole archive is downloaded instead).
+/// Why no delta was applied (the whole archive, or folder, is downloaded instead).
 #[derive(Debug, thiserror::Error)]
-enum NoDelta {
+pub(super) enum NoDelta {
     #[error("the server has no delta")]
     Request(#[from] super::api::RequestError),
     #[error("the server answered {0}")]
     Status(StatusCode),
-    #[error("the delta cannot be applied")]
+    #[error("the delta cannot be applied: {0}")]
     Cache(#[from] CacheError),
+    #[error("{0}")]
+    Connect(#[from] ConnectError),
 }
 
 impl NoDelta {
-    /// The server's "no such delta" (or "already there"), as a mirror relays it.
-    fn is_final(&self) -> bool {
-        matches!(self, Self::Status(s) if *s == StatusCode::GONE || *s == StatusCode::NOT_MODIFIED)
+    /// After a mirror's answer: the server's "no such delta" (or "already there"), as a mirror
+    /// relays it, ends the mirrors' turn; any other failure skips that mirror.
+    pub(super) fn after(&self) -> AfterError {
+        match self {
+            Self::Status(s) if *s == StatusCode::GONE || *s == StatusCode::NOT_MODIFIED => {
+                AfterError::Server
+            }
+            _ => AfterError::Skip,
+        }
     }
 }
 
@@ -325,7 +314,16 @@ impl Transfer<'_> {
                 .await
                 .map_err(Attempt::Retry)?;
             match planned {
-                Planned::Parts(plan) => return self.in_two_parts(plan).await,
+                Planned::Parts(plan) => match self.in_two_parts(plan).await {
+                    // Ranges answered wrongly (a proxy that serves some and not others): the
+                    // same source again, in one part, in this attempt.
+                    Err(Attempt::Retry(Interruption::WrongRange)) => {
+                        tracing::info!(
+                            "another range than the one asked for: downloading in one part"
+                        );
+                    }
+                    done => return done,
+                },
                 Planned::Answer(resp) => return self.take(resp, 0).await,
                 Planned::OnePart => {}
             }

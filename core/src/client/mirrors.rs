@@ -11,17 +11,49 @@ use super::Progress;
 use super::api::ApiClient;
 use crate::protocol::Mirror;
 
+/// Where an attempt is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    /// One of the server's mirrors: tried once, the next source is there.
+    Mirror,
+    /// The server itself, the last resort.
+    Server,
+}
+
+/// What a mirror's error means for the sources after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AfterError {
+    /// That mirror is skipped (reported); the next one, or the server, is tried.
+    Skip,
+    /// The mirrors' turn is over (the server's own answer, relayed): the server is asked.
+    Server,
+    /// Nothing else is tried: the error is not the source's (a local write error).
+    Stop,
+}
+
+impl AfterError {
+    /// After a mirror's error in a download: a local write error stops it all, any other
+    /// skips that mirror.
+    pub(super) fn of_download(e: &super::ConnectError) -> Self {
+        match e {
+            super::ConnectError::Io { .. } => Self::Stop,
+            _ => Self::Skip,
+        }
+    }
+}
+
 /// `attempt` on each mirror of `api` in turn, then on the server: the first success, else the
-/// server's answer. A mirror's error for which `ends_turn` is true (the server's own "no such
-/// delta", relayed) ends the mirrors' turn; any other error skips that mirror, reported.
+/// server's answer. After a mirror's error, `after` says whether to skip that mirror (reported),
+/// go to the server, or stop there.
 ///
 /// # Errors
-/// The server's error when neither a mirror nor the server succeeded.
+/// The server's error when neither a mirror nor the server succeeded; a mirror's error that
+/// stops it all.
 pub(super) async fn then_server<'a, T, E, Fut>(
     api: &'a ApiClient,
     progress: &(dyn Fn(Progress) + Send + Sync),
-    ends_turn: impl Fn(&E) -> bool,
-    attempt: impl Fn(&'a ApiClient) -> Fut,
+    after: impl Fn(&E) -> AfterError,
+    attempt: impl Fn(&'a ApiClient, Source) -> Fut,
 ) -> Result<T, E>
 where
     Fut: Future<Output = Result<T, E>>,
@@ -31,21 +63,20 @@ where
         progress(Progress::FromMirror {
             url: mirror.url.clone(),
         });
-        match attempt(&mirror.api).await {
+        match attempt(&mirror.api, Source::Mirror).await {
             Ok(v) => return Ok(v),
-            Err(e) if ends_turn(&e) => break,
-            Err(e) => skipped(&mirror.url, &e, progress),
+            Err(e) => match after(&e) {
+                AfterError::Skip => skipped(&mirror.url, &e, progress),
+                AfterError::Server => break,
+                AfterError::Stop => return Err(e),
+            },
         }
     }
-    attempt(api).await
+    attempt(api, Source::Server).await
 }
 
 /// Reports a mirror that failed; the next one, or the server, is tried.
-pub(super) fn skipped(
-    url: &str,
-    reason: &dyn std::fmt::Display,
-    progress: &(dyn Fn(Progress) + Send + Sync),
-) {
+fn skipped(url: &str, reason: &dyn std::fmt::Display, progress: &(dyn Fn(Progress) + Send + Sync)) {
     tracing::warn!(%url, %reason, "mirror skipped");
     progress(Progress::MirrorSkipped {
         url: url.to_owned(),

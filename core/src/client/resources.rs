@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 use super::Progress;
 use super::api::ApiClient;
 use super::error::{ConnectError, Corruption};
+use super::fetch::NoDelta;
+use super::mirrors::{AfterError, then_server};
 use crate::archive::Stamp;
 use crate::cache::SystemFolder;
 use crate::protocol::{Related, ResourcesInfo, ServerInfo};
@@ -66,25 +68,11 @@ pub(crate) async fn sync(
         });
         return Ok(true);
     }
-    let zip = folder.related_download(related);
-    let mut bytes = None;
-    for mirror in api.mirrors() {
-        progress(Progress::FromMirror {
-            url: mirror.url.clone(),
-        });
-        match download(&mirror.api, &zip, related, offered).await {
-            Ok(n) => {
-                bytes = Some(n);
-                break;
-            }
-            Err(e @ ConnectError::Io { .. }) => return Err(e),
-            Err(e) => super::mirrors::skipped(&mirror.url, &e, progress),
-        }
-    }
-    let bytes = match bytes {
-        Some(n) => n,
-        None => download(api, &zip, related, offered).await?,
-    };
+    let zip = &folder.related_download(related);
+    let bytes = then_server(api, progress, AfterError::of_download, |api, _| {
+        download(api, zip, related, offered)
+    })
+    .await?;
     super::fetch::blocking(folder, move |f| f.install_related(related, offered.stamp)).await?;
     progress(Progress::Resources {
         folder: related,
@@ -105,34 +93,13 @@ async fn delta_anywhere(
     offered: ResourcesInfo,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Option<u64> {
-    let delta = |api| delta(api, folder, related, old, offered);
-    super::mirrors::then_server(api, progress, NoDelta::is_final, delta)
+    let delta = |api, _| delta(api, folder, related, old, offered);
+    then_server(api, progress, NoDelta::after, delta)
         .await
         .inspect_err(|reason| {
             tracing::info!(%reason, "no delta for the {related} folder; downloading it whole");
         })
         .ok()
-}
-
-impl NoDelta {
-    /// The server's "no such delta" (or "already there"), as a mirror relays it.
-    fn is_final(&self) -> bool {
-        matches!(self, Self::Status(s)
-            if *s == reqwest::StatusCode::GONE || *s == reqwest::StatusCode::NOT_MODIFIED)
-    }
-}
-
-/// Why no delta was applied to a related folder (it is downloaded whole instead).
-#[derive(Debug, thiserror::Error)]
-enum NoDelta {
-    #[error("the server has no delta")]
-    Request(#[from] super::api::RequestError),
-    #[error("the server answered {0}")]
-    Status(reqwest::StatusCode),
-    #[error("the delta cannot be applied: {0}")]
-    Cache(#[from] crate::cache::CacheError),
-    #[error("{0}")]
-    Connect(#[from] ConnectError),
 }
 
 /// Fetches the delta from the installed build `old` of `related` (no larger than the whole

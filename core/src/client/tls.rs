@@ -24,33 +24,70 @@ pub struct Mismatch {
     pub presented: String,
 }
 
-/// The fingerprint the server presented in the last handshake, and the last pin it failed.
+/// The certificate chain a server presented, kept so that whether an authority vouches for it
+/// is only worked out when someone asks (loading this machine's authorities costs tens of
+/// milliseconds, and a server that presents its pinned certificate never needs them).
+#[derive(Debug)]
+struct Presented {
+    fingerprint: String,
+    end_entity: CertificateDer<'static>,
+    intermediates: Vec<CertificateDer<'static>>,
+    server_name: ServerName<'static>,
+    ocsp: Vec<u8>,
+    now: UnixTime,
+    by_authority: OnceLock<bool>,
+}
+
+impl Presented {
+    /// True when a certificate authority this machine trusts vouches for the chain (worked
+    /// out once).
+    fn by_authority(&self) -> bool {
+        *self.by_authority.get_or_init(|| {
+            authority().is_some_and(|v| {
+                v.verify_server_cert(
+                    &self.end_entity,
+                    &self.intermediates,
+                    &self.server_name,
+                    &self.ocsp,
+                    self.now,
+                )
+                .is_ok()
+            })
+        })
+    }
+}
+
+/// The certificate the server presented in the last handshake, and the last pin it failed.
 #[derive(Debug, Clone, Default)]
 pub struct SeenFingerprint(
-    Arc<Mutex<Option<(String, bool)>>>,
+    Arc<Mutex<Option<Arc<Presented>>>>,
     Arc<Mutex<Option<Mismatch>>>,
 );
 
 impl SeenFingerprint {
     /// The fingerprint (`AB:CD:...`), once a handshake happened.
     pub fn get(&self) -> Option<String> {
-        self.lock().as_ref().map(|(fp, _)| fp.clone())
+        self.presented().map(|p| p.fingerprint.clone())
     }
 
     /// True when a certificate authority this machine trusts vouched for that certificate
     /// (valid chain, valid for the address connected to).
     pub fn verified_by_authority(&self) -> bool {
-        self.lock().as_ref().is_some_and(|(_, ca)| *ca)
+        self.presented().is_some_and(|p| p.by_authority())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(String, bool)>> {
+    fn presented(&self) -> Option<Arc<Presented>> {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
-    fn set(&self, fp: String, by_authority: bool) {
-        *self.lock() = Some((fp, by_authority));
+    fn set(&self, presented: Arc<Presented>) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(presented);
     }
 
     /// The pin the last refused handshake failed, if any: a changed identity, as data (never
@@ -77,10 +114,11 @@ impl SeenFingerprint {
     }
 }
 
-/// The certificate authorities this machine trusts, read once per process.
-fn trusted_roots() -> Option<Arc<RootCertStore>> {
-    static ROOTS: OnceLock<Option<Arc<RootCertStore>>> = OnceLock::new();
-    ROOTS
+/// A verifier of chains against the certificate authorities this machine trusts (the system's
+/// roots, or `SSL_CERT_FILE` / `SSL_CERT_DIR`), made once per process, when first needed.
+fn authority() -> Option<Arc<WebPkiServerVerifier>> {
+    static AUTHORITY: OnceLock<Option<Arc<WebPkiServerVerifier>>> = OnceLock::new();
+    AUTHORITY
         .get_or_init(|| {
             let found = rustls_native_certs::load_native_certs();
             for err in &found.errors {
@@ -88,7 +126,13 @@ fn trusted_roots() -> Option<Arc<RootCertStore>> {
             }
             let mut store = RootCertStore::empty();
             let (added, _) = store.add_parsable_certificates(found.certs);
-            (added > 0).then(|| Arc::new(store))
+            if added == 0 {
+                return None;
+            }
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider)
+                .build()
+                .ok()
         })
         .clone()
 }
@@ -98,7 +142,6 @@ struct PinningVerifier {
     pinned: Option<String>,
     seen: SeenFingerprint,
     algorithms: WebPkiSupportedAlgorithms,
-    authority: Option<Arc<WebPkiServerVerifier>>,
 }
 
 impl ServerCertVerifier for PinningVerifier {
@@ -111,14 +154,25 @@ impl ServerCertVerifier for PinningVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let fp = Fingerprint::of_certificate(end_entity).to_string();
-        let by_authority = self.authority.as_ref().is_some_and(|v| {
-            v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-                .is_ok()
+        let presented = Arc::new(Presented {
+            fingerprint: fp.clone(),
+            end_entity: end_entity.clone().into_owned(),
+            intermediates: intermediates
+                .iter()
+                .map(|c| c.clone().into_owned())
+                .collect(),
+            server_name: server_name.to_owned(),
+            ocsp: ocsp.to_vec(),
+            now,
+            by_authority: OnceLock::new(),
         });
-        self.seen.set(fp.clone(), by_authority);
+        self.seen.set(Arc::clone(&presented));
         match &self.pinned {
             // A renewed certificate that an authority vouches for is the same server.
-            Some(p) if normalize_fingerprint(p) != normalize_fingerprint(&fp) && !by_authority => {
+            Some(p)
+                if normalize_fingerprint(p) != normalize_fingerprint(&fp)
+                    && !presented.by_authority() =>
+            {
                 self.seen.refused(Mismatch {
                     expected: p.clone(),
                     presented: fp.clone(),
@@ -166,16 +220,10 @@ pub fn client_config(
 ) -> Result<rustls::ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let algorithms = provider.signature_verification_algorithms;
-    let authority = trusted_roots().and_then(|roots| {
-        WebPkiServerVerifier::builder_with_provider(roots, Arc::clone(&provider))
-            .build()
-            .ok()
-    });
     let verifier = Arc::new(PinningVerifier {
         pinned: pinned.map(str::to_owned),
         seen: seen.clone(),
         algorithms,
-        authority,
     });
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?

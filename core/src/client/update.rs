@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::Progress;
 use super::api::{ApiClient, RequestError};
+use super::mirrors::{AfterError, Source, then_server};
 use crate::protocol::UpdateOffer;
 
 /// Why an update failed; the installed client is unchanged in every case.
@@ -169,29 +170,33 @@ async fn fetch(
         .sha256
         .parse()
         .map_err(|_| UpdateError::BadOffer(offer.sha256.clone()))?;
-    let path = crate::protocol::paths::client_update_binary(&sha256);
-    for mirror in api.mirrors() {
-        progress(Progress::FromMirror {
-            url: mirror.url.clone(),
-        });
-        match download(&mirror.api, &path, offer, new, io).await {
-            Ok(()) => return Ok(()),
-            Err(e @ UpdateError::Install { .. }) => return Err(e),
-            Err(e) => super::mirrors::skipped(&mirror.url, &e, progress),
-        }
-    }
-    // A lost connection is retried (the build is small: from the start each time).
-    let mut attempt = 0;
-    loop {
-        match download(api, &path, offer, new, io).await {
-            Err(UpdateError::Download(e)) if attempt < DOWNLOAD_ATTEMPTS - 1 => {
-                attempt += 1;
-                tracing::info!(%e, attempt, "the update download was interrupted; again");
-                tokio::time::sleep(std::time::Duration::from_millis(300 << attempt)).await;
+    let path = &crate::protocol::paths::client_update_binary(&sha256);
+    // A local write error stops it all; a mirror that fails otherwise is skipped.
+    let after = |e: &UpdateError| match e {
+        UpdateError::Install { .. } => AfterError::Stop,
+        _ => AfterError::Skip,
+    };
+    then_server(api, progress, after, |api, source| async move {
+        // A lost connection with the server is retried (the build is small: from the start
+        // each time).
+        let attempts = if source == Source::Server {
+            DOWNLOAD_ATTEMPTS
+        } else {
+            1
+        };
+        let mut attempt = 1;
+        loop {
+            match download(api, path, offer, new, io).await {
+                Err(UpdateError::Download(e)) if attempt < attempts => {
+                    tracing::info!(%e, attempt, "the update download was interrupted; again");
+                    tokio::time::sleep(std::time::Duration::from_millis(300 << attempt)).await;
+                    attempt += 1;
+                }
+                other => break other,
             }
-            other => break other,
         }
-    }
+    })
+    .await
 }
 
 /// Downloads the offered build (at `path` of `api`) into `new` and checks its SHA-256.
