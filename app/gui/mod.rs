@@ -34,7 +34,7 @@ use remote4d_core::protocol::{ChallengeAnswer, ResourcesUpdate, SessionEvent};
 use dialog::Dialog;
 use i18n::Strings;
 use prefs::Prefs;
-use services::{ConnHandle, ConnectUpdate, Outcome, SessionKey};
+use services::{ConnHandle, ConnectUpdate, Outcome, SessionKey, Step};
 
 /// How the app was started.
 #[derive(Debug, Default, Clone)]
@@ -311,8 +311,9 @@ pub enum Message {
     ResourcesCopied(Result<bool, String>),
     /// Edit locks read.
     Locks(Vec<remote4d_core::protocol::LockInfo>),
-    /// The client update finished (the new version was started) or failed.
-    Updated(Result<(), String>),
+    /// The client update went on (a mirror tried or skipped), finished (the new version was
+    /// started) or failed.
+    Updating(services::UpdateStep),
     /// A keyboard shortcut.
     Key(Shortcut),
     /// The window moved, was resized, or asked to close.
@@ -703,6 +704,7 @@ impl App {
                 self.dialog = Some(Dialog::Update(dialog::update::UpdateDialog {
                     info: *info,
                     busy: false,
+                    skipped: Vec::new(),
                 }));
             }
             Outcome::Failed { message, offline } => {
@@ -750,7 +752,7 @@ impl App {
                 };
                 let info = d.info.clone();
                 self.dialog = Some(Dialog::Update(d));
-                Task::perform(services::update_and_relaunch(info), Message::Updated)
+                Task::run(services::updating(info), Message::Updating)
             }
             dialog::Event::Select => {
                 self.merged = None;
@@ -995,8 +997,15 @@ impl App {
                 }
                 Task::none()
             }
-            Message::Updated(Ok(())) => self.quit(),
-            Message::Updated(Err(message)) => {
+            Message::Updating(Step::Progress(client::Progress::MirrorSkipped { url, reason })) => {
+                if let Some(Dialog::Update(d)) = &mut self.dialog {
+                    d.skipped.push((url, reason));
+                }
+                Task::none()
+            }
+            Message::Updating(Step::Progress(_)) => Task::none(),
+            Message::Updating(Step::Done(Ok(()))) => self.quit(),
+            Message::Updating(Step::Done(Err(message))) => {
                 self.show_error(message);
                 Task::none()
             }

@@ -126,33 +126,74 @@ pub struct UpdateInfo {
 }
 
 /// Installs the offered build in place of this program, then starts it again (and this one
-/// quits). On failure, the installed program is unchanged.
-pub async fn update_and_relaunch(info: UpdateInfo) -> Result<(), String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let api = info.update.client().map_err(|e| e.to_string())?;
-    let key = crate::merged::update_key();
-    // Mirrors skipped are logged (the window shows the update's outcome).
-    remote4d_core::client::update::install(&api, &info.update.offer, &exe, key.as_ref(), &|_| {})
+/// quits): its progress (mirrors tried and skipped), then its end. On failure, the installed
+/// program is unchanged.
+pub fn updating(info: UpdateInfo) -> impl Stream<Item = UpdateStep> + Send {
+    with_progress(move |progress| async move {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let api = info.update.client().map_err(|e| e.to_string())?;
+        let key = crate::merged::update_key();
+        remote4d_core::client::update::install(
+            &api,
+            &info.update.offer,
+            &exe,
+            key.as_ref(),
+            &*progress,
+        )
         .await
         .map_err(|e| e.to_string())?;
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    std::process::Command::new(&exe)
-        .args(&args)
-        .env("REMOTE4D_UPDATED", "1")
-        .spawn()
-        .map(|_| ())
-        .map_err(|e| {
-            format!("updated, but the new version could not be started: {e}; start it again")
-        })
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        std::process::Command::new(&exe)
+            .args(&args)
+            .env("REMOTE4D_UPDATED", "1")
+            .spawn()
+            .map(|_| ())
+            .map_err(|e| {
+                format!("updated, but the new version could not be started: {e}; start it again")
+            })
+    })
 }
 
-/// A step of a connection attempt.
+/// A step of work that reports its progress: a phase, then the end.
 #[derive(Debug, Clone)]
-pub enum ConnectUpdate {
+pub enum Step<T> {
     /// A phase.
     Progress(Progress),
     /// The end.
-    Done(Outcome),
+    Done(T),
+}
+
+/// A step of a connection attempt.
+pub type ConnectUpdate = Step<Outcome>;
+
+/// A step of a client update: its end is the error shown, if any.
+pub type UpdateStep = Step<Result<(), String>>;
+
+/// Runs `work` on the runtime, given where to report its progress: a stream of that progress,
+/// then its end. Dropping the stream stops the work.
+fn with_progress<T, F, Fut>(work: F) -> impl Stream<Item = Step<T>> + Send
+where
+    T: Send + 'static,
+    F: FnOnce(Box<dyn Fn(Progress) + Send + Sync>) -> Fut + Send + 'static,
+    Fut: Future<Output = T> + Send + 'static,
+{
+    // The work starts when the runtime first polls the stream.
+    futures::stream::once(async move {
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        let progress_tx = tx.clone();
+        let progress = Box::new(move |p| {
+            let _ = progress_tx.try_send(Step::Progress(p));
+        });
+        let task = tokio::spawn(async move {
+            let done = work(progress).await;
+            let _ = tx.send(Step::Done(done)).await;
+        });
+        futures::stream::unfold((rx, AbortOnDrop(task)), |(mut rx, guard)| async move {
+            let u = rx.recv().await?;
+            Some((u, (rx, guard)))
+        })
+    })
+    .flatten()
 }
 
 fn outcome(
@@ -212,29 +253,15 @@ pub fn connecting(
     opts: ConnectOptions,
     tr: &'static Strings,
 ) -> impl Stream<Item = ConnectUpdate> + Send {
-    // The work starts when the runtime first polls the stream.
-    futures::stream::once(async move {
-        let (tx, rx) = tokio::sync::mpsc::channel(256);
-        let task = tokio::spawn(async move {
-            let progress_tx = tx.clone();
-            let result = connect(opts.clone(), &move |p| {
-                let _ = progress_tx.try_send(ConnectUpdate::Progress(p));
+    with_progress(move |progress| async move {
+        let result = connect(opts.clone(), &*progress).await;
+        tokio::task::spawn_blocking(move || outcome(result, &opts, tr))
+            .await
+            .unwrap_or(Outcome::Failed {
+                message: "the connection attempt failed".into(),
+                offline: false,
             })
-            .await;
-            let done = tokio::task::spawn_blocking(move || outcome(result, &opts, tr))
-                .await
-                .unwrap_or(Outcome::Failed {
-                    message: "the connection attempt failed".into(),
-                    offline: false,
-                });
-            let _ = tx.send(ConnectUpdate::Done(done)).await;
-        });
-        futures::stream::unfold((rx, AbortOnDrop(task)), |(mut rx, guard)| async move {
-            let u = rx.recv().await?;
-            Some((u, (rx, guard)))
-        })
     })
-    .flatten()
 }
 
 /// What identifies a followed session (everything the builder needs, as iced requires).

@@ -734,10 +734,20 @@ fn a_required_client_update_is_offered_and_installed_on_request() {
     };
     assert!(d.busy);
     assert!(shows(&app, "Updating…"));
+    // A mirror that fails is shown, with why, while the download goes on elsewhere.
+    let _ = app.update(Message::Updating(Step::Progress(Progress::MirrorSkipped {
+        url: "https://cache.site-b.example".into(),
+        reason: "the mirror served other bytes than the server's".into(),
+    })));
+    assert!(shows(
+        &app,
+        "Mirror skipped, the next source is used: https://cache.site-b.example — the mirror served other bytes than the server's"
+    ));
+    assert!(shows(&app, "Updating…"));
     // A failed install says why; the installed program is unchanged (core tests cover the swap).
-    let _ = app.update(Message::Updated(Err(
+    let _ = app.update(Message::Updating(Step::Done(Err(
         "the update is damaged; nothing was replaced".into(),
-    )));
+    ))));
     assert!(shows(&app, "the update is damaged; nothing was replaced"));
 }
 

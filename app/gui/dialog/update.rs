@@ -2,7 +2,7 @@
 //! cancel (and not connect).
 
 use iced::Element;
-use iced::widget::{button, column, text};
+use iced::widget::{Column, button, column, text};
 
 use super::Event;
 use crate::gui::i18n::Strings;
@@ -15,6 +15,8 @@ pub struct UpdateDialog {
     pub info: UpdateInfo,
     /// Installing.
     pub busy: bool,
+    /// The mirrors skipped while installing (their URL, why), as the download went on.
+    pub skipped: Vec<(String, String)>,
 }
 
 /// Messages of the update dialog.
@@ -41,6 +43,10 @@ impl UpdateDialog {
 
     /// The dialog.
     pub fn view(&self, tr: &'static Strings) -> Element<'_, Message> {
+        let skipped = self
+            .skipped
+            .iter()
+            .map(|(url, reason)| text(format!("{} {url} — {reason}", tr.mirror_skipped)).into());
         column![
             text(tr.update_title).size(20),
             text(self.info.message.as_str()),
@@ -48,6 +54,7 @@ impl UpdateDialog {
                 "{} {}",
                 tr.update_version, self.info.update.offer.version
             )),
+            Column::with_children(skipped).spacing(4),
             super::buttons(
                 None,
                 button(text(tr.cancel))
