@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use remote4d_core::archive::{self, BuildOptions, Limits, Previous};
 
 use crate::synth;
-use crate::timing::{mb, median, rotating, secs};
+use crate::timing::{mb, median, rotating, secs, settle};
 
 fn run_tool(cmd: &mut Command) -> anyhow::Result<()> {
     let out = cmd
@@ -82,12 +82,13 @@ pub fn run(smoke: bool) -> anyhow::Result<()> {
     let size_ours = report.archive_size;
     let size_zip = fs::metadata(&theirs)?.len();
 
-    // Each run unpacks into a new folder, the two tools in alternating order (see `timing`).
+    // Each run unpacks into a new folder, the two tools in alternating order (see `timing`),
+    // after the writes of the one before are on disk (else whichever runs next pays for them).
     let out_ours = |i: usize| work.path().join(format!("unpack-ours-{i}"));
     let out_zip = |i: usize| work.path().join(format!("unpack-zip-{i}"));
     let [unpack_ours, unpack_zip] = rotating(
         runs,
-        &mut || Ok(()),
+        &mut settle,
         &mut [
             &mut |i| {
                 archive::unpack(&ours, &out_ours(i), &Limits::default())?;

@@ -15,7 +15,7 @@ use reqwest::Method;
 
 use crate::serve::{Killer, free_port, nginx_conf};
 use crate::synth;
-use crate::timing::{mb, rotating, secs};
+use crate::timing::{mb, rotating, secs, settle};
 
 fn options(authority: &str, home: &Path) -> ConnectOptions {
     let mut o = ConnectOptions::new(
@@ -25,14 +25,6 @@ fn options(authority: &str, home: &Path) -> ConnectOptions {
     o.trust_new = true;
     o.force_remote = true;
     o
-}
-
-/// Waits until the writes of the previous runs are on disk (`sync`), so that no run pays for the
-/// write-back of another: a user's delta comes long after the cold connect's files were written.
-fn settle() -> anyhow::Result<()> {
-    let status = Command::new("sync").status().context("cannot run sync")?;
-    anyhow::ensure!(status.success(), "sync failed");
-    Ok(())
 }
 
 /// Limits the namespace's loopback to `rate` (a `tc` rate, e.g. `1gbit`) with a token bucket, so

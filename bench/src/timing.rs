@@ -9,7 +9,10 @@
 //! For the same reason, leave a few minutes between two benchmark runs on such a disk (each
 //! removes its work folder when it ends).
 
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use anyhow::Context;
 
 /// Runs `f` `runs` times (after `setup` each time, untimed) and returns the median duration.
 pub fn median<T>(runs: usize, mut setup: impl FnMut(), mut f: impl FnMut() -> T) -> Duration {
@@ -58,4 +61,12 @@ pub fn secs(d: Duration) -> String {
 /// Megabytes with one decimal.
 pub fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// Waits until the writes of the previous runs are on disk (`sync`), so that no run pays for the
+/// write-back of another: a user's delta comes long after the cold connect's files were written.
+pub fn settle() -> anyhow::Result<()> {
+    let status = Command::new("sync").status().context("cannot run sync")?;
+    anyhow::ensure!(status.success(), "sync failed");
+    Ok(())
 }
