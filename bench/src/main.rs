@@ -10,6 +10,7 @@
 //! ../shared/tools/netns-run target/release/remote4d-bench memory    # peak memory: big files, 20,000 files
 //! target/release/remote4d-bench find                               # Find in project vs grep -rniF
 //! ../shared/tools/netns-run target/release/remote4d-bench mirrors   # 100 clients: straight vs through 2 nginx caches
+//! target/release/remote4d-bench open FILE.4dz                      # its directory read as written here vs by the zip crate
 //! ```
 
 mod archive;
@@ -80,6 +81,29 @@ fn main() -> anyhow::Result<()> {
                     "open {:.3} s, apply {:.3} s",
                     opened.as_secs_f64(),
                     (t.elapsed() - opened).as_secs_f64()
+                );
+            }
+            Ok(())
+        }
+        Some("open") if args.len() == 2 => {
+            // Times opening an archive this program wrote (its central directory read here and
+            // every entry checked) against the general reader (the `zip` crate's), 5 rounds.
+            use remote4d_core::archive::{Archive, Limits};
+            let path = std::path::Path::new(&args[1]);
+            for _ in 0..5 {
+                let t = std::time::Instant::now();
+                let here = Archive::open_written_here(path, &Limits::default())?;
+                let here_time = t.elapsed();
+                let t = std::time::Instant::now();
+                let any = Archive::open(path, &Limits::default())?;
+                let any_time = t.elapsed();
+                anyhow::ensure!(here.entries() == any.entries(), "the two readers differ");
+                println!(
+                    "open {} entries: written here {:>7.1} ms   any archive (zip crate) {:>7.1} ms   ratio {:.2}",
+                    here.entries().len(),
+                    here_time.as_secs_f64() * 1e3,
+                    any_time.as_secs_f64() * 1e3,
+                    here_time.as_secs_f64() / any_time.as_secs_f64()
                 );
             }
             Ok(())

@@ -11,6 +11,7 @@
 //! folder renamed into place, so a failure leaves the previous content as it was.
 
 mod build;
+mod central;
 mod compose;
 mod compress;
 mod delta;
@@ -47,7 +48,7 @@ pub use plan::{central_directory_offset, split_point};
 /// # Errors
 /// [`ArchiveError::UnsafeName`] saying why.
 pub fn check_relative_path(path: &str) -> Result<()> {
-    names::check_name(path).map(|_| ())
+    names::check_name(path)
 }
 pub use read::{Archive, Entry, VerifyReport};
 pub(crate) use resumable::ResumableSha256;

@@ -9,7 +9,7 @@
 //! The plan reads the central directory (fetched first, with a small range) to find where the
 //! work lies, and picks the split that spreads it best over the download.
 
-use super::write::{CENTRAL_SIG, EOCD_SIG, ZIP64_EOCD_SIG, ZIP64_LOCATOR_SIG};
+use super::central::{end_records, records};
 
 /// Unpacking work of a file beyond its bytes, in bytes: creating a file costs about as much as
 /// writing 16 KiB (measured on ext4).
@@ -27,23 +27,7 @@ const CANDIDATES: u64 = 64;
 /// Where an archive's central directory starts, read from its last bytes `last` (the archive
 /// is `size` bytes long); `None` when they hold no end record that says so.
 pub fn central_directory_offset(last: &[u8], size: u64) -> Option<u64> {
-    let first = size.checked_sub(last.len() as u64)?;
-    let at = (0..=last.len().checked_sub(22)?)
-        .rev()
-        .find(|&i| u32_at(last, i) == Some(EOCD_SIG))?;
-    let mut offset = u64::from(u32_at(last, at + 16)?);
-    if offset == 0xFFFF_FFFF || u16_at(last, at + 10)? == 0xFFFF {
-        let locator = at.checked_sub(20)?;
-        if u32_at(last, locator)? != ZIP64_LOCATOR_SIG {
-            return None;
-        }
-        let record = usize::try_from(u64_at(last, locator + 8)?.checked_sub(first)?).ok()?;
-        if u32_at(last, record)? != ZIP64_EOCD_SIG {
-            return None;
-        }
-        offset = u64_at(last, record + 48)?;
-    }
-    (offset <= size).then_some(offset)
+    end_records(last, size).map(|end| end.offset)
 }
 
 /// An entry as the central directory lists it: where its local header starts, and the
@@ -55,60 +39,23 @@ struct Listed {
 
 /// The entries listed by the central directory `central` (bytes from its first record on).
 fn listed(central: &[u8]) -> Option<Vec<Listed>> {
-    let mut out = Vec::new();
-    let mut at = 0usize;
-    while u32_at(central, at) == Some(CENTRAL_SIG) {
-        let mut size = u64::from(u32_at(central, at + 24)?);
-        let name_len = usize::from(u16_at(central, at + 28)?);
-        let extra_len = usize::from(u16_at(central, at + 30)?);
-        let comment_len = usize::from(u16_at(central, at + 32)?);
-        let mut offset = u64::from(u32_at(central, at + 42)?);
-        let name = central.get(at + 46..at + 46 + name_len)?;
-        let extra = central.get(at + 46 + name_len..at + 46 + name_len + extra_len)?;
-        if size == 0xFFFF_FFFF || offset == 0xFFFF_FFFF {
-            let compressed_large = u32_at(central, at + 20)? == 0xFFFF_FFFF;
-            (size, offset) = zip64(extra, size, compressed_large, offset)?;
+    let (records, _) = records(central)?;
+    let work = |name: &[u8], size: u64| {
+        if name.last() == Some(&b'/') {
+            0
+        } else {
+            size.saturating_add(FILE_WORK)
         }
-        let is_dir = name.last() == Some(&b'/');
-        out.push(Listed {
-            offset,
-            work: if is_dir {
-                0
-            } else {
-                size.saturating_add(FILE_WORK)
-            },
-        });
-        at += 46 + name_len + extra_len + comment_len;
-    }
-    Some(out)
-}
-
-/// The large values of a central record from its zip64 extra field, in their order
-/// (uncompressed size, compressed size, offset — each only when its field is full).
-fn zip64(extra: &[u8], size: u64, compressed_large: bool, offset: u64) -> Option<(u64, u64)> {
-    let mut rest = extra;
-    while rest.len() >= 4 {
-        let id = u16_at(rest, 0)?;
-        let len = usize::from(u16_at(rest, 2)?);
-        let body = rest.get(4..4 + len)?;
-        if id == 1 {
-            let mut i = 0;
-            let mut next = |full: bool, value: u64| -> Option<u64> {
-                if !full {
-                    return Some(value);
-                }
-                let v = u64_at(body, i)?;
-                i += 8;
-                Some(v)
-            };
-            let size = next(size == 0xFFFF_FFFF, size)?;
-            next(compressed_large, 0)?;
-            let offset = next(offset == 0xFFFF_FFFF, offset)?;
-            return Some((size, offset));
-        }
-        rest = &rest[4 + len..];
-    }
-    None
+    };
+    Some(
+        records
+            .iter()
+            .map(|r| Listed {
+                offset: r.header_start,
+                work: work(r.name, r.size),
+            })
+            .collect(),
+    )
 }
 
 /// Where to split the download of an archive whose central directory `central` starts at
@@ -187,18 +134,6 @@ fn score(entries: &[Listed], end: u64, work: u64, split: u64) -> f64 {
         *i += 1;
     }
     worst
-}
-
-fn u16_at(b: &[u8], i: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(i..i + 2)?.try_into().ok()?))
-}
-
-fn u32_at(b: &[u8], i: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?))
-}
-
-fn u64_at(b: &[u8], i: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?))
 }
 
 #[cfg(test)]

@@ -362,6 +362,12 @@ fn assert_refused_and_untouched(entries: &[(&str, &[u8])], check: impl Fn(&Archi
     let before = tree(&target);
     let err = unpack(&archive, &target, &Limits::default()).unwrap_err();
     assert!(check(&err), "unexpected error: {err:?}");
+    // The same refusal from the reader of archives written here (`craft` writes as we do).
+    let err = Archive::open_written_here(&archive, &Limits::default()).unwrap_err();
+    assert!(
+        check(&err),
+        "unexpected error for an archive written here: {err:?}"
+    );
     assert_eq!(
         tree(&target),
         before,
@@ -436,6 +442,51 @@ fn symlinks_are_refused() {
         "{err:?}"
     );
     assert_eq!(tree(&target), before);
+}
+
+#[test]
+fn both_readers_refuse_links_encryption_and_other_methods() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("clean.4dz");
+    craft(&clean, &[("Project/a.4dm", b"1"), ("Project/b.4dm", b"2")]);
+    let bytes = fs::read(&clean).unwrap();
+    let second = bytes
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"PK\x01\x02")
+        .nth(1)
+        .unwrap()
+        .0;
+    type Check = fn(&ArchiveError) -> bool;
+    let patches: [(usize, &[u8], Check); 3] = [
+        (
+            8,
+            &0x0801u16.to_le_bytes(),
+            |e| matches!(e, ArchiveError::Encrypted { name } if name == "Project/b.4dm"),
+        ),
+        (10, &12u16.to_le_bytes(), |e| {
+            matches!(e, ArchiveError::UnsupportedMethod { method: 12, .. })
+        }),
+        (
+            38,
+            &(0o120_777u32 << 16).to_le_bytes(),
+            |e| matches!(e, ArchiveError::Symlink { name } if name == "Project/b.4dm"),
+        ),
+    ];
+    for (at, value, check) in patches {
+        let mut patched = bytes.clone();
+        patched[second + at..second + at + value.len()].copy_from_slice(value);
+        let path = dir.path().join("patched.4dz");
+        fs::write(&path, &patched).unwrap();
+        for open in [Archive::open, Archive::open_written_here] {
+            let err = open(&path, &Limits::default()).unwrap_err();
+            assert!(check(&err), "at {at}: {err:?}");
+        }
+    }
+    // The clean archive opens, by both.
+    for open in [Archive::open, Archive::open_written_here] {
+        assert_eq!(open(&clean, &Limits::default()).unwrap().entries().len(), 2);
+    }
 }
 
 #[test]
@@ -730,24 +781,59 @@ fn an_archive_written_here_opens_without_reading_its_local_headers() {
             .map(|e| e.data_start)
             .collect::<Vec<_>>()
     );
-    // Written by another program (here with a zip64 field in each local header): the
-    // computed positions are wrong, and reading an entry says so instead of giving bytes.
-    let other = p.path().join("other.zip");
-    let mut w = zip::ZipWriter::new(fs::File::create(&other).unwrap());
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored)
-        .large_file(true);
-    w.start_file("Project/a.4dm", options).unwrap();
-    std::io::Write::write_all(&mut w, b"ALERT(\"a\")\n").unwrap();
-    w.finish().unwrap();
+    // Written by another program with a zip64 field in each local header: names not flagged
+    // UTF-8 (ASCII) are read as any archive's, and the bytes are right; a directory that looks
+    // like ours (a UTF-8 name, made on Unix) gets computed positions, which are wrong, and
+    // reading an entry says so instead of giving bytes.
+    let other = |name: &str| {
+        let path = p.path().join("other.zip");
+        let mut w = zip::ZipWriter::new(fs::File::create(&path).unwrap());
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .unix_permissions(0o644)
+            .large_file(true);
+        w.start_file(name, options).unwrap();
+        std::io::Write::write_all(&mut w, b"ALERT(\"a\")\n").unwrap();
+        w.finish().unwrap();
+        path
+    };
+    let ascii = other("Project/a.4dm");
+    for open in [Archive::open, Archive::open_written_here] {
+        assert_eq!(
+            open(&ascii, &Limits::default()).unwrap().raw(0).unwrap(),
+            b"ALERT(\"a\")\n"
+        );
+    }
+    let utf8 = other("Project/été.4dm");
     assert_eq!(
-        Archive::open(&other, &Limits::default())
+        Archive::open(&utf8, &Limits::default())
             .unwrap()
             .raw(0)
             .unwrap(),
         b"ALERT(\"a\")\n"
     );
-    let wrong = Archive::open_written_here(&other, &Limits::default()).unwrap();
+    let wrong = Archive::open_written_here(&utf8, &Limits::default()).unwrap();
     let err = wrong.copy_entry(0, &mut Vec::new()).unwrap_err();
     assert!(matches!(err, ArchiveError::Corrupt { .. }), "{err:?}");
+}
+
+#[test]
+fn an_archive_knows_when_its_path_names_another_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.4dz");
+    craft(&path, &[("Project/a.4dm", b"1")]);
+    let a = Archive::open_written_here(&path, &Limits::default()).unwrap();
+    assert!(a.is_current());
+    // Replaced by another file (a rename over it), even with the same bytes.
+    let copy = dir.path().join("copy.4dz");
+    fs::copy(&path, &copy).unwrap();
+    fs::rename(&copy, &path).unwrap();
+    assert!(!a.is_current());
+    let b = Archive::open_written_here(&path, &Limits::default()).unwrap();
+    assert!(b.is_current());
+    // Rewritten in place with other bytes, or gone.
+    craft(&path, &[("Project/a.4dm", b"12")]);
+    assert!(!b.is_current());
+    fs::remove_file(&path).unwrap();
+    assert!(!b.is_current());
 }

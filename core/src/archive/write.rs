@@ -42,7 +42,7 @@ pub(crate) const EOCD_SIG: u32 = 0x0605_4b50;
 pub(crate) const ZIP64_EOCD_SIG: u32 = 0x0606_4b50;
 pub(crate) const ZIP64_LOCATOR_SIG: u32 = 0x0706_4b50;
 /// Bit 11: names are UTF-8.
-const FLAG_UTF8: u16 = 0x0800;
+pub(crate) const FLAG_UTF8: u16 = 0x0800;
 /// 1980-01-01 00:00:00 in MS-DOS format.
 const DOS_DATE: u16 = (1 << 5) | 1;
 const DOS_TIME: u16 = 0;

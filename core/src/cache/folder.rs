@@ -5,11 +5,12 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::error::CacheError;
 use super::names;
 use super::state::FolderState;
+use crate::archive::{Archive, ArchiveError};
 
 /// What names a system folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +80,12 @@ struct Held {
     path: PathBuf,
     key: u16,
     lock_content: String,
+    /// The cached archive being read ahead of a delta ([`SystemFolder::prefetch_archive`]).
+    prefetch: Mutex<Option<Prefetch>>,
 }
+
+/// The thread reading the cached archive ahead of a delta.
+pub(super) type Prefetch = std::thread::JoinHandle<Result<Archive, ArchiveError>>;
 
 impl SystemFolder {
     /// Takes the system folder for `spec` under `cache_root`, for the client at `exe`: the key
@@ -101,6 +107,7 @@ impl SystemFolder {
                         path,
                         key,
                         lock_content,
+                        prefetch: Mutex::new(None),
                     }),
                 });
             }
@@ -121,6 +128,11 @@ impl SystemFolder {
     /// A file or folder of the system folder, by its name in [`names`].
     pub(crate) fn file(&self, name: &str) -> PathBuf {
         self.held.path.join(name)
+    }
+
+    /// The slot of the archive read ahead of a delta.
+    pub(super) fn prefetch_slot(&self) -> &Mutex<Option<Prefetch>> {
+        &self.held.prefetch
     }
 
     /// `project.4dz`.

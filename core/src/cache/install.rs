@@ -215,11 +215,44 @@ impl SystemFolder {
         Ok(())
     }
 
+    /// Starts reading the cached archive's central directory on a thread, for a delta about
+    /// to be requested: [`SystemFolder::apply_delta`] then finds it read, the read (about 15 ms
+    /// for 20,000 files) hidden behind the requests that precede the delta. An archive replaced
+    /// in the meantime is read again; without an archive, nothing is started.
+    pub fn prefetch_archive(&self) {
+        let path = self.archive_path();
+        if !path.is_file() {
+            return;
+        }
+        let read = std::thread::Builder::new()
+            .name("archive-prefetch".into())
+            .spawn(move || Archive::open_written_here(&path, &Limits::default()));
+        if let (Ok(handle), Ok(mut slot)) = (read, self.prefetch_slot().lock()) {
+            *slot = Some(handle);
+        }
+    }
+
+    /// The cached archive: the one read ahead when it is still the file at its path, else
+    /// read now. Written by this program and proved by its stamp: its local headers need no
+    /// reading.
+    fn old_archive(&self) -> Result<Archive, CacheError> {
+        let ahead = self.prefetch_slot().lock().ok().and_then(|mut s| s.take());
+        if let Some(Ok(Ok(archive))) = ahead.map(std::thread::JoinHandle::join) {
+            if archive.is_current() {
+                return Ok(archive);
+            }
+            tracing::debug!("the archive read ahead was replaced since: reading it again");
+        }
+        Ok(Archive::open_written_here(
+            &self.archive_path(),
+            &Limits::default(),
+        )?)
+    }
+
     fn apply_delta_file(&self, delta_file: &Path, new: Stamp) -> Result<(), CacheError> {
         let t = Instant::now();
         let dir = self.path();
-        // Written by this program and proved by its stamp: its local headers need no reading.
-        let old = Archive::open_written_here(&self.archive_path(), &Limits::default())?;
+        let old = self.old_archive()?;
         let d = Archive::open(delta_file, &Limits::default())?;
         let known = checkpoints::read(dir);
         tracing::debug!(ms = t.elapsed().as_millis() as u64, "archives opened");
@@ -372,6 +405,17 @@ mod tests {
         stamp
     }
 
+    /// Writes [`FILES`] into `dir/src`, returned.
+    fn write_files(dir: &Path) -> PathBuf {
+        let src = dir.join("src");
+        for (name, body) in FILES {
+            let path = src.join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, body).unwrap();
+        }
+        src
+    }
+
     fn assert_installed(f: &SystemFolder, stamp: &Stamp) {
         for (name, body) in FILES {
             let path = f.project_root().join(name);
@@ -390,12 +434,7 @@ mod tests {
     #[test]
     fn a_download_unpacked_as_it_came_is_installed_with_its_index() {
         let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("src");
-        for (name, body) in FILES {
-            let path = src.join(name);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, body).unwrap();
-        }
+        let src = write_files(dir.path());
         let built = dir.path().join("built.4dz");
         archive::build(&src, &built, &archive::BuildOptions::default()).unwrap();
         let f = folder(&dir.path().join("cache"));
@@ -424,5 +463,53 @@ mod tests {
         let f = folder(&dir.path().join("cache"));
         let stamp = download_and_install(&f, &other);
         assert_installed(&f, &stamp);
+    }
+
+    /// A delta applies on the archive read ahead, and on the archive read again when the one
+    /// read ahead was replaced in the meantime.
+    #[test]
+    fn a_delta_applies_on_the_archive_read_ahead_or_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = write_files(dir.path());
+        let hello = "Project/Sources/Methods/hello.4dm";
+        let opts = archive::BuildOptions::default();
+        let mut builds = Vec::new();
+        for (i, text) in ["", "ALERT(\"v2\")", "ALERT(\"v3\")"].iter().enumerate() {
+            if !text.is_empty() {
+                fs::write(src.join(hello), text).unwrap();
+            }
+            let path = dir.path().join(format!("v{i}.4dz"));
+            let report = archive::build(&src, &path, &opts).unwrap();
+            builds.push((path, report));
+        }
+        let delta = |from: usize, to: usize| {
+            let d = dir.path().join(format!("d{from}{to}.zip"));
+            archive::make_delta(&builds[from].1, &builds[to].1, &builds[to].0, &d).unwrap();
+            fs::read(d).unwrap()
+        };
+        let f = folder(&dir.path().join("cache"));
+        download_and_install(&f, &builds[0].0);
+
+        f.prefetch_archive();
+        f.apply_delta(&delta(0, 1), builds[1].1.stamp).unwrap();
+        assert_eq!(
+            fs::read_to_string(f.project_root().join(hello)).unwrap(),
+            "ALERT(\"v2\")"
+        );
+        assert_eq!(f.state().stamp, Some(builds[1].1.stamp));
+
+        // Read ahead, then replaced by a copy (another file at the path): read again.
+        f.prefetch_archive();
+        let copy = dir.path().join("copy.4dz");
+        fs::copy(f.archive_path(), &copy).unwrap();
+        fs::rename(&copy, f.archive_path()).unwrap();
+        f.apply_delta(&delta(1, 2), builds[2].1.stamp).unwrap();
+        assert_eq!(
+            fs::read_to_string(f.project_root().join(hello)).unwrap(),
+            "ALERT(\"v3\")"
+        );
+        assert_eq!(f.state().stamp, Some(builds[2].1.stamp));
+        // The read ahead is used once: nothing is left in the slot.
+        assert!(f.prefetch_slot().lock().unwrap().is_none());
     }
 }

@@ -119,6 +119,10 @@ pub async fn connect(
         &opts.client_exe,
     )?;
     folder.ensure_layout()?;
+    // An older build in the cache: a delta is likely, and its archive is read meanwhile.
+    if folder.state().stamp.is_some_and(|s| s != info.stamp) {
+        folder.prefetch_archive();
+    }
     let opened = open_session(
         &opts,
         &target,
