@@ -67,9 +67,14 @@ pub(crate) struct Record<'a> {
 /// followed by the end records), and the offset in `central` just past the last one; `None`
 /// when a record is cut short or its large-value field is missing.
 pub(crate) fn records(central: &[u8]) -> Option<(Vec<Record<'_>>, usize)> {
+    records_up_to(central, usize::MAX)
+}
+
+/// [`records`], stopping after `max` records.
+fn records_up_to(central: &[u8], max: usize) -> Option<(Vec<Record<'_>>, usize)> {
     let mut out = Vec::new();
     let mut at = 0usize;
-    while u32_at(central, at) == Some(CENTRAL_SIG) {
+    while out.len() < max && u32_at(central, at) == Some(CENTRAL_SIG) {
         let mut size = u64::from(u32_at(central, at + 24)?);
         let mut compressed_size = u64::from(u32_at(central, at + 20)?);
         let name_len = usize::from(u16_at(central, at + 28)?);
@@ -103,7 +108,8 @@ pub(crate) fn records(central: &[u8]) -> Option<(Vec<Record<'_>>, usize)> {
 /// end of the archive), as its end records `end` describe it; `None` when they do not add up:
 /// another count of records, or something else than the end records after them.
 pub(crate) fn directory(bytes: &[u8], end: End) -> Option<Vec<Record<'_>>> {
-    let (records, after) = records(bytes)?;
+    // No more records read than the end records announce (a bounded count: see the caller).
+    let (records, after) = records_up_to(bytes, usize::try_from(end.entries).ok()?)?;
     let next = u32_at(bytes, after)?;
     (records.len() as u64 == end.entries && (next == EOCD_SIG || next == ZIP64_EOCD_SIG))
         .then_some(records)
@@ -211,6 +217,19 @@ mod tests {
                 .iter()
                 .all(|r| r.flags & 0x0800 != 0 && !is_symlink(r))
         );
+    }
+
+    #[test]
+    fn a_directory_must_hold_what_its_end_records_announce() {
+        let mut c = Central::default();
+        c.push(&header("Project/a.txt", 1), 0).unwrap();
+        c.push(&header("Project/b.txt", 1), 40).unwrap();
+        let bytes = c.end(100);
+        let end = end_records(&bytes, 100 + bytes.len() as u64).unwrap();
+        assert_eq!(directory(&bytes, end).map(|r| r.len()), Some(2));
+        for entries in [0, 1, 3] {
+            assert_eq!(directory(&bytes, End { entries, ..end }), None, "{entries}");
+        }
     }
 
     #[test]

@@ -232,6 +232,13 @@ impl SystemFolder {
         }
     }
 
+    /// Drops the archive read ahead, if any (no delta needed it): its thread ends on its own.
+    pub(crate) fn forget_prefetch(&self) {
+        if let Ok(mut slot) = self.prefetch_slot().lock() {
+            slot.take();
+        }
+    }
+
     /// The cached archive: the one read ahead when it is still the file at its path, else
     /// read now. Written by this program and proved by its stamp: its local headers need no
     /// reading.
@@ -509,7 +516,11 @@ mod tests {
             "ALERT(\"v3\")"
         );
         assert_eq!(f.state().stamp, Some(builds[2].1.stamp));
-        // The read ahead is used once: nothing is left in the slot.
+        // The read ahead is used once: nothing is left in the slot; one not needed is dropped.
+        assert!(f.prefetch_slot().lock().unwrap().is_none());
+        f.prefetch_archive();
+        assert!(f.prefetch_slot().lock().unwrap().is_some());
+        f.forget_prefetch();
         assert!(f.prefetch_slot().lock().unwrap().is_none());
     }
 }

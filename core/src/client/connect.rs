@@ -155,6 +155,8 @@ pub async fn connect(
             (fetched, folder.project_root().to_path_buf())
         }
     };
+    // Read ahead for a delta that was not needed, or not possible: not kept for the session.
+    folder.forget_prefetch();
     let (link, name) = record(&opts, &target, &folder, &info, &seen, mode)?;
     progress(Progress::Ready {
         path: project_root.clone(),
