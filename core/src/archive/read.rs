@@ -82,12 +82,14 @@ struct Listed {
     header_start: u64,
 }
 
+/// The archive file, open for reading, and its length.
 fn open_file(path: &Path) -> Result<(File, u64)> {
     let file = File::open(path).map_err(ArchiveError::io(path))?;
     let length = file.metadata().map_err(ArchiveError::io(path))?.len();
     Ok((file, length))
 }
 
+/// Refuses more entries than `limits` accept, before any is listed.
 fn too_many(count: u64, limits: &Limits) -> Result<()> {
     if count > limits.max_entries {
         return Err(ArchiveError::TooManyEntries {
