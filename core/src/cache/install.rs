@@ -514,6 +514,10 @@ mod tests {
         );
         assert_eq!(f.state().stamp, Some(builds[1].1.stamp));
 
+        // The pending delta is large next to this small archive: its write into the archive, on
+        // a background thread, ends before the archive is replaced below (Windows renames no
+        // file another thread has open).
+        f.settle_archive().unwrap();
         // Read ahead, then replaced (another file at the path; on Windows, which replaces no
         // open file, the same rewritten in place): read again.
         f.prefetch_archive();
