@@ -165,6 +165,7 @@ impl SystemFolder {
         stamp: Stamp,
         unpacked: Option<FollowingUnpack>,
     ) -> Result<(), CacheError> {
+        let _turn = pending::turn();
         let t = Instant::now();
         let open = || -> Result<Archive, CacheError> {
             let a = Archive::open(source, &Limits::default())?;
@@ -208,11 +209,15 @@ impl SystemFolder {
     pub fn apply_delta(&self, delta: &[u8], new: Stamp) -> Result<(), CacheError> {
         let delta_file = self.file(names::DELTA);
         std::fs::write(&delta_file, delta).map_err(CacheError::io(&delta_file))?;
-        let result = self.apply_delta_file(&delta_file, new);
+        // A background write of the previous pending delta ends first: it replaces the archive
+        // and drops the pending delta this one would be applied on.
+        let turn = pending::turn();
+        let result = self.apply_delta_file(&delta_file, new, &turn);
         let _ = std::fs::remove_file(&delta_file);
         let _ = std::fs::remove_file(self.file(names::COMPOSED));
         result?;
         self.update_state(|s| s.stamp = Some(new))?;
+        drop(turn);
         if pending::is_large(self.path()) {
             pending::write_into_archive_in_background(self.path().to_path_buf());
         }
@@ -224,6 +229,7 @@ impl SystemFolder {
     /// for 20,000 files) hidden behind the requests that precede the delta. An archive replaced
     /// in the meantime is read again; without an archive, nothing is started.
     pub fn prefetch_archive(&self) {
+        self.forget_prefetch();
         let path = self.archive_path();
         if !path.is_file() {
             return;
@@ -240,17 +246,21 @@ impl SystemFolder {
     /// when this returns, no file of the read ahead is open — Windows replaces no open file,
     /// so every step that writes `project.4dz` calls this first.
     pub(crate) fn forget_prefetch(&self) {
-        let ahead = self.prefetch_slot().lock().ok().and_then(|mut s| s.take());
-        if let Some(thread) = ahead {
+        if let Some(thread) = self.take_prefetch() {
             let _ = thread.join();
         }
+    }
+
+    /// Takes the read ahead's thread out of its slot, if one was started.
+    fn take_prefetch(&self) -> Option<super::folder::Prefetch> {
+        self.prefetch_slot().lock().ok().and_then(|mut s| s.take())
     }
 
     /// The cached archive: the one read ahead when it is still the file at its path, else
     /// read now. Written by this program and proved by its stamp: its local headers need no
     /// reading.
     fn old_archive(&self) -> Result<Archive, CacheError> {
-        let ahead = self.prefetch_slot().lock().ok().and_then(|mut s| s.take());
+        let ahead = self.take_prefetch();
         if let Some(Ok(Ok(archive))) = ahead.map(std::thread::JoinHandle::join) {
             if archive.is_current() {
                 return Ok(archive);
@@ -263,7 +273,12 @@ impl SystemFolder {
         )?)
     }
 
-    fn apply_delta_file(&self, delta_file: &Path, new: Stamp) -> Result<(), CacheError> {
+    fn apply_delta_file(
+        &self,
+        delta_file: &Path,
+        new: Stamp,
+        turn: &pending::Turn,
+    ) -> Result<(), CacheError> {
         let t = Instant::now();
         let dir = self.path();
         let old = self.old_archive()?;
@@ -281,8 +296,8 @@ impl SystemFolder {
                     // the archive (or drop it), then apply this one alone.
                     tracing::info!(%err, "cannot compose with the pending delta; writing it");
                     drop((old, d));
-                    pending::write_into_archive(dir)?;
-                    return self.apply_delta_file(delta_file, new);
+                    pending::write_into_archive_in_turn(dir, turn)?;
+                    return self.apply_delta_file(delta_file, new, turn);
                 }
             }
         } else {
@@ -541,5 +556,57 @@ mod tests {
         assert!(f.prefetch_slot().lock().unwrap().is_some());
         f.forget_prefetch();
         assert!(f.prefetch_slot().lock().unwrap().is_none());
+    }
+
+    /// Deltas applied back to back, each starting the background write of the pending delta
+    /// (large next to this small archive), then a download: each waits for the write before
+    /// it, and the archive ends as the last build installed, with nothing left pending.
+    #[test]
+    fn deltas_and_a_download_wait_for_the_background_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = write_files(dir.path());
+        let hello = "Project/Sources/Methods/hello.4dm";
+        let opts = archive::BuildOptions::default();
+        let mut builds = Vec::new();
+        for i in 0..16 {
+            fs::write(src.join(hello), format!("ALERT(\"v{i}\")")).unwrap();
+            let path = dir.path().join(format!("v{i}.4dz"));
+            let report = archive::build(&src, &path, &opts).unwrap();
+            builds.push((path, report));
+        }
+        let f = folder(&dir.path().join("cache"));
+        download_and_install(&f, &builds[0].0);
+        for to in 1..builds.len() {
+            let d = dir.path().join(format!("d{to}.zip"));
+            archive::make_delta(&builds[to - 1].1, &builds[to].1, &builds[to].0, &d).unwrap();
+            f.prefetch_archive();
+            f.apply_delta(&fs::read(d).unwrap(), builds[to].1.stamp)
+                .unwrap();
+            assert_eq!(
+                fs::read_to_string(f.project_root().join(hello)).unwrap(),
+                format!("ALERT(\"v{to}\")")
+            );
+        }
+        let last = builds.len() - 1;
+        assert_eq!(f.state().stamp, Some(builds[last].1.stamp));
+        f.settle_archive().unwrap();
+        assert_eq!(
+            Stamp::of_file(&f.archive_path()).unwrap(),
+            builds[last].1.stamp
+        );
+
+        // A delta, its background write started, then the first build downloaded again.
+        let d = dir.path().join("d10.zip");
+        archive::make_delta(&builds[last].1, &builds[1].1, &builds[1].0, &d).unwrap();
+        f.apply_delta(&fs::read(d).unwrap(), builds[1].1.stamp)
+            .unwrap();
+        download_and_install(&f, &builds[0].0);
+        f.settle_archive().unwrap();
+        assert_eq!(
+            Stamp::of_file(&f.archive_path()).unwrap(),
+            builds[0].1.stamp
+        );
+        assert!(!f.has_pending_delta());
+        assert_eq!(f.check(&builds[0].1.stamp), Ok(()));
     }
 }

@@ -15,7 +15,7 @@
 //! finish or undo: nothing here can make a connect use a wrong archive.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,21 @@ use crate::archive::{self, Archive, Limits, Stamp};
 
 /// One writer of archives at a time in this process (the background thread and a connect).
 static WRITING: Mutex<()> = Mutex::new(());
+
+/// The archive writers' turn: while it is held, no other thread of this process writes
+/// `project.4dz` or the pending delta (the background write of a large pending delta included).
+pub(super) struct Turn {
+    _held: MutexGuard<'static, ()>,
+}
+
+/// Waits for the archive writers' turn (a background write running ends first).
+pub(super) fn turn() -> Turn {
+    Turn {
+        _held: WRITING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    }
+}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Pending {
@@ -116,9 +131,17 @@ pub(super) fn write_into_archive(dir: &Path) -> Result<(), PendingDeltaError> {
     if !exists(dir) {
         return Ok(());
     }
-    let _one = WRITING
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    write_into_archive_in_turn(dir, &turn())
+}
+
+/// [`write_into_archive`] by a thread that holds the archive writers' turn.
+///
+/// # Errors
+/// As [`write_into_archive`].
+pub(super) fn write_into_archive_in_turn(
+    dir: &Path,
+    _turn: &Turn,
+) -> Result<(), PendingDeltaError> {
     let Ok(bytes) = std::fs::read(dir.join(FILE)) else {
         return Ok(()); // written while this one waited
     };
