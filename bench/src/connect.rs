@@ -132,8 +132,31 @@ pub fn run(
             .context("cannot start nginx (apt-get install nginx)")?,
     );
     std::thread::sleep(Duration::from_millis(500));
-    // The reference (curl, then unzip) and the two cold connects — unpacking during the download
-    // (the default) and after it — in rotating order, each into a new folder, all kept to the
+    // The same as users run it: `remote4d connect` processes (cold into new homes, in the
+    // rotation below; then one file changes and the first of them reconnects), the whole
+    // process timed.
+    let exe = crate::serve::remote4d_exe()?;
+    let run_connect = |home: &Path| -> anyhow::Result<(Duration, String)> {
+        std::fs::create_dir_all(home)?;
+        let start = Instant::now();
+        let o = Command::new(&exe)
+            .args(["connect", &authority, "--trust-new", "--remote", "--json"])
+            .env("REMOTE4D_HOME", home)
+            // REMOTE4D_LOG set for the bench: the processes' logs (timings) are shown.
+            .stderr(if std::env::var_os("REMOTE4D_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
+            .output()
+            .context("cannot run remote4d connect")?;
+        let took = start.elapsed();
+        anyhow::ensure!(o.status.success(), "remote4d connect failed");
+        Ok((took, String::from_utf8_lossy(&o.stdout).into_owned()))
+    };
+    // The reference (curl, then unzip), the two cold connects — unpacking during the download
+    // (the default) and after it — and the cold `remote4d connect` process, in rotating order
+    // (so that each sees the same state of the disk), each into a new folder, all kept to the
     // end (see `timing`: removing a tree slows down whoever creates files next).
     // The download alone too: over an emulated link, the floor any client can reach there.
     let mut downloads = Vec::new();
@@ -178,12 +201,20 @@ pub fn run(
         rt.block_on(conn.close());
         Ok(())
     };
-    let [reference, cold, cold_after] = rotating(
+    let process_run = |i: usize| -> anyhow::Result<()> {
+        let (_, out) = run_connect(&work.path().join(format!("process-{i}")))?;
+        anyhow::ensure!(out.contains("\"full\""), "expected a full download: {out}");
+        Ok(())
+    };
+    let [reference, cold, cold_after, cold_process] = rotating(
         runs,
         &mut settle,
-        &mut [reference_run, &mut |i| cold_run(true, i), &mut |i| {
-            cold_run(false, i)
-        }],
+        &mut [
+            reference_run,
+            &mut |i| cold_run(true, i),
+            &mut |i| cold_run(false, i),
+            &mut |i| process_run(i),
+        ],
     )?;
 
     // The client of the warm and delta runs: the first cold one.
@@ -221,36 +252,6 @@ pub fn run(
     let settled = start.elapsed();
     rt.block_on(conn.close());
 
-    // The same as users run it: `remote4d connect` processes (cold into new homes; then one
-    // file changes and the first of them reconnects), the whole process timed.
-    let exe = crate::serve::remote4d_exe()?;
-    let run_connect = |home: &Path| -> anyhow::Result<(Duration, String)> {
-        std::fs::create_dir_all(home)?;
-        settle()?;
-        let start = Instant::now();
-        let o = Command::new(&exe)
-            .args(["connect", &authority, "--trust-new", "--remote", "--json"])
-            .env("REMOTE4D_HOME", home)
-            // REMOTE4D_LOG set for the bench: the processes' logs (timings) are shown.
-            .stderr(if std::env::var_os("REMOTE4D_LOG").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
-            .output()
-            .context("cannot run remote4d connect")?;
-        let took = start.elapsed();
-        anyhow::ensure!(o.status.success(), "remote4d connect failed");
-        Ok((took, String::from_utf8_lossy(&o.stdout).into_owned()))
-    };
-    let mut cold_process = Vec::new();
-    for i in 0..runs {
-        let (took, out) = run_connect(&work.path().join(format!("process-{i}")))?;
-        anyhow::ensure!(out.contains("\"full\""), "expected a full download: {out}");
-        cold_process.push(took);
-    }
-    cold_process.sort();
-    let cold_process = cold_process[cold_process.len() / 2];
     let mut update_process = Vec::new();
     for i in 0..runs {
         let method = root.join(format!("Project/Sources/Methods/method_{:05}.4dm", 100 + i));
@@ -258,6 +259,7 @@ pub fn run(
         text.push_str("// one more line\n");
         std::fs::write(&method, text)?;
         rt.block_on(admin.reload(true))?;
+        settle()?;
         let (took, out) = run_connect(&work.path().join("process-0"))?;
         anyhow::ensure!(out.contains("\"delta\""), "expected a delta: {out}");
         update_process.push(took);
