@@ -496,35 +496,57 @@ mod tests {
         assert_installed(&f, &stamp);
     }
 
+    /// The method the delta tests change.
+    const HELLO: &str = "Project/Sources/Methods/hello.4dm";
+
+    /// Builds `dir/v<i>.4dz` of [`FILES`] (written into `dir/src`), one per text of
+    /// [`HELLO`] (`None`: as [`FILES`] has it).
+    fn versions(dir: &Path, texts: &[Option<String>]) -> Vec<(PathBuf, archive::BuildReport)> {
+        let src = write_files(dir);
+        let opts = archive::BuildOptions::default();
+        let mut builds = Vec::new();
+        for (i, text) in texts.iter().enumerate() {
+            if let Some(text) = text {
+                fs::write(src.join(HELLO), text).unwrap();
+            }
+            let path = dir.join(format!("v{i}.4dz"));
+            let report = archive::build(&src, &path, &opts).unwrap();
+            builds.push((path, report));
+        }
+        builds
+    }
+
+    /// The delta from build `from` of `builds` to build `to`, as downloaded.
+    fn delta(
+        dir: &Path,
+        builds: &[(PathBuf, archive::BuildReport)],
+        from: usize,
+        to: usize,
+    ) -> Vec<u8> {
+        let d = dir.join(format!("d{from}-{to}.zip"));
+        archive::make_delta(&builds[from].1, &builds[to].1, &builds[to].0, &d).unwrap();
+        fs::read(d).unwrap()
+    }
+
     /// A delta applies on the archive read ahead, and on the archive read again when the one
     /// read ahead was replaced in the meantime.
     #[test]
     fn a_delta_applies_on_the_archive_read_ahead_or_read_again() {
         let dir = tempfile::tempdir().unwrap();
-        let src = write_files(dir.path());
-        let hello = "Project/Sources/Methods/hello.4dm";
-        let opts = archive::BuildOptions::default();
-        let mut builds = Vec::new();
-        for (i, text) in ["", "ALERT(\"v2\")", "ALERT(\"v3\")"].iter().enumerate() {
-            if !text.is_empty() {
-                fs::write(src.join(hello), text).unwrap();
-            }
-            let path = dir.path().join(format!("v{i}.4dz"));
-            let report = archive::build(&src, &path, &opts).unwrap();
-            builds.push((path, report));
-        }
-        let delta = |from: usize, to: usize| {
-            let d = dir.path().join(format!("d{from}{to}.zip"));
-            archive::make_delta(&builds[from].1, &builds[to].1, &builds[to].0, &d).unwrap();
-            fs::read(d).unwrap()
-        };
+        let texts = [
+            None,
+            Some("ALERT(\"v2\")".into()),
+            Some("ALERT(\"v3\")".into()),
+        ];
+        let builds = versions(dir.path(), &texts);
+        let delta = |from, to| delta(dir.path(), &builds, from, to);
         let f = folder(&dir.path().join("cache"));
         download_and_install(&f, &builds[0].0);
 
         f.prefetch_archive();
         f.apply_delta(&delta(0, 1), builds[1].1.stamp).unwrap();
         assert_eq!(
-            fs::read_to_string(f.project_root().join(hello)).unwrap(),
+            fs::read_to_string(f.project_root().join(HELLO)).unwrap(),
             "ALERT(\"v2\")"
         );
         assert_eq!(f.state().stamp, Some(builds[1].1.stamp));
@@ -546,7 +568,7 @@ mod tests {
         }
         f.apply_delta(&delta(1, 2), builds[2].1.stamp).unwrap();
         assert_eq!(
-            fs::read_to_string(f.project_root().join(hello)).unwrap(),
+            fs::read_to_string(f.project_root().join(HELLO)).unwrap(),
             "ALERT(\"v3\")"
         );
         assert_eq!(f.state().stamp, Some(builds[2].1.stamp));
@@ -564,26 +586,16 @@ mod tests {
     #[test]
     fn deltas_and_a_download_wait_for_the_background_write() {
         let dir = tempfile::tempdir().unwrap();
-        let src = write_files(dir.path());
-        let hello = "Project/Sources/Methods/hello.4dm";
-        let opts = archive::BuildOptions::default();
-        let mut builds = Vec::new();
-        for i in 0..16 {
-            fs::write(src.join(hello), format!("ALERT(\"v{i}\")")).unwrap();
-            let path = dir.path().join(format!("v{i}.4dz"));
-            let report = archive::build(&src, &path, &opts).unwrap();
-            builds.push((path, report));
-        }
+        let texts: Vec<_> = (0..16).map(|i| Some(format!("ALERT(\"v{i}\")"))).collect();
+        let builds = versions(dir.path(), &texts);
         let f = folder(&dir.path().join("cache"));
         download_and_install(&f, &builds[0].0);
         for to in 1..builds.len() {
-            let d = dir.path().join(format!("d{to}.zip"));
-            archive::make_delta(&builds[to - 1].1, &builds[to].1, &builds[to].0, &d).unwrap();
             f.prefetch_archive();
-            f.apply_delta(&fs::read(d).unwrap(), builds[to].1.stamp)
+            f.apply_delta(&delta(dir.path(), &builds, to - 1, to), builds[to].1.stamp)
                 .unwrap();
             assert_eq!(
-                fs::read_to_string(f.project_root().join(hello)).unwrap(),
+                fs::read_to_string(f.project_root().join(HELLO)).unwrap(),
                 format!("ALERT(\"v{to}\")")
             );
         }
@@ -596,9 +608,7 @@ mod tests {
         );
 
         // A delta, its background write started, then the first build downloaded again.
-        let d = dir.path().join("d10.zip");
-        archive::make_delta(&builds[last].1, &builds[1].1, &builds[1].0, &d).unwrap();
-        f.apply_delta(&fs::read(d).unwrap(), builds[1].1.stamp)
+        f.apply_delta(&delta(dir.path(), &builds, last, 1), builds[1].1.stamp)
             .unwrap();
         download_and_install(&f, &builds[0].0);
         f.settle_archive().unwrap();
